@@ -1,0 +1,152 @@
+//! `latina enhance <image>...`
+
+use anyhow::Context;
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use super::rate::rate_interactively;
+use super::ui::{Ui, params_text};
+use crate::domain::{ExperimentStatus, ImageMeta};
+use crate::ops::Workspace;
+use crate::ops::enhance::{EnhanceEvent, EnhanceOptions, EnhanceReport, enhance};
+use crate::store::OpenMode;
+
+/// Arguments of `latina enhance`.
+#[derive(Debug, Args)]
+pub struct EnhanceArgs {
+    /// Room photos (JPEG, PNG or WebP)
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<PathBuf>,
+    /// Project or client name, recorded with the photo
+    #[arg(long)]
+    pub project: Option<String>,
+    /// What to improve, e.g. surfaces, lighting
+    #[arg(long = "type", value_name = "TYPE")]
+    pub kind: Option<String>,
+    /// Room type, e.g. living_room, kitchen
+    #[arg(long)]
+    pub room: Option<String>,
+    /// Design style, e.g. scandinavian
+    #[arg(long)]
+    pub style: Option<String>,
+    /// Do not prompt for ratings
+    #[arg(long)]
+    pub no_rate: bool,
+    /// Name recorded with the ratings [default: config `rater`, else $USER]
+    #[arg(long, value_name = "NAME")]
+    pub by: Option<String>,
+}
+
+/// Enhances each photo in turn; a bad photo is reported and the others go on.
+pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCode> {
+    let mut store = ws.open_store(OpenMode::CreateIfMissing)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let meta = ImageMeta {
+        project: args.project.clone(),
+        kind: args.kind.clone(),
+        room: args.room.clone(),
+        style: args.style.clone(),
+    };
+    let rater = super::rate::rater(ws, args.by.as_deref());
+    let mut failures = 0usize;
+    let mut last_error = None;
+    for image in &args.images {
+        let bars = Arc::new(ui.variant_bars());
+        let sink = {
+            let bars = Arc::clone(&bars);
+            Arc::new(move |event: EnhanceEvent| match event {
+                EnhanceEvent::Planned { variants } => {
+                    for (option, provider) in variants {
+                        bars.add(&option, &provider);
+                    }
+                }
+                EnhanceEvent::Stage { option, stage } => bars.stage(&option, stage),
+                EnhanceEvent::Finished { option, ok } => bars.finish(&option, ok),
+            })
+        };
+        let options = EnhanceOptions {
+            image: image.clone(),
+            meta: meta.clone(),
+        };
+        let result = runtime.block_on(enhance(ws, &mut store, &options, sink));
+        bars.clear();
+        let report = match result {
+            Ok(report) => report,
+            Err(err) => {
+                failures += 1;
+                if args.images.len() == 1 {
+                    return Err(err.into());
+                }
+                eprintln!("latina: {err}");
+                last_error = Some(err);
+                continue;
+            }
+        };
+        if !report.any_succeeded() {
+            failures += 1;
+        }
+        if ui.json {
+            ui.json_line(&report)?;
+            continue;
+        }
+        print_report(ui, &report)?;
+        if ui.interactive() && !args.no_rate && report.any_succeeded() {
+            let ids = report
+                .variants
+                .iter()
+                .filter(|v| v.status == ExperimentStatus::Done)
+                .map(|v| v.experiment_id.clone())
+                .collect::<Vec<_>>();
+            rate_interactively(&mut store, ui, &ids, rater.as_deref())?;
+        } else if report.any_succeeded() {
+            let first = &report.variants[0];
+            ui.note(ui.dim(format!(
+                "rate with: latina rate {} <1-5> --comment \"...\"",
+                first.experiment_id.short()
+            )));
+        }
+    }
+    match (failures, last_error) {
+        (0, _) => Ok(ExitCode::SUCCESS),
+        (n, _) if n == args.images.len() && n > 1 => {
+            anyhow::bail!("none of the {n} photos could be enhanced")
+        }
+        _ => Ok(ExitCode::from(super::EXIT_FAILURE)),
+    }
+}
+
+fn print_report(ui: &Ui, report: &EnhanceReport) -> std::io::Result<()> {
+    ui.out(format!(
+        "{} → {} variants",
+        ui.bold(report.image.display()),
+        report.variants.len()
+    ))?;
+    for v in &report.variants {
+        let where_ = match (&v.output, &v.error) {
+            (Some(path), _) => path.display().to_string(),
+            (None, Some(err)) => format!("FAILED: {err}"),
+            (None, None) => "FAILED".into(),
+        };
+        ui.out(format!(
+            "  {}  {}  {:<8} {}  {} ms\n     {}",
+            ui.bold(&v.option),
+            v.experiment_id.short(),
+            v.provider,
+            ui.dim(params_text(&v.params)),
+            v.latency_ms,
+            where_
+        ))?;
+    }
+    if let Some(preview) = &report.preview {
+        ui.out(format!(
+            "  preview (original | A | B …): {}",
+            preview.display()
+        ))?;
+    }
+    Ok(())
+}

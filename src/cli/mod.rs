@@ -1,0 +1,94 @@
+//! Command-line interface: clap arguments, one file per subcommand, and the
+//! terminal UI. Everything printed or prompted lives here.
+
+mod enhance;
+mod rate;
+mod status;
+mod suggest;
+mod ui;
+mod workspace;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub use ui::Ui;
+
+/// Exit code for any failure.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit code for a command-line usage error.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Photorealistic room renders that learn from your ratings.
+#[derive(Debug, Parser)]
+#[command(name = "latina", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags accepted by every subcommand.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Config file [default: ./latina.toml, else ~/.config/latina/latina.toml]
+    #[arg(long, global = true, env = "LATINA_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// SQLite database [default: <data-dir>/latina.db]
+    #[arg(long, global = true, env = "LATINA_DB", value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Where renders, originals and previews go [default: ~/.local/share/latina]
+    #[arg(long, global = true, env = "LATINA_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Print machine-readable JSON on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More detail on stderr (-v, -vv)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only errors on stderr
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Seed for the optimizer's random choices (reproducible suggestions)
+    #[arg(long, global = true, env = "LATINA_SEED", value_name = "N")]
+    pub seed: Option<u64>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render variants of room photos and rate them
+    Enhance(enhance::EnhanceArgs),
+    /// Rate a variant, or walk through the unrated ones
+    Rate(rate::RateArgs),
+    /// Show how far the learning has come
+    Status(status::StatusArgs),
+    /// Propose parameters to try, without an image
+    Suggest(suggest::SuggestArgs),
+}
+
+/// Runs a parsed command line.
+///
+/// # Errors
+/// Whatever the command failed with; `main` prints it once.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let ui = Ui::new(&cli.global);
+    ui.init_logging(cli.global.verbose);
+    let ws = workspace::resolve(&cli.global)?;
+    match cli.command {
+        Command::Enhance(args) => enhance::run(&ws, &ui, args),
+        Command::Rate(args) => rate::run(&ws, &ui, args),
+        Command::Status(args) => status::run(&ws, &ui, args),
+        Command::Suggest(args) => suggest::run(&ws, &ui, args),
+    }
+}
+
+/// Whether the error is a closed stdout (e.g. `latina status | head`), which is not a failure.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,141 @@
+//! `latina rate [<experiment-id> <stars>]`
+
+use clap::Args;
+use std::process::ExitCode;
+
+use super::ui::{Answer, Ui, params_text};
+use crate::domain::{ExperimentId, Stars};
+use crate::ops::Workspace;
+use crate::ops::rate::{rate, unrated};
+use crate::store::{ExperimentRecord, OpenMode, Store};
+
+/// Arguments of `latina rate`.
+#[derive(Debug, Args)]
+pub struct RateArgs {
+    /// Experiment id or a unique prefix of it (omit to walk through the unrated ones)
+    #[arg(value_name = "EXPERIMENT", requires = "stars")]
+    pub experiment: Option<String>,
+    /// Whole stars, 1 to 5
+    #[arg(value_name = "STARS")]
+    pub stars: Option<String>,
+    /// What is good or wrong about it (any language)
+    #[arg(long, short)]
+    pub comment: Option<String>,
+    /// Who is rating [default: config `rater`, else $USER]
+    #[arg(long, value_name = "NAME")]
+    pub by: Option<String>,
+}
+
+/// Rates one experiment, or prompts through the unrated ones on a terminal,
+/// or lists them otherwise.
+pub fn run(ws: &Workspace, ui: &Ui, args: RateArgs) -> anyhow::Result<ExitCode> {
+    let mut store = ws.open_store(OpenMode::MustExist)?;
+    let rater = rater(ws, args.by.as_deref());
+    if let (Some(id), Some(stars)) = (&args.experiment, &args.stars) {
+        let stars = Stars::parse(stars)?;
+        let receipt = rate(
+            &mut store,
+            id,
+            stars,
+            args.comment.as_deref(),
+            rater.as_deref(),
+        )?;
+        if ui.json {
+            ui.json_pretty(&receipt)?;
+        } else {
+            ui.out(format!(
+                "rated {} ({}, {}) {}{}",
+                receipt.experiment_id.short(),
+                receipt.option,
+                receipt.provider,
+                ui.stars(receipt.stars),
+                if receipt.replaced_earlier {
+                    "  (replaces the earlier rating, which is kept in the history)"
+                } else {
+                    ""
+                }
+            ))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let pending = unrated(&store)?;
+    if ui.interactive() {
+        if pending.is_empty() {
+            ui.out("nothing to rate")?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        let ids: Vec<ExperimentId> = pending.iter().map(|e| e.id.clone()).collect();
+        rate_interactively(&mut store, ui, &ids, rater.as_deref())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if ui.json {
+        let list: Vec<_> = pending.iter().map(unrated_json).collect();
+        ui.json_pretty(&list)?;
+    } else if pending.is_empty() {
+        ui.out("nothing to rate")?;
+    } else {
+        for e in &pending {
+            ui.out(unrated_line(ui, e))?;
+        }
+        ui.note(ui.dim("rate one with: latina rate <id> <1-5> [--comment TEXT]"));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prompts for each experiment in turn; every answer is committed at once.
+pub fn rate_interactively(
+    store: &mut Store,
+    ui: &Ui,
+    ids: &[ExperimentId],
+    rater: Option<&str>,
+) -> anyhow::Result<()> {
+    for id in ids {
+        let e = store.experiment(id)?;
+        ui.out(unrated_line(ui, &e))?;
+        match ui.ask_rating(&format!("{} ({})", e.option, e.trial.provider))? {
+            Answer::Rated(stars, comment) => {
+                let receipt = rate(store, id.as_str(), stars, comment.as_deref(), rater)?;
+                ui.out(format!("  saved {}", ui.stars(receipt.stars)))?;
+            }
+            Answer::Skip => {}
+            Answer::Stop => break,
+        }
+    }
+    Ok(())
+}
+
+/// `--by`, else the config's `rater`, else `$USER`.
+pub fn rater(ws: &Workspace, by: Option<&str>) -> Option<String> {
+    by.map(str::to_string)
+        .or_else(|| ws.config.rater.clone())
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|s| !s.trim().is_empty())
+}
+
+fn unrated_line(ui: &Ui, e: &ExperimentRecord) -> String {
+    let what = e
+        .output_path
+        .clone()
+        .unwrap_or_else(|| "(proposed parameters, no image)".into());
+    format!(
+        "{}  {}  {:<8} {}\n    {}",
+        e.id.short(),
+        e.option,
+        e.trial.provider,
+        ui.dim(params_text(&e.trial.params)),
+        what
+    )
+}
+
+fn unrated_json(e: &ExperimentRecord) -> serde_json::Value {
+    serde_json::json!({
+        "experiment_id": e.id,
+        "option": e.option,
+        "provider": e.trial.provider,
+        "params": e.trial.params,
+        "status": e.status,
+        "output": e.output_path,
+        "preview": e.preview_path,
+        "created_at": e.created_at,
+    })
+}

@@ -1,0 +1,57 @@
+//! `latina status`
+
+use clap::Args;
+use std::process::ExitCode;
+
+use super::ui::Ui;
+use crate::ops::Workspace;
+use crate::ops::status::status;
+use crate::store::OpenMode;
+
+/// Arguments of `latina status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {}
+
+/// Prints the learning state.
+pub fn run(ws: &Workspace, ui: &Ui, _args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let mut store = ws.open_store(OpenMode::MustExist)?;
+    let report = status(&mut store)?;
+    if ui.json {
+        ui.json_pretty(&report)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let p = &report.phase1;
+    ui.out(format!(
+        "{} {} rated samples, best {}, average {}, convergence {:.0}%",
+        ui.bold(format!("Phase {}:", p.phase)),
+        p.total_samples,
+        if p.total_samples == 0 {
+            "-".to_string()
+        } else {
+            ui.stars(p.best_rating as u8)
+        },
+        report
+            .avg_rating
+            .map_or("-".to_string(), |a| format!("{a:.2}")),
+        p.convergence * 100.0
+    ))?;
+    if !report.performance_by_api.is_empty() {
+        ui.out(ui.bold("Providers:"))?;
+        for (name, perf) in &report.performance_by_api {
+            ui.out(format!(
+                "  {name:<10} {:>4} rated  avg {}",
+                perf.count,
+                if perf.count == 0 {
+                    "-".to_string()
+                } else {
+                    format!("{:.2}", perf.avg_rating)
+                }
+            ))?;
+        }
+    }
+    ui.out(format!(
+        "Unrated: {}   Failed renders: {}",
+        report.unrated, report.failed
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,235 @@
+//! Terminal manners in one place: stdout for results, stderr for progress
+//! and hints, colour and prompts only on a terminal, no colour with NO_COLOR.
+
+use console::style;
+use dialoguer::Input;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use super::GlobalArgs;
+use crate::domain::{Params, Stars};
+use crate::provider::Stage;
+
+/// How to talk to the user.
+#[derive(Debug, Clone)]
+pub struct Ui {
+    /// `--json`: machine output on stdout, never prompt.
+    pub json: bool,
+    /// `-q`: only errors on stderr.
+    pub quiet: bool,
+    color: bool,
+    interactive: bool,
+    stderr_tty: bool,
+}
+
+impl Ui {
+    /// Reads the flags and what the standard streams are connected to.
+    pub fn new(args: &GlobalArgs) -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let stdout_tty = std::io::stdout().is_terminal();
+        let color = stdout_tty && !no_color && !args.json;
+        console::set_colors_enabled(color);
+        console::set_colors_enabled_stderr(color && std::io::stderr().is_terminal());
+        Ui {
+            json: args.json,
+            quiet: args.quiet,
+            color,
+            interactive: stdout_tty && std::io::stdin().is_terminal() && !args.json,
+            stderr_tty: std::io::stderr().is_terminal() && !no_color,
+        }
+    }
+
+    /// `-v` → info, `-vv` → debug, on stderr; warnings otherwise; nothing with `-q`.
+    pub fn init_logging(&self, verbosity: u8) {
+        let level = match (self.quiet, verbosity) {
+            (true, _) => tracing::Level::ERROR,
+            (false, 0) => tracing::Level::WARN,
+            (false, 1) => tracing::Level::INFO,
+            _ => tracing::Level::DEBUG,
+        };
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_writer(std::io::stderr)
+            .with_ansi(self.color && self.stderr_tty)
+            .with_target(false)
+            .without_time()
+            .try_init();
+    }
+
+    /// Whether prompts may be shown (stdin and stdout are terminals, no `--json`).
+    pub fn interactive(&self) -> bool {
+        self.interactive
+    }
+
+    /// Prints a line of results on stdout.
+    pub fn out(&self, line: impl AsRef<str>) -> std::io::Result<()> {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{}", line.as_ref())
+    }
+
+    /// Prints a hint on stderr unless quiet.
+    pub fn note(&self, line: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", line.as_ref());
+        }
+    }
+
+    /// Prints `value` as pretty JSON on stdout.
+    pub fn json_pretty<T: Serialize>(&self, value: &T) -> std::io::Result<()> {
+        let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
+        self.out(text)
+    }
+
+    /// Prints `value` as one compact JSON line on stdout.
+    pub fn json_line<T: Serialize>(&self, value: &T) -> std::io::Result<()> {
+        let text = serde_json::to_string(value).map_err(std::io::Error::other)?;
+        self.out(text)
+    }
+
+    /// "★★★★☆", yellow on a colour terminal.
+    pub fn stars(&self, stars: u8) -> String {
+        let text = format!(
+            "{}{}",
+            "★".repeat(stars as usize),
+            "☆".repeat(5usize.saturating_sub(stars as usize))
+        );
+        style(text).yellow().to_string()
+    }
+
+    /// Bold on a colour terminal.
+    pub fn bold(&self, text: impl std::fmt::Display) -> String {
+        style(text).bold().to_string()
+    }
+
+    /// Dim on a colour terminal.
+    pub fn dim(&self, text: impl std::fmt::Display) -> String {
+        style(text).dim().to_string()
+    }
+
+    /// Progress lines for the variants of one enhance, on stderr; hidden
+    /// when stderr is not a terminal, with `--json`'s callers still fine.
+    pub fn variant_bars(&self) -> VariantBars {
+        let visible = self.stderr_tty && !self.quiet;
+        let multi = MultiProgress::with_draw_target(if visible {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        });
+        VariantBars {
+            multi,
+            bars: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Asks for stars (Enter skips, `q` stops) and then an optional comment.
+    pub fn ask_rating(&self, label: &str) -> std::io::Result<Answer> {
+        let answer: String = Input::new()
+            .with_prompt(format!("Rate {label} (1-5, Enter to skip, q to stop)"))
+            .allow_empty(true)
+            .validate_with(|text: &String| -> Result<(), String> {
+                let t = text.trim();
+                if t.is_empty() || t.eq_ignore_ascii_case("q") {
+                    return Ok(());
+                }
+                Stars::parse(t).map(|_| ()).map_err(|e| e.to_string())
+            })
+            .interact_text()
+            .map_err(dialog_error)?;
+        let answer = answer.trim();
+        if answer.is_empty() {
+            return Ok(Answer::Skip);
+        }
+        if answer.eq_ignore_ascii_case("q") {
+            return Ok(Answer::Stop);
+        }
+        let stars = Stars::parse(answer).map_err(std::io::Error::other)?;
+        let comment: String = Input::new()
+            .with_prompt("Comment (optional)")
+            .allow_empty(true)
+            .interact_text()
+            .map_err(dialog_error)?;
+        let comment = comment.trim().to_string();
+        Ok(Answer::Rated(
+            stars,
+            (!comment.is_empty()).then_some(comment),
+        ))
+    }
+}
+
+/// What the designer answered to a rating prompt.
+pub enum Answer {
+    /// Stars and maybe a comment.
+    Rated(Stars, Option<String>),
+    /// Leave this one unrated.
+    Skip,
+    /// Stop asking.
+    Stop,
+}
+
+fn dialog_error(err: dialoguer::Error) -> std::io::Error {
+    match err {
+        dialoguer::Error::IO(e) => e,
+    }
+}
+
+/// `init 0.23 · guidance 8.1 · structure 0.85`
+pub fn params_text(p: &Params) -> String {
+    format!(
+        "init_strength {:.2}  guidance_scale {:.1}  controlnet_weight {:.2}",
+        p.init_strength, p.guidance_scale, p.controlnet_weight
+    )
+}
+
+/// One spinner line per variant.
+pub struct VariantBars {
+    multi: MultiProgress,
+    bars: std::sync::Mutex<HashMap<String, ProgressBar>>,
+}
+
+impl VariantBars {
+    /// Adds a line for a variant.
+    pub fn add(&self, option: &str, provider: &str) {
+        let bar = self.multi.add(ProgressBar::new_spinner());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {prefix} {msg} {elapsed:.dim}")
+                .expect("static template"),
+        );
+        bar.set_prefix(format!("{option} ({provider})"));
+        bar.set_message("queued");
+        bar.enable_steady_tick(Duration::from_millis(100));
+        self.lock().insert(option.to_string(), bar);
+    }
+
+    /// Shows a variant's stage.
+    pub fn stage(&self, option: &str, stage: Stage) {
+        if let Some(bar) = self.lock().get(option) {
+            bar.set_message(match stage {
+                Stage::Analysing => "analysing photo",
+                Stage::Generating => "rendering",
+                Stage::Encoding => "encoding",
+            });
+        }
+    }
+
+    /// Ends a variant's line.
+    pub fn finish(&self, option: &str, ok: bool) {
+        if let Some(bar) = self.lock().get(option) {
+            bar.finish_with_message(if ok { "done" } else { "failed" });
+        }
+    }
+
+    /// Removes all lines.
+    pub fn clear(&self) {
+        for bar in self.lock().values() {
+            bar.finish_and_clear();
+        }
+        let _ = self.multi.clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, ProgressBar>> {
+        self.bars.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -1,0 +1,39 @@
+//! Resolves config file, environment and flags into a [`Workspace`].
+
+use anyhow::Context;
+use directories::ProjectDirs;
+
+use super::GlobalArgs;
+use crate::config;
+use crate::ops::{Paths, Workspace};
+
+/// Flags over environment over config file over defaults.
+pub fn resolve(args: &GlobalArgs) -> anyhow::Result<Workspace> {
+    let dirs = ProjectDirs::from("", "", "latina");
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let source = config::locate(
+        args.config.as_deref(),
+        &cwd,
+        dirs.as_ref().map(|d| d.config_dir()),
+    )?;
+    tracing::debug!(?source, "config");
+    let config = config::load(&source, std::env::vars())?;
+    let data_dir = args
+        .data_dir
+        .clone()
+        .or_else(|| config.data_dir.clone())
+        .or_else(|| dirs.as_ref().map(|d| d.data_dir().to_path_buf()))
+        .context("cannot find a data directory (no home directory): pass --data-dir")?;
+    let database = args
+        .db
+        .clone()
+        .or_else(|| config.database.clone())
+        .unwrap_or_else(|| data_dir.join("latina.db"));
+    let seed = args.seed.or(config.seed);
+    tracing::debug!(data_dir = %data_dir.display(), database = %database.display(), "paths");
+    Ok(Workspace {
+        config,
+        paths: Paths { data_dir, database },
+        seed,
+    })
+}

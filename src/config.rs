@@ -1,0 +1,561 @@
+//! `latina.toml`: the schema, its defaults, and layering with the environment.
+//!
+//! Priority, lowest first: built-in defaults, the config file, `LATINA_*`
+//! environment overrides, command-line flags. Loading is a pure function of
+//! (file text, environment pairs) so tests pass maps and never touch the real
+//! environment. Flags (and their `LATINA_DB`-style env twins) are applied by
+//! the CLI; this module handles the file keys and their
+//! `LATINA_<SECTION>__<KEY>` overrides, e.g. `LATINA_ENHANCE__VARIANTS=3`.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where renders, copies of originals and the database live; unset means
+    /// the user's data directory (XDG), e.g. `~/.local/share/latina`.
+    pub data_dir: Option<PathBuf>,
+    /// The SQLite file; unset means `<data_dir>/latina.db`.
+    pub database: Option<PathBuf>,
+    /// Seed for the optimizer's random choices; unset means fresh randomness.
+    pub seed: Option<u64>,
+    /// Who ratings are recorded as when `--by` is not given; unset means `$USER`.
+    pub rater: Option<String>,
+    /// `latina enhance` settings.
+    pub enhance: EnhanceConfig,
+    /// Search space and optimizer settings.
+    pub optimizer: OptimizerConfig,
+    /// The provider arms the optimizer chooses between, in order.
+    pub providers: Vec<ProviderConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: None,
+            database: None,
+            seed: None,
+            rater: None,
+            enhance: EnhanceConfig::default(),
+            optimizer: OptimizerConfig::default(),
+            providers: vec![
+                ProviderConfig::BuiltinTone {
+                    name: "tone".into(),
+                },
+                ProviderConfig::BuiltinDetail {
+                    name: "detail".into(),
+                },
+            ],
+        }
+    }
+}
+
+/// `[enhance]`: how variants are produced and shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EnhanceConfig {
+    /// Variants generated per photo (A, B, …), 1–8.
+    pub variants: u32,
+    /// JPEG quality of the renders, 50–100.
+    pub jpeg_quality: u8,
+    /// Height in pixels of each panel in the side-by-side preview.
+    pub preview_height: u32,
+    /// Largest input accepted, in megapixels (checked before decoding).
+    pub max_megapixels: f64,
+    /// Smallest accepted width or height, in pixels.
+    pub min_side: u32,
+    /// Largest input file accepted, in megabytes.
+    pub max_file_mb: u64,
+}
+
+impl Default for EnhanceConfig {
+    fn default() -> Self {
+        EnhanceConfig {
+            variants: 2,
+            jpeg_quality: 90,
+            preview_height: 480,
+            max_megapixels: 64.0,
+            min_side: 32,
+            max_file_mb: 100,
+        }
+    }
+}
+
+/// `[optimizer]`: the search space bounds and the initial design.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OptimizerConfig {
+    /// Suggestions drawn space-filling at random before the model takes over.
+    pub n_initial_points: u32,
+    /// `[low, high]` for init_strength (how far from the photo).
+    pub init_strength: [f64; 2],
+    /// `[low, high]` for guidance_scale (how strongly the prompt is followed).
+    pub guidance_scale: [f64; 2],
+    /// `[low, high]` for controlnet_weight (how much structure is kept).
+    pub controlnet_weight: [f64; 2],
+}
+
+impl Default for OptimizerConfig {
+    fn default() -> Self {
+        OptimizerConfig {
+            n_initial_points: 5,
+            init_strength: [0.1, 0.5],
+            guidance_scale: [5.0, 12.0],
+            controlnet_weight: [0.7, 0.99],
+        }
+    }
+}
+
+/// One provider arm: a name the optimizer and the database use, and its type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ProviderConfig {
+    /// The built-in global tone and colour engine (offline).
+    BuiltinTone {
+        /// Arm name, e.g. `tone`.
+        name: String,
+    },
+    /// The built-in local contrast and detail engine (offline).
+    BuiltinDetail {
+        /// Arm name, e.g. `detail`.
+        name: String,
+    },
+}
+
+impl ProviderConfig {
+    /// The arm's name.
+    pub fn name(&self) -> &str {
+        match self {
+            ProviderConfig::BuiltinTone { name } | ProviderConfig::BuiltinDetail { name } => name,
+        }
+    }
+}
+
+/// Where the configuration was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// No file was found; defaults (plus environment) apply.
+    Defaults,
+    /// This file.
+    File(PathBuf),
+}
+
+/// Finds the config file: the explicit path (which must exist), else
+/// `./latina.toml`, else `<config dir>/latina.toml`, else none.
+///
+/// # Errors
+/// [`Error::Io`] when an explicit path cannot be read.
+pub fn locate(
+    explicit: Option<&Path>,
+    cwd: &Path,
+    user_config_dir: Option<&Path>,
+) -> Result<ConfigSource> {
+    if let Some(path) = explicit {
+        if !path.is_file() {
+            return Err(Error::io(
+                "cannot read config",
+                path,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            ));
+        }
+        return Ok(ConfigSource::File(path.to_path_buf()));
+    }
+    let local = cwd.join("latina.toml");
+    if local.is_file() {
+        return Ok(ConfigSource::File(local));
+    }
+    if let Some(dir) = user_config_dir {
+        let user = dir.join("latina.toml");
+        if user.is_file() {
+            return Ok(ConfigSource::File(user));
+        }
+    }
+    Ok(ConfigSource::Defaults)
+}
+
+/// Reads and parses the located config, then applies environment overrides.
+///
+/// Relative paths in the file are resolved against the file's directory.
+///
+/// # Errors
+/// [`Error::Io`] if the file cannot be read, [`Error::Config`] if it is invalid.
+pub fn load<I, K, V>(source: &ConfigSource, env: I) -> Result<Config>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let (label, text) = match source {
+        ConfigSource::Defaults => ("defaults".to_string(), String::new()),
+        ConfigSource::File(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::io("cannot read config", path, e))?;
+            (path.display().to_string(), text)
+        }
+    };
+    let mut config = parse(&label, &text, env)?;
+    if let ConfigSource::File(path) = source {
+        let base = path.parent().unwrap_or(Path::new("."));
+        for slot in [&mut config.data_dir, &mut config.database] {
+            if let Some(p) = slot.as_mut().filter(|p| p.is_relative()) {
+                *p = base.join(&*p);
+            }
+        }
+    }
+    Ok(config)
+}
+
+/// Parses config text (labelled for messages) and applies `LATINA_<SECTION>__<KEY>`
+/// overrides from `env`. Pure: no file or process environment access.
+///
+/// # Errors
+/// [`Error::Config`] naming the file or variable, the key, and what was expected.
+pub fn parse<I, K, V>(label: &str, text: &str, env: I) -> Result<Config>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let from_file: Config = deserialize_text(label, text)?;
+    validate(&from_file, label)?;
+
+    let overrides = env_overrides(env)?;
+    if overrides.is_empty() {
+        return Ok(from_file);
+    }
+    // The file already parsed, so it is a valid table.
+    let mut table: toml::Table = toml::from_str(text).map_err(|e| Error::Config {
+        source_label: label.to_string(),
+        location: String::new(),
+        message: e.message().to_string(),
+    })?;
+    for (var, path, value) in &overrides {
+        insert_path(&mut table, path, value.clone()).map_err(|message| Error::Config {
+            source_label: format!("environment {var}"),
+            location: format!("key `{}`: ", path.join(".")),
+            message,
+        })?;
+    }
+    let merged: Config =
+        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            let key = e.path().to_string();
+            let var = overrides
+                .iter()
+                .find(|(_, path, _)| key.starts_with(&path.join(".")))
+                .map(|(var, _, _)| var.clone())
+                .unwrap_or_else(|| "LATINA_*".into());
+            Error::Config {
+                source_label: format!("environment {var}"),
+                location: format!("key `{key}`: "),
+                message: e.inner().to_string(),
+            }
+        })?;
+    validate(&merged, "environment LATINA_*")?;
+    Ok(merged)
+}
+
+fn deserialize_text<T: serde::de::DeserializeOwned>(label: &str, text: &str) -> Result<T> {
+    let line_col = |span: Option<std::ops::Range<usize>>| -> String {
+        span.map(|s| {
+            let before = &text[..s.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {col}, ")
+        })
+        .unwrap_or_default()
+    };
+    let deserializer = toml::de::Deserializer::parse(text).map_err(|e| Error::Config {
+        source_label: label.to_string(),
+        location: line_col(e.span()),
+        message: e.message().trim().to_string(),
+    })?;
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let key = e.path().to_string();
+        let key = if key == "." {
+            String::new()
+        } else {
+            format!("key `{key}`: ")
+        };
+        Error::Config {
+            source_label: label.to_string(),
+            location: format!("{}{key}", line_col(e.inner().span())),
+            message: e.inner().message().trim().to_string(),
+        }
+    })
+}
+
+type Override = (String, Vec<String>, toml::Value);
+
+/// Collects `LATINA_<A>__<B>=value` variables as (variable, key path, value).
+/// Values are read as TOML when they parse as such (numbers, booleans,
+/// arrays), else as plain strings.
+fn env_overrides<I, K, V>(env: I) -> Result<Vec<Override>>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let mut out = Vec::new();
+    for (key, value) in env {
+        let key = key.as_ref();
+        let Some(rest) = key.strip_prefix("LATINA_") else {
+            continue;
+        };
+        if !rest.contains("__") {
+            continue; // flag twins such as LATINA_DB are handled by the CLI
+        }
+        let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+        if path.iter().any(String::is_empty) {
+            return Err(Error::Config {
+                source_label: format!("environment {key}"),
+                location: String::new(),
+                message: "expected LATINA_<SECTION>__<KEY>".into(),
+            });
+        }
+        let raw = value.as_ref();
+        let parsed = format!("v = {raw}")
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+        out.push((key.to_string(), path, parsed));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+fn insert_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
+    let (last, parents) = path.split_last().expect("paths are non-empty");
+    let mut current = table;
+    for part in parents {
+        let entry = current
+            .entry(part.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        current = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("`{part}` is not a table"))?;
+    }
+    current.insert(last.clone(), value);
+    Ok(())
+}
+
+/// Checks what types cannot: ranges, uniqueness, at least one provider.
+fn validate(config: &Config, label: &str) -> Result<()> {
+    let fail = |key: &str, message: String| Error::Config {
+        source_label: label.to_string(),
+        location: format!("key `{key}`: "),
+        message,
+    };
+    let e = &config.enhance;
+    if !(1..=8).contains(&e.variants) {
+        return Err(fail(
+            "enhance.variants",
+            format!("expected 1 to 8, got {}", e.variants),
+        ));
+    }
+    if !(50..=100).contains(&e.jpeg_quality) {
+        return Err(fail(
+            "enhance.jpeg_quality",
+            format!("expected 50 to 100, got {}", e.jpeg_quality),
+        ));
+    }
+    if !(64..=4096).contains(&e.preview_height) {
+        return Err(fail(
+            "enhance.preview_height",
+            format!("expected 64 to 4096, got {}", e.preview_height),
+        ));
+    }
+    if !(e.max_megapixels.is_finite() && e.max_megapixels > 0.0 && e.max_megapixels <= 400.0) {
+        return Err(fail(
+            "enhance.max_megapixels",
+            format!(
+                "expected a number above 0 and at most 400, got {}",
+                e.max_megapixels
+            ),
+        ));
+    }
+    if e.min_side == 0 {
+        return Err(fail("enhance.min_side", "expected at least 1".into()));
+    }
+    if e.max_file_mb == 0 {
+        return Err(fail("enhance.max_file_mb", "expected at least 1".into()));
+    }
+    let o = &config.optimizer;
+    for (key, [low, high], (floor, ceiling)) in [
+        ("optimizer.init_strength", o.init_strength, (0.0, 1.0)),
+        ("optimizer.guidance_scale", o.guidance_scale, (1.0, 30.0)),
+        (
+            "optimizer.controlnet_weight",
+            o.controlnet_weight,
+            (0.0, 2.0),
+        ),
+    ] {
+        if !(low.is_finite() && high.is_finite() && low < high && low >= floor && high <= ceiling) {
+            return Err(fail(
+                key,
+                format!(
+                    "expected [low, high] with {floor} <= low < high <= {ceiling}, got [{low}, {high}]"
+                ),
+            ));
+        }
+    }
+    if config.providers.is_empty() {
+        return Err(fail(
+            "providers",
+            "expected at least one [[providers]] entry".into(),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for provider in &config.providers {
+        let name = provider.name();
+        let valid = !name.is_empty()
+            && name.len() <= 40
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            return Err(fail(
+                "providers.name",
+                format!("expected 1-40 letters, digits, '-' or '_', got {name:?}"),
+            ));
+        }
+        if !seen.insert(name) {
+            return Err(fail(
+                "providers.name",
+                format!("provider name {name:?} is used twice"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NO_ENV: [(&str, &str); 0] = [];
+
+    fn message(result: Result<Config>) -> String {
+        result.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn shipped_example_parses_and_equals_the_defaults() {
+        let text = include_str!("../latina.toml.example");
+        let parsed = parse("latina.toml.example", text, NO_ENV).unwrap();
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn empty_file_means_defaults() {
+        assert_eq!(parse("x", "", NO_ENV).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_section() {
+        let msg = message(parse(
+            "/etc/latina.toml",
+            "[enhance]\nvarients = 3\n",
+            NO_ENV,
+        ));
+        assert!(msg.starts_with("config /etc/latina.toml: line 2"), "{msg}");
+        assert!(msg.contains("varients"), "{msg}");
+        assert!(msg.contains("variants"), "suggests the valid keys: {msg}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key_and_what_was_expected() {
+        let msg = message(parse("f.toml", "[enhance]\nvariants = \"two\"\n", NO_ENV));
+        assert!(msg.contains("key `enhance.variants`"), "{msg}");
+        assert!(msg.contains("expected u32"), "{msg}");
+    }
+
+    #[test]
+    fn syntax_error_has_a_line() {
+        let msg = message(parse("f.toml", "[enhance\n", NO_ENV));
+        assert!(msg.starts_with("config f.toml: line 1"), "{msg}");
+    }
+
+    #[test]
+    fn out_of_range_values_are_rejected_with_the_key() {
+        let msg = message(parse("f.toml", "[enhance]\nvariants = 0\n", NO_ENV));
+        assert!(
+            msg.contains("key `enhance.variants`: expected 1 to 8"),
+            "{msg}"
+        );
+        let msg = message(parse(
+            "f.toml",
+            "[optimizer]\ninit_strength = [0.5, 0.1]\n",
+            NO_ENV,
+        ));
+        assert!(msg.contains("optimizer.init_strength"), "{msg}");
+    }
+
+    #[test]
+    fn providers_are_a_tagged_list_with_unique_names() {
+        let text = "[[providers]]\nname = \"a\"\ntype = \"builtin-tone\"\n";
+        let config = parse("f", text, NO_ENV).unwrap();
+        assert_eq!(
+            config.providers,
+            vec![ProviderConfig::BuiltinTone { name: "a".into() }]
+        );
+        let twice = format!("{text}{text}");
+        assert!(message(parse("f", &twice, NO_ENV)).contains("used twice"));
+        let unknown = "[[providers]]\nname = \"a\"\ntype = \"dalle\"\n";
+        let msg = message(parse("f", unknown, NO_ENV));
+        assert!(msg.contains("dalle"), "{msg}");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let env = [
+            ("LATINA_ENHANCE__VARIANTS", "3"),
+            ("LATINA_OPTIMIZER__INIT_STRENGTH", "[0.2, 0.4]"),
+            ("LATINA_RATER", "ignored: a flag twin, not a key"),
+            ("HOME", "/root"),
+        ];
+        let config = parse("f", "[enhance]\nvariants = 4\n", env).unwrap();
+        assert_eq!(config.enhance.variants, 3);
+        assert_eq!(config.optimizer.init_strength, [0.2, 0.4]);
+    }
+
+    #[test]
+    fn bad_environment_value_names_the_variable() {
+        let msg = message(parse("f", "", [("LATINA_ENHANCE__VARIANTS", "lots")]));
+        assert!(
+            msg.starts_with("config environment LATINA_ENHANCE__VARIANTS: key `enhance.variants`"),
+            "{msg}"
+        );
+        let msg = message(parse("f", "", [("LATINA_ENHANCE__VARIANTS", "99")]));
+        assert!(msg.contains("expected 1 to 8"), "{msg}");
+    }
+
+    #[test]
+    fn locate_prefers_explicit_then_cwd_then_user_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let cwd = dir.path().join("cwd");
+        let user = dir.path().join("user");
+        std::fs::create_dir_all(&cwd).unwrap();
+        std::fs::create_dir_all(&user).unwrap();
+        assert_eq!(
+            locate(None, &cwd, Some(&user)).unwrap(),
+            ConfigSource::Defaults
+        );
+        std::fs::write(user.join("latina.toml"), "").unwrap();
+        assert_eq!(
+            locate(None, &cwd, Some(&user)).unwrap(),
+            ConfigSource::File(user.join("latina.toml"))
+        );
+        std::fs::write(cwd.join("latina.toml"), "").unwrap();
+        assert_eq!(
+            locate(None, &cwd, Some(&user)).unwrap(),
+            ConfigSource::File(cwd.join("latina.toml"))
+        );
+        let missing = dir.path().join("nope.toml");
+        assert!(locate(Some(&missing), &cwd, Some(&user)).is_err());
+    }
+}

@@ -1,0 +1,283 @@
+//! The product's vocabulary: experiments, their parameters, ratings.
+//!
+//! Plain data with validation at construction; no I/O. The store maps these
+//! to SQL, the CLI to text and JSON.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+/// One experiment (one variant, one render or one proposed parameter set).
+///
+/// A random 128-bit id printed as 32 lowercase hex digits; users may type any
+/// unique prefix. Ratings point at exactly one experiment id, which is what
+/// makes "one rating written onto both variants" impossible.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ExperimentId(String);
+
+impl ExperimentId {
+    /// A fresh random id.
+    pub fn random() -> Self {
+        ExperimentId(uuid::Uuid::new_v4().simple().to_string())
+    }
+
+    /// Wraps an id read back from the database.
+    pub fn from_stored(id: String) -> Self {
+        ExperimentId(id)
+    }
+
+    /// The full id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first 8 hex digits: what tables show and what is usually enough to type.
+    pub fn short(&self) -> &str {
+        &self.0[..self.0.len().min(8)]
+    }
+}
+
+impl fmt::Display for ExperimentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One `enhance` of one image, or one `suggest` call: the variants proposed together.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BatchId(String);
+
+impl BatchId {
+    /// A fresh random id.
+    pub fn random() -> Self {
+        BatchId(uuid::Uuid::new_v4().simple().to_string())
+    }
+    /// Wraps an id read back from the database.
+    pub fn from_stored(id: String) -> Self {
+        BatchId(id)
+    }
+    /// The full id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for BatchId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The three continuous generation parameters, in the optimizer's units.
+///
+/// Their meaning is the same for every provider (DESIGN.md):
+/// `init_strength` is how far the render moves from the photo,
+/// `guidance_scale` how strongly the prompt (the photorealistic look) is
+/// pushed, `controlnet_weight` how much of the room's structure is kept.
+/// Providers whose knobs point another way translate them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Params {
+    /// 0.1–0.5 by default: how far the render moves from the photo.
+    pub init_strength: f64,
+    /// 5.0–12.0 by default: how strongly the prompt is followed.
+    pub guidance_scale: f64,
+    /// 0.7–0.99 by default: how much of the room's structure is kept.
+    pub controlnet_weight: f64,
+}
+
+/// A star rating: a whole number from 1 to 5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "u8")]
+pub struct Stars(u8);
+
+impl Stars {
+    /// Validates a rating.
+    ///
+    /// # Errors
+    /// [`Error::RatingOutOfRange`] unless `1 <= value <= 5`.
+    pub fn new(value: i64) -> Result<Self> {
+        if (1..=5).contains(&value) {
+            Ok(Stars(value as u8))
+        } else {
+            Err(Error::RatingOutOfRange(value.to_string()))
+        }
+    }
+
+    /// Parses what a user typed ("4"); anything but a whole number 1–5 is rejected.
+    pub fn parse(text: &str) -> Result<Self> {
+        let trimmed = text.trim();
+        trimmed
+            .parse::<i64>()
+            .map_err(|_| Error::RatingOutOfRange(trimmed.to_string()))
+            .and_then(Stars::new)
+    }
+
+    /// The number of stars.
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for Stars {
+    type Error = Error;
+    fn try_from(value: i64) -> Result<Self> {
+        Stars::new(value)
+    }
+}
+
+impl From<Stars> for u8 {
+    fn from(stars: Stars) -> u8 {
+        stars.0
+    }
+}
+
+/// Where an experiment is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExperimentStatus {
+    /// Parameters proposed by `suggest`, no image; rateable.
+    Proposed,
+    /// A render was started and has not finished (or the process was killed).
+    Running,
+    /// The render exists; rateable.
+    Done,
+    /// The provider failed; the error is recorded.
+    Failed,
+}
+
+impl ExperimentStatus {
+    /// The word stored in the database and shown to users.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExperimentStatus::Proposed => "proposed",
+            ExperimentStatus::Running => "running",
+            ExperimentStatus::Done => "done",
+            ExperimentStatus::Failed => "failed",
+        }
+    }
+
+    /// Parses the stored word.
+    pub fn parse(word: &str) -> Option<Self> {
+        Some(match word {
+            "proposed" => ExperimentStatus::Proposed,
+            "running" => ExperimentStatus::Running,
+            "done" => ExperimentStatus::Done,
+            "failed" => ExperimentStatus::Failed,
+            _ => return None,
+        })
+    }
+
+    /// Whether a designer can rate an experiment in this state.
+    pub fn is_rateable(self) -> bool {
+        matches!(self, ExperimentStatus::Proposed | ExperimentStatus::Done)
+    }
+}
+
+/// How the optimizer chose a point (recorded with every experiment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Space-filling initial design (Latin hypercube within the batch).
+    InitialDesign,
+    /// Uniform random search.
+    Random,
+}
+
+impl Method {
+    /// The word stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::InitialDesign => "initial_design",
+            Method::Random => "random",
+        }
+    }
+
+    /// Parses the stored word.
+    pub fn parse(word: &str) -> Option<Self> {
+        Some(match word {
+            "initial_design" => Method::InitialDesign,
+            "random" => Method::Random,
+            _ => return None,
+        })
+    }
+}
+
+/// The original system's metadata about a photo, recorded with each enhance.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageMeta {
+    /// Project or client name.
+    pub project: Option<String>,
+    /// What the designer wants improved, e.g. `surfaces`, `lighting`.
+    pub kind: Option<String>,
+    /// Room type, e.g. `living_room`, `kitchen`.
+    pub room: Option<String>,
+    /// Design style, e.g. `scandinavian`.
+    pub style: Option<String>,
+}
+
+/// The label of the i-th variant of a batch: A, B, …, Z, then A2, B2, …
+pub fn option_label(index: usize) -> String {
+    let letter = (b'A' + (index % 26) as u8) as char;
+    match index / 26 {
+        0 => letter.to_string(),
+        round => format!("{letter}{}", round + 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stars_accept_only_one_to_five() {
+        for ok in 1..=5 {
+            assert_eq!(Stars::new(ok).unwrap().get() as i64, ok);
+        }
+        for bad in [0, 6, -1, 100] {
+            assert!(matches!(Stars::new(bad), Err(Error::RatingOutOfRange(_))));
+        }
+        assert!(Stars::parse(" 4 ").is_ok());
+        for bad in ["4.5", "four", "", "5stars"] {
+            assert!(Stars::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn option_labels_run_a_to_z_then_repeat_with_a_round_number() {
+        assert_eq!(option_label(0), "A");
+        assert_eq!(option_label(1), "B");
+        assert_eq!(option_label(25), "Z");
+        assert_eq!(option_label(26), "A2");
+    }
+
+    #[test]
+    fn experiment_ids_are_32_hex_digits_and_distinct() {
+        let a = ExperimentId::random();
+        let b = ExperimentId::random();
+        assert_eq!(a.as_str().len(), 32);
+        assert!(a.as_str().chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+        assert_eq!(a.short().len(), 8);
+    }
+}
+
+/// A point of the search space: which provider arm, with which parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trial {
+    /// The provider arm's configured name.
+    pub provider: String,
+    /// The continuous parameters.
+    pub params: Params,
+}
+
+/// A trial with the latest rating it received: one observation for the optimizer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RatedTrial {
+    /// What was tried.
+    pub trial: Trial,
+    /// The latest rating it got.
+    pub stars: Stars,
+}

@@ -1,0 +1,163 @@
+//! The library's error type: one enum, variants carrying typed context.
+//!
+//! Everything below `cli` returns [`Result`]; the binary adds context with
+//! anyhow and prints the chain once, on one line. Messages never contain
+//! secrets (the library never sees API key values in this code).
+
+use std::path::PathBuf;
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Every way a latina operation can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration file (or an environment override) is not valid TOML
+    /// or does not match the schema.
+    #[error("config {source_label}: {location}{message}")]
+    Config {
+        /// The file path, or the environment variable, the bad value came from.
+        source_label: String,
+        /// `key `a.b`: ` or `line 3, column 5: `; empty when unknown.
+        location: String,
+        /// What was expected.
+        message: String,
+    },
+
+    /// A file or directory could not be read or written.
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        /// What latina was doing, e.g. "cannot write".
+        action: &'static str,
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The database file does not exist (read commands never create it).
+    #[error(
+        "no database at {}: run `latina enhance` or `latina suggest` first, or pass --db",
+        path.display()
+    )]
+    DatabaseMissing {
+        /// Where the database was expected.
+        path: PathBuf,
+    },
+
+    /// The file exists but is not a SQLite database (or is damaged).
+    #[error("database {} is corrupt or not a latina database: {reason}", path.display())]
+    DatabaseCorrupt {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's description.
+        reason: String,
+    },
+
+    /// The database was written by a newer latina.
+    #[error(
+        "database {} has schema version {found}, but this latina understands up to {supported}: upgrade latina",
+        path.display()
+    )]
+    DatabaseTooNew {
+        /// The database file.
+        path: PathBuf,
+        /// `PRAGMA user_version` of the file.
+        found: i64,
+        /// The newest schema this binary knows.
+        supported: i64,
+    },
+
+    /// Any other SQLite failure.
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+
+    /// An input image was rejected before anything was recorded.
+    #[error("{}: {problem}", path.display())]
+    Image {
+        /// The designer's file.
+        path: PathBuf,
+        /// Why it cannot be used.
+        problem: ImageProblem,
+    },
+
+    /// No experiment has this id (or id prefix).
+    #[error("no experiment matches id `{0}`")]
+    UnknownExperiment(String),
+
+    /// An id prefix matches more than one experiment.
+    #[error(
+        "id prefix `{prefix}` is ambiguous: it matches {matches} experiments; give more characters"
+    )]
+    AmbiguousExperiment {
+        /// What the user typed.
+        prefix: String,
+        /// How many experiments it matched.
+        matches: usize,
+    },
+
+    /// Stars must be a whole number from 1 to 5.
+    #[error("rating must be a whole number from 1 to 5 stars, got {0}")]
+    RatingOutOfRange(String),
+
+    /// The experiment exists but has nothing that can be rated.
+    #[error("experiment {id} cannot be rated: its render {state}")]
+    NotRateable {
+        /// The experiment.
+        id: String,
+        /// e.g. "failed: provider timed out".
+        state: String,
+    },
+
+    /// A provider failed to produce a render.
+    #[error("provider {provider}: {message}")]
+    Provider {
+        /// The configured provider name.
+        provider: String,
+        /// What went wrong, never containing a key.
+        message: String,
+    },
+
+    /// The search space or optimizer settings are inconsistent.
+    #[error("optimizer: {0}")]
+    Optimizer(String),
+}
+
+/// Why an input image was rejected.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum ImageProblem {
+    /// The content is not a format latina decodes (JPEG, PNG, WebP).
+    #[error("not an image latina can read (JPEG, PNG or WebP expected): {0}")]
+    NotAnImage(String),
+    /// The file ends before the image data does.
+    #[error("truncated or corrupt JPEG: the image data ends before its end marker")]
+    Truncated,
+    /// The decoder found damaged data.
+    #[error("corrupt image: {0}")]
+    Corrupt(String),
+    /// Larger than the configured limits (checked before decoding).
+    #[error("image too large: {0}")]
+    TooLarge(String),
+    /// Smaller than the configured minimum side.
+    #[error("image too small: {width}x{height} pixels (minimum side {min_side})")]
+    TooSmall {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// The configured minimum.
+        min_side: u32,
+    },
+}
+
+impl Error {
+    /// Wraps an I/O error with what was being done and where.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}

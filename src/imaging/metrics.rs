@@ -1,0 +1,199 @@
+//! Image quality metrics, defined precisely so they can be compared with
+//! reference implementations.
+//!
+//! All work on Rec. 601 luma of 8-bit values (see the module root) unless
+//! said otherwise, with population statistics.
+
+use image::RgbImage;
+
+use super::luma;
+
+fn luma_plane(img: &RgbImage) -> Vec<f64> {
+    img.pixels().map(|p| luma(p.0) as f64).collect()
+}
+
+/// Mean luma, 0–255.
+pub fn mean_luma(img: &RgbImage) -> f64 {
+    let plane = luma_plane(img);
+    plane.iter().sum::<f64>() / plane.len().max(1) as f64
+}
+
+/// RMS contrast: the population standard deviation of luma.
+pub fn rms_contrast(img: &RgbImage) -> f64 {
+    let plane = luma_plane(img);
+    let n = plane.len().max(1) as f64;
+    let mean = plane.iter().sum::<f64>() / n;
+    (plane.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt()
+}
+
+/// Colourfulness of Hasler and Süsstrunk (2003):
+/// `sqrt(σ_rg² + σ_yb²) + 0.3·sqrt(μ_rg² + μ_yb²)` with `rg = R − G`,
+/// `yb = (R + G)/2 − B`. 0 for a grey image.
+pub fn colourfulness(img: &RgbImage) -> f64 {
+    let n = (img.width() * img.height()).max(1) as f64;
+    let (mut s_rg, mut s_yb, mut q_rg, mut q_yb) = (0.0, 0.0, 0.0, 0.0);
+    for p in img.pixels() {
+        let [r, g, b] = p.0.map(|v| v as f64);
+        let rg = r - g;
+        let yb = 0.5 * (r + g) - b;
+        s_rg += rg;
+        s_yb += yb;
+        q_rg += rg * rg;
+        q_yb += yb * yb;
+    }
+    let (m_rg, m_yb) = (s_rg / n, s_yb / n);
+    let var_rg = (q_rg / n - m_rg * m_rg).max(0.0);
+    let var_yb = (q_yb / n - m_yb * m_yb).max(0.0);
+    (var_rg + var_yb).sqrt() + 0.3 * (m_rg * m_rg + m_yb * m_yb).sqrt()
+}
+
+/// Mean of R − B: positive is warm.
+pub fn warmth(img: &RgbImage) -> f64 {
+    let n = (img.width() * img.height()).max(1) as f64;
+    img.pixels()
+        .map(|p| p.0[0] as f64 - p.0[2] as f64)
+        .sum::<f64>()
+        / n
+}
+
+/// Variance of the 4-neighbour Laplacian of luma over interior pixels, a
+/// sharpness measure. `None` for images smaller than 3×3.
+pub fn laplacian_variance(img: &RgbImage) -> Option<f64> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    if w < 3 || h < 3 {
+        return None;
+    }
+    let y = luma_plane(img);
+    let mut values = Vec::with_capacity((w - 2) * (h - 2));
+    for r in 1..h - 1 {
+        for c in 1..w - 1 {
+            let i = r * w + c;
+            values.push(y[i - w] + y[i + w] + y[i - 1] + y[i + 1] - 4.0 * y[i]);
+        }
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    Some(values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n)
+}
+
+/// Mean structural similarity of the luma of two images (Wang, Bovik,
+/// Sheikh and Simoncelli, 2004): Gaussian window σ = 1.5 truncated at 3.5σ
+/// (11×11), K1 = 0.01, K2 = 0.03, L = 255, population (co)variances, averaged
+/// over the pixels whose whole window lies inside the image. This equals
+/// scikit-image's `structural_similarity(a, b, data_range=255,
+/// gaussian_weights=True, sigma=1.5, use_sample_covariance=False)` on the
+/// same luma planes. `None` if the sizes differ or a side is below 11.
+pub fn ssim(a: &RgbImage, b: &RgbImage) -> Option<f64> {
+    if a.dimensions() != b.dimensions() {
+        return None;
+    }
+    let (w, h) = (a.width() as usize, a.height() as usize);
+    const RADIUS: usize = 5;
+    if w < 2 * RADIUS + 1 || h < 2 * RADIUS + 1 {
+        return None;
+    }
+    let sigma = 1.5f64;
+    let kernel: Vec<f64> = {
+        let raw: Vec<f64> = (0..=2 * RADIUS)
+            .map(|i| {
+                let d = i as f64 - RADIUS as f64;
+                (-d * d / (2.0 * sigma * sigma)).exp()
+            })
+            .collect();
+        let total: f64 = raw.iter().sum();
+        raw.into_iter().map(|v| v / total).collect()
+    };
+    let x = luma_plane(a);
+    let y = luma_plane(b);
+    let products: [Vec<f64>; 5] = [
+        x.clone(),
+        y.clone(),
+        x.iter().map(|v| v * v).collect(),
+        y.iter().map(|v| v * v).collect(),
+        x.iter().zip(&y).map(|(p, q)| p * q).collect(),
+    ];
+    // Valid-region separable filtering: output (w - 10) × (h - 10).
+    let (ow, oh) = (w - 2 * RADIUS, h - 2 * RADIUS);
+    let filtered: Vec<Vec<f64>> = products
+        .iter()
+        .map(|plane| {
+            let mut horizontal = vec![0.0; ow * h];
+            for r in 0..h {
+                for c in 0..ow {
+                    horizontal[r * ow + c] = kernel
+                        .iter()
+                        .enumerate()
+                        .map(|(k, wt)| wt * plane[r * w + c + k])
+                        .sum();
+                }
+            }
+            let mut out = vec![0.0; ow * oh];
+            for r in 0..oh {
+                for c in 0..ow {
+                    out[r * ow + c] = kernel
+                        .iter()
+                        .enumerate()
+                        .map(|(k, wt)| wt * horizontal[(r + k) * ow + c])
+                        .sum();
+                }
+            }
+            out
+        })
+        .collect();
+    let (c1, c2) = ((0.01f64 * 255.0).powi(2), (0.03f64 * 255.0).powi(2));
+    let [mean_x, mean_y, sq_x, sq_y, cross] = &filtered[..] else {
+        unreachable!("five filtered planes")
+    };
+    let mut total = 0.0;
+    for ((((&mx, &my), &xx), &yy), &xy) in mean_x.iter().zip(mean_y).zip(sq_x).zip(sq_y).zip(cross)
+    {
+        let vx = xx - mx * mx;
+        let vy = yy - my * my;
+        let cov = xy - mx * my;
+        total +=
+            ((2.0 * mx * my + c1) * (2.0 * cov + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2));
+    }
+    Some(total / (ow * oh) as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> RgbImage {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/fixtures")
+            .join(name);
+        image::open(&path).unwrap().into_rgb8()
+    }
+
+    #[test]
+    fn ssim_of_an_image_with_itself_is_exactly_one() {
+        let img = fixture("pairs/desk_ref.png");
+        assert_eq!(ssim(&img, &img), Some(1.0));
+    }
+
+    #[test]
+    fn ssim_ranks_distortions_and_rejects_bad_sizes() {
+        let r = fixture("pairs/desk_ref.png");
+        let blur = ssim(&r, &fixture("pairs/desk_blur2.png")).unwrap();
+        let bright = ssim(&r, &fixture("pairs/desk_bright20.png")).unwrap();
+        assert!(blur < 0.95 && bright > blur, "blur {blur} bright {bright}");
+        assert_eq!(ssim(&r, &RgbImage::new(10, 10)), None);
+        let tiny = RgbImage::new(1, 1);
+        assert_eq!(ssim(&tiny, &tiny), None);
+    }
+
+    #[test]
+    fn grey_image_has_zero_colourfulness() {
+        assert_eq!(colourfulness(&fixture("edge/grayscale.jpg")), 0.0);
+        assert!(colourfulness(&fixture("images/coffee.jpg")) > 50.0);
+    }
+
+    #[test]
+    fn tiny_images_have_no_laplacian_and_zero_contrast() {
+        let tiny = RgbImage::new(1, 1);
+        assert_eq!(laplacian_variance(&tiny), None);
+        assert_eq!(rms_contrast(&tiny), 0.0);
+    }
+}

@@ -1,0 +1,316 @@
+//! `latina enhance`: one photo in, N rated-later variants out.
+//!
+//! Order matters for "nothing lost, nothing half-written": the photo is
+//! decoded and checked first (a rejected input writes nothing), its copy is
+//! written under the data dir, then the batch and its experiments are
+//! recorded as `running` in one transaction, the variants are rendered
+//! concurrently, and each experiment is updated as its render lands (or
+//! fails). A process killed mid-render leaves `running` rows that say so.
+
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::Workspace;
+use super::files::write_atomically;
+use crate::domain::{
+    BatchId, ExperimentId, ExperimentStatus, ImageMeta, Method, Params, option_label,
+};
+use crate::error::{Error, Result};
+use crate::imaging::{LoadLimits, encode, load, preview};
+use crate::provider::{self, ImageProvider, ProgressFn, RenderRequest, SourcePhoto, Stage};
+use crate::store::{ExperimentUpdate, NewBatch, NewExperiment, NewImage, Store};
+
+/// What to enhance.
+#[derive(Debug, Clone)]
+pub struct EnhanceOptions {
+    /// The designer's photo.
+    pub image: PathBuf,
+    /// Project, type, room, style.
+    pub meta: ImageMeta,
+}
+
+/// Progress of one enhance, for the CLI's bars.
+#[derive(Debug, Clone)]
+pub enum EnhanceEvent {
+    /// The photo was decoded; renders are about to start.
+    Planned {
+        /// (option, provider) of each variant.
+        variants: Vec<(String, String)>,
+    },
+    /// A variant reached a stage.
+    Stage {
+        /// A, B, …
+        option: String,
+        /// Where it is.
+        stage: Stage,
+    },
+    /// A variant finished (`ok`) or failed.
+    Finished {
+        /// A, B, …
+        option: String,
+        /// Whether a render was written.
+        ok: bool,
+    },
+}
+
+/// Receives [`EnhanceEvent`]s, possibly from render threads.
+pub type EventSink = Arc<dyn Fn(EnhanceEvent) + Send + Sync>;
+
+/// One variant of the result.
+#[derive(Debug, Clone, Serialize)]
+pub struct VariantReport {
+    /// Rate it with this id (or a unique prefix).
+    pub experiment_id: ExperimentId,
+    /// A, B, …
+    pub option: String,
+    /// The provider arm.
+    pub provider: String,
+    /// The parameters used.
+    pub params: Params,
+    /// How the optimizer chose them.
+    pub method: Method,
+    /// The prompt version used.
+    pub prompt_version: String,
+    /// `done` or `failed`.
+    pub status: ExperimentStatus,
+    /// The render, when done.
+    pub output: Option<PathBuf>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Render wall time in milliseconds.
+    pub latency_ms: u64,
+}
+
+/// The result of enhancing one photo.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnhanceReport {
+    /// The designer's file.
+    pub image: PathBuf,
+    /// Its copy under the data dir.
+    pub original: PathBuf,
+    /// The batch id.
+    pub batch_id: BatchId,
+    /// The variants, A first.
+    pub variants: Vec<VariantReport>,
+    /// The side-by-side preview (original | A | B …), if any render succeeded.
+    pub preview: Option<PathBuf>,
+}
+
+impl EnhanceReport {
+    /// Whether at least one variant was rendered.
+    pub fn any_succeeded(&self) -> bool {
+        self.variants
+            .iter()
+            .any(|v| v.status == ExperimentStatus::Done)
+    }
+}
+
+/// Enhances one photo into the configured number of variants.
+///
+/// # Errors
+/// [`Error::Image`] for a rejected photo (nothing recorded), [`Error::Io`]
+/// when the data dir is not writable, database errors. Provider failures do
+/// not fail the call: they are recorded on their variant.
+pub async fn enhance(
+    ws: &Workspace,
+    store: &mut Store,
+    options: &EnhanceOptions,
+    on_event: EventSink,
+) -> Result<EnhanceReport> {
+    let cfg = &ws.config.enhance;
+    let limits = LoadLimits {
+        max_pixels: (cfg.max_megapixels * 1e6) as u64,
+        min_side: cfg.min_side,
+        max_file_bytes: cfg.max_file_mb * 1024 * 1024,
+    };
+    let loaded = load::load(&options.image, &limits)?;
+
+    let original =
+        ws.paths
+            .originals()
+            .join(format!("{}.{}", &loaded.sha256[..16], loaded.extension()));
+    if !original.is_file() {
+        write_atomically(&original, &loaded.bytes)?;
+    }
+
+    let prompt = store
+        .champion_prompt()?
+        .ok_or_else(|| Error::Optimizer("no prompt version in the database".into()))?;
+    let mut optimizer = ws.optimizer(store)?;
+    let pending = store.pending_trials()?;
+    let suggestions = optimizer.ask(cfg.variants as usize, &pending);
+
+    let batch_id = BatchId::random();
+    let experiments: Vec<NewExperiment> = suggestions
+        .iter()
+        .enumerate()
+        .map(|(i, s)| NewExperiment {
+            id: ExperimentId::random(),
+            option: option_label(i),
+            trial: s.trial.clone(),
+            prompt_version: prompt.version.clone(),
+            method: s.method,
+            status: ExperimentStatus::Running,
+        })
+        .collect();
+    let (width, height) = loaded.rgb.dimensions();
+    store.create_batch(&NewBatch {
+        id: batch_id.clone(),
+        image: Some(NewImage {
+            sha256: loaded.sha256.clone(),
+            stored_path: original.display().to_string(),
+            source_path: absolute(&options.image).display().to_string(),
+            format: loaded.extension().to_string(),
+            width,
+            height,
+            bytes: loaded.bytes.len() as u64,
+        }),
+        meta: options.meta.clone(),
+        experiments: experiments.clone(),
+    })?;
+    on_event(EnhanceEvent::Planned {
+        variants: experiments
+            .iter()
+            .map(|e| (e.option.clone(), e.trial.provider.clone()))
+            .collect(),
+    });
+
+    let source = Arc::new(SourcePhoto::new(
+        loaded.rgb,
+        loaded.grayscale,
+        loaded.bytes,
+        loaded.format,
+    ));
+    let providers = provider::from_config(&ws.config.providers);
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, e) in experiments.iter().enumerate() {
+        let provider: Option<Arc<dyn ImageProvider>> = providers
+            .iter()
+            .find(|p| p.name() == e.trial.provider)
+            .cloned();
+        let request = RenderRequest {
+            source: Arc::clone(&source),
+            params: e.trial.params,
+            prompt: prompt.prompt.clone(),
+            negative_prompt: prompt.negative_prompt.clone(),
+            jpeg_quality: cfg.jpeg_quality,
+        };
+        let name = e.trial.provider.clone();
+        let progress: ProgressFn = {
+            let option = e.option.clone();
+            let sink = Arc::clone(&on_event);
+            Arc::new(move |stage| {
+                sink(EnhanceEvent::Stage {
+                    option: option.clone(),
+                    stage,
+                })
+            })
+        };
+        tasks.spawn(async move {
+            let started = Instant::now();
+            let result = match provider {
+                Some(p) => p.render(request, progress).await,
+                None => Err(Error::Provider {
+                    provider: name,
+                    message: "not configured".into(),
+                }),
+            };
+            (index, result, started.elapsed().as_millis() as u64)
+        });
+    }
+
+    let mut reports: Vec<Option<VariantReport>> = vec![None; experiments.len()];
+    let mut pixels: Vec<Option<image::RgbImage>> = vec![None; experiments.len()];
+    while let Some(joined) = tasks.join_next().await {
+        let (index, result, latency_ms) = joined.map_err(|e| Error::Provider {
+            provider: "internal".into(),
+            message: format!("render task failed: {e}"),
+        })?;
+        let e = &experiments[index];
+        let outcome = result.and_then(|output| {
+            let path = ws
+                .paths
+                .renders()
+                .join(format!("{}.{}", e.id, output.extension));
+            write_atomically(&path, &output.bytes)?;
+            Ok((path, output))
+        });
+        let (update, output_path, error) = match outcome {
+            Ok((path, output)) => {
+                pixels[index] = match output.pixels {
+                    Some(p) => Some(p),
+                    None => image::load_from_memory(&output.bytes)
+                        .ok()
+                        .map(|i| i.into_rgb8()),
+                };
+                (
+                    ExperimentUpdate::Done {
+                        output_path: path.display().to_string(),
+                        latency_ms,
+                    },
+                    Some(path),
+                    None,
+                )
+            }
+            Err(err) => {
+                let message = err.to_string();
+                (
+                    ExperimentUpdate::Failed {
+                        error: message.clone(),
+                        latency_ms,
+                    },
+                    None,
+                    Some(message),
+                )
+            }
+        };
+        store.finish_experiment(&e.id, &update)?;
+        on_event(EnhanceEvent::Finished {
+            option: e.option.clone(),
+            ok: output_path.is_some(),
+        });
+        reports[index] = Some(VariantReport {
+            experiment_id: e.id.clone(),
+            option: e.option.clone(),
+            provider: e.trial.provider.clone(),
+            params: e.trial.params,
+            method: e.method,
+            prompt_version: e.prompt_version.clone(),
+            status: if output_path.is_some() {
+                ExperimentStatus::Done
+            } else {
+                ExperimentStatus::Failed
+            },
+            output: output_path,
+            error,
+            latency_ms,
+        });
+    }
+
+    let rendered: Vec<&image::RgbImage> = pixels.iter().flatten().collect();
+    let preview = if rendered.is_empty() {
+        None
+    } else {
+        let mut panels = vec![&source.rgb];
+        panels.extend(rendered);
+        let sheet = preview::side_by_side(&panels, cfg.preview_height);
+        let path = ws.paths.previews().join(format!("{batch_id}.jpg"));
+        write_atomically(&path, &encode::jpeg(&sheet, 85))?;
+        store.set_preview(&batch_id, &path.display().to_string())?;
+        Some(path)
+    };
+
+    Ok(EnhanceReport {
+        image: options.image.clone(),
+        original,
+        batch_id,
+        variants: reports.into_iter().flatten().collect(),
+        preview,
+    })
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}

@@ -1,0 +1,15 @@
+//! One workflow per subcommand, as library functions.
+//!
+//! Ops take a [`Workspace`] (resolved config and paths) and an open store,
+//! do the work, and return plain report structs that the CLI prints as text
+//! or JSON. They never print, prompt or exit; progress is reported through
+//! callbacks.
+
+pub mod enhance;
+mod files;
+pub mod rate;
+pub mod status;
+pub mod suggest;
+mod workspace;
+
+pub use workspace::{Paths, Workspace};

@@ -1,0 +1,101 @@
+//! `latina status`: how far the learning has come.
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::store::Store;
+
+/// Samples after which Phase 1 ("fast learning") ends, as in the original.
+pub const PHASE1_SAMPLES: u64 = 50;
+/// Best rating at which Phase 1 ends early, as in the original.
+pub const PHASE1_TARGET: f64 = 4.0;
+
+/// The status report; field names follow the original system's JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    /// Phase 1 progress.
+    pub phase1: Phase1,
+    /// Per provider arm, by name.
+    pub performance_by_api: std::collections::BTreeMap<String, ProviderPerformance>,
+    /// Mean of all latest ratings.
+    pub avg_rating: Option<f64>,
+    /// Rateable experiments without a rating.
+    pub unrated: u64,
+    /// Renders that failed.
+    pub failed: u64,
+}
+
+/// Phase 1 block.
+#[derive(Debug, Clone, Serialize)]
+pub struct Phase1 {
+    /// Rated experiments.
+    pub total_samples: u64,
+    /// Highest latest rating (0 when none).
+    pub best_rating: f64,
+    /// `0.6·min(n/50, 1) + 0.4·min(best/4, 1)`, in [0, 1].
+    pub convergence: f64,
+    /// 1 while learning fast, 2 after 50 samples or a best of 4.
+    pub phase: u8,
+}
+
+/// One provider arm's record.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderPerformance {
+    /// Rated experiments.
+    pub count: u64,
+    /// Mean latest rating (0 when none).
+    pub avg_rating: f64,
+}
+
+/// The original's convergence score.
+pub fn convergence(samples: u64, best_rating: f64) -> f64 {
+    0.6 * (samples as f64 / PHASE1_SAMPLES as f64).min(1.0)
+        + 0.4 * (best_rating / PHASE1_TARGET).min(1.0)
+}
+
+/// Builds the report from the database.
+pub fn status(store: &mut Store) -> Result<StatusReport> {
+    let s = store.summary()?;
+    let best = s.best_rating.map_or(0.0, f64::from);
+    let phase = if s.total_samples >= PHASE1_SAMPLES || best >= PHASE1_TARGET {
+        2
+    } else {
+        1
+    };
+    Ok(StatusReport {
+        phase1: Phase1 {
+            total_samples: s.total_samples,
+            best_rating: best,
+            convergence: convergence(s.total_samples, best),
+            phase,
+        },
+        performance_by_api: s
+            .providers
+            .into_iter()
+            .map(|p| {
+                (
+                    p.name,
+                    ProviderPerformance {
+                        count: p.count,
+                        avg_rating: p.avg_rating.unwrap_or(0.0),
+                    },
+                )
+            })
+            .collect(),
+        avg_rating: s.avg_rating,
+        unrated: s.unrated,
+        failed: s.failed,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn convergence_matches_the_original_formula() {
+        assert_eq!(convergence(0, 0.0), 0.0);
+        assert!((convergence(25, 3.0) - (0.6 * 0.5 + 0.4 * 0.75)).abs() < 1e-12);
+        assert!((convergence(80, 5.0) - 1.0).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,96 @@
+//! The resolved configuration and paths every op works in.
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use std::path::PathBuf;
+
+use crate::config::Config;
+use crate::error::Result;
+use crate::optim::{Bounds, Optimizer, OptimizerSettings, SearchSpace};
+use crate::prompts;
+use crate::store::{OpenMode, Store};
+
+/// Where latina keeps its files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    /// Renders, originals and previews live under here.
+    pub data_dir: PathBuf,
+    /// The SQLite database file.
+    pub database: PathBuf,
+}
+
+impl Paths {
+    /// Copies of the designers' photos, by content hash.
+    pub fn originals(&self) -> PathBuf {
+        self.data_dir.join("originals")
+    }
+    /// One file per rendered experiment.
+    pub fn renders(&self) -> PathBuf {
+        self.data_dir.join("renders")
+    }
+    /// One side-by-side image per batch.
+    pub fn previews(&self) -> PathBuf {
+        self.data_dir.join("previews")
+    }
+}
+
+/// Configuration, paths and the seed, resolved once by the CLI.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// The effective configuration.
+    pub config: Config,
+    /// Resolved paths.
+    pub paths: Paths,
+    /// Seed for the optimizer (`--seed`, `LATINA_SEED` or the config).
+    pub seed: Option<u64>,
+}
+
+impl Workspace {
+    /// Opens the database and seeds the base prompt on first use.
+    pub fn open_store(&self, mode: OpenMode) -> Result<Store> {
+        let mut store = Store::open(&self.paths.database, mode)?;
+        store.seed_prompt(&prompts::base_prompt())?;
+        Ok(store)
+    }
+
+    /// The search space from the configured arms and bounds.
+    pub fn search_space(&self) -> Result<SearchSpace> {
+        let o = &self.config.optimizer;
+        let bounds = |[low, high]: [f64; 2]| Bounds::new(low, high);
+        SearchSpace::new(
+            self.config
+                .providers
+                .iter()
+                .map(|p| p.name().to_string())
+                .collect(),
+            [
+                bounds(o.init_strength)?,
+                bounds(o.guidance_scale)?,
+                bounds(o.controlnet_weight)?,
+            ],
+        )
+    }
+
+    /// The optimizer rebuilt from every rated experiment in the database.
+    ///
+    /// With a seed, the random stream depends on the seed and on how many
+    /// experiments exist, so the same seed and history give the same
+    /// suggestions while successive runs still differ.
+    pub fn optimizer(&self, store: &Store) -> Result<Optimizer> {
+        let rng = match self.seed {
+            Some(seed) => {
+                let history = store.experiment_count()?;
+                StdRng::seed_from_u64(seed ^ history.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            }
+            None => rand::make_rng(),
+        };
+        let settings = OptimizerSettings {
+            n_initial_points: self.config.optimizer.n_initial_points as usize,
+        };
+        let mut optimizer = Optimizer::new(self.search_space()?, settings, rng);
+        for observation in store.rated_trials()? {
+            optimizer.tell(observation);
+        }
+        Ok(optimizer)
+    }
+}

@@ -1,0 +1,352 @@
+//! `batches` and `experiments`: what was proposed, rendered, and how it went.
+
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{NewImage, Store, images};
+use crate::domain::{
+    BatchId, ExperimentId, ExperimentStatus, ImageMeta, Method, Params, RatedTrial, Stars, Trial,
+};
+use crate::error::{Error, Result};
+
+/// A batch of variants to record in one transaction.
+#[derive(Debug, Clone)]
+pub struct NewBatch {
+    /// The batch's id.
+    pub id: BatchId,
+    /// The photo, for `enhance`; `None` for `suggest`.
+    pub image: Option<NewImage>,
+    /// The designer's metadata about the photo.
+    pub meta: ImageMeta,
+    /// The variants, labelled A, B, … in order.
+    pub experiments: Vec<NewExperiment>,
+}
+
+/// One variant to record.
+#[derive(Debug, Clone)]
+pub struct NewExperiment {
+    /// The experiment's id.
+    pub id: ExperimentId,
+    /// A, B, …
+    pub option: String,
+    /// Provider arm and parameters.
+    pub trial: Trial,
+    /// The prompt version used.
+    pub prompt_version: String,
+    /// How the optimizer chose the point.
+    pub method: Method,
+    /// `Proposed` for `suggest`, `Running` for a render about to start.
+    pub status: ExperimentStatus,
+}
+
+/// How a render ended.
+#[derive(Debug, Clone)]
+pub enum ExperimentUpdate {
+    /// The render was written to `output_path`.
+    Done {
+        /// Where the render is.
+        output_path: String,
+        /// Wall time of the provider call, milliseconds.
+        latency_ms: u64,
+    },
+    /// The provider failed.
+    Failed {
+        /// One line, no secrets.
+        error: String,
+        /// Wall time until the failure, milliseconds.
+        latency_ms: u64,
+    },
+}
+
+/// An experiment as read back, with its latest rating.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExperimentRecord {
+    /// Its id.
+    pub id: ExperimentId,
+    /// Its batch.
+    pub batch_id: BatchId,
+    /// A, B, …
+    pub option: String,
+    /// Provider arm and parameters.
+    pub trial: Trial,
+    /// The prompt version used.
+    pub prompt_version: String,
+    /// How the optimizer chose the point.
+    pub method: Method,
+    /// Where it is in its life.
+    pub status: ExperimentStatus,
+    /// The render, when done.
+    pub output_path: Option<String>,
+    /// Provider wall time, milliseconds.
+    pub latency_ms: Option<u64>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// When it was proposed (UTC, RFC 3339).
+    pub created_at: String,
+    /// The copy of the photo it was rendered from, if any.
+    pub image_path: Option<String>,
+    /// The batch's side-by-side preview, if any.
+    pub preview_path: Option<String>,
+    /// The latest rating and its comment.
+    pub rating: Option<(Stars, Option<String>)>,
+}
+
+const RECORD_COLUMNS: &str = "e.id, e.batch_id, e.option, e.provider, e.init_strength,
+    e.guidance_scale, e.controlnet_weight, e.prompt_version, e.method, e.status,
+    e.output_path, e.latency_ms, e.error, e.created_at, i.stored_path, b.preview_path,
+    lr.stars, lr.comment";
+
+const RECORD_JOINS: &str = "FROM experiments e
+    JOIN batches b ON b.id = e.batch_id
+    LEFT JOIN images i ON i.id = b.image_id
+    LEFT JOIN latest_ratings lr ON lr.experiment_id = e.id";
+
+fn record_from_row(r: &Row<'_>) -> rusqlite::Result<ExperimentRecord> {
+    let bad = |i: usize, what: &str| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("unknown {what}").into(),
+        )
+    };
+    let method: String = r.get(8)?;
+    let status: String = r.get(9)?;
+    let stars: Option<i64> = r.get(16)?;
+    Ok(ExperimentRecord {
+        id: ExperimentId::from_stored(r.get(0)?),
+        batch_id: BatchId::from_stored(r.get(1)?),
+        option: r.get(2)?,
+        trial: Trial {
+            provider: r.get(3)?,
+            params: Params {
+                init_strength: r.get(4)?,
+                guidance_scale: r.get(5)?,
+                controlnet_weight: r.get(6)?,
+            },
+        },
+        prompt_version: r.get(7)?,
+        method: Method::parse(&method).ok_or_else(|| bad(8, "method"))?,
+        status: ExperimentStatus::parse(&status).ok_or_else(|| bad(9, "status"))?,
+        output_path: r.get(10)?,
+        latency_ms: r.get::<_, Option<i64>>(11)?.map(|v| v.max(0) as u64),
+        error: r.get(12)?,
+        created_at: r.get(13)?,
+        image_path: r.get(14)?,
+        preview_path: r.get(15)?,
+        rating: match stars {
+            Some(s) => Some((Stars::new(s).map_err(|_| bad(16, "stars"))?, r.get(17)?)),
+            None => None,
+        },
+    })
+}
+
+impl Store {
+    /// Records a batch, its image (deduplicated by hash) and its experiments
+    /// atomically: all rows or none.
+    pub fn create_batch(&mut self, batch: &NewBatch) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let image_id = match &batch.image {
+            Some(image) => Some(images::upsert(&tx, image)?),
+            None => None,
+        };
+        tx.execute(
+            "INSERT INTO batches (id, image_id, project, kind, room, style)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                batch.id.as_str(),
+                image_id,
+                batch.meta.project,
+                batch.meta.kind,
+                batch.meta.room,
+                batch.meta.style
+            ],
+        )?;
+        {
+            let mut insert = tx.prepare(
+                "INSERT INTO experiments (id, batch_id, option, provider, init_strength,
+                     guidance_scale, controlnet_weight, prompt_version, method, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for e in &batch.experiments {
+                insert.execute(params![
+                    e.id.as_str(),
+                    batch.id.as_str(),
+                    e.option,
+                    e.trial.provider,
+                    e.trial.params.init_strength,
+                    e.trial.params.guidance_scale,
+                    e.trial.params.controlnet_weight,
+                    e.prompt_version,
+                    e.method.as_str(),
+                    e.status.as_str()
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records how a running render ended.
+    pub fn finish_experiment(
+        &mut self,
+        id: &ExperimentId,
+        update: &ExperimentUpdate,
+    ) -> Result<()> {
+        let (status, output, error, latency) = match update {
+            ExperimentUpdate::Done {
+                output_path,
+                latency_ms,
+            } => (
+                ExperimentStatus::Done,
+                Some(output_path.as_str()),
+                None,
+                *latency_ms,
+            ),
+            ExperimentUpdate::Failed { error, latency_ms } => (
+                ExperimentStatus::Failed,
+                None,
+                Some(error.as_str()),
+                *latency_ms,
+            ),
+        };
+        self.conn.execute(
+            "UPDATE experiments SET status = ?2, output_path = ?3, error = ?4, latency_ms = ?5,
+                 finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE id = ?1",
+            params![id.as_str(), status.as_str(), output, error, latency as i64],
+        )?;
+        Ok(())
+    }
+
+    /// Records where a batch's side-by-side preview was written.
+    pub fn set_preview(&mut self, batch: &BatchId, path: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE batches SET preview_path = ?2 WHERE id = ?1",
+            params![batch.as_str(), path],
+        )?;
+        Ok(())
+    }
+
+    /// Resolves a full id or unique prefix (case-insensitive hex).
+    ///
+    /// # Errors
+    /// [`Error::UnknownExperiment`] or [`Error::AmbiguousExperiment`].
+    pub fn resolve_experiment(&self, prefix: &str) -> Result<ExperimentId> {
+        let prefix = prefix.trim().to_ascii_lowercase();
+        if prefix.is_empty() || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(Error::UnknownExperiment(prefix));
+        }
+        // Ids are lowercase hex, and 'g' sorts after 'f': a range scan on the index.
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM experiments WHERE id >= ?1 AND id < ?1 || 'g' LIMIT 3")?;
+        let ids: Vec<String> = stmt
+            .query_map([&prefix], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        match ids.len() {
+            0 => Err(Error::UnknownExperiment(prefix)),
+            1 => Ok(ExperimentId::from_stored(
+                ids.into_iter().next().expect("one id"),
+            )),
+            _ => {
+                let matches: i64 = self.conn.query_row(
+                    "SELECT count(*) FROM experiments WHERE id >= ?1 AND id < ?1 || 'g'",
+                    [&prefix],
+                    |r| r.get(0),
+                )?;
+                Err(Error::AmbiguousExperiment {
+                    prefix,
+                    matches: matches as usize,
+                })
+            }
+        }
+    }
+
+    /// One experiment with its latest rating.
+    pub fn experiment(&self, id: &ExperimentId) -> Result<ExperimentRecord> {
+        self.conn
+            .query_row(
+                &format!("SELECT {RECORD_COLUMNS} {RECORD_JOINS} WHERE e.id = ?1"),
+                [id.as_str()],
+                record_from_row,
+            )
+            .optional()?
+            .ok_or_else(|| Error::UnknownExperiment(id.to_string()))
+    }
+
+    /// Rateable experiments without any rating, newest first.
+    pub fn unrated_experiments(&self) -> Result<Vec<ExperimentRecord>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {RECORD_COLUMNS} {RECORD_JOINS}
+             WHERE e.status IN ('done', 'proposed') AND lr.id IS NULL
+             ORDER BY e.seq DESC"
+        ))?;
+        let rows = stmt
+            .query_map([], record_from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Every rated experiment's trial and latest rating, oldest first: the
+    /// optimizer's observations.
+    pub fn rated_trials(&self) -> Result<Vec<RatedTrial>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT e.provider, e.init_strength, e.guidance_scale, e.controlnet_weight, lr.stars
+             FROM experiments e JOIN latest_ratings lr ON lr.experiment_id = e.id
+             ORDER BY e.seq",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    Trial {
+                        provider: r.get(0)?,
+                        params: Params {
+                            init_strength: r.get(1)?,
+                            guidance_scale: r.get(2)?,
+                            controlnet_weight: r.get(3)?,
+                        },
+                    },
+                    r.get::<_, i64>(4)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(trial, stars)| {
+                Ok(RatedTrial {
+                    trial,
+                    stars: Stars::new(stars)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Trials proposed or rendered but not yet rated: the optimizer's pending points.
+    pub fn pending_trials(&self) -> Result<Vec<Trial>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT e.provider, e.init_strength, e.guidance_scale, e.controlnet_weight
+             FROM experiments e LEFT JOIN latest_ratings lr ON lr.experiment_id = e.id
+             WHERE e.status IN ('proposed', 'running', 'done') AND lr.id IS NULL
+             ORDER BY e.seq",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Trial {
+                    provider: r.get(0)?,
+                    params: Params {
+                        init_strength: r.get(1)?,
+                        guidance_scale: r.get(2)?,
+                        controlnet_weight: r.get(3)?,
+                    },
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// How many experiments were ever proposed (all states).
+    pub fn experiment_count(&self) -> Result<u64> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM experiments", [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+}

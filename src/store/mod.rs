@@ -1,0 +1,180 @@
+//! All SQL lives here. [`Store`] owns the SQLite connection.
+//!
+//! Schema rules: migrations in `sql/NNNN_*.sql` are append-only and tracked
+//! by `PRAGMA user_version`; a database newer than this binary is refused.
+//! Ratings reference one experiment each and are never updated or deleted:
+//! re-rating appends a row and the latest row counts (view `latest_ratings`).
+//! Every multi-row write is one transaction, so a crash leaves either all of
+//! it or none. Pragmas (WAL, foreign keys, busy timeout, synchronous=FULL)
+//! are set on every open, outside migrations.
+
+mod experiments;
+mod images;
+mod migrations;
+mod prompts;
+mod ratings;
+mod summary;
+
+pub use experiments::{ExperimentRecord, ExperimentUpdate, NewBatch, NewExperiment};
+pub use images::{ImageRecord, NewImage};
+pub use prompts::PromptVersion;
+pub use ratings::RatingRecord;
+pub use summary::{ProviderSummary, Summary};
+
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// Whether opening may create a new database file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Create the file (and migrate it) if it does not exist.
+    CreateIfMissing,
+    /// Fail with [`Error::DatabaseMissing`] if it does not exist.
+    MustExist,
+}
+
+/// The latina database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// How long a writer waits for another process's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Store {
+    /// Opens (and migrates) the database at `path`.
+    ///
+    /// # Errors
+    /// [`Error::DatabaseMissing`], [`Error::DatabaseCorrupt`],
+    /// [`Error::DatabaseTooNew`], or [`Error::Io`] when the directory cannot be created.
+    pub fn open(path: &Path, mode: OpenMode) -> Result<Self> {
+        let exists = path.exists();
+        if !exists && mode == OpenMode::MustExist {
+            return Err(Error::DatabaseMissing {
+                path: path.to_path_buf(),
+            });
+        }
+        if path.is_dir() {
+            return Err(Error::DatabaseCorrupt {
+                path: path.to_path_buf(),
+                reason: "it is a directory".into(),
+            });
+        }
+        if !exists {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| Error::io("cannot create directory", parent, e))?;
+            }
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(path, e))?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.configure().map_err(|e| classify(path, e))?;
+        migrations::migrate(&mut store.conn, path)?;
+        Ok(store)
+    }
+
+    /// A fresh in-memory database, for tests.
+    pub fn open_in_memory() -> Result<Self> {
+        let mut store = Store {
+            conn: Connection::open_in_memory()?,
+            path: PathBuf::from(":memory:"),
+        };
+        store.configure()?;
+        migrations::migrate(&mut store.conn, Path::new(":memory:"))?;
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn configure(&mut self) -> rusqlite::Result<()> {
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Reading the schema first turns "not a database" into an error here.
+        self.conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
+        self.conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        // FULL: a rating that `rate` acknowledged survives power loss, not only kill -9.
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        Ok(())
+    }
+}
+
+/// Maps SQLite's open-time errors to what a user can act on.
+fn classify(path: &Path, err: rusqlite::Error) -> Error {
+    use rusqlite::ffi::ErrorCode;
+    match err.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => {
+            Error::DatabaseCorrupt {
+                path: path.to_path_buf(),
+                reason: err.to_string(),
+            }
+        }
+        Some(ErrorCode::CannotOpen)
+        | Some(ErrorCode::ReadOnly)
+        | Some(ErrorCode::PermissionDenied) => Error::io(
+            "cannot open database",
+            path,
+            std::io::Error::new(std::io::ErrorKind::PermissionDenied, err.to_string()),
+        ),
+        _ => Error::Sql(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opening_garbage_reports_corrupt_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latina.db");
+        std::fs::write(
+            &path,
+            b"this is not sqlite, just some text that is long enough to look like a header........",
+        )
+        .unwrap();
+        let err = Store::open(&path, OpenMode::MustExist).err().unwrap();
+        assert!(matches!(err, Error::DatabaseCorrupt { .. }), "{err}");
+    }
+
+    #[test]
+    fn must_exist_does_not_create() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latina.db");
+        let err = Store::open(&path, OpenMode::MustExist).err().unwrap();
+        assert!(matches!(err, Error::DatabaseMissing { .. }));
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn reopening_keeps_data_and_wal_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/latina.db");
+        Store::open(&path, OpenMode::CreateIfMissing).unwrap();
+        let store = Store::open(&path, OpenMode::MustExist).unwrap();
+        let mode: String = store
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let fk: i64 = store
+            .conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk, 1);
+    }
+}

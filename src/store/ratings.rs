@@ -1,0 +1,126 @@
+//! The `ratings` table: append-only; the latest rating of an experiment counts.
+
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+
+use super::Store;
+use crate::domain::{ExperimentId, ExperimentStatus, Stars};
+use crate::error::{Error, Result};
+
+/// A stored rating.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RatingRecord {
+    /// Row id (increasing: a higher id is a later rating).
+    pub id: i64,
+    /// The one experiment it rates.
+    pub experiment_id: ExperimentId,
+    /// 1–5.
+    pub stars: Stars,
+    /// The designer's comment.
+    pub comment: Option<String>,
+    /// Who rated.
+    pub rated_by: Option<String>,
+    /// When (UTC, RFC 3339).
+    pub rated_at: String,
+    /// How many earlier ratings this one supersedes.
+    pub previous_ratings: u32,
+}
+
+impl Store {
+    /// Appends a rating of one experiment and commits it durably before returning.
+    ///
+    /// # Errors
+    /// [`Error::UnknownExperiment`]; [`Error::NotRateable`] for a failed or
+    /// still-running render.
+    pub fn add_rating(
+        &mut self,
+        experiment: &ExperimentId,
+        stars: Stars,
+        comment: Option<&str>,
+        rated_by: Option<&str>,
+    ) -> Result<RatingRecord> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let row: Option<(String, Option<String>)> = tx
+            .query_row(
+                "SELECT status, error FROM experiments WHERE id = ?1",
+                [experiment.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((status, error)) = row else {
+            return Err(Error::UnknownExperiment(experiment.to_string()));
+        };
+        let status = ExperimentStatus::parse(&status);
+        if !status.is_some_and(ExperimentStatus::is_rateable) {
+            let state = match (status, error) {
+                (Some(ExperimentStatus::Failed), Some(e)) => format!("failed: {e}"),
+                (Some(ExperimentStatus::Running), _) => {
+                    "never finished (still running, or the process was stopped)".into()
+                }
+                (s, _) => format!("is {}", s.map_or("in an unknown state", |s| s.as_str())),
+            };
+            return Err(Error::NotRateable {
+                id: experiment.to_string(),
+                state,
+            });
+        }
+        let previous: i64 = tx.query_row(
+            "SELECT count(*) FROM ratings WHERE experiment_id = ?1",
+            [experiment.as_str()],
+            |r| r.get(0),
+        )?;
+        tx.execute(
+            "INSERT INTO ratings (experiment_id, stars, comment, rated_by) VALUES (?1, ?2, ?3, ?4)",
+            params![experiment.as_str(), stars.get(), comment, rated_by],
+        )?;
+        let id = tx.last_insert_rowid();
+        let rated_at: String =
+            tx.query_row("SELECT rated_at FROM ratings WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })?;
+        tx.commit()?;
+        Ok(RatingRecord {
+            id,
+            experiment_id: experiment.clone(),
+            stars,
+            comment: comment.map(str::to_string),
+            rated_by: rated_by.map(str::to_string),
+            rated_at,
+            previous_ratings: previous as u32,
+        })
+    }
+
+    /// Every rating of one experiment, oldest first.
+    pub fn ratings_of(&self, experiment: &ExperimentId) -> Result<Vec<RatingRecord>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, stars, comment, rated_by, rated_at FROM ratings
+             WHERE experiment_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt
+            .query_map([experiment.as_str()], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .enumerate()
+            .map(|(i, (id, stars, comment, rated_by, rated_at))| {
+                Ok(RatingRecord {
+                    id,
+                    experiment_id: experiment.clone(),
+                    stars: Stars::new(stars)?,
+                    comment,
+                    rated_by,
+                    rated_at,
+                    previous_ratings: i as u32,
+                })
+            })
+            .collect()
+    }
+}
