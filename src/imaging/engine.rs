@@ -89,16 +89,18 @@ fn tone_plan(k: Knobs, s: &StyleIntent, stats: &Stats) -> RenderPlan {
     // room's bulk is not pushed back down by the S-curve.
     let pivot = levels(stats.median / 255.0).powf(gamma).clamp(0.3, 0.6);
     let toe = 0.3 * s.shadow_depth.max(0.0);
+    let lift = 0.3 * s.light;
     let tone_curve = Lut::from_fn(|u| {
         let v = levels(u).powf(gamma);
         let v = sigmoid_contrast(v, contrast, pivot);
-        v * (1.0 - toe * (1.0 - v).powi(3))
+        let v = v * (1.0 - toe * (1.0 - v).powi(3));
+        midtone_lift(v, lift)
     });
     RenderPlan {
         white_balance: white_balance(stats, s, 0.6 * p * (1.0 + 0.5 * s.color_accuracy), 0.08),
         base_curve: Lut::identity(),
-        mid_gain: 1.0 - 0.5 * k.freedom + 0.15 * s.depth,
-        fine_gain: (1.0 - 0.8 * k.freedom + 0.25 * s.crispness * (1.0 - k.freedom)).max(0.05),
+        mid_gain: (1.0 - 0.75 * k.freedom + 0.15 * s.depth).max(0.05),
+        fine_gain: (1.0 - 0.9 * k.freedom + 0.25 * s.crispness * (1.0 - k.freedom)).max(0.05),
         tone_curve,
         saturation: (1.0 + 0.3 * p * (1.0 + 0.8 * s.saturation)).max(0.3),
         vibrance: 0.3 * p,
@@ -125,7 +127,7 @@ fn detail_plan(k: Knobs, s: &StyleIntent, stats: &Stats) -> RenderPlan {
             + 0.6 * p * (1.0 + 0.4 * s.contrast + 0.3 * s.depth - 0.3 * s.softness)
             + 0.9 * k.freedom,
         fine_gain: (1.2 + 0.8 * p * (1.0 + 0.8 * s.crispness) + 1.0 * k.freedom).min(3.5),
-        tone_curve: Lut::from_fn(|u| levels(u).powf(gamma)),
+        tone_curve: Lut::from_fn(|u| midtone_lift(levels(u).powf(gamma), 0.2 * s.light)),
         saturation: (1.0 + 0.1 * p * (1.0 + s.saturation)).max(0.3),
         vibrance: 0.15 * p,
         vignette: 0.1 * s.depth.max(0.0),
@@ -153,6 +155,12 @@ fn exposure_gamma(stats: &Stats, s: &StyleIntent, amount: f32) -> f32 {
     let target = (0.46 + 0.08 * s.light + 0.03 * s.softness).clamp(0.25, 0.7);
     let gamma = (target.ln() / median.ln()).clamp(0.45, 1.5);
     1.0 + amount * (gamma - 1.0)
+}
+
+/// Brightens (`amount > 0`) or darkens the mid-tones, leaving black and
+/// white where they are: `v + amount·v·(1 − v)`, monotone for |amount| ≤ 1.
+fn midtone_lift(v: f32, amount: f32) -> f32 {
+    v + amount.clamp(-1.0, 1.0) * v * (1.0 - v)
 }
 
 /// Sigmoidal contrast of strength `k` around `pivot`, normalised to map

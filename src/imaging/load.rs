@@ -141,6 +141,12 @@ pub fn decode(bytes: &[u8], limits: &LoadLimits) -> Result<Decoded, ImageProblem
             limits.max_pixels as f64 / 1e6
         )));
     }
+    if width.max(height) > super::encode::MAX_JPEG_SIDE {
+        return Err(ImageProblem::TooLarge(format!(
+            "{width}x{height}: a side above {} pixels cannot be written as JPEG",
+            super::encode::MAX_JPEG_SIDE
+        )));
+    }
     if width.min(height) < limits.min_side {
         return Err(ImageProblem::TooSmall {
             width,

@@ -84,6 +84,20 @@ pub fn laplacian_variance(img: &RgbImage) -> Option<f64> {
 /// gaussian_weights=True, sigma=1.5, use_sample_covariance=False)` on the
 /// same luma planes. `None` if the sizes differ or a side is below 11.
 pub fn ssim(a: &RgbImage, b: &RgbImage) -> Option<f64> {
+    ssim_parts(a, b).map(|(full, _)| full)
+}
+
+/// The structure term of SSIM alone, `(σxy + C3)/(σx·σy + C3)` with
+/// `C3 = C2/2`, averaged over the same windows as [`ssim`]: how well local
+/// patterns (edges, textures) correlate, whatever happened to brightness
+/// and contrast. This is what "structure kept" means for a render whose
+/// tones were changed on purpose.
+pub fn structural_correlation(a: &RgbImage, b: &RgbImage) -> Option<f64> {
+    ssim_parts(a, b).map(|(_, structure)| structure)
+}
+
+/// (mean SSIM, mean structure term).
+fn ssim_parts(a: &RgbImage, b: &RgbImage) -> Option<(f64, f64)> {
     if a.dimensions() != b.dimensions() {
         return None;
     }
@@ -144,7 +158,9 @@ pub fn ssim(a: &RgbImage, b: &RgbImage) -> Option<f64> {
     let [mean_x, mean_y, sq_x, sq_y, cross] = &filtered[..] else {
         unreachable!("five filtered planes")
     };
+    let c3 = c2 / 2.0;
     let mut total = 0.0;
+    let mut structure = 0.0;
     for ((((&mx, &my), &xx), &yy), &xy) in mean_x.iter().zip(mean_y).zip(sq_x).zip(sq_y).zip(cross)
     {
         let vx = xx - mx * mx;
@@ -152,8 +168,10 @@ pub fn ssim(a: &RgbImage, b: &RgbImage) -> Option<f64> {
         let cov = xy - mx * my;
         total +=
             ((2.0 * mx * my + c1) * (2.0 * cov + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2));
+        structure += (cov + c3) / ((vx.max(0.0) * vy.max(0.0)).sqrt() + c3);
     }
-    Some(total / (ow * oh) as f64)
+    let n = (ow * oh) as f64;
+    Some((total / n, structure / n))
 }
 
 #[cfg(test)]
@@ -173,6 +191,35 @@ mod tests {
         assert_eq!(ssim(&img, &img), Some(1.0));
     }
 
+    /// Reference values from scikit-image 0.25:
+    /// `structural_similarity(ref, x, data_range=255, gaussian_weights=True,
+    /// sigma=1.5, use_sample_covariance=False)` on the Rec. 601 luma planes
+    /// (computed in float64, stored as float32) of the fixture pairs.
+    #[test]
+    fn ssim_matches_scikit_image_on_the_fixture_pairs() {
+        let cases = [
+            ("desk", "blur2", 0.8894963995729964),
+            ("desk", "noise10", 0.7347897467675001),
+            ("desk", "bright20", 0.9581795617359266),
+            ("desk", "jpeg15", 0.9161672552327647),
+            ("desk", "imenhance", 0.9456408983219035),
+            ("coffee", "blur2", 0.827070253353527),
+            ("coffee", "noise10", 0.7532088213123141),
+            ("coffee", "bright20", 0.9381991862970529),
+            ("coffee", "jpeg15", 0.8628334151009542),
+            ("coffee", "imenhance", 0.9163870216287787),
+        ];
+        for (base, distortion, expected) in cases {
+            let reference = fixture(&format!("pairs/{base}_ref.png"));
+            let other = fixture(&format!("pairs/{base}_{distortion}.png"));
+            let got = ssim(&reference, &other).unwrap();
+            assert!(
+                (got - expected).abs() < 1e-4,
+                "{base}_{distortion}: {got} vs {expected}"
+            );
+        }
+    }
+
     #[test]
     fn ssim_ranks_distortions_and_rejects_bad_sizes() {
         let r = fixture("pairs/desk_ref.png");
@@ -182,6 +229,18 @@ mod tests {
         assert_eq!(ssim(&r, &RgbImage::new(10, 10)), None);
         let tiny = RgbImage::new(1, 1);
         assert_eq!(ssim(&tiny, &tiny), None);
+    }
+
+    /// Reference values computed with scipy.ndimage.gaussian_filter(sigma=1.5,
+    /// truncate=3.5) on the same luma planes, cropped by 5 pixels.
+    #[test]
+    fn structure_term_ignores_a_brightness_shift_but_not_a_blur() {
+        let r = fixture("pairs/desk_ref.png");
+        let bright = structural_correlation(&r, &fixture("pairs/desk_bright20.png")).unwrap();
+        let blur = structural_correlation(&r, &fixture("pairs/desk_blur2.png")).unwrap();
+        assert!((structural_correlation(&r, &r).unwrap() - 1.0).abs() < 1e-9);
+        assert!((bright - 0.9994546567918395).abs() < 1e-4, "{bright}");
+        assert!((blur - 0.9350567846308705).abs() < 1e-4, "{blur}");
     }
 
     #[test]
