@@ -64,11 +64,9 @@ impl Store {
                 reason: "it is a directory".into(),
             });
         }
-        if !exists {
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| Error::io("cannot create directory", parent, e))?;
-            }
+        if !exists && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::io("cannot create directory", parent, e))?;
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
