@@ -214,7 +214,8 @@ fn higher_guidance_pushes_the_look_harder() {
 
 #[test]
 fn the_prompt_steers_what_the_engines_render() {
-    let pairs: [(&str, &str, fn(&RgbImage) -> f64, &str); 4] = [
+    type Metric = fn(&RgbImage) -> f64;
+    let pairs: [(&str, &str, Metric, &str); 4] = [
         (
             "warm light, golden hour",
             "cool tones, cool light",
