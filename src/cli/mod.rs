@@ -21,7 +21,13 @@ pub const EXIT_USAGE: u8 = 2;
 
 /// Photorealistic room renders that learn from your ratings.
 #[derive(Debug, Parser)]
-#[command(name = "latina", version, about, propagate_version = true)]
+#[command(
+    name = "latina",
+    version,
+    about,
+    propagate_version = true,
+    args_override_self = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

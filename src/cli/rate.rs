@@ -16,7 +16,7 @@ pub struct RateArgs {
     #[arg(value_name = "EXPERIMENT", requires = "stars")]
     pub experiment: Option<String>,
     /// Whole stars, 1 to 5
-    #[arg(value_name = "STARS")]
+    #[arg(value_name = "STARS", allow_negative_numbers = true)]
     pub stars: Option<String>,
     /// What is good or wrong about it (any language)
     #[arg(long, short)]

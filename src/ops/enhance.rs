@@ -125,7 +125,15 @@ pub async fn enhance(
         min_side: cfg.min_side,
         max_file_bytes: cfg.max_file_mb * 1024 * 1024,
     };
+    let started = Instant::now();
     let loaded = load::load(&options.image, &limits)?;
+    tracing::info!(
+        image = %options.image.display(),
+        width = loaded.rgb.width(),
+        height = loaded.rgb.height(),
+        ms = started.elapsed().as_millis() as u64,
+        "photo decoded and checked"
+    );
 
     let original =
         ws.paths
@@ -141,6 +149,9 @@ pub async fn enhance(
     let mut optimizer = ws.optimizer(store)?;
     let pending = store.pending_trials()?;
     let suggestions = optimizer.ask(cfg.variants as usize, &pending);
+    for s in &suggestions {
+        tracing::info!(provider = %s.trial.provider, params = ?s.trial.params, method = s.method.as_str(), "suggested");
+    }
 
     let batch_id = BatchId::random();
     let experiments: Vec<NewExperiment> = suggestions
@@ -267,6 +278,7 @@ pub async fn enhance(
             }
         };
         store.finish_experiment(&e.id, &update)?;
+        tracing::info!(option = %e.option, provider = %e.trial.provider, latency_ms, ok = output_path.is_some(), "variant finished");
         on_event(EnhanceEvent::Finished {
             option: e.option.clone(),
             ok: output_path.is_some(),

@@ -1,0 +1,184 @@
+//! Bad input: one line on stderr, exit code 1, nothing half-written.
+
+use crate::harness::{Env, fixture, one_line_failure, sample_room};
+
+#[test]
+fn rejected_photos_name_the_file_and_write_no_rows() {
+    let cases = [
+        ("edge/corrupt_truncated.jpg", "truncated"),
+        ("edge/not_an_image.jpg", "not an image"),
+        ("edge/bomb_30000x30000.png", "too large"),
+        ("edge/bomb_header_100000x100000.png", "too large"),
+        ("edge/tiny_1x1.png", "too small"),
+        ("edge/tiny_1x1.jpg", "too small"),
+    ];
+    for (name, reason) in cases {
+        let env = Env::new();
+        let out = env
+            .latina()
+            .args(["enhance", fixture(name).to_str().unwrap()])
+            .output()
+            .unwrap();
+        let line = one_line_failure(&out);
+        let file = name.rsplit('/').next().unwrap();
+        assert!(line.contains(file), "{name}: {line}");
+        assert!(line.to_lowercase().contains(reason), "{name}: {line}");
+        for table in ["images", "batches", "experiments", "ratings"] {
+            assert_eq!(env.count(table), 0, "{name}: rows in {table}");
+        }
+        let renders = env.data().join("renders");
+        assert!(!renders.exists() || std::fs::read_dir(renders).unwrap().count() == 0);
+    }
+}
+
+#[test]
+fn a_missing_photo_is_a_clear_error() {
+    let env = Env::new();
+    let out = env
+        .latina()
+        .args(["enhance", "no/such/room.jpg"])
+        .output()
+        .unwrap();
+    let line = one_line_failure(&out);
+    assert!(line.contains("no/such/room.jpg"), "{line}");
+}
+
+#[test]
+fn one_bad_photo_among_good_ones_is_reported_and_the_rest_are_enhanced() {
+    let env = Env::new();
+    let out = env
+        .latina()
+        .args([
+            "--json",
+            "enhance",
+            fixture("edge/not_an_image.jpg").to_str().unwrap(),
+            sample_room().to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("not_an_image.jpg"));
+    assert_eq!(env.count("experiments"), 2);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["variants"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn ratings_outside_one_to_five_are_refused() {
+    let env = Env::new();
+    let report = env.enhance("images/coffee.jpg");
+    let id = report["variants"][0]["experiment_id"].as_str().unwrap();
+    for bad in ["0", "6", "4.5", "-1", "five", "99999999999999999999"] {
+        let out = env.latina().args(["rate", id, bad]).output().unwrap();
+        let line = one_line_failure(&out);
+        assert!(line.contains("1 to 5"), "{bad}: {line}");
+    }
+    assert_eq!(env.count("ratings"), 0);
+}
+
+#[test]
+fn unknown_and_ambiguous_ids_are_refused() {
+    let env = Env::new();
+    env.json(&["suggest", "--count", "40"]);
+    let line = one_line_failure(&env.latina().args(["rate", "zzzz", "3"]).output().unwrap());
+    assert!(line.contains("no experiment matches"), "{line}");
+    let line = one_line_failure(
+        &env.latina()
+            .args(["rate", "0123456789abcdef0123456789abcdef", "3"])
+            .output()
+            .unwrap(),
+    );
+    assert!(line.contains("no experiment matches"), "{line}");
+    // 40 random ids over 16 first hex digits: at least one digit is shared.
+    let ambiguous = (0..16).map(|d| format!("{d:x}")).find_map(|prefix| {
+        let out = env.latina().args(["rate", &prefix, "3"]).output().unwrap();
+        (out.status.code() == Some(1) && String::from_utf8_lossy(&out.stderr).contains("ambiguous"))
+            .then(|| one_line_failure(&out))
+    });
+    assert!(ambiguous.is_some());
+    assert_eq!(env.count("ratings"), 0);
+}
+
+#[test]
+fn read_commands_on_a_missing_database_say_so_and_create_nothing() {
+    let env = Env::new();
+    for args in [&["status"][..], &["rate"][..], &["rate", "abcd", "3"][..]] {
+        let line = one_line_failure(&env.latina().args(args).output().unwrap());
+        assert!(line.contains("no database"), "{args:?}: {line}");
+    }
+    assert!(!env.db_path().exists());
+}
+
+#[test]
+fn a_corrupt_database_is_reported_not_overwritten() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.data()).unwrap();
+    let garbage = vec![0x5au8; 8192];
+    std::fs::write(env.db_path(), &garbage).unwrap();
+    for args in [
+        &["status"][..],
+        &["enhance", sample_room().to_str().unwrap()][..],
+    ] {
+        let line = one_line_failure(&env.latina().args(args).output().unwrap());
+        assert!(line.contains("corrupt"), "{args:?}: {line}");
+    }
+    assert_eq!(std::fs::read(env.db_path()).unwrap(), garbage);
+}
+
+#[test]
+fn a_database_from_a_newer_latina_is_refused() {
+    let env = Env::new();
+    env.enhance("images/coffee.jpg");
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    conn.pragma_update(None, "user_version", 999).unwrap();
+    drop(conn);
+    let line = one_line_failure(&env.latina().args(["status"]).output().unwrap());
+    assert!(line.contains("upgrade latina"), "{line}");
+}
+
+#[test]
+fn an_unwritable_data_dir_fails_cleanly() {
+    // A data dir below a regular file cannot be created, even as root.
+    let env = Env::new();
+    let blocker = env.path("blocker");
+    std::fs::write(&blocker, "a file, not a directory").unwrap();
+    let out = env
+        .latina()
+        .args(["--data-dir", blocker.join("data").to_str().unwrap()])
+        .args(["enhance", sample_room().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let line = one_line_failure(&out);
+    assert!(line.contains("blocker"), "{line}");
+}
+
+#[test]
+fn a_read_only_renders_location_records_nothing_half_done() {
+    // The renders directory is a file: the photo's copy and database are
+    // fine, but no render can be written. Each variant is recorded as failed.
+    let env = Env::new();
+    std::fs::create_dir_all(env.data()).unwrap();
+    std::fs::write(env.data().join("renders"), "in the way").unwrap();
+    let out = env
+        .latina()
+        .args(["--json", "enhance", sample_room().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for v in report["variants"].as_array().unwrap() {
+        assert_eq!(v["status"], "failed");
+        assert!(v["error"].as_str().unwrap().contains("renders"));
+    }
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    let failed: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM experiments WHERE status = 'failed'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(failed, 2);
+}

@@ -1,0 +1,52 @@
+//! A rating that `rate` acknowledged survives `kill -9` right after.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+
+use crate::harness::Env;
+
+#[test]
+fn acknowledged_ratings_survive_kill_9_right_after_the_acknowledgement() {
+    let env = Env::new();
+    let ids: Vec<String> = env
+        .json(&["suggest", "--count", "6"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["experiment_id"].as_str().unwrap().to_string())
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        let stars = (i % 5 + 1).to_string();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_latina"))
+            .env_clear()
+            .env("HOME", env.path("home"))
+            .args([
+                "--data-dir",
+                env.data().to_str().unwrap(),
+                "rate",
+                id,
+                &stars,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait for the first byte of the acknowledgement, then kill at once.
+        let mut first = [0u8; 1];
+        child
+            .stdout
+            .as_mut()
+            .unwrap()
+            .read_exact(&mut first)
+            .unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let status = env.json(&["status"]);
+    assert_eq!(status["phase1"]["total_samples"], ids.len());
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+}

@@ -1,0 +1,100 @@
+//! A temp home, data dir and working directory per test, a scrubbed
+//! environment, and the real `latina` binary.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+
+pub struct Env {
+    root: TempDir,
+}
+
+impl Env {
+    pub fn new() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        for dir in ["home", "cwd", "data"] {
+            std::fs::create_dir_all(root.path().join(dir)).unwrap();
+        }
+        Env { root }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.path().join(rel)
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.path("data")
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data().join("latina.db")
+    }
+
+    /// `latina` with a clean environment, run from the temp cwd, data under the temp dir.
+    pub fn latina(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_latina"));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.path("home"))
+            .env("XDG_CONFIG_HOME", self.path("home/.config"))
+            .env("XDG_DATA_HOME", self.path("home/.local/share"))
+            .env("USER", "tester")
+            .current_dir(self.path("cwd"))
+            .arg("--data-dir")
+            .arg(self.data());
+        cmd
+    }
+
+    /// Runs `latina --json <args>` expecting success and parses stdout.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let out = self.latina().arg("--json").args(args).assert().success();
+        let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+    }
+
+    /// Enhances a fixture with --json and returns the report.
+    pub fn enhance(&self, fixture_name: &str) -> Value {
+        self.json(&["enhance", fixture(fixture_name).to_str().unwrap()])
+    }
+
+    pub fn count(&self, table: &str) -> i64 {
+        if !self.db_path().exists() {
+            return 0;
+        }
+        let conn = rusqlite::Connection::open(self.db_path()).unwrap();
+        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    }
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures")
+        .join(name)
+}
+
+pub fn sample_room() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/rooms/room_hotel_desk.jpg")
+}
+
+pub fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn stdout_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Asserts a clean failure: exit code 1, exactly one line on stderr starting
+/// with `latina: `, no panic or backtrace; returns that line.
+pub fn one_line_failure(output: &std::process::Output) -> String {
+    let stderr = stderr_of(output);
+    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("backtrace"), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "expected one line, got: {stderr}");
+    assert!(lines[0].starts_with("latina: "), "{stderr}");
+    lines[0].to_string()
+}
