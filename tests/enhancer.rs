@@ -26,7 +26,7 @@ struct Photo {
 
 fn photo(name: &'static str) -> Photo {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures")
+        .join("tests/fixtures")
         .join(name);
     let loaded = load::load(&path, &LoadLimits::default()).unwrap();
     Photo {

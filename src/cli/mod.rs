@@ -37,6 +37,7 @@ pub struct Cli {
 
 /// Flags accepted by every subcommand.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Config file [default: ./latina.toml, else ~/.config/latina/latina.toml]
     #[arg(long, global = true, env = "LATINA_CONFIG", value_name = "FILE")]

@@ -180,7 +180,7 @@ mod tests {
 
     fn fixture(name: &str) -> RgbImage {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/fixtures")
+            .join("tests/fixtures")
             .join(name);
         image::open(&path).unwrap().into_rgb8()
     }

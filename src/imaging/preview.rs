@@ -1,6 +1,7 @@
 //! The side-by-side preview: original | A | B | …, all at one height.
 
 use image::{Rgb, RgbImage, imageops};
+use rayon::prelude::*;
 
 /// White space between panels, in pixels.
 const GAP: u32 = 12;
@@ -16,7 +17,7 @@ pub fn side_by_side(panels: &[&RgbImage], height: u32) -> RgbImage {
         .min(height)
         .max(1);
     let scaled: Vec<RgbImage> = panels
-        .iter()
+        .par_iter()
         .map(|p| {
             let width =
                 ((p.width() as f64 * height as f64 / p.height() as f64).round() as u32).max(1);

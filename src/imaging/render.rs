@@ -199,30 +199,40 @@ fn render_row(
         *g = gw * scale + shift;
         *bl = bw * scale + shift;
     }
-    // Pass 2: saturation and vibrance about the new luma, vignette, and the
-    // mix with the photo.
+    // Pass 2: saturation and vibrance about the new luma, and vignette.
+    let (saturation, vibrance, vignette) = (plan.saturation, plan.vibrance, plan.vignette);
+    for (((r, g), bl), (&y_out, &col)) in r
+        .iter_mut()
+        .zip(g.iter_mut())
+        .zip(bl.iter_mut())
+        .zip(b.tone.iter().zip(col_d2))
+    {
+        let max = r.max(*g).max(*bl);
+        let min = r.min(*g).min(*bl);
+        let chroma = ((max - min) * (1.0 / 255.0)).clamp(0.0, 1.0);
+        let k = saturation + vibrance * (1.0 - (2.0 * chroma).min(1.0));
+        let radius2 = col + row_d2;
+        let shade = 1.0 - vignette * radius2 * radius2;
+        *r = (y_out + k * (*r - y_out)) * shade;
+        *g = (y_out + k * (*g - y_out)) * shade;
+        *bl = (y_out + k * (*bl - y_out)) * shade;
+    }
+    // Pass 3: mix with the photo and interleave back to 8 bits.
     let mix = plan.mix;
-    for (x, (px, src)) in output
+    for ((((px, src), &r), &g), &bl) in output
         .chunks_exact_mut(3)
         .zip(input.chunks_exact(3))
-        .enumerate()
+        .zip(r.iter())
+        .zip(g.iter())
+        .zip(bl.iter())
     {
-        let y_out = b.tone[x];
-        let (tr, tg, tb) = (r[x], g[x], bl[x]);
-        let max = tr.max(tg).max(tb);
-        let min = tr.min(tg).min(tb);
-        let chroma = ((max - min) * (1.0 / 255.0)).clamp(0.0, 1.0);
-        let k = plan.saturation + plan.vibrance * (1.0 - (2.0 * chroma).min(1.0));
-        let radius2 = col_d2[x] + row_d2;
-        let vignette = 1.0 - plan.vignette * radius2 * radius2;
-        let finish = |toned: f32, original: u8| {
+        let finish = |rendered: f32, original: u8| {
             let original = original as f32;
-            let rendered = (y_out + k * (toned - y_out)) * vignette;
-            (original + mix * (rendered - original)).clamp(0.0, 255.0) + 0.5
+            ((original + mix * (rendered - original)).clamp(0.0, 255.0) + 0.5) as u8
         };
-        px[0] = finish(tr, src[0]) as u8;
-        px[1] = finish(tg, src[1]) as u8;
-        px[2] = finish(tb, src[2]) as u8;
+        px[0] = finish(r, src[0]);
+        px[1] = finish(g, src[1]);
+        px[2] = finish(bl, src[2]);
     }
 }
 
