@@ -54,7 +54,6 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
     };
     let rater = super::rate::rater(ws, args.by.as_deref());
     let mut failures = 0usize;
-    let mut last_error = None;
     for image in &args.images {
         let bars = Arc::new(ui.variant_bars());
         let sink = {
@@ -77,25 +76,35 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
         bars.clear();
         let report = match result {
             Ok(report) => report,
+            Err(err) if args.images.len() == 1 => return Err(err.into()),
             Err(err) => {
                 failures += 1;
-                if args.images.len() == 1 {
-                    return Err(err.into());
-                }
                 eprintln!("latina: {err}");
-                last_error = Some(err);
                 continue;
             }
         };
-        if !report.any_succeeded() {
-            failures += 1;
-        }
         if ui.json {
             ui.json_line(&report)?;
+        } else {
+            print_report(ui, &report)?;
+        }
+        if !report.any_succeeded() {
+            failures += 1;
+            let reason = report
+                .variants
+                .iter()
+                .find_map(|v| v.error.as_deref())
+                .unwrap_or("unknown error");
+            eprintln!(
+                "latina: {}: no variant could be rendered: {reason}",
+                report.image.display()
+            );
             continue;
         }
-        print_report(ui, &report)?;
-        if ui.interactive() && !args.no_rate && report.any_succeeded() {
+        if ui.json {
+            continue;
+        }
+        if ui.interactive() && !args.no_rate {
             let ids = report
                 .variants
                 .iter()
@@ -103,21 +112,22 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
                 .map(|v| v.experiment_id.clone())
                 .collect::<Vec<_>>();
             rate_interactively(&mut store, ui, &ids, rater.as_deref())?;
-        } else if report.any_succeeded() {
-            let first = &report.variants[0];
+        } else if let Some(done) = report
+            .variants
+            .iter()
+            .find(|v| v.status == ExperimentStatus::Done)
+        {
             ui.note(ui.dim(format!(
                 "rate with: latina rate {} <1-5> --comment \"...\"",
-                first.experiment_id.short()
+                done.experiment_id.short()
             )));
         }
     }
-    match (failures, last_error) {
-        (0, _) => Ok(ExitCode::SUCCESS),
-        (n, _) if n == args.images.len() && n > 1 => {
-            anyhow::bail!("none of the {n} photos could be enhanced")
-        }
-        _ => Ok(ExitCode::from(super::EXIT_FAILURE)),
-    }
+    Ok(if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(super::EXIT_FAILURE)
+    })
 }
 
 fn print_report(ui: &Ui, report: &EnhanceReport) -> std::io::Result<()> {

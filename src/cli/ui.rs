@@ -38,7 +38,8 @@ impl Ui {
             quiet: args.quiet,
             color,
             interactive: stdout_tty && std::io::stdin().is_terminal() && !args.json,
-            stderr_tty: std::io::stderr().is_terminal() && !no_color,
+            // Spinners only when a person watches both streams, never with NO_COLOR.
+            stderr_tty: std::io::stderr().is_terminal() && stdout_tty && !no_color,
         }
     }
 
