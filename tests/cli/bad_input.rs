@@ -81,23 +81,28 @@ fn ratings_outside_one_to_five_are_refused() {
 #[test]
 fn unknown_and_ambiguous_ids_are_refused() {
     let env = Env::new();
-    env.json(&["suggest", "--count", "40"]);
+    let ids: Vec<String> = env
+        .json(&["suggest", "--count", "40"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["experiment_id"].as_str().unwrap().to_string())
+        .collect();
     let line = one_line_failure(&env.latina().args(["rate", "zzzz", "3"]).output().unwrap());
     assert!(line.contains("no experiment matches"), "{line}");
-    let line = one_line_failure(
-        &env.latina()
-            .args(["rate", "0123456789abcdef0123456789abcdef", "3"])
-            .output()
-            .unwrap(),
-    );
+    let unused = (0..256)
+        .map(|n| format!("{n:02x}"))
+        .find(|p| !ids.iter().any(|id| id.starts_with(p.as_str())))
+        .unwrap();
+    let line = one_line_failure(&env.latina().args(["rate", &unused, "3"]).output().unwrap());
     assert!(line.contains("no experiment matches"), "{line}");
-    // 40 random ids over 16 first hex digits: at least one digit is shared.
-    let ambiguous = (0..16).map(|d| format!("{d:x}")).find_map(|prefix| {
-        let out = env.latina().args(["rate", &prefix, "3"]).output().unwrap();
-        (out.status.code() == Some(1) && String::from_utf8_lossy(&out.stderr).contains("ambiguous"))
-            .then(|| one_line_failure(&out))
-    });
-    assert!(ambiguous.is_some());
+    // 40 random ids over 16 first hex digits: some digit starts two of them.
+    let shared = (0..16)
+        .map(|d| format!("{d:x}"))
+        .find(|p| ids.iter().filter(|id| id.starts_with(p.as_str())).count() >= 2)
+        .unwrap();
+    let line = one_line_failure(&env.latina().args(["rate", &shared, "3"]).output().unwrap());
+    assert!(line.contains("ambiguous"), "{line}");
     assert_eq!(env.count("ratings"), 0);
 }
 
