@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::optim::bandit::{BanditRule, Reward};
+use crate::optim::bayes::{BatchPolicy, Strategy};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,6 +99,18 @@ pub struct OptimizerConfig {
     pub guidance_scale: [f64; 2],
     /// `[low, high]` for controlnet_weight (how much structure is kept).
     pub controlnet_weight: [f64; 2],
+    /// `gp-bandit` (bandit picks the arm, GP the parameters), `gp`, or `random`.
+    pub strategy: Strategy,
+    /// `exploit-explore` (variant A exploits, the rest explore) or `ei`.
+    pub batch: BatchPolicy,
+    /// `thompson` or `ucb1`.
+    pub bandit: BanditRule,
+    /// Bandit reward: `binary` (4+ stars is a success) or `graded`.
+    pub reward: Reward,
+    /// Expected Improvement margin, in stars.
+    pub xi: f64,
+    /// Random candidates per arm when maximising the acquisition.
+    pub candidates: u32,
 }
 
 impl Default for OptimizerConfig {
@@ -106,6 +120,12 @@ impl Default for OptimizerConfig {
             init_strength: [0.1, 0.5],
             guidance_scale: [5.0, 12.0],
             controlnet_weight: [0.7, 0.99],
+            strategy: Strategy::GpBandit,
+            batch: BatchPolicy::ExploitExplore,
+            bandit: BanditRule::Thompson,
+            reward: Reward::Binary,
+            xi: 0.01,
+            candidates: 256,
         }
     }
 }
@@ -402,6 +422,18 @@ fn validate(config: &Config, label: &str) -> Result<()> {
                 ),
             ));
         }
+    }
+    if !(o.xi.is_finite() && (0.0..=2.0).contains(&o.xi)) {
+        return Err(fail(
+            "optimizer.xi",
+            format!("expected 0 to 2 stars, got {}", o.xi),
+        ));
+    }
+    if !(16..=4096).contains(&o.candidates) {
+        return Err(fail(
+            "optimizer.candidates",
+            format!("expected 16 to 4096, got {}", o.candidates),
+        ));
     }
     if config.providers.is_empty() {
         return Err(fail(

@@ -184,6 +184,10 @@ pub enum Method {
     InitialDesign,
     /// Uniform random search.
     Random,
+    /// Expected Improvement on the Gaussian-process model (explores).
+    GpEi,
+    /// The model's best predicted settings (exploits).
+    GpExploit,
 }
 
 impl Method {
@@ -192,6 +196,8 @@ impl Method {
         match self {
             Method::InitialDesign => "initial_design",
             Method::Random => "random",
+            Method::GpEi => "gp_ei",
+            Method::GpExploit => "gp_exploit",
         }
     }
 
@@ -200,6 +206,8 @@ impl Method {
         Some(match word {
             "initial_design" => Method::InitialDesign,
             "random" => Method::Random,
+            "gp_ei" => Method::GpEi,
+            "gp_exploit" => Method::GpExploit,
             _ => return None,
         })
     }
@@ -261,6 +269,97 @@ mod tests {
         assert!(a.as_str().chars().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(a, b);
         assert_eq!(a.short().len(), 8);
+    }
+}
+
+/// How a suggestion's provider arm was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArmRule {
+    /// Spread over the initial design or random batch.
+    Design,
+    /// A Thompson draw from the arms' Beta posteriors.
+    Thompson,
+    /// The UCB1 index.
+    Ucb1,
+    /// The arm with the highest acquisition value.
+    Acquisition,
+    /// The arm of the best predicted settings (the exploiting variant).
+    BestPrediction,
+}
+
+impl ArmRule {
+    /// The word stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArmRule::Design => "design",
+            ArmRule::Thompson => "thompson",
+            ArmRule::Ucb1 => "ucb1",
+            ArmRule::Acquisition => "acquisition",
+            ArmRule::BestPrediction => "best_prediction",
+        }
+    }
+
+    /// Parses the stored word.
+    pub fn parse(word: &str) -> Option<Self> {
+        Some(match word {
+            "design" => ArmRule::Design,
+            "thompson" => ArmRule::Thompson,
+            "ucb1" => ArmRule::Ucb1,
+            "acquisition" => ArmRule::Acquisition,
+            "best_prediction" => ArmRule::BestPrediction,
+            _ => return None,
+        })
+    }
+}
+
+/// Why a point was proposed, as far as the model can say.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// How the arm was chosen.
+    pub arm_rule: ArmRule,
+    /// The Thompson draw or UCB index that chose the arm, if any.
+    pub arm_score: Option<f64>,
+    /// The GP's predicted rating at the point, if a GP was fitted.
+    pub predicted_mean: Option<f64>,
+    /// Its standard deviation.
+    pub predicted_sd: Option<f64>,
+    /// Expected Improvement at the point (stars), for GP-EI proposals.
+    pub expected_improvement: Option<f64>,
+}
+
+impl Explanation {
+    /// One line for people: "gp ei via thompson 0.62: predicted 3.9 ± 0.3 stars, EI 0.08".
+    pub fn describe(&self, method: Method) -> String {
+        let mut text = method.as_str().replace('_', " ");
+        if self.arm_rule != ArmRule::Design {
+            text.push_str(&format!(
+                " (arm by {}",
+                self.arm_rule.as_str().replace('_', " ")
+            ));
+            if let Some(score) = self.arm_score {
+                text.push_str(&format!(" {score:.2}"));
+            }
+            text.push(')');
+        }
+        if let (Some(mean), Some(sd)) = (self.predicted_mean, self.predicted_sd) {
+            text.push_str(&format!(": predicted {mean:.2} ± {sd:.2} stars"));
+        }
+        if let Some(ei) = self.expected_improvement {
+            text.push_str(&format!(", EI {ei:.3}"));
+        }
+        text
+    }
+
+    /// A point from the space-filling design or random search: no model behind it.
+    pub fn design() -> Self {
+        Explanation {
+            arm_rule: ArmRule::Design,
+            arm_score: None,
+            predicted_mean: None,
+            predicted_sd: None,
+            expected_improvement: None,
+        }
     }
 }
 

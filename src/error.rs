@@ -122,6 +122,10 @@ pub enum Error {
     /// The search space or optimizer settings are inconsistent.
     #[error("optimizer: {0}")]
     Optimizer(String),
+
+    /// The Gaussian-process model could not be fitted.
+    #[error("optimizer model: {0}")]
+    Gp(#[from] crate::optim::GpError),
 }
 
 /// Why an input image was rejected.

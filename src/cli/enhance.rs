@@ -143,12 +143,13 @@ fn print_report(ui: &Ui, report: &EnhanceReport) -> std::io::Result<()> {
             (None, None) => "FAILED".into(),
         };
         ui.out(format!(
-            "  {}  {}  {:<8} {}  {} ms\n     {}",
+            "  {}  {}  {:<8} {}  {} ms\n     {}\n     {}",
             ui.bold(&v.option),
             v.experiment_id.short(),
             v.provider,
             ui.dim(params_text(&v.params)),
             v.latency_ms,
+            ui.dim(v.explanation.describe(v.method)),
             where_
         ))?;
     }

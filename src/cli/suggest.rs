@@ -26,11 +26,11 @@ pub fn run(ws: &Workspace, ui: &Ui, args: SuggestArgs) -> anyhow::Result<ExitCod
     }
     for s in &suggestions {
         ui.out(format!(
-            "{}  {:<8} {}  ({})",
+            "{}  {:<8} {}\n    {}",
             s.experiment_id.short(),
             s.provider,
             params_text(&s.params),
-            s.method.as_str().replace('_', " ")
+            ui.dim(s.explanation.describe(s.method))
         ))?;
     }
     ui.note(ui.dim("after trying one: latina rate <id> <1-5>"));

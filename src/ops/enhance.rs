@@ -15,7 +15,7 @@ use std::time::Instant;
 use super::Workspace;
 use super::files::write_atomically;
 use crate::domain::{
-    BatchId, ExperimentId, ExperimentStatus, ImageMeta, Method, Params, option_label,
+    BatchId, ExperimentId, ExperimentStatus, Explanation, ImageMeta, Method, Params, option_label,
 };
 use crate::error::{Error, Result};
 use crate::imaging::{LoadLimits, encode, load, preview};
@@ -71,6 +71,8 @@ pub struct VariantReport {
     pub params: Params,
     /// How the optimizer chose them.
     pub method: Method,
+    /// The model's prediction and the arm choice behind them.
+    pub explanation: Explanation,
     /// The prompt version used.
     pub prompt_version: String,
     /// `done` or `failed`.
@@ -146,9 +148,7 @@ pub async fn enhance(
     let prompt = store
         .champion_prompt()?
         .ok_or_else(|| Error::Optimizer("no prompt version in the database".into()))?;
-    let mut optimizer = ws.optimizer(store)?;
-    let pending = store.pending_trials()?;
-    let suggestions = optimizer.ask(cfg.variants as usize, &pending);
+    let suggestions = ws.ask(store, cfg.variants as usize)?;
     for s in &suggestions {
         tracing::info!(provider = %s.trial.provider, params = ?s.trial.params, method = s.method.as_str(), "suggested");
     }
@@ -163,6 +163,7 @@ pub async fn enhance(
             trial: s.trial.clone(),
             prompt_version: prompt.version.clone(),
             method: s.method,
+            explanation: s.explanation,
             status: ExperimentStatus::Running,
         })
         .collect();
@@ -289,6 +290,7 @@ pub async fn enhance(
             provider: e.trial.provider.clone(),
             params: e.trial.params,
             method: e.method,
+            explanation: e.explanation,
             prompt_version: e.prompt_version.clone(),
             status: if output_path.is_some() {
                 ExperimentStatus::Done

@@ -108,6 +108,7 @@ mod tests {
                         },
                         prompt_version: "1.0.0".into(),
                         method: Method::Random,
+                        explanation: crate::domain::Explanation::design(),
                         status: *status,
                     })
                     .collect(),

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::Workspace;
 use crate::domain::{
-    BatchId, ExperimentId, ExperimentStatus, ImageMeta, Method, Params, option_label,
+    BatchId, ExperimentId, ExperimentStatus, Explanation, ImageMeta, Method, Params, option_label,
 };
 use crate::error::{Error, Result};
 use crate::store::{NewBatch, NewExperiment, Store};
@@ -23,6 +23,8 @@ pub struct SuggestionReport {
     pub params: Params,
     /// How the point was chosen.
     pub method: Method,
+    /// The model's prediction and the arm choice behind it.
+    pub explanation: Explanation,
     /// The prompt version it belongs to.
     pub prompt_version: String,
 }
@@ -37,10 +39,8 @@ pub fn suggest(ws: &Workspace, store: &mut Store, count: usize) -> Result<Vec<Su
     let prompt = store
         .champion_prompt()?
         .ok_or_else(|| Error::Optimizer("no prompt version in the database".into()))?;
-    let mut optimizer = ws.optimizer(store)?;
-    let pending = store.pending_trials()?;
-    let experiments: Vec<NewExperiment> = optimizer
-        .ask(count, &pending)
+    let experiments: Vec<NewExperiment> = ws
+        .ask(store, count)?
         .into_iter()
         .enumerate()
         .map(|(i, s)| NewExperiment {
@@ -49,6 +49,7 @@ pub fn suggest(ws: &Workspace, store: &mut Store, count: usize) -> Result<Vec<Su
             trial: s.trial,
             prompt_version: prompt.version.clone(),
             method: s.method,
+            explanation: s.explanation,
             status: ExperimentStatus::Proposed,
         })
         .collect();
@@ -66,6 +67,7 @@ pub fn suggest(ws: &Workspace, store: &mut Store, count: usize) -> Result<Vec<Su
             provider: e.trial.provider,
             params: e.trial.params,
             method: e.method,
+            explanation: e.explanation,
             prompt_version: e.prompt_version,
         })
         .collect())

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use crate::config::Config;
 use crate::error::Result;
-use crate::optim::{Bounds, Optimizer, OptimizerSettings, SearchSpace};
+use crate::optim::bayes::FittedHyperparameters;
+use crate::optim::{Bounds, Optimizer, OptimizerSettings, SearchSpace, Suggestion};
 use crate::prompts;
 use crate::store::{OpenMode, Store};
 
@@ -84,13 +85,52 @@ impl Workspace {
             }
             None => rand::make_rng(),
         };
+        let o = &self.config.optimizer;
         let settings = OptimizerSettings {
-            n_initial_points: self.config.optimizer.n_initial_points as usize,
+            n_initial_points: o.n_initial_points as usize,
+            strategy: o.strategy,
+            batch: o.batch,
+            bandit: o.bandit,
+            reward: o.reward,
+            xi: o.xi,
+            candidates: o.candidates as usize,
+            ..OptimizerSettings::default()
         };
-        let mut optimizer = Optimizer::new(self.search_space()?, settings, rng);
+        let cached = store
+            .cached_model(&self.model_cache_key())?
+            .and_then(|(_, json)| serde_json::from_str::<FittedHyperparameters>(&json).ok());
+        let mut optimizer =
+            Optimizer::new(self.search_space()?, settings, rng).with_cached_hyperparameters(cached);
         for observation in store.rated_trials()? {
             optimizer.tell(observation);
         }
         Ok(optimizer)
+    }
+
+    /// Asks the optimizer rebuilt from the database for `count` suggestions
+    /// (conditioned on every pending experiment) and caches the fitted
+    /// hyperparameters for the next run.
+    pub fn ask(&self, store: &mut Store, count: usize) -> Result<Vec<Suggestion>> {
+        let mut optimizer = self.optimizer(store)?;
+        let pending = store.pending_trials()?;
+        let suggestions = optimizer.ask(count, &pending)?;
+        if let Some(fitted) = optimizer.fitted_hyperparameters() {
+            let json = serde_json::to_string(fitted).expect("hyperparameters serialise");
+            store.save_model(&self.model_cache_key(), fitted.observations as u64, &json)?;
+        }
+        Ok(suggestions)
+    }
+
+    /// Cached hyperparameters are only valid for the same arms and bounds.
+    fn model_cache_key(&self) -> String {
+        let o = &self.config.optimizer;
+        let arms: Vec<&str> = self.config.providers.iter().map(|p| p.name()).collect();
+        format!(
+            "gp:{}:{:?}:{:?}:{:?}",
+            arms.join(","),
+            o.init_strength,
+            o.guidance_scale,
+            o.controlnet_weight
+        )
     }
 }

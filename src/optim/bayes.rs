@@ -1,31 +1,93 @@
 //! The ask/tell optimizer.
 //!
 //! `tell` records observations (trial, stars); `ask(n, pending)` proposes `n`
-//! distinct trials given the points already proposed but not yet rated. The
-//! first `n_initial_points` proposals (rated or pending) come from a
-//! space-filling design; later ones, until the Gaussian-process model lands,
-//! are uniform random. Provider arms are assigned so that a batch covers as
-//! many different arms as it can, which keeps A/B comparisons informative.
+//! distinct trials given the points already proposed but not yet rated.
+//!
+//! * The first `n_initial_points` proposals (rated or pending) form a
+//!   space-filling design: a Latin hypercube over the three reals, with the
+//!   provider arms spread over each batch.
+//! * After that, a Gaussian process over (provider one-hot, reals in [0,1])
+//!   models the ratings. Pending points are conditioned on as if they had
+//!   been rated at their predicted mean (kriging believer), and so is each
+//!   point chosen earlier in the same batch, so a batch never repeats itself.
+//! * **Batch policy** ([`BatchPolicy::ExploitExplore`], the default): in a
+//!   batch of two or more, variant A *exploits*: the settings with the best
+//!   predicted rating, discounted by half a standard deviation so a lucky
+//!   guess in an unexplored corner does not count as known. The others
+//!   *explore* by Expected Improvement. The designer always sees one render
+//!   from what the model believes is best, while the search goes on.
+//! * **Arms**: with [`Strategy::GpBandit`] (the default) each exploring
+//!   variant's provider is drawn by the bandit (Thompson sampling on the
+//!   arms' rating record) and the GP chooses the reals for that arm by EI;
+//!   with [`Strategy::Gp`] EI is maximised over every arm and the best
+//!   wins, as scikit-optimize does with a categorical dimension.
 
 use rand::RngExt;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
 
+use super::acquisition::{expected_improvement, maximize_on_unit_cube};
+use super::bandit::{Bandit, BanditRule, Reward};
 use super::design::latin_hypercube;
+use super::gp::{GaussianProcess, GpError, HyperBounds, Hyperparameters};
 use super::space::SearchSpace;
-use crate::domain::{Method, RatedTrial, Trial};
+use crate::domain::{ArmRule, Explanation, Method, RatedTrial, Trial};
 
-/// Settings checked once at construction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which model proposes points after the initial design.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// Uniform random search (the floor to beat).
+    Random,
+    /// GP + EI over all arms jointly.
+    Gp,
+    /// Bandit picks the arm, GP + EI the parameters.
+    GpBandit,
+}
+
+/// How a batch of several variants is composed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BatchPolicy {
+    /// Every variant by EI (kriging believer between them).
+    Ei,
+    /// Variant A exploits the best prediction, the rest explore by EI.
+    ExploitExplore,
+}
+
+/// Settings, checked once at construction.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct OptimizerSettings {
     /// Proposals drawn from the initial design before any model is used.
     pub n_initial_points: usize,
+    /// Model after the initial design.
+    pub strategy: Strategy,
+    /// Batch composition.
+    pub batch: BatchPolicy,
+    /// Bandit rule for [`Strategy::GpBandit`].
+    pub bandit: BanditRule,
+    /// Bandit reward.
+    pub reward: Reward,
+    /// EI exploration margin, in stars.
+    pub xi: f64,
+    /// Random candidates per arm when maximising an acquisition.
+    pub candidates: usize,
+    /// Hyperparameter fits use at most this many (most recent) observations.
+    pub hyperparameter_fit_points: usize,
 }
 
 impl Default for OptimizerSettings {
     fn default() -> Self {
         OptimizerSettings {
             n_initial_points: 5,
+            strategy: Strategy::GpBandit,
+            batch: BatchPolicy::ExploitExplore,
+            bandit: BanditRule::Thompson,
+            reward: Reward::Binary,
+            xi: 0.01,
+            candidates: 256,
+            hyperparameter_fit_points: 200,
         }
     }
 }
@@ -35,8 +97,19 @@ impl Default for OptimizerSettings {
 pub struct Suggestion {
     /// Provider arm and parameters.
     pub trial: Trial,
-    /// Initial design, random, …
+    /// Initial design, random, GP-EI, GP-exploit.
     pub method: Method,
+    /// Predictions and the arm choice behind it.
+    pub explanation: Explanation,
+}
+
+/// Hyperparameters fitted for a number of observations, for reuse.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FittedHyperparameters {
+    /// How many observations they were fitted on.
+    pub observations: usize,
+    /// The values.
+    pub hyperparameters: Hyperparameters,
 }
 
 /// The ask/tell optimizer over a [`SearchSpace`].
@@ -45,6 +118,17 @@ pub struct Optimizer {
     settings: OptimizerSettings,
     observations: Vec<RatedTrial>,
     rng: StdRng,
+    cached: Option<FittedHyperparameters>,
+    fitted: Option<FittedHyperparameters>,
+}
+
+/// A GP fitted on the usable observations, with the incumbent.
+pub struct Model {
+    gp: GaussianProcess,
+    /// Best posterior mean at an observed point (noise-robust incumbent).
+    incumbent: f64,
+    /// Unit-cube points observed per arm, best first.
+    seeds_by_arm: Vec<Vec<[f64; 3]>>,
 }
 
 impl Optimizer {
@@ -55,7 +139,21 @@ impl Optimizer {
             settings,
             observations: Vec::new(),
             rng,
+            cached: None,
+            fitted: None,
         }
+    }
+
+    /// Reuses hyperparameters fitted earlier while few observations have
+    /// arrived since (refit once the count has grown by 10% or at least one).
+    pub fn with_cached_hyperparameters(mut self, cached: Option<FittedHyperparameters>) -> Self {
+        self.cached = cached;
+        self
+    }
+
+    /// Hyperparameters fitted by the last `ask`/`model` call (to cache them).
+    pub fn fitted_hyperparameters(&self) -> Option<&FittedHyperparameters> {
+        self.fitted.as_ref()
     }
 
     /// The search space.
@@ -74,13 +172,261 @@ impl Optimizer {
         &self.observations
     }
 
+    fn encode(&self, arm: usize, unit: [f64; 3]) -> Vec<f64> {
+        encode(&self.space, arm, unit)
+    }
+
+    /// Fits the GP on the usable observations (needs two); `None` before that.
+    ///
+    /// # Errors
+    /// [`GpError`] if the covariance cannot be factorised even with jitter.
+    pub fn model(&mut self) -> Result<Option<Model>, GpError> {
+        let usable: Vec<(usize, [f64; 3], f64)> = self
+            .observations
+            .iter()
+            .filter_map(|o| {
+                let arm = self.space.provider_index(&o.trial.provider)?;
+                Some((
+                    arm,
+                    self.space.unit_reals(&o.trial.params),
+                    f64::from(o.stars.get()),
+                ))
+            })
+            .collect();
+        if usable.len() < 2 {
+            return Ok(None);
+        }
+        let x: Vec<Vec<f64>> = usable.iter().map(|(a, u, _)| self.encode(*a, *u)).collect();
+        let y: Vec<f64> = usable.iter().map(|(_, _, s)| *s).collect();
+        let n = x.len();
+        let reuse = self.cached.as_ref().filter(|c| {
+            c.hyperparameters.log_length_scales.len() == self.space.encoded_len()
+                && c.observations <= n
+                && n < c.observations + (c.observations / 10).max(1)
+        });
+        let gp = match reuse {
+            Some(c) => GaussianProcess::fit(x.clone(), &y, &c.hyperparameters)?,
+            None => {
+                // Fit hyperparameters on the most recent observations only:
+                // each likelihood evaluation costs O(m³).
+                let m = n.min(self.settings.hyperparameter_fit_points.max(2));
+                let random_start = self.random_start();
+                let starts: Vec<Hyperparameters> = self
+                    .cached
+                    .iter()
+                    .map(|c| c.hyperparameters.clone())
+                    .filter(|h| h.log_length_scales.len() == self.space.encoded_len())
+                    .chain(std::iter::once(random_start))
+                    .collect();
+                let sub = GaussianProcess::fit_with_hyperparameter_search(
+                    x[n - m..].to_vec(),
+                    &y[n - m..],
+                    &HyperBounds::default(),
+                    &starts,
+                    60,
+                )?;
+                let hyper = sub.hyperparameters().clone();
+                if m == n {
+                    sub
+                } else {
+                    GaussianProcess::fit(x.clone(), &y, &hyper)?
+                }
+            }
+        };
+        self.fitted = Some(FittedHyperparameters {
+            observations: n,
+            hyperparameters: gp.hyperparameters().clone(),
+        });
+        let incumbent = x
+            .iter()
+            .map(|xi| gp.predict(xi).mean)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let mut seeds_by_arm = vec![Vec::new(); self.space.providers().len()];
+        let mut order: Vec<usize> = (0..usable.len()).collect();
+        order.sort_by(|&a, &b| usable[b].2.total_cmp(&usable[a].2));
+        for i in order.into_iter().take(10) {
+            seeds_by_arm[usable[i].0].push(usable[i].1);
+        }
+        Ok(Some(Model {
+            gp,
+            incumbent,
+            seeds_by_arm,
+        }))
+    }
+
+    fn random_start(&mut self) -> Hyperparameters {
+        let dims = self.space.encoded_len();
+        Hyperparameters {
+            log_length_scales: (0..dims)
+                .map(|_| self.rng.random_range(0.1f64.ln()..2f64.ln()))
+                .collect(),
+            log_signal_variance: self.rng.random_range(0.3f64.ln()..3f64.ln()),
+            log_noise_variance: self.rng.random_range(0.01f64.ln()..0.5f64.ln()),
+        }
+    }
+
     /// Proposes `count` distinct trials, given `pending` proposals that have
-    /// no rating yet (they count towards the initial design).
-    pub fn ask(&mut self, count: usize, pending: &[Trial]) -> Vec<Suggestion> {
+    /// no rating yet (they count towards the initial design and are
+    /// conditioned on by the model).
+    ///
+    /// # Errors
+    /// [`GpError`] if the model cannot be fitted.
+    pub fn ask(&mut self, count: usize, pending: &[Trial]) -> Result<Vec<Suggestion>, GpError> {
         if count == 0 {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let already = self.observations.len() + pending.len();
+        let model = if self.settings.strategy == Strategy::Random
+            || already < self.settings.n_initial_points
+        {
+            None
+        } else {
+            self.model()?
+        };
+        let Some(model) = model else {
+            return Ok(self.ask_without_model(count, already));
+        };
+        let pending_x: Vec<Vec<f64>> = pending
+            .iter()
+            .filter_map(|t| {
+                Some(self.encode(
+                    self.space.provider_index(&t.provider)?,
+                    self.space.unit_reals(&t.params),
+                ))
+            })
+            .collect();
+        let mut gp = if pending_x.is_empty() {
+            model.gp.clone()
+        } else {
+            model.gp.with_believed(&pending_x)?
+        };
+        let bandit = Bandit::from_observations(
+            self.space.providers(),
+            &self.observations,
+            self.settings.bandit,
+            self.settings.reward,
+        );
+        let mut out = Vec::with_capacity(count);
+        for slot in 0..count {
+            let exploit =
+                self.settings.batch == BatchPolicy::ExploitExplore && count >= 2 && slot == 0;
+            let (arm, unit, explanation, method) = if exploit {
+                self.exploit(&gp, &model)
+            } else {
+                self.explore(&gp, &model, &bandit)
+            };
+            let x = self.encode(arm, unit);
+            gp = gp.with_believed(std::slice::from_ref(&x))?;
+            out.push(Suggestion {
+                trial: Trial {
+                    provider: self.space.providers()[arm].clone(),
+                    params: self.space.params_from_unit(unit),
+                },
+                method,
+                explanation,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The best predicted settings over all arms: maximise μ − σ/2.
+    fn exploit(
+        &mut self,
+        gp: &GaussianProcess,
+        model: &Model,
+    ) -> (usize, [f64; 3], Explanation, Method) {
+        let mut best: Option<(usize, [f64; 3], f64)> = None;
+        for arm in 0..self.space.providers().len() {
+            let space = &self.space;
+            let score = |u: [f64; 3]| {
+                let p = gp.predict(&encode(space, arm, u));
+                p.mean - 0.5 * p.sd
+            };
+            let (unit, value) = maximize_on_unit_cube(
+                &score,
+                &model.seeds_by_arm[arm],
+                self.settings.candidates,
+                3,
+                &mut self.rng,
+            );
+            if best.is_none_or(|b| value > b.2) {
+                best = Some((arm, unit, value));
+            }
+        }
+        let (arm, unit, _) = best.expect("at least one arm");
+        let p = gp.predict(&self.encode(arm, unit));
+        let explanation = Explanation {
+            arm_rule: ArmRule::BestPrediction,
+            arm_score: None,
+            predicted_mean: Some(p.mean),
+            predicted_sd: Some(p.sd),
+            expected_improvement: Some(expected_improvement(
+                p.mean,
+                p.sd,
+                model.incumbent,
+                self.settings.xi,
+            )),
+        };
+        (arm, unit, explanation, Method::GpExploit)
+    }
+
+    /// Expected Improvement, on the bandit's arm or over all arms.
+    fn explore(
+        &mut self,
+        gp: &GaussianProcess,
+        model: &Model,
+        bandit: &Bandit,
+    ) -> (usize, [f64; 3], Explanation, Method) {
+        let (arms, arm_rule, arm_score): (Vec<usize>, ArmRule, Option<f64>) =
+            match self.settings.strategy {
+                Strategy::GpBandit => {
+                    let choice = bandit.choose(&mut self.rng);
+                    let rule = match self.settings.bandit {
+                        BanditRule::Thompson => ArmRule::Thompson,
+                        BanditRule::Ucb1 => ArmRule::Ucb1,
+                    };
+                    (vec![choice.arm], rule, Some(choice.score))
+                }
+                _ => (
+                    (0..self.space.providers().len()).collect(),
+                    ArmRule::Acquisition,
+                    None,
+                ),
+            };
+        let (incumbent, xi) = (model.incumbent, self.settings.xi);
+        let mut best: Option<(usize, [f64; 3], f64)> = None;
+        for arm in arms {
+            let space = &self.space;
+            let ei = |u: [f64; 3]| {
+                let p = gp.predict(&encode(space, arm, u));
+                expected_improvement(p.mean, p.sd, incumbent, xi)
+            };
+            let (unit, value) = maximize_on_unit_cube(
+                &ei,
+                &model.seeds_by_arm[arm],
+                self.settings.candidates,
+                3,
+                &mut self.rng,
+            );
+            if best.is_none_or(|b| value > b.2) {
+                best = Some((arm, unit, value));
+            }
+        }
+        let (arm, unit, ei) = best.expect("at least one arm");
+        let p = gp.predict(&self.encode(arm, unit));
+        let explanation = Explanation {
+            arm_rule,
+            arm_score,
+            predicted_mean: Some(p.mean),
+            predicted_sd: Some(p.sd),
+            expected_improvement: Some(ei),
+        };
+        (arm, unit, explanation, Method::GpEi)
+    }
+
+    /// Initial design (Latin hypercube) while `already + i < n_initial_points`,
+    /// uniform random after that; arms spread over the batch.
+    fn ask_without_model(&mut self, count: usize, already: usize) -> Vec<Suggestion> {
         let unit_points = latin_hypercube::<3, _>(count, &mut self.rng);
         let providers = self.assign_providers(count);
         unit_points
@@ -95,9 +441,7 @@ impl Optimizer {
                 };
                 let unit = match method {
                     Method::InitialDesign => unit,
-                    // Independent uniform draws; the Latin hypercube only
-                    // structures the initial design.
-                    Method::Random => [
+                    _ => [
                         self.rng.random::<f64>(),
                         self.rng.random::<f64>(),
                         self.rng.random::<f64>(),
@@ -109,6 +453,7 @@ impl Optimizer {
                         params: self.space.params_from_unit(unit),
                     },
                     method,
+                    explanation: Explanation::design(),
                 }
             })
             .collect()
@@ -128,6 +473,26 @@ impl Optimizer {
     }
 }
 
+/// One-hot arm followed by the unit-scaled reals.
+fn encode(space: &SearchSpace, arm: usize, unit: [f64; 3]) -> Vec<f64> {
+    let mut x = vec![0.0; space.encoded_len()];
+    x[arm] = 1.0;
+    x[space.providers().len()..].copy_from_slice(&unit);
+    x
+}
+
+impl Model {
+    /// The fitted GP.
+    pub fn gp(&self) -> &GaussianProcess {
+        &self.gp
+    }
+
+    /// The best posterior mean at an observed point.
+    pub fn incumbent(&self) -> f64 {
+        self.incumbent
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,8 +500,8 @@ mod tests {
     use crate::optim::Bounds;
     use rand::SeedableRng;
 
-    fn optimizer(seed: u64) -> Optimizer {
-        let space = SearchSpace::new(
+    fn space() -> SearchSpace {
+        SearchSpace::new(
             vec!["tone".into(), "detail".into()],
             [
                 Bounds::new(0.1, 0.5).unwrap(),
@@ -144,18 +509,35 @@ mod tests {
                 Bounds::new(0.7, 0.99).unwrap(),
             ],
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    fn optimizer(seed: u64) -> Optimizer {
         Optimizer::new(
-            space,
+            space(),
             OptimizerSettings::default(),
             StdRng::seed_from_u64(seed),
         )
     }
 
+    fn rated(provider: &str, s: f64, g: f64, c: f64, stars: i64) -> RatedTrial {
+        RatedTrial {
+            trial: Trial {
+                provider: provider.into(),
+                params: Params {
+                    init_strength: s,
+                    guidance_scale: g,
+                    controlnet_weight: c,
+                },
+            },
+            stars: Stars::new(stars).unwrap(),
+        }
+    }
+
     #[test]
     fn batch_of_two_uses_both_arms_and_distinct_in_bounds_points() {
         for seed in 0..20 {
-            let batch = optimizer(seed).ask(2, &[]);
+            let batch = optimizer(seed).ask(2, &[]).unwrap();
             assert_eq!(batch.len(), 2);
             assert_ne!(batch[0].trial.provider, batch[1].trial.provider);
             assert_ne!(batch[0].trial.params, batch[1].trial.params);
@@ -170,16 +552,85 @@ mod tests {
     }
 
     #[test]
-    fn initial_design_ends_after_n_initial_points_including_pending() {
+    fn after_the_initial_design_the_gp_exploits_then_explores() {
         let mut opt = optimizer(3);
-        let params = Params {
-            init_strength: 0.2,
-            guidance_scale: 7.0,
-            controlnet_weight: 0.8,
-        };
+        for o in [
+            rated("tone", 0.2, 6.0, 0.8, 2),
+            rated("detail", 0.4, 10.0, 0.9, 4),
+            rated("tone", 0.3, 8.0, 0.75, 3),
+            rated("detail", 0.35, 9.0, 0.95, 5),
+            rated("tone", 0.15, 11.0, 0.85, 1),
+        ] {
+            opt.tell(o);
+        }
+        let batch = opt.ask(2, &[]).unwrap();
+        assert_eq!(batch[0].method, Method::GpExploit);
+        assert_eq!(batch[1].method, Method::GpEi);
+        assert_eq!(batch[1].explanation.arm_rule, ArmRule::Thompson);
+        assert_ne!(batch[0].trial, batch[1].trial);
+        // The exploit variant goes where the good ratings were (detail, high guidance).
+        assert_eq!(batch[0].trial.provider, "detail");
+        for s in &batch {
+            let e = s.explanation;
+            assert!(e.predicted_mean.is_some() && e.predicted_sd.unwrap() >= 0.0);
+            assert!(e.expected_improvement.unwrap() >= 0.0);
+        }
+        assert!(opt.fitted_hyperparameters().is_some());
+    }
+
+    #[test]
+    fn pending_points_are_not_proposed_again() {
+        let mut opt = Optimizer::new(
+            space(),
+            OptimizerSettings {
+                batch: BatchPolicy::Ei,
+                strategy: Strategy::Gp,
+                ..OptimizerSettings::default()
+            },
+            StdRng::seed_from_u64(5),
+        );
+        for o in [
+            rated("tone", 0.2, 6.0, 0.8, 2),
+            rated("detail", 0.4, 10.0, 0.9, 4),
+            rated("tone", 0.3, 8.0, 0.75, 3),
+            rated("detail", 0.35, 9.0, 0.95, 5),
+            rated("tone", 0.15, 11.0, 0.85, 1),
+        ] {
+            opt.tell(o);
+        }
+        let first = opt.ask(1, &[]).unwrap().remove(0).trial;
+        let mut again = Optimizer::new(space(), opt.settings, StdRng::seed_from_u64(5));
+        for o in opt.observations().to_vec() {
+            again.tell(o);
+        }
+        let second = again
+            .ask(1, std::slice::from_ref(&first))
+            .unwrap()
+            .remove(0)
+            .trial;
+        assert_ne!(first, second);
+        let batch = again.ask(3, &[]).unwrap();
+        assert_ne!(batch[0].trial, batch[1].trial);
+        assert_ne!(batch[1].trial, batch[2].trial);
+    }
+
+    #[test]
+    fn initial_design_ends_after_n_initial_points_including_pending() {
+        let mut opt = Optimizer::new(
+            space(),
+            OptimizerSettings {
+                strategy: Strategy::Random,
+                ..OptimizerSettings::default()
+            },
+            StdRng::seed_from_u64(3),
+        );
         let trial = Trial {
             provider: "tone".into(),
-            params,
+            params: Params {
+                init_strength: 0.2,
+                guidance_scale: 7.0,
+                controlnet_weight: 0.8,
+            },
         };
         for _ in 0..3 {
             opt.tell(RatedTrial {
@@ -187,7 +638,7 @@ mod tests {
                 stars: Stars::new(3).unwrap(),
             });
         }
-        let batch = opt.ask(3, std::slice::from_ref(&trial));
+        let batch = opt.ask(3, std::slice::from_ref(&trial)).unwrap();
         let methods: Vec<_> = batch.iter().map(|s| s.method).collect();
         assert_eq!(
             methods,
@@ -197,7 +648,23 @@ mod tests {
 
     #[test]
     fn same_seed_and_history_give_the_same_suggestions() {
-        assert_eq!(optimizer(9).ask(4, &[]), optimizer(9).ask(4, &[]));
-        assert_ne!(optimizer(9).ask(4, &[]), optimizer(10).ask(4, &[]));
+        let run = |seed| {
+            let mut opt = optimizer(seed);
+            for o in [
+                rated("tone", 0.2, 6.0, 0.8, 2),
+                rated("detail", 0.4, 10.0, 0.9, 4),
+                rated("tone", 0.3, 8.0, 0.75, 3),
+                rated("detail", 0.35, 9.0, 0.95, 5),
+                rated("tone", 0.15, 11.0, 0.85, 1),
+            ] {
+                opt.tell(o);
+            }
+            opt.ask(2, &[]).unwrap()
+        };
+        assert_eq!(run(9), run(9));
+        assert_eq!(
+            optimizer(9).ask(4, &[]).unwrap(),
+            optimizer(9).ask(4, &[]).unwrap()
+        );
     }
 }

@@ -4,7 +4,8 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::{NewImage, Store, images};
 use crate::domain::{
-    BatchId, ExperimentId, ExperimentStatus, ImageMeta, Method, Params, RatedTrial, Stars, Trial,
+    ArmRule, BatchId, ExperimentId, ExperimentStatus, Explanation, ImageMeta, Method, Params,
+    RatedTrial, Stars, Trial,
 };
 use crate::error::{Error, Result};
 
@@ -34,6 +35,8 @@ pub struct NewExperiment {
     pub prompt_version: String,
     /// How the optimizer chose the point.
     pub method: Method,
+    /// The model's view of the point when it was proposed.
+    pub explanation: Explanation,
     /// `Proposed` for `suggest`, `Running` for a render about to start.
     pub status: ExperimentStatus,
 }
@@ -72,6 +75,8 @@ pub struct ExperimentRecord {
     pub prompt_version: String,
     /// How the optimizer chose the point.
     pub method: Method,
+    /// The model's view of the point when it was proposed.
+    pub explanation: Explanation,
     /// Where it is in its life.
     pub status: ExperimentStatus,
     /// The render, when done.
@@ -93,7 +98,8 @@ pub struct ExperimentRecord {
 const RECORD_COLUMNS: &str = "e.id, e.batch_id, e.option, e.provider, e.init_strength,
     e.guidance_scale, e.controlnet_weight, e.prompt_version, e.method, e.status,
     e.output_path, e.latency_ms, e.error, e.created_at, i.stored_path, b.preview_path,
-    lr.stars, lr.comment";
+    lr.stars, lr.comment, e.arm_rule, e.arm_score, e.predicted_mean, e.predicted_sd,
+    e.expected_improvement";
 
 const RECORD_JOINS: &str = "FROM experiments e
     JOIN batches b ON b.id = e.batch_id
@@ -111,6 +117,17 @@ fn record_from_row(r: &Row<'_>) -> rusqlite::Result<ExperimentRecord> {
     let method: String = r.get(8)?;
     let status: String = r.get(9)?;
     let stars: Option<i64> = r.get(16)?;
+    let arm_rule: Option<String> = r.get(18)?;
+    let explanation = Explanation {
+        arm_rule: arm_rule
+            .as_deref()
+            .and_then(ArmRule::parse)
+            .unwrap_or(ArmRule::Design),
+        arm_score: r.get(19)?,
+        predicted_mean: r.get(20)?,
+        predicted_sd: r.get(21)?,
+        expected_improvement: r.get(22)?,
+    };
     Ok(ExperimentRecord {
         id: ExperimentId::from_stored(r.get(0)?),
         batch_id: BatchId::from_stored(r.get(1)?),
@@ -125,6 +142,7 @@ fn record_from_row(r: &Row<'_>) -> rusqlite::Result<ExperimentRecord> {
         },
         prompt_version: r.get(7)?,
         method: Method::parse(&method).ok_or_else(|| bad(8, "method"))?,
+        explanation,
         status: ExperimentStatus::parse(&status).ok_or_else(|| bad(9, "status"))?,
         output_path: r.get(10)?,
         latency_ms: r.get::<_, Option<i64>>(11)?.map(|v| v.max(0) as u64),
@@ -163,8 +181,9 @@ impl Store {
         {
             let mut insert = tx.prepare(
                 "INSERT INTO experiments (id, batch_id, option, provider, init_strength,
-                     guidance_scale, controlnet_weight, prompt_version, method, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                     guidance_scale, controlnet_weight, prompt_version, method, status,
+                     arm_rule, arm_score, predicted_mean, predicted_sd, expected_improvement)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             )?;
             for e in &batch.experiments {
                 insert.execute(params![
@@ -177,7 +196,12 @@ impl Store {
                     e.trial.params.controlnet_weight,
                     e.prompt_version,
                     e.method.as_str(),
-                    e.status.as_str()
+                    e.status.as_str(),
+                    e.explanation.arm_rule.as_str(),
+                    e.explanation.arm_score,
+                    e.explanation.predicted_mean,
+                    e.explanation.predicted_sd,
+                    e.explanation.expected_improvement
                 ])?;
             }
         }

@@ -6,7 +6,10 @@ use std::path::Path;
 use crate::error::{Error, Result};
 
 /// Every migration ever shipped, in order; index + 1 is the schema version.
-const MIGRATIONS: &[&str] = &[include_str!("sql/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("sql/0001_initial.sql"),
+    include_str!("sql/0002_explanations.sql"),
+];
 
 /// The schema version this binary writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

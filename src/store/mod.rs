@@ -11,6 +11,7 @@
 mod experiments;
 mod images;
 mod migrations;
+mod model_cache;
 mod prompts;
 mod ratings;
 mod summary;
