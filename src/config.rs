@@ -111,6 +111,8 @@ pub struct OptimizerConfig {
     pub xi: f64,
     /// Random candidates per arm when maximising the acquisition.
     pub candidates: u32,
+    /// Share of exploring variants placed space-filling instead of by EI (0–1).
+    pub space_filling: f64,
 }
 
 impl Default for OptimizerConfig {
@@ -126,6 +128,7 @@ impl Default for OptimizerConfig {
             reward: Reward::Binary,
             xi: 0.01,
             candidates: 256,
+            space_filling: 0.25,
         }
     }
 }
@@ -427,6 +430,12 @@ fn validate(config: &Config, label: &str) -> Result<()> {
         return Err(fail(
             "optimizer.xi",
             format!("expected 0 to 2 stars, got {}", o.xi),
+        ));
+    }
+    if !(o.space_filling.is_finite() && (0.0..=1.0).contains(&o.space_filling)) {
+        return Err(fail(
+            "optimizer.space_filling",
+            format!("expected 0 to 1, got {}", o.space_filling),
         ));
     }
     if !(16..=4096).contains(&o.candidates) {

@@ -188,6 +188,8 @@ pub enum Method {
     GpEi,
     /// The model's best predicted settings (exploits).
     GpExploit,
+    /// The point farthest from everything tried on its arm (explores blind spots).
+    SpaceFilling,
 }
 
 impl Method {
@@ -198,6 +200,7 @@ impl Method {
             Method::Random => "random",
             Method::GpEi => "gp_ei",
             Method::GpExploit => "gp_exploit",
+            Method::SpaceFilling => "space_filling",
         }
     }
 
@@ -208,6 +211,7 @@ impl Method {
             "random" => Method::Random,
             "gp_ei" => Method::GpEi,
             "gp_exploit" => Method::GpExploit,
+            "space_filling" => Method::SpaceFilling,
             _ => return None,
         })
     }

@@ -3,6 +3,7 @@
 
 mod enhance;
 mod rate;
+mod simulate;
 mod status;
 mod suggest;
 mod ui;
@@ -73,6 +74,8 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Propose parameters to try, without an image
     Suggest(suggest::SuggestArgs),
+    /// Measure the optimizer on simulated designers
+    Simulate(simulate::SimulateArgs),
 }
 
 /// Runs a parsed command line.
@@ -88,6 +91,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rate(args) => rate::run(&ws, &ui, args),
         Command::Status(args) => status::run(&ws, &ui, args),
         Command::Suggest(args) => suggest::run(&ws, &ui, args),
+        Command::Simulate(args) => simulate::run(&ws, &ui, args),
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod enhance;
 mod files;
 pub mod rate;
+pub mod simulate;
 pub mod status;
 pub mod suggest;
 mod workspace;

@@ -94,6 +94,7 @@ impl Workspace {
             reward: o.reward,
             xi: o.xi,
             candidates: o.candidates as usize,
+            space_filling: o.space_filling,
             ..OptimizerSettings::default()
         };
         let cached = store

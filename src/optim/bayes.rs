@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use super::acquisition::{expected_improvement, maximize_on_unit_cube};
 use super::bandit::{Bandit, BanditRule, Reward};
 use super::design::latin_hypercube;
-use super::gp::{GaussianProcess, GpError, HyperBounds, Hyperparameters};
+use super::gp::{GaussianProcess, GpError, HyperBounds, HyperPrior, Hyperparameters};
 use super::space::SearchSpace;
 use crate::domain::{ArmRule, Explanation, Method, RatedTrial, Trial};
 
@@ -75,6 +75,10 @@ pub struct OptimizerSettings {
     pub candidates: usize,
     /// Hyperparameter fits use at most this many (most recent) observations.
     pub hyperparameter_fit_points: usize,
+    /// Share of exploring variants placed space-filling (farthest from every
+    /// point tried on their arm) instead of by EI, so that a narrow peak the
+    /// model has not seen yet is still found as surely as by random search.
+    pub space_filling: f64,
 }
 
 impl Default for OptimizerSettings {
@@ -88,6 +92,7 @@ impl Default for OptimizerSettings {
             xi: 0.01,
             candidates: 256,
             hyperparameter_fit_points: 200,
+            space_filling: 0.25,
         }
     }
 }
@@ -102,6 +107,13 @@ pub struct Suggestion {
     /// Predictions and the arm choice behind it.
     pub explanation: Explanation,
 }
+
+/// Largest predicted sd (stars) at which the exploiting variant trusts the model.
+pub const EXPLOIT_MAX_SD: f64 = 0.35;
+/// The exploiting variant waits until the model knows settings predicted at
+/// this rating or better (the original's bar for a good render); until then
+/// every variant explores, so the search is not slowed early.
+pub const EXPLOIT_MIN_MEAN: f64 = 4.0;
 
 /// Hyperparameters fitted for a number of observations, for reuse.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -120,6 +132,7 @@ pub struct Optimizer {
     rng: StdRng,
     cached: Option<FittedHyperparameters>,
     fitted: Option<FittedHyperparameters>,
+    candidates_now: usize,
 }
 
 /// A GP fitted on the usable observations, with the incumbent.
@@ -141,6 +154,7 @@ impl Optimizer {
             rng,
             cached: None,
             fitted: None,
+            candidates_now: settings.candidates,
         }
     }
 
@@ -218,10 +232,16 @@ impl Optimizer {
                     .filter(|h| h.log_length_scales.len() == self.space.encoded_len())
                     .chain(std::iter::once(random_start))
                     .collect();
+                let bounds = HyperBounds {
+                    // Whole-star ratings carry at least the rounding noise.
+                    target_noise_floor: 1.0 / 12.0,
+                    ..HyperBounds::default()
+                };
                 let sub = GaussianProcess::fit_with_hyperparameter_search(
                     x[n - m..].to_vec(),
                     &y[n - m..],
-                    &HyperBounds::default(),
+                    &bounds,
+                    Some(&HyperPrior::default()),
                     &starts,
                     60,
                 )?;
@@ -306,15 +326,34 @@ impl Optimizer {
             self.settings.bandit,
             self.settings.reward,
         );
+        // Every point tried or pending, per arm, for space-filling slots.
+        let mut tried: Vec<Vec<[f64; 3]>> = vec![Vec::new(); self.space.providers().len()];
+        for t in self.observations.iter().map(|o| &o.trial).chain(pending) {
+            if let Some(arm) = self.space.provider_index(&t.provider) {
+                tried[arm].push(self.space.unit_reals(&t.params));
+            }
+        }
+        // Each prediction costs O(n²): keep the acquisition search within a
+        // fixed budget as the history grows (full candidate set up to 300).
+        let n = self.observations.len().max(1);
+        self.candidates_now = (self.settings.candidates * 300 / n.max(300)).max(64);
         let mut out = Vec::with_capacity(count);
         for slot in 0..count {
             let exploit =
                 self.settings.batch == BatchPolicy::ExploitExplore && count >= 2 && slot == 0;
-            let (arm, unit, explanation, method) = if exploit {
+            let exploited = if exploit {
                 self.exploit(&gp, &model)
+            } else {
+                None
+            };
+            let (arm, unit, explanation, method) = if let Some(chosen) = exploited {
+                chosen
+            } else if self.rng.random::<f64>() < self.settings.space_filling {
+                self.fill_space(&gp, &bandit, &tried)
             } else {
                 self.explore(&gp, &model, &bandit)
             };
+            tried[arm].push(unit);
             let x = self.encode(arm, unit);
             gp = gp.with_believed(std::slice::from_ref(&x))?;
             out.push(Suggestion {
@@ -329,12 +368,63 @@ impl Optimizer {
         Ok(out)
     }
 
-    /// The best predicted settings over all arms: maximise μ − σ/2.
+    /// The arm for an exploring variant: the bandit's draw, or (GP-only) uniform.
+    fn explore_arm(&mut self, bandit: &Bandit) -> (usize, ArmRule, Option<f64>) {
+        match self.settings.strategy {
+            Strategy::GpBandit => {
+                let choice = bandit.choose(&mut self.rng);
+                let rule = match self.settings.bandit {
+                    BanditRule::Thompson => ArmRule::Thompson,
+                    BanditRule::Ucb1 => ArmRule::Ucb1,
+                };
+                (choice.arm, rule, Some(choice.score))
+            }
+            _ => (
+                self.rng.random_range(0..self.space.providers().len()),
+                ArmRule::Design,
+                None,
+            ),
+        }
+    }
+
+    /// The candidate farthest from every point tried on the arm (maximin).
+    fn fill_space(
+        &mut self,
+        gp: &GaussianProcess,
+        bandit: &Bandit,
+        tried: &[Vec<[f64; 3]>],
+    ) -> (usize, [f64; 3], Explanation, Method) {
+        let (arm, arm_rule, arm_score) = self.explore_arm(bandit);
+        let distance = |u: &[f64; 3]| {
+            tried[arm]
+                .iter()
+                .map(|t| t.iter().zip(u).map(|(a, b)| (a - b).powi(2)).sum::<f64>())
+                .fold(f64::INFINITY, f64::min)
+        };
+        let unit = latin_hypercube::<3, _>(self.candidates_now.max(16), &mut self.rng)
+            .into_iter()
+            .max_by(|a, b| distance(a).total_cmp(&distance(b)))
+            .unwrap_or([0.5; 3]);
+        let p = gp.predict(&self.encode(arm, unit));
+        let explanation = Explanation {
+            arm_rule,
+            arm_score,
+            predicted_mean: Some(p.mean),
+            predicted_sd: Some(p.sd),
+            expected_improvement: None,
+        };
+        (arm, unit, explanation, Method::SpaceFilling)
+    }
+
+    /// The best predicted settings over all arms (maximise μ − σ/2), but only
+    /// once the model knows good settings: predicted at least
+    /// [`EXPLOIT_MIN_MEAN`] stars with sd at most [`EXPLOIT_MAX_SD`]. Before
+    /// that, exploiting would only repeat a guess, so the slot explores.
     fn exploit(
         &mut self,
         gp: &GaussianProcess,
         model: &Model,
-    ) -> (usize, [f64; 3], Explanation, Method) {
+    ) -> Option<(usize, [f64; 3], Explanation, Method)> {
         let mut best: Option<(usize, [f64; 3], f64)> = None;
         for arm in 0..self.space.providers().len() {
             let space = &self.space;
@@ -345,7 +435,7 @@ impl Optimizer {
             let (unit, value) = maximize_on_unit_cube(
                 &score,
                 &model.seeds_by_arm[arm],
-                self.settings.candidates,
+                self.candidates_now,
                 3,
                 &mut self.rng,
             );
@@ -355,6 +445,9 @@ impl Optimizer {
         }
         let (arm, unit, _) = best.expect("at least one arm");
         let p = gp.predict(&self.encode(arm, unit));
+        if p.sd > EXPLOIT_MAX_SD || p.mean < EXPLOIT_MIN_MEAN {
+            return None;
+        }
         let explanation = Explanation {
             arm_rule: ArmRule::BestPrediction,
             arm_score: None,
@@ -367,7 +460,7 @@ impl Optimizer {
                 self.settings.xi,
             )),
         };
-        (arm, unit, explanation, Method::GpExploit)
+        Some((arm, unit, explanation, Method::GpExploit))
     }
 
     /// Expected Improvement, on the bandit's arm or over all arms.
@@ -404,7 +497,7 @@ impl Optimizer {
             let (unit, value) = maximize_on_unit_cube(
                 &ei,
                 &model.seeds_by_arm[arm],
-                self.settings.candidates,
+                self.candidates_now,
                 3,
                 &mut self.rng,
             );
@@ -551,31 +644,64 @@ mod tests {
         }
     }
 
-    #[test]
-    fn after_the_initial_design_the_gp_exploits_then_explores() {
-        let mut opt = optimizer(3);
-        for o in [
+    fn history() -> Vec<RatedTrial> {
+        vec![
             rated("tone", 0.2, 6.0, 0.8, 2),
             rated("detail", 0.4, 10.0, 0.9, 4),
             rated("tone", 0.3, 8.0, 0.75, 3),
             rated("detail", 0.35, 9.0, 0.95, 5),
             rated("tone", 0.15, 11.0, 0.85, 1),
-        ] {
+        ]
+    }
+
+    #[test]
+    fn once_good_settings_are_known_variant_a_exploits_and_b_explores() {
+        let mut opt = optimizer(3);
+        for o in history() {
             opt.tell(o);
+        }
+        // The designer keeps loving the same detail settings.
+        for _ in 0..4 {
+            opt.tell(rated("detail", 0.36, 9.2, 0.94, 5));
         }
         let batch = opt.ask(2, &[]).unwrap();
         assert_eq!(batch[0].method, Method::GpExploit);
-        assert_eq!(batch[1].method, Method::GpEi);
-        assert_eq!(batch[1].explanation.arm_rule, ArmRule::Thompson);
-        assert_ne!(batch[0].trial, batch[1].trial);
-        // The exploit variant goes where the good ratings were (detail, high guidance).
         assert_eq!(batch[0].trial.provider, "detail");
+        assert!(batch[0].explanation.predicted_mean.unwrap() >= EXPLOIT_MIN_MEAN);
+        assert!(matches!(
+            batch[1].method,
+            Method::GpEi | Method::SpaceFilling
+        ));
+        assert_ne!(batch[0].trial, batch[1].trial);
         for s in &batch {
             let e = s.explanation;
             assert!(e.predicted_mean.is_some() && e.predicted_sd.unwrap() >= 0.0);
-            assert!(e.expected_improvement.unwrap() >= 0.0);
         }
         assert!(opt.fitted_hyperparameters().is_some());
+    }
+
+    #[test]
+    fn without_known_good_settings_every_variant_explores() {
+        let mut opt = optimizer(4);
+        for o in [
+            rated("tone", 0.2, 6.0, 0.8, 2),
+            rated("detail", 0.4, 10.0, 0.9, 3),
+            rated("tone", 0.3, 8.0, 0.75, 2),
+            rated("detail", 0.35, 9.0, 0.95, 3),
+            rated("tone", 0.15, 11.0, 0.85, 1),
+        ] {
+            opt.tell(o);
+        }
+        for s in opt.ask(2, &[]).unwrap() {
+            assert!(
+                matches!(s.method, Method::GpEi | Method::SpaceFilling),
+                "{s:?}"
+            );
+            if s.method == Method::GpEi {
+                assert!(s.explanation.expected_improvement.unwrap() >= 0.0);
+                assert_eq!(s.explanation.arm_rule, ArmRule::Thompson);
+            }
+        }
     }
 
     #[test]
@@ -589,13 +715,7 @@ mod tests {
             },
             StdRng::seed_from_u64(5),
         );
-        for o in [
-            rated("tone", 0.2, 6.0, 0.8, 2),
-            rated("detail", 0.4, 10.0, 0.9, 4),
-            rated("tone", 0.3, 8.0, 0.75, 3),
-            rated("detail", 0.35, 9.0, 0.95, 5),
-            rated("tone", 0.15, 11.0, 0.85, 1),
-        ] {
+        for o in history() {
             opt.tell(o);
         }
         let first = opt.ask(1, &[]).unwrap().remove(0).trial;

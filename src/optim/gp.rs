@@ -98,6 +98,61 @@ pub struct HyperBounds {
     pub signal_variance: (f64, f64),
     /// Noise variance range (standardised units).
     pub noise_variance: (f64, f64),
+    /// A floor on the noise variance in *target* units (e.g. stars²),
+    /// converted to standardised units at fit time: ratings rounded to
+    /// whole stars carry at least 1/12 star² of rounding noise.
+    pub target_noise_floor: f64,
+}
+
+/// Weak log-normal priors on the hyperparameters: the fit maximises
+/// `ln p(y | θ) + ln p(θ)` (a MAP estimate). With a dozen noisy whole-star
+/// ratings the likelihood alone happily explains everything with tiny length
+/// scales and no noise; these priors keep it honest without overriding the
+/// data once there is enough of it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HyperPrior {
+    /// (mean, sd) of `ln ℓ`.
+    pub log_length_scale: (f64, f64),
+    /// (mean, sd) of `ln σf²`.
+    pub log_signal_variance: (f64, f64),
+    /// (mean, sd) of `ln σn²`.
+    pub log_noise_variance: (f64, f64),
+}
+
+impl Default for HyperPrior {
+    /// ℓ around 0.5 of the range (within ×e either way at 1 sd), σf² around 1
+    /// and σn² around 0.1 of the rating variance, both loosely.
+    fn default() -> Self {
+        HyperPrior {
+            log_length_scale: (0.5f64.ln(), 1.0),
+            log_signal_variance: (0.0, 1.5),
+            log_noise_variance: (0.1f64.ln(), 1.5),
+        }
+    }
+}
+
+impl HyperPrior {
+    /// `ln p(θ)` up to a constant, and its gradient, for `[ln ℓ.., ln σf², ln σn²]`.
+    pub fn log_density(&self, theta: &[f64]) -> (f64, Vec<f64>) {
+        let d = theta.len() - 2;
+        let term =
+            |v: f64, (mu, sd): (f64, f64)| (-0.5 * ((v - mu) / sd).powi(2), -(v - mu) / (sd * sd));
+        let mut value = 0.0;
+        let mut grad = Vec::with_capacity(theta.len());
+        for (i, &v) in theta.iter().enumerate() {
+            let prior = if i < d {
+                self.log_length_scale
+            } else if i == d {
+                self.log_signal_variance
+            } else {
+                self.log_noise_variance
+            };
+            let (lv, lg) = term(v, prior);
+            value += lv;
+            grad.push(lg);
+        }
+        (value, grad)
+    }
 }
 
 impl Default for HyperBounds {
@@ -109,17 +164,24 @@ impl Default for HyperBounds {
             length_scale: (0.05, 20.0),
             signal_variance: (0.05, 20.0),
             noise_variance: (1e-4, 2.0),
+            target_noise_floor: 0.0,
         }
     }
 }
 
 impl HyperBounds {
-    fn boxes(&self, dimensions: usize) -> (Vec<f64>, Vec<f64>) {
+    fn boxes(&self, dimensions: usize, y_scale: f64) -> (Vec<f64>, Vec<f64>) {
         let mut lower = vec![self.length_scale.0.ln(); dimensions];
         let mut upper = vec![self.length_scale.1.ln(); dimensions];
         lower.push(self.signal_variance.0.ln());
         upper.push(self.signal_variance.1.ln());
-        lower.push(self.noise_variance.0.ln());
+        let floor = self.target_noise_floor / (y_scale * y_scale);
+        let noise_low = self
+            .noise_variance
+            .0
+            .max(floor)
+            .min(self.noise_variance.1 * 0.5);
+        lower.push(noise_low.ln());
         upper.push(self.noise_variance.1.ln());
         (lower, upper)
     }
@@ -293,6 +355,7 @@ impl GaussianProcess {
         x: Vec<Vec<f64>>,
         y: &[f64],
         bounds: &HyperBounds,
+        prior: Option<&HyperPrior>,
         starts: &[Hyperparameters],
         max_iterations: usize,
     ) -> Result<Self, GpError> {
@@ -303,7 +366,7 @@ impl GaussianProcess {
         check_dimensions(&x, dims)?;
         let (y_mean, y_scale) = standardisation(y);
         let y_std: Vec<f64> = y.iter().map(|v| (v - y_mean) / y_scale).collect();
-        let (lower, upper) = bounds.boxes(dims);
+        let (lower, upper) = bounds.boxes(dims, y_scale);
         let mut best: Option<lbfgs::Minimum> = None;
         let default = Hyperparameters::default_for(dims);
         for start in starts.iter().chain(std::iter::once(&default)) {
@@ -311,9 +374,15 @@ impl GaussianProcess {
                 continue;
             }
             let objective = |theta: &[f64]| {
-                log_marginal_likelihood(&x, &y_std, &Hyperparameters::from_slice(theta))
-                    .ok()
-                    .map(|(lml, grad)| (-lml, grad.into_iter().map(|g| -g).collect()))
+                let (mut value, mut grad) =
+                    log_marginal_likelihood(&x, &y_std, &Hyperparameters::from_slice(theta))
+                        .ok()?;
+                if let Some(prior) = prior {
+                    let (pv, pg) = prior.log_density(theta);
+                    value += pv;
+                    grad.iter_mut().zip(pg).for_each(|(g, p)| *g += p);
+                }
+                Some((-value, grad.into_iter().map(|g| -g).collect()))
             };
             if let Some(m) =
                 lbfgs::minimize(objective, &start.to_vec(), &lower, &upper, max_iterations)
@@ -372,15 +441,45 @@ impl GaussianProcess {
     /// The same GP also conditioned on `points` with their current posterior
     /// means as targets ("kriging believer"): predictions there stay put and
     /// the uncertainty around them shrinks, so the next proposal goes elsewhere.
+    ///
+    /// Each point extends the Cholesky factor by one row in O(n²)
+    /// (`l = L⁻¹k`, `d = √(k(x,x) + σn² − ‖l‖²)`) instead of refactorising.
     pub fn with_believed(&self, points: &[Vec<f64>]) -> Result<Self, GpError> {
-        let mut x = self.x.clone();
-        let mut y = self.y.clone();
+        let mut gp = self.clone();
         for p in points {
-            let pred = self.predict(p);
-            x.push(p.clone());
-            y.push((pred.mean - self.y_mean) / self.y_scale);
+            if p.len() != gp.hyper.log_length_scales.len() {
+                return Err(GpError::Dimension {
+                    expected: gp.hyper.log_length_scales.len(),
+                    got: p.len(),
+                });
+            }
+            let target = (gp.predict(p).mean - gp.y_mean) / gp.y_scale;
+            let n = gp.x.len();
+            let k = DVector::from_iterator(n, gp.x.iter().map(|xi| gp.kernel.value(xi, p)));
+            let l = gp
+                .chol
+                .l_dirty()
+                .solve_lower_triangular(&k)
+                .ok_or(GpError::NotPositiveDefinite { jitter: 0.0 })?;
+            let noise = gp.hyper.log_noise_variance.exp();
+            let diagonal = gp.kernel.signal_variance + noise - l.norm_squared();
+            let d = diagonal
+                .max(1e-10 * (gp.kernel.signal_variance + noise))
+                .sqrt();
+            let mut factor = DMatrix::zeros(n + 1, n + 1);
+            factor
+                .view_mut((0, 0), (n, n))
+                .copy_from(&gp.chol.l_dirty().lower_triangle());
+            for j in 0..n {
+                factor[(n, j)] = l[j];
+            }
+            factor[(n, n)] = d;
+            gp.chol = Cholesky::pack_dirty(factor);
+            gp.x.push(p.clone());
+            gp.y.push(target);
+            gp.alpha = gp.chol.solve(&DVector::from_column_slice(&gp.y));
         }
-        Self::fit_standardised(x, y, self.y_mean, self.y_scale, &self.hyper)
+        Ok(gp)
     }
 }
 
@@ -495,7 +594,8 @@ mod tests {
         let bounds = HyperBounds::default();
         let start = GaussianProcess::fit(x.clone(), &y, &Hyperparameters::default_for(3)).unwrap();
         let fitted =
-            GaussianProcess::fit_with_hyperparameter_search(x, &y, &bounds, &[], 100).unwrap();
+            GaussianProcess::fit_with_hyperparameter_search(x, &y, &bounds, None, &[], 100)
+                .unwrap();
         assert!(fitted.log_marginal_likelihood() >= start.log_marginal_likelihood());
         let h = fitted.hyperparameters();
         for l in &h.log_length_scales {
@@ -505,6 +605,46 @@ mod tests {
         // The smooth function is interpolated closely at a training point.
         let p = fitted.predict(&[0.0, 0.0, 0.2]);
         assert!((p.mean - (3.0 - 2.0 * 0.36 + 0.02)).abs() < 0.2, "{p:?}");
+    }
+
+    #[test]
+    fn prior_gradient_matches_finite_differences_and_peaks_at_its_means() {
+        let prior = HyperPrior::default();
+        let theta = [-0.2, 1.3, 0.4, -3.0];
+        let (_, grad) = prior.log_density(&theta);
+        for j in 0..theta.len() {
+            let eps = 1e-6;
+            let mut plus = theta;
+            plus[j] += eps;
+            let mut minus = theta;
+            minus[j] -= eps;
+            let numeric = (prior.log_density(&plus).0 - prior.log_density(&minus).0) / (2.0 * eps);
+            assert!((numeric - grad[j]).abs() < 1e-6);
+        }
+        let at_means = [0.5f64.ln(), 0.5f64.ln(), 0.0, 0.1f64.ln()];
+        assert!(prior.log_density(&at_means).0.abs() < 1e-12);
+    }
+
+    #[test]
+    fn noise_floor_keeps_whole_star_ratings_noisy() {
+        let (x, y) = sample_data();
+        let y: Vec<f64> = y.iter().map(|v| v.round()).collect();
+        let bounds = HyperBounds {
+            target_noise_floor: 1.0 / 12.0,
+            ..HyperBounds::default()
+        };
+        let gp = GaussianProcess::fit_with_hyperparameter_search(
+            x,
+            &y,
+            &bounds,
+            Some(&HyperPrior::default()),
+            &[],
+            60,
+        )
+        .unwrap();
+        let (_, scale) = standardisation(&y);
+        let noise_stars = gp.hyperparameters().log_noise_variance.exp() * scale * scale;
+        assert!(noise_stars >= 1.0 / 12.0 - 1e-9, "{noise_stars}");
     }
 
     #[test]
@@ -528,6 +668,39 @@ mod tests {
             .predict(&p);
         assert!((after.mean - before.mean).abs() < 0.05 * before.sd.max(1e-3) + 1e-6);
         assert!(after.sd < before.sd);
+    }
+
+    #[test]
+    fn incremental_believer_matches_refitting_from_scratch() {
+        let (x, y) = sample_data();
+        let h = hyper(0.3, 1.0, 0.05, 3);
+        let gp = GaussianProcess::fit(x, &y, &h).unwrap();
+        let extra = vec![vec![0.9, 0.1, 0.9], vec![0.2, 0.8, 0.4]];
+        let fast = gp.with_believed(&extra).unwrap();
+        // Refit from scratch on the same (standardised) targets.
+        let mut xs = gp.x.clone();
+        let mut ys = gp.y.clone();
+        let mut step = gp.clone();
+        for p in &extra {
+            let t = (step.predict(p).mean - gp.y_mean) / gp.y_scale;
+            xs.push(p.clone());
+            ys.push(t);
+            step = GaussianProcess::fit_standardised(
+                xs.clone(),
+                ys.clone(),
+                gp.y_mean,
+                gp.y_scale,
+                &h,
+            )
+            .unwrap();
+        }
+        for q in [[0.5, 0.5, 0.5], [0.85, 0.15, 0.85], [0.1, 0.9, 0.3]] {
+            let (a, b) = (fast.predict(&q), step.predict(&q));
+            assert!(
+                (a.mean - b.mean).abs() < 1e-8 && (a.sd - b.sd).abs() < 1e-8,
+                "{a:?} {b:?}"
+            );
+        }
     }
 
     #[test]

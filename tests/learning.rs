@@ -1,0 +1,85 @@
+//! Learning quality on simulated designers, through the same suggest → rate
+//! code paths and a real database, with fixed seeds (so it is reproducible,
+//! not flaky). The full comparison is `latina simulate` (README).
+
+use latina::config::Config;
+use latina::ops::simulate::{
+    Contender, RunResult, contenders, panel, run_session, scratch_dir, summarize,
+};
+
+fn sessions(
+    contender: &Contender,
+    designer: usize,
+    seeds: std::ops::Range<u64>,
+    ratings: usize,
+) -> Vec<RunResult> {
+    let designers = panel();
+    seeds
+        .map(|seed| {
+            let dir = scratch_dir(&format!("test-{}-{seed}", contender.label)).unwrap();
+            run_session(
+                &Config::default(),
+                contender,
+                &designers[designer],
+                seed,
+                ratings,
+                2,
+                dir,
+            )
+            .unwrap()
+        })
+        .collect()
+}
+
+fn contender(label: &str) -> Contender {
+    contenders().into_iter().find(|c| c.label == label).unwrap()
+}
+
+#[test]
+fn the_gp_finds_good_settings_sooner_than_random_search() {
+    // Designer 0 ("bowl"): a quadratic landscape, one arm clearly better.
+    let ratings = 30;
+    let random = summarize(
+        "random",
+        "bowl",
+        &sessions(&contender("random"), 0, 0..10, ratings),
+        ratings,
+    );
+    let gp = summarize(
+        "gp-ei",
+        "bowl",
+        &sessions(&contender("gp-ei"), 0, 0..10, ratings),
+        ratings,
+    );
+    eprintln!("{random:?}\n{gp:?}");
+    assert!(
+        gp.median_ratings_to_4 < random.median_ratings_to_4,
+        "{gp:?} vs {random:?}"
+    );
+    assert!(gp.mean_best_at[0] >= random.mean_best_at[0] - 0.05);
+    assert!(gp.mean_best_at[1] > random.mean_best_at[1]);
+    // And the designer sees better renders at the end.
+    assert!(gp.mean_true_last_10 > random.mean_true_last_10 + 0.5);
+}
+
+#[test]
+fn exploiting_in_batches_shows_the_designer_better_renders() {
+    let ratings = 40;
+    let ei = summarize(
+        "gp-ei",
+        "bowl",
+        &sessions(&contender("gp-ei"), 0, 0..8, ratings),
+        ratings,
+    );
+    let mixed = summarize(
+        "gp-exploit-explore",
+        "bowl",
+        &sessions(&contender("gp-exploit-explore"), 0, 0..8, ratings),
+        ratings,
+    );
+    eprintln!("{ei:?}\n{mixed:?}");
+    assert!(
+        mixed.mean_true_last_10 > ei.mean_true_last_10,
+        "{mixed:?} vs {ei:?}"
+    );
+}
