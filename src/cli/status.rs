@@ -15,7 +15,7 @@ pub struct StatusArgs {}
 /// Prints the learning state.
 pub fn run(ws: &Workspace, ui: &Ui, _args: StatusArgs) -> anyhow::Result<ExitCode> {
     let mut store = ws.open_store(OpenMode::MustExist)?;
-    let report = status(&mut store)?;
+    let report = status(ws, &mut store)?;
     if ui.json {
         ui.json_pretty(&report)?;
         return Ok(ExitCode::SUCCESS);
@@ -48,6 +48,25 @@ pub fn run(ws: &Workspace, ui: &Ui, _args: StatusArgs) -> anyhow::Result<ExitCod
                 }
             ))?;
         }
+    }
+    if let Some(m) = &report.model {
+        ui.out(format!(
+            "{} best settings tried predicted {:.2} ± {:.2} stars ({}, {})",
+            ui.bold("Model:"),
+            m.predicted_mean,
+            m.predicted_sd,
+            m.best.provider,
+            super::ui::params_text(&m.best.params)
+        ))?;
+        ui.out(format!(
+            "       {}",
+            match m.trials_to_target {
+                Some(0) => "confident a 4-star render is known".to_string(),
+                Some(n) =>
+                    format!("about {n} more trials until a 4-star render is more likely than not"),
+                None => "a 4-star render looks out of reach so far".to_string(),
+            }
+        ))?;
     }
     ui.out(format!(
         "Unrated: {}   Failed renders: {}",

@@ -155,6 +155,14 @@ pub fn panel() -> Vec<Designer> {
             noise_sd: 0.5,
         },
         Designer {
+            name: "lopsided".into(),
+            arms: vec![
+                bowl(4.8, 1.5, [0.31, 7.4, 0.83], [0.30, 0.30, 0.30]),
+                bowl(2.6, 1.0, [0.25, 9.0, 0.90], [0.35, 0.35, 0.35]),
+            ],
+            noise_sd: 0.5,
+        },
+        Designer {
             name: "tilted".into(),
             arms: vec![
                 bowl(4.7, 1.0, [0.27, 10.9, 0.76], [0.22, 0.35, 0.20]),

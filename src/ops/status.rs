@@ -2,7 +2,9 @@
 
 use serde::Serialize;
 
+use super::Workspace;
 use crate::error::Result;
+use crate::optim::bayes::Outlook;
 use crate::store::Store;
 
 /// Samples after which Phase 1 ("fast learning") ends, as in the original.
@@ -23,6 +25,8 @@ pub struct StatusReport {
     pub unrated: u64,
     /// Renders that failed.
     pub failed: u64,
+    /// The model's noise-aware view (absent before two usable ratings).
+    pub model: Option<Outlook>,
 }
 
 /// Phase 1 block.
@@ -36,6 +40,9 @@ pub struct Phase1 {
     pub convergence: f64,
     /// 1 while learning fast, 2 after 50 samples or a best of 4.
     pub phase: u8,
+    /// The model's estimate of trials until a 4-star render is more likely
+    /// than not (0 once it is confident one is known; null when unknown).
+    pub estimated_trials_remaining: Option<u32>,
 }
 
 /// One provider arm's record.
@@ -54,8 +61,9 @@ pub fn convergence(samples: u64, best_rating: f64) -> f64 {
 }
 
 /// Builds the report from the database.
-pub fn status(store: &mut Store) -> Result<StatusReport> {
+pub fn status(ws: &Workspace, store: &mut Store) -> Result<StatusReport> {
     let s = store.summary()?;
+    let model = ws.optimizer(store)?.outlook(PHASE1_TARGET)?;
     let best = s.best_rating.map_or(0.0, f64::from);
     let phase = if s.total_samples >= PHASE1_SAMPLES || best >= PHASE1_TARGET {
         2
@@ -68,6 +76,7 @@ pub fn status(store: &mut Store) -> Result<StatusReport> {
             best_rating: best,
             convergence: convergence(s.total_samples, best),
             phase,
+            estimated_trials_remaining: model.as_ref().and_then(|m| m.trials_to_target),
         },
         performance_by_api: s
             .providers
@@ -85,6 +94,7 @@ pub fn status(store: &mut Store) -> Result<StatusReport> {
         avg_rating: s.avg_rating,
         unrated: s.unrated,
         failed: s.failed,
+        model,
     })
 }
 

@@ -108,6 +108,12 @@ pub struct Suggestion {
     pub explanation: Explanation,
 }
 
+/// The least rating noise the model assumes, in stars² (sd 0.5): rounding
+/// to whole stars alone adds 1/12, and a person rating the same render
+/// twice rarely agrees to better than half a star. Without this floor a few
+/// ratings are explained as noise-free and one lucky 5 looks like a sure thing.
+pub const RATING_NOISE_FLOOR: f64 = 0.25;
+
 /// Largest predicted sd (stars) at which the exploiting variant trusts the model.
 pub const EXPLOIT_MAX_SD: f64 = 0.35;
 /// The exploiting variant waits until the model knows settings predicted at
@@ -233,8 +239,7 @@ impl Optimizer {
                     .chain(std::iter::once(random_start))
                     .collect();
                 let bounds = HyperBounds {
-                    // Whole-star ratings carry at least the rounding noise.
-                    target_noise_floor: 1.0 / 12.0,
+                    target_noise_floor: RATING_NOISE_FLOOR,
                     ..HyperBounds::default()
                 };
                 let sub = GaussianProcess::fit_with_hyperparameter_search(
@@ -574,6 +579,82 @@ fn encode(space: &SearchSpace, arm: usize, unit: [f64; 3]) -> Vec<f64> {
     x
 }
 
+/// The noise-aware view of convergence: what the model believes about the
+/// best settings tried, and how far a target rating looks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outlook {
+    /// The tried settings with the best posterior mean.
+    pub best: Trial,
+    /// Predicted rating there (the model's belief, not the luckiest rating).
+    pub predicted_mean: f64,
+    /// Its standard deviation.
+    pub predicted_sd: f64,
+    /// The target rating the estimate is about.
+    pub target: f64,
+    /// Highest probability, over the search space, that settings truly rate at least `target`.
+    pub best_chance: f64,
+    /// Trials until a render at or above `target` is more likely than not:
+    /// 0 when the model is already confident (mean − 2·sd ≥ target), `None`
+    /// when the chance per trial is below 1%.
+    pub trials_to_target: Option<u32>,
+}
+
+impl Optimizer {
+    /// The noise-aware convergence view, once a model can be fitted.
+    ///
+    /// # Errors
+    /// [`GpError`] if the model cannot be fitted.
+    pub fn outlook(&mut self, target: f64) -> Result<Option<Outlook>, GpError> {
+        let Some(model) = self.model()? else {
+            return Ok(None);
+        };
+        let mut best: Option<(Trial, f64, f64)> = None;
+        for o in &self.observations {
+            let Some(arm) = self.space.provider_index(&o.trial.provider) else {
+                continue;
+            };
+            let p = model.gp.predict(&encode(
+                &self.space,
+                arm,
+                self.space.unit_reals(&o.trial.params),
+            ));
+            if best.as_ref().is_none_or(|b| p.mean > b.1) {
+                best = Some((o.trial.clone(), p.mean, p.sd));
+            }
+        }
+        let Some((trial, mean, sd)) = best else {
+            return Ok(None);
+        };
+        let mut chance: f64 = 0.0;
+        for arm in 0..self.space.providers().len() {
+            for u in latin_hypercube::<3, _>(256, &mut self.rng) {
+                let p = model.gp.predict(&encode(&self.space, arm, u));
+                chance = chance.max(super::acquisition::normal_cdf(
+                    (p.mean - target) / p.sd.max(1e-9),
+                ));
+            }
+        }
+        let trials = if mean - 2.0 * sd >= target {
+            Some(0)
+        } else if chance < 0.01 {
+            None
+        } else if chance >= 0.5 {
+            Some(1)
+        } else {
+            // Trials until at least one success is more likely than not.
+            Some((0.5f64.ln() / (1.0 - chance).ln()).ceil() as u32)
+        };
+        Ok(Some(Outlook {
+            best: trial,
+            predicted_mean: mean,
+            predicted_sd: sd,
+            target,
+            best_chance: chance,
+            trials_to_target: trials,
+        }))
+    }
+}
+
 impl Model {
     /// The fitted GP.
     pub fn gp(&self) -> &GaussianProcess {
@@ -678,6 +759,40 @@ mod tests {
             assert!(e.predicted_mean.is_some() && e.predicted_sd.unwrap() >= 0.0);
         }
         assert!(opt.fitted_hyperparameters().is_some());
+    }
+
+    #[test]
+    fn outlook_is_confident_only_when_the_model_is() {
+        let mut opt = optimizer(3);
+        for o in history() {
+            opt.tell(o);
+        }
+        let early = opt.outlook(4.0).unwrap().unwrap();
+        assert!(early.trials_to_target != Some(0), "{early:?}");
+        for _ in 0..6 {
+            opt.tell(rated("detail", 0.36, 9.2, 0.94, 5));
+        }
+        let late = opt.outlook(4.0).unwrap().unwrap();
+        assert_eq!(late.trials_to_target, Some(0), "{late:?}");
+        assert_eq!(late.best.provider, "detail");
+        assert!(late.predicted_mean - 2.0 * late.predicted_sd >= 4.0);
+        // One lucky 5 among poor ratings is not convergence.
+        let mut lucky = optimizer(5);
+        for o in [
+            rated("tone", 0.2, 6.0, 0.8, 2),
+            rated("detail", 0.4, 10.0, 0.9, 2),
+            rated("tone", 0.3, 8.0, 0.75, 1),
+            rated("detail", 0.35, 9.0, 0.95, 5),
+            rated("tone", 0.15, 11.0, 0.85, 2),
+            rated("detail", 0.3, 9.5, 0.9, 2),
+        ] {
+            lucky.tell(o);
+        }
+        let view = lucky.outlook(4.0).unwrap().unwrap();
+        assert!(
+            view.predicted_mean < 5.0 && view.trials_to_target != Some(0),
+            "{view:?}"
+        );
     }
 
     #[test]
