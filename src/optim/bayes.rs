@@ -430,25 +430,14 @@ impl Optimizer {
         gp: &GaussianProcess,
         model: &Model,
     ) -> Option<(usize, [f64; 3], Explanation, Method)> {
-        let mut best: Option<(usize, [f64; 3], f64)> = None;
-        for arm in 0..self.space.providers().len() {
-            let space = &self.space;
-            let score = |u: [f64; 3]| {
-                let p = gp.predict(&encode(space, arm, u));
-                p.mean - 0.5 * p.sd
-            };
-            let (unit, value) = maximize_on_unit_cube(
-                &score,
-                &model.seeds_by_arm[arm],
-                self.candidates_now,
-                3,
-                &mut self.rng,
-            );
-            if best.is_none_or(|b| value > b.2) {
-                best = Some((arm, unit, value));
-            }
-        }
-        let (arm, unit, _) = best.expect("at least one arm");
+        let arms: Vec<usize> = (0..self.space.providers().len()).collect();
+        let space = &self.space;
+        let score = |arm: usize, u: [f64; 3]| {
+            let p = gp.predict(&encode(space, arm, u));
+            p.mean - 0.5 * p.sd
+        };
+        let (arm, unit, _) =
+            maximize_over_arms(&arms, model, self.candidates_now, &mut self.rng, &score);
         let p = gp.predict(&self.encode(arm, unit));
         if p.sd > EXPLOIT_MAX_SD || p.mean < EXPLOIT_MIN_MEAN {
             return None;
@@ -468,49 +457,31 @@ impl Optimizer {
         Some((arm, unit, explanation, Method::GpExploit))
     }
 
-    /// Expected Improvement, on the bandit's arm or over all arms.
+    /// Expected Improvement, on the bandit's arm or (GP only) over all arms.
     fn explore(
         &mut self,
         gp: &GaussianProcess,
         model: &Model,
         bandit: &Bandit,
     ) -> (usize, [f64; 3], Explanation, Method) {
-        let (arms, arm_rule, arm_score): (Vec<usize>, ArmRule, Option<f64>) =
-            match self.settings.strategy {
-                Strategy::GpBandit => {
-                    let choice = bandit.choose(&mut self.rng);
-                    let rule = match self.settings.bandit {
-                        BanditRule::Thompson => ArmRule::Thompson,
-                        BanditRule::Ucb1 => ArmRule::Ucb1,
-                    };
-                    (vec![choice.arm], rule, Some(choice.score))
-                }
-                _ => (
-                    (0..self.space.providers().len()).collect(),
-                    ArmRule::Acquisition,
-                    None,
-                ),
-            };
-        let (incumbent, xi) = (model.incumbent, self.settings.xi);
-        let mut best: Option<(usize, [f64; 3], f64)> = None;
-        for arm in arms {
-            let space = &self.space;
-            let ei = |u: [f64; 3]| {
-                let p = gp.predict(&encode(space, arm, u));
-                expected_improvement(p.mean, p.sd, incumbent, xi)
-            };
-            let (unit, value) = maximize_on_unit_cube(
-                &ei,
-                &model.seeds_by_arm[arm],
-                self.candidates_now,
-                3,
-                &mut self.rng,
-            );
-            if best.is_none_or(|b| value > b.2) {
-                best = Some((arm, unit, value));
+        let (arms, arm_rule, arm_score) = match self.settings.strategy {
+            Strategy::GpBandit => {
+                let (arm, rule, score) = self.explore_arm(bandit);
+                (vec![arm], rule, score)
             }
-        }
-        let (arm, unit, ei) = best.expect("at least one arm");
+            _ => (
+                (0..self.space.providers().len()).collect(),
+                ArmRule::Acquisition,
+                None,
+            ),
+        };
+        let (incumbent, xi, space) = (model.incumbent, self.settings.xi, &self.space);
+        let ei = |arm: usize, u: [f64; 3]| {
+            let p = gp.predict(&encode(space, arm, u));
+            expected_improvement(p.mean, p.sd, incumbent, xi)
+        };
+        let (arm, unit, ei) =
+            maximize_over_arms(&arms, model, self.candidates_now, &mut self.rng, &ei);
         let p = gp.predict(&self.encode(arm, unit));
         let explanation = Explanation {
             arm_rule,
@@ -569,6 +540,26 @@ impl Optimizer {
         out.truncate(count);
         out
     }
+}
+
+/// Maximises `f(arm, point)` on each arm's unit cube (candidates seeded with
+/// the arm's best observed points) and returns the best arm, point and value.
+fn maximize_over_arms(
+    arms: &[usize],
+    model: &Model,
+    candidates: usize,
+    rng: &mut StdRng,
+    f: &dyn Fn(usize, [f64; 3]) -> f64,
+) -> (usize, [f64; 3], f64) {
+    let mut best: Option<(usize, [f64; 3], f64)> = None;
+    for &arm in arms {
+        let (unit, value) =
+            maximize_on_unit_cube(&|u| f(arm, u), &model.seeds_by_arm[arm], candidates, 3, rng);
+        if best.is_none_or(|b| value > b.2) {
+            best = Some((arm, unit, value));
+        }
+    }
+    best.expect("the search space has at least one arm")
 }
 
 /// One-hot arm followed by the unit-scaled reals.
