@@ -24,10 +24,18 @@ pub struct SimulateArgs {
     /// Only these setups (comma-separated labels)
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Print the simulated designers' definitions as JSON and exit (for
+    /// running the same designers against other optimizers)
+    #[arg(long)]
+    pub print_panel: bool,
 }
 
 /// Runs every (setup, designer, seed) session, in parallel, and prints the table.
 pub fn run(ws: &Workspace, ui: &Ui, args: SimulateArgs) -> anyhow::Result<ExitCode> {
+    if args.print_panel {
+        ui.json_pretty(&panel())?;
+        return Ok(ExitCode::SUCCESS);
+    }
     anyhow::ensure!(args.ratings >= 10, "--ratings must be at least 10");
     anyhow::ensure!((1..=8).contains(&args.batch), "--batch must be from 1 to 8");
     let designers = panel();
