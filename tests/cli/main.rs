@@ -7,3 +7,4 @@ mod config;
 mod durability;
 mod interactive;
 mod offline_loop;
+mod simulate;
