@@ -147,13 +147,61 @@ pub enum ProviderConfig {
         /// Arm name, e.g. `detail`.
         name: String,
     },
+    /// AUTOMATIC1111 / SD WebUI started with `--api`, on this machine or the LAN.
+    SdWebui {
+        /// Arm name, e.g. `webui`.
+        name: String,
+        /// Base URL, e.g. `http://127.0.0.1:7860`.
+        base_url: String,
+        /// ControlNet model as listed by `/controlnet/model_list`.
+        controlnet_model: String,
+        /// ControlNet preprocessor.
+        #[serde(default = "default_controlnet_module")]
+        controlnet_module: String,
+        /// Checkpoint to use; unset keeps the webui's current one.
+        #[serde(default)]
+        checkpoint: Option<String>,
+        /// Sampling steps.
+        #[serde(default = "default_steps")]
+        steps: u32,
+        /// Sampler name.
+        #[serde(default = "default_sampler")]
+        sampler: String,
+        /// Longest side of the render, pixels.
+        #[serde(default = "default_max_side")]
+        max_side: u32,
+        /// Seconds one render may take.
+        #[serde(default = "default_render_timeout")]
+        timeout_secs: u64,
+        /// Environment variable holding `user:pass` for `--api-auth`, if any.
+        #[serde(default)]
+        auth_env: Option<String>,
+    },
+}
+
+fn default_controlnet_module() -> String {
+    "mlsd".into()
+}
+fn default_steps() -> u32 {
+    25
+}
+fn default_sampler() -> String {
+    "Euler a".into()
+}
+fn default_max_side() -> u32 {
+    1024
+}
+fn default_render_timeout() -> u64 {
+    300
 }
 
 impl ProviderConfig {
     /// The arm's name.
     pub fn name(&self) -> &str {
         match self {
-            ProviderConfig::BuiltinTone { name } | ProviderConfig::BuiltinDetail { name } => name,
+            ProviderConfig::BuiltinTone { name }
+            | ProviderConfig::BuiltinDetail { name }
+            | ProviderConfig::SdWebui { name, .. } => name,
         }
     }
 }
@@ -464,6 +512,29 @@ fn validate(config: &Config, label: &str) -> Result<()> {
                 format!("expected 1-40 letters, digits, '-' or '_', got {name:?}"),
             ));
         }
+        if let ProviderConfig::SdWebui {
+            base_url,
+            steps,
+            max_side,
+            timeout_secs,
+            ..
+        } = provider
+        {
+            if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+                return Err(fail(
+                    "providers.base_url",
+                    format!("expected an http:// or https:// URL, got {base_url:?}"),
+                ));
+            }
+            if !(1..=150).contains(steps) || !(64..=4096).contains(max_side) || *timeout_secs == 0 {
+                return Err(fail(
+                    "providers",
+                    format!(
+                        "provider {name:?}: expected steps 1-150, max_side 64-4096, timeout_secs > 0"
+                    ),
+                ));
+            }
+        }
         if !seen.insert(name) {
             return Err(fail(
                 "providers.name",
@@ -549,6 +620,28 @@ mod tests {
         let unknown = "[[providers]]\nname = \"a\"\ntype = \"dalle\"\n";
         let msg = message(parse("f", unknown, NO_ENV));
         assert!(msg.contains("dalle"), "{msg}");
+    }
+
+    #[test]
+    fn a_webui_provider_needs_a_url_and_gets_defaults() {
+        let text = "[[providers]]\nname = \"gpu\"\ntype = \"sd-webui\"\nbase_url = \"http://10.0.0.5:7860\"\ncontrolnet_model = \"control_v11p_sd15_mlsd\"\n";
+        let config = parse("f", text, NO_ENV).unwrap();
+        match &config.providers[0] {
+            ProviderConfig::SdWebui {
+                steps,
+                sampler,
+                timeout_secs,
+                ..
+            } => {
+                assert_eq!(
+                    (*steps, sampler.as_str(), *timeout_secs),
+                    (25, "Euler a", 300)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let bad = text.replace("http://10.0.0.5:7860", "10.0.0.5:7860");
+        assert!(message(parse("f", &bad, NO_ENV)).contains("providers.base_url"));
     }
 
     #[test]

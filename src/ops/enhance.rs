@@ -127,6 +127,8 @@ pub async fn enhance(
         min_side: cfg.min_side,
         max_file_bytes: cfg.max_file_mb * 1024 * 1024,
     };
+    // Providers first: a missing key or bad setting must fail before anything is written.
+    let providers = provider::from_config(&ws.config.providers, &|var| std::env::var(var).ok())?;
     let started = Instant::now();
     let loaded = load::load(&options.image, &limits)?;
     tracing::info!(
@@ -195,7 +197,6 @@ pub async fn enhance(
         loaded.bytes,
         loaded.format,
     ));
-    let providers = provider::from_config(&ws.config.providers);
     let mut tasks = tokio::task::JoinSet::new();
     for (index, e) in experiments.iter().enumerate() {
         let provider: Option<Arc<dyn ImageProvider>> = providers

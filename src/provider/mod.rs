@@ -6,6 +6,8 @@
 //! the built-in engines do their CPU work on blocking threads.
 
 mod builtin;
+pub mod http;
+pub mod sdwebui;
 
 pub use builtin::BuiltinEngine;
 
@@ -108,19 +110,76 @@ pub trait ImageProvider: Send + Sync {
     ) -> BoxFuture<Result<RenderOutput>>;
 }
 
-/// Builds the configured provider arms, in order.
-pub fn from_config(configs: &[ProviderConfig]) -> Vec<Arc<dyn ImageProvider>> {
+/// Builds the configured provider arms, in order. `env` looks up
+/// environment variables named by the config (secrets never live in it).
+///
+/// # Errors
+/// [`crate::Error::Provider`] when a named variable is missing or malformed,
+/// or an HTTP client cannot start.
+pub fn from_config(
+    configs: &[ProviderConfig],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Arc<dyn ImageProvider>>> {
     configs
         .iter()
-        .map(|c| -> Arc<dyn ImageProvider> {
-            match c {
+        .map(|c| -> Result<Arc<dyn ImageProvider>> {
+            Ok(match c {
                 ProviderConfig::BuiltinTone { name } => {
                     Arc::new(BuiltinEngine::new(name.clone(), Engine::Tone))
                 }
                 ProviderConfig::BuiltinDetail { name } => {
                     Arc::new(BuiltinEngine::new(name.clone(), Engine::Detail))
                 }
-            }
+                ProviderConfig::SdWebui {
+                    name,
+                    base_url,
+                    controlnet_model,
+                    controlnet_module,
+                    checkpoint,
+                    steps,
+                    sampler,
+                    max_side,
+                    timeout_secs,
+                    auth_env,
+                } => {
+                    let basic_auth = match auth_env {
+                        None => None,
+                        Some(var) => {
+                            let value = env(var).ok_or_else(|| crate::Error::Provider {
+                                provider: name.clone(),
+                                message: format!(
+                                    "environment variable {var} (named by auth_env) is not set"
+                                ),
+                            })?;
+                            let (user, pass) =
+                                value
+                                    .split_once(':')
+                                    .ok_or_else(|| crate::Error::Provider {
+                                        provider: name.clone(),
+                                        message: format!(
+                                            "environment variable {var} must hold user:password"
+                                        ),
+                                    })?;
+                            Some((user.to_string(), pass.to_string()))
+                        }
+                    };
+                    let settings = sdwebui::SdWebUiSettings {
+                        base_url: base_url.clone(),
+                        basic_auth,
+                        steps: *steps,
+                        sampler: sampler.clone(),
+                        checkpoint: checkpoint.clone(),
+                        controlnet_module: controlnet_module.clone(),
+                        controlnet_model: controlnet_model.clone(),
+                        max_side: *max_side,
+                    };
+                    let policy = http::HttpPolicy {
+                        request_timeout: std::time::Duration::from_secs(*timeout_secs),
+                        ..http::HttpPolicy::default()
+                    };
+                    Arc::new(sdwebui::SdWebUi::new(name.clone(), settings, policy)?)
+                }
+            })
         })
         .collect()
 }

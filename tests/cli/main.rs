@@ -7,4 +7,5 @@ mod config;
 mod durability;
 mod interactive;
 mod offline_loop;
+mod providers;
 mod simulate;

@@ -1,0 +1,254 @@
+//! One HTTP policy for every provider: timeouts, retries with exponential
+//! backoff and jitter on 429/5xx/connection errors honouring `Retry-After`,
+//! never on other 4xx, never blindly re-sending a request that may have
+//! started paid or queued work after a timeout, and bounded downloads.
+//!
+//! Error messages name the provider, the method and path and what happened;
+//! they never include request headers or bodies (where keys live).
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// Timeouts, retries and limits shared by a provider's requests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpPolicy {
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Whole-request timeout (send, wait, read the body).
+    pub request_timeout: Duration,
+    /// Retries after the first attempt, for retryable failures.
+    pub max_retries: u32,
+    /// First backoff; doubles each retry (with ±50% jitter).
+    pub base_backoff: Duration,
+    /// Longest wait between attempts, also the cap on `Retry-After`.
+    pub max_backoff: Duration,
+    /// Largest response body accepted, bytes.
+    pub max_body_bytes: u64,
+}
+
+impl Default for HttpPolicy {
+    fn default() -> Self {
+        HttpPolicy {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(120),
+            max_retries: 4,
+            base_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            max_body_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// Whether a request may be sent again after it timed out or the connection
+/// broke mid-way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replay {
+    /// Reading or cancelling: safe to repeat.
+    Safe,
+    /// Starts work that may be billed or queued (job creation, a synchronous
+    /// render): repeated only when the server said it did not take it (429,
+    /// 502, 503, 504 answers, or a refused connection).
+    StartsWork,
+}
+
+/// An HTTP client bound to one provider name and policy.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    provider: String,
+    policy: HttpPolicy,
+    client: reqwest::Client,
+}
+
+impl HttpClient {
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// [`Error::Provider`] if the HTTP stack cannot be initialised.
+    pub fn new(provider: &str, policy: HttpPolicy) -> Result<Self> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(policy.connect_timeout)
+            .timeout(policy.request_timeout)
+            .user_agent(concat!("latina/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Provider {
+                provider: provider.to_string(),
+                message: format!("cannot start the HTTP client: {e}"),
+            })?;
+        Ok(HttpClient {
+            provider: provider.to_string(),
+            policy,
+            client,
+        })
+    }
+
+    /// The underlying client, to build requests.
+    pub fn request(&self, method: Method, url: &str) -> RequestBuilder {
+        self.client.request(method, url)
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &HttpPolicy {
+        &self.policy
+    }
+
+    fn fail(&self, what: &str, message: impl std::fmt::Display) -> Error {
+        Error::Provider {
+            provider: self.provider.clone(),
+            message: format!("{what}: {message}"),
+        }
+    }
+
+    /// Sends `build()` (called afresh for each attempt) and returns the first
+    /// successful (2xx) response, retrying per the policy. `what` names the
+    /// call in errors, e.g. `POST /sdapi/v1/img2img`.
+    ///
+    /// # Errors
+    /// [`Error::Provider`] with the final status and a short body excerpt,
+    /// or the transport failure.
+    pub async fn send(
+        &self,
+        what: &str,
+        replay: Replay,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<Response> {
+        let mut attempt = 0u32;
+        loop {
+            let outcome = build().send().await;
+            let retry_after = match outcome {
+                Ok(response) if response.status().is_success() => return Ok(response),
+                Ok(response) => {
+                    let status = response.status();
+                    let hint = retry_after(&response);
+                    let retryable = matches!(
+                        status,
+                        StatusCode::TOO_MANY_REQUESTS
+                            | StatusCode::BAD_GATEWAY
+                            | StatusCode::SERVICE_UNAVAILABLE
+                            | StatusCode::GATEWAY_TIMEOUT
+                    ) || (status == StatusCode::INTERNAL_SERVER_ERROR
+                        && replay == Replay::Safe);
+                    if !retryable || attempt >= self.policy.max_retries {
+                        let body = response.text().await.unwrap_or_default();
+                        return Err(self.fail(what, format!("HTTP {status}{}", excerpt(&body))));
+                    }
+                    hint
+                }
+                Err(e) => {
+                    // A refused connection never reached the server: always safe.
+                    let unsent = e.is_connect();
+                    let safe = unsent || replay == Replay::Safe;
+                    if !safe || attempt >= self.policy.max_retries {
+                        let reason = if e.is_timeout() {
+                            format!(
+                                "timed out after {:?}{}",
+                                self.policy.request_timeout,
+                                if replay == Replay::StartsWork {
+                                    " (not retried: the work may have started)"
+                                } else {
+                                    ""
+                                }
+                            )
+                        } else if unsent {
+                            "cannot connect".to_string()
+                        } else {
+                            "the connection failed".to_string()
+                        };
+                        return Err(self.fail(what, reason));
+                    }
+                    None
+                }
+            };
+            let wait = retry_after
+                .unwrap_or_else(|| self.backoff(attempt))
+                .min(self.policy.max_backoff);
+            tracing::info!(provider = %self.provider, call = what, attempt, wait_ms = wait.as_millis() as u64, "retrying");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// Exponential backoff with ±50% jitter.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self.policy.base_backoff.as_secs_f64() * 2f64.powi(attempt.min(16) as i32);
+        let jitter = 0.5 + rand::random::<f64>();
+        Duration::from_secs_f64(base * jitter)
+    }
+
+    /// Reads a body up to the policy's limit.
+    ///
+    /// # Errors
+    /// [`Error::Provider`] if the body is larger than allowed or the read fails.
+    pub async fn read_limited(&self, what: &str, mut response: Response) -> Result<Vec<u8>> {
+        let limit = self.policy.max_body_bytes;
+        if let Some(length) = response.content_length()
+            && length > limit
+        {
+            return Err(self.fail(
+                what,
+                format!("response of {length} bytes exceeds the {limit}-byte limit"),
+            ));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| {
+            self.fail(
+                what,
+                if e.is_timeout() {
+                    "timed out reading the response".to_string()
+                } else {
+                    "the response broke off".to_string()
+                },
+            )
+        })? {
+            if body.len() as u64 + chunk.len() as u64 > limit {
+                return Err(self.fail(what, format!("response exceeds the {limit}-byte limit")));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    /// Reads a JSON body (bounded) into `T`.
+    ///
+    /// # Errors
+    /// [`Error::Provider`] for an oversized or malformed body.
+    pub async fn read_json<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        response: Response,
+    ) -> Result<T> {
+        let body = self.read_limited(what, response).await?;
+        serde_json::from_slice(&body)
+            .map_err(|e| self.fail(what, format!("malformed JSON answer ({e})")))
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn retry_after(response: &Response) -> Option<Duration> {
+    let value = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = value.parse::<f64>() {
+        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// At most 200 characters of an error body, on one line.
+fn excerpt(body: &str) -> String {
+    let one_line: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.is_empty() {
+        String::new()
+    } else {
+        let cut: String = one_line.chars().take(200).collect();
+        format!(": {cut}")
+    }
+}

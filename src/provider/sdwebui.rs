@@ -1,0 +1,193 @@
+//! AUTOMATIC1111 / SD WebUI (`--api`) on a local or LAN address: img2img
+//! with one ControlNet unit on the same photo, base64 in and out.
+//!
+//! Parameter mapping (the optimizer's meaning is the same everywhere):
+//!
+//! | optimizer | webui field | mapping |
+//! |---|---|---|
+//! | `init_strength` (how far from the photo) | `denoising_strength` | same direction, clamped to 0–1 |
+//! | `guidance_scale` | `cfg_scale` | same value, clamped to 1–30 |
+//! | `controlnet_weight` | ControlNet unit `weight` | same value, clamped to 0–2 |
+//!
+//! The webui renders one request at a time behind a lock and a render can
+//! take minutes, so the request timeout is long and a timed-out render is
+//! not sent again (it may still be running).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::Deserialize;
+use std::sync::Arc;
+
+use super::http::{HttpClient, HttpPolicy, Replay};
+use super::{BoxFuture, ImageProvider, ProgressFn, RenderOutput, RenderRequest, Stage};
+use crate::error::{Error, Result};
+
+/// How to reach and drive one webui.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SdWebUiSettings {
+    /// e.g. `http://127.0.0.1:7860`.
+    pub base_url: String,
+    /// `user:pass` for `--api-auth`, read from an environment variable by the caller.
+    pub basic_auth: Option<(String, String)>,
+    /// Sampling steps.
+    pub steps: u32,
+    /// Sampler name, e.g. `Euler a`.
+    pub sampler: String,
+    /// Checkpoint to use (`override_settings.sd_model_checkpoint`), if set.
+    pub checkpoint: Option<String>,
+    /// ControlNet preprocessor, e.g. `mlsd`.
+    pub controlnet_module: String,
+    /// ControlNet model name as listed by `/controlnet/model_list`.
+    pub controlnet_model: String,
+    /// Longest output side; the other keeps the photo's aspect (multiples of 8).
+    pub max_side: u32,
+}
+
+/// The SD WebUI provider.
+pub struct SdWebUi {
+    name: String,
+    settings: SdWebUiSettings,
+    http: HttpClient,
+}
+
+#[derive(Deserialize)]
+struct Img2ImgAnswer {
+    images: Vec<String>,
+}
+
+impl SdWebUi {
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// [`Error::Provider`] if the HTTP client cannot start.
+    pub fn new(name: String, settings: SdWebUiSettings, policy: HttpPolicy) -> Result<Self> {
+        let http = HttpClient::new(&name, policy)?;
+        Ok(SdWebUi {
+            name,
+            settings,
+            http,
+        })
+    }
+
+    /// Output size: the photo's aspect, longest side `max_side`, multiples of 8.
+    pub fn output_size(&self, width: u32, height: u32) -> (u32, u32) {
+        let scale = self.settings.max_side as f64 / width.max(height).max(1) as f64;
+        let round8 = |v: f64| ((v / 8.0).round() as u32).max(8) * 8;
+        (round8(width as f64 * scale), round8(height as f64 * scale))
+    }
+
+    /// The JSON body for one render.
+    pub fn body(&self, request: &RenderRequest) -> serde_json::Value {
+        let p = request.params;
+        let (w, h) = self.output_size(request.source.rgb.width(), request.source.rgb.height());
+        let image = BASE64.encode(&request.source.bytes);
+        let mut body = serde_json::json!({
+            "init_images": [image],
+            "prompt": request.prompt,
+            "negative_prompt": request.negative_prompt,
+            "denoising_strength": p.init_strength.clamp(0.0, 1.0),
+            "cfg_scale": p.guidance_scale.clamp(1.0, 30.0),
+            "steps": self.settings.steps,
+            "sampler_name": self.settings.sampler,
+            "width": w,
+            "height": h,
+            "batch_size": 1,
+            "n_iter": 1,
+            "send_images": true,
+            "save_images": false,
+            "alwayson_scripts": {"controlnet": {"args": [{
+                "enabled": true,
+                "module": self.settings.controlnet_module,
+                "model": self.settings.controlnet_model,
+                "weight": p.controlnet_weight.clamp(0.0, 2.0),
+                "resize_mode": "Crop and Resize",
+                "control_mode": "Balanced",
+                "pixel_perfect": true,
+                "save_detected_map": false
+            }]}}
+        });
+        if let Some(checkpoint) = &self.settings.checkpoint {
+            body["override_settings"] = serde_json::json!({ "sd_model_checkpoint": checkpoint });
+        }
+        body
+    }
+
+    async fn render_async(
+        &self,
+        request: RenderRequest,
+        progress: ProgressFn,
+    ) -> Result<RenderOutput> {
+        let url = format!(
+            "{}/sdapi/v1/img2img",
+            self.settings.base_url.trim_end_matches('/')
+        );
+        let body = self.body(&request);
+        let what = "POST /sdapi/v1/img2img";
+        progress(Stage::Generating);
+        let response = self
+            .http
+            .send(what, Replay::StartsWork, || {
+                let builder = self.http.request(reqwest::Method::POST, &url).json(&body);
+                match &self.settings.basic_auth {
+                    Some((user, pass)) => builder.basic_auth(user, Some(pass)),
+                    None => builder,
+                }
+            })
+            .await?;
+        progress(Stage::Encoding);
+        let answer: Img2ImgAnswer = self.http.read_json(what, response).await?;
+        let first = answer.images.first().ok_or_else(|| Error::Provider {
+            provider: self.name.clone(),
+            message: format!("{what}: the answer has no image"),
+        })?;
+        let encoded = first
+            .rsplit_once("base64,")
+            .map_or(first.as_str(), |(_, b)| b);
+        let bytes = BASE64.decode(encoded.trim()).map_err(|_| Error::Provider {
+            provider: self.name.clone(),
+            message: format!("{what}: the image is not valid base64"),
+        })?;
+        decoded_output(&self.name, what, bytes)
+    }
+}
+
+/// Checks that `bytes` are an image latina can read and wraps them.
+pub(crate) fn decoded_output(provider: &str, what: &str, bytes: Vec<u8>) -> Result<RenderOutput> {
+    let format = image::guess_format(&bytes).ok();
+    let extension = match format {
+        Some(image::ImageFormat::Png) => "png",
+        Some(image::ImageFormat::Jpeg) => "jpg",
+        Some(image::ImageFormat::WebP) => "webp",
+        _ => {
+            return Err(Error::Provider {
+                provider: provider.to_string(),
+                message: format!("{what}: the answer is not a PNG, JPEG or WebP image"),
+            });
+        }
+    };
+    let pixels = image::load_from_memory(&bytes)
+        .map_err(|e| Error::Provider {
+            provider: provider.to_string(),
+            message: format!("{what}: the image cannot be decoded ({e})"),
+        })?
+        .into_rgb8();
+    Ok(RenderOutput {
+        bytes,
+        extension,
+        pixels: Some(pixels),
+    })
+}
+
+impl ImageProvider for SdWebUi {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn render(
+        self: Arc<Self>,
+        request: RenderRequest,
+        progress: ProgressFn,
+    ) -> BoxFuture<Result<RenderOutput>> {
+        Box::pin(async move { self.render_async(request, progress).await })
+    }
+}
