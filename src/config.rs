@@ -524,7 +524,9 @@ fn validate(config: &Config, label: &str) -> Result<()> {
             if !base_url.starts_with("http://") {
                 return Err(fail(
                     "providers.base_url",
-                    format!("expected an http:// URL (https is not supported yet), got {base_url:?}"),
+                    format!(
+                        "expected an http:// URL (https is not supported yet), got {base_url:?}"
+                    ),
                 ));
             }
             if !(1..=150).contains(steps) || !(64..=4096).contains(max_side) || *timeout_secs == 0 {
