@@ -72,6 +72,10 @@ pub struct EnhanceConfig {
     pub min_side: u32,
     /// Largest input file accepted, in megabytes.
     pub max_file_mb: u64,
+    /// Variants rendered at the same time, 1–16.
+    pub concurrency: u32,
+    /// A built-in arm that renders a variant whose provider failed; unset: no fallback.
+    pub fallback: Option<String>,
 }
 
 impl Default for EnhanceConfig {
@@ -83,6 +87,8 @@ impl Default for EnhanceConfig {
             max_megapixels: 64.0,
             min_side: 32,
             max_file_mb: 100,
+            concurrency: 4,
+            fallback: None,
         }
     }
 }
@@ -454,6 +460,27 @@ fn validate(config: &Config, label: &str) -> Result<()> {
     }
     if e.max_file_mb == 0 {
         return Err(fail("enhance.max_file_mb", "expected at least 1".into()));
+    }
+    if !(1..=16).contains(&e.concurrency) {
+        return Err(fail(
+            "enhance.concurrency",
+            format!("expected 1 to 16, got {}", e.concurrency),
+        ));
+    }
+    if let Some(fallback) = &e.fallback {
+        let builtin = config.providers.iter().any(|p| {
+            p.name() == fallback
+                && matches!(
+                    p,
+                    ProviderConfig::BuiltinTone { .. } | ProviderConfig::BuiltinDetail { .. }
+                )
+        });
+        if !builtin {
+            return Err(fail(
+                "enhance.fallback",
+                format!("expected the name of a built-in provider arm, got {fallback:?}"),
+            ));
+        }
     }
     let o = &config.optimizer;
     for (key, [low, high], (floor, ceiling)) in [

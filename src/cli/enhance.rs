@@ -138,6 +138,11 @@ fn print_report(ui: &Ui, report: &EnhanceReport) -> std::io::Result<()> {
     ))?;
     for v in &report.variants {
         let where_ = match (&v.output, &v.error) {
+            (Some(path), _) if v.fallback_from.is_some() => format!(
+                "{}  (rendered by the fallback: {})",
+                path.display(),
+                v.fallback_from.as_deref().unwrap_or_default()
+            ),
             (Some(path), _) => path.display().to_string(),
             (None, Some(err)) => format!("FAILED: {err}"),
             (None, None) => "FAILED".into(),

@@ -20,7 +20,7 @@ use crate::domain::{
 use crate::error::{Error, Result};
 use crate::imaging::{LoadLimits, encode, load, preview};
 use crate::provider::{self, ImageProvider, ProgressFn, RenderRequest, SourcePhoto, Stage};
-use crate::store::{ExperimentUpdate, NewBatch, NewExperiment, NewImage, Store};
+use crate::store::{ExperimentUpdate, Fallback, NewBatch, NewExperiment, NewImage, Store};
 
 /// What to enhance.
 #[derive(Debug, Clone)]
@@ -65,8 +65,11 @@ pub struct VariantReport {
     pub experiment_id: ExperimentId,
     /// A, B, …
     pub option: String,
-    /// The provider arm.
+    /// The provider arm that rendered it.
     pub provider: String,
+    /// When the chosen provider failed and the fallback arm rendered
+    /// instead: which one failed and why.
+    pub fallback_from: Option<String>,
     /// The parameters used.
     pub params: Params,
     /// How the optimizer chose them.
@@ -197,6 +200,11 @@ pub async fn enhance(
         loaded.bytes,
         loaded.format,
     ));
+    let fallback: Option<Arc<dyn ImageProvider>> = cfg
+        .fallback
+        .as_ref()
+        .and_then(|name| providers.iter().find(|p| p.name() == name).cloned());
+    let slots = Arc::new(tokio::sync::Semaphore::new(cfg.concurrency as usize));
     let mut tasks = tokio::task::JoinSet::new();
     for (index, e) in experiments.iter().enumerate() {
         let provider: Option<Arc<dyn ImageProvider>> = providers
@@ -221,23 +229,43 @@ pub async fn enhance(
                 })
             })
         };
+        let fallback = fallback.clone().filter(|f| f.name() != name);
+        let slots = Arc::clone(&slots);
         tasks.spawn(async move {
+            // Closed only when the command ends; a permit is always granted.
+            let _permit = slots.acquire_owned().await.ok();
             let started = Instant::now();
             let result = match provider {
-                Some(p) => p.render(request, progress).await,
+                Some(p) => p.render(request.clone(), Arc::clone(&progress)).await,
                 None => Err(Error::Provider {
-                    provider: name,
+                    provider: name.clone(),
                     message: "not configured".into(),
                 }),
             };
-            (index, result, started.elapsed().as_millis() as u64)
+            let (result, fell_back) = match (result, fallback) {
+                (Err(err), Some(f)) => {
+                    tracing::warn!(provider = %name, fallback = f.name(), error = %err, "provider failed; using the fallback");
+                    let fallback = Fallback {
+                        provider: f.name().to_string(),
+                        from: name,
+                        error: err.to_string(),
+                    };
+                    let rendered = f.render(request, progress).await.map_err(|second| Error::Provider {
+                        provider: fallback.from.clone(),
+                        message: format!("{}; the fallback failed too: {second}", fallback.error),
+                    });
+                    (rendered, Some(fallback))
+                }
+                (result, _) => (result, None),
+            };
+            (index, result, started.elapsed().as_millis() as u64, fell_back)
         });
     }
 
     let mut reports: Vec<Option<VariantReport>> = vec![None; experiments.len()];
     let mut pixels: Vec<Option<image::RgbImage>> = vec![None; experiments.len()];
     while let Some(joined) = tasks.join_next().await {
-        let (index, result, latency_ms) = joined.map_err(|e| Error::Provider {
+        let (index, result, latency_ms, fell_back) = joined.map_err(|e| Error::Provider {
             provider: "internal".into(),
             message: format!("render task failed: {e}"),
         })?;
@@ -262,6 +290,7 @@ pub async fn enhance(
                     ExperimentUpdate::Done {
                         output_path: path.display().to_string(),
                         latency_ms,
+                        fallback: fell_back.clone(),
                     },
                     Some(path),
                     None,
@@ -285,10 +314,18 @@ pub async fn enhance(
             option: e.option.clone(),
             ok: output_path.is_some(),
         });
+        let rendered_by = match (&fell_back, &output_path) {
+            (Some(f), Some(_)) => f.provider.clone(),
+            _ => e.trial.provider.clone(),
+        };
         reports[index] = Some(VariantReport {
             experiment_id: e.id.clone(),
             option: e.option.clone(),
-            provider: e.trial.provider.clone(),
+            provider: rendered_by,
+            fallback_from: fell_back
+                .as_ref()
+                .filter(|_| output_path.is_some())
+                .map(|f| format!("{}: {}", f.from, f.error)),
             params: e.trial.params,
             method: e.method,
             explanation: e.explanation,

@@ -50,6 +50,8 @@ pub enum ExperimentUpdate {
         output_path: String,
         /// Wall time of the provider call, milliseconds.
         latency_ms: u64,
+        /// Set when the chosen provider failed and another arm rendered.
+        fallback: Option<Fallback>,
     },
     /// The provider failed.
     Failed {
@@ -58,6 +60,18 @@ pub enum ExperimentUpdate {
         /// Wall time until the failure, milliseconds.
         latency_ms: u64,
     },
+}
+
+/// A variant rendered by a fallback arm because its provider failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fallback {
+    /// The arm that rendered it (the experiment is recorded under this arm,
+    /// so its rating teaches the optimizer about what was really shown).
+    pub provider: String,
+    /// The provider that failed.
+    pub from: String,
+    /// Why it failed.
+    pub error: String,
 }
 
 /// An experiment as read back, with its latest rating.
@@ -215,28 +229,40 @@ impl Store {
         id: &ExperimentId,
         update: &ExperimentUpdate,
     ) -> Result<()> {
-        let (status, output, error, latency) = match update {
+        let (status, output, error, latency, fallback) = match update {
             ExperimentUpdate::Done {
                 output_path,
                 latency_ms,
+                fallback,
             } => (
                 ExperimentStatus::Done,
                 Some(output_path.as_str()),
-                None,
+                fallback.as_ref().map(|f| f.error.as_str()),
                 *latency_ms,
+                fallback.as_ref(),
             ),
             ExperimentUpdate::Failed { error, latency_ms } => (
                 ExperimentStatus::Failed,
                 None,
                 Some(error.as_str()),
                 *latency_ms,
+                None,
             ),
         };
         self.conn.execute(
             "UPDATE experiments SET status = ?2, output_path = ?3, error = ?4, latency_ms = ?5,
+                 provider = coalesce(?6, provider), fallback_from = ?7,
                  finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
              WHERE id = ?1",
-            params![id.as_str(), status.as_str(), output, error, latency as i64],
+            params![
+                id.as_str(),
+                status.as_str(),
+                output,
+                error,
+                latency as i64,
+                fallback.map(|f| f.provider.as_str()),
+                fallback.map(|f| f.from.as_str())
+            ],
         )?;
         Ok(())
     }

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 const MIGRATIONS: &[&str] = &[
     include_str!("sql/0001_initial.sql"),
     include_str!("sql/0002_explanations.sql"),
+    include_str!("sql/0003_fallback.sql"),
 ];
 
 /// The schema version this binary writes.

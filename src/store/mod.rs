@@ -16,7 +16,7 @@ mod prompts;
 mod ratings;
 mod summary;
 
-pub use experiments::{ExperimentRecord, ExperimentUpdate, NewBatch, NewExperiment};
+pub use experiments::{ExperimentRecord, ExperimentUpdate, Fallback, NewBatch, NewExperiment};
 pub use images::{ImageRecord, NewImage};
 pub use prompts::PromptVersion;
 pub use ratings::RatingRecord;

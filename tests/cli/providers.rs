@@ -149,6 +149,93 @@ fn a_failing_provider_is_recorded_and_the_other_variant_still_arrives() {
 }
 
 #[test]
+fn with_a_fallback_the_failed_variant_is_rendered_by_a_builtin_engine_and_says_so() {
+    let rt = runtime();
+    let server = rt.block_on(MockServer::start());
+    rt.block_on(
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(500).set_body_string("CUDA out of memory"))
+            .mount(&server),
+    );
+    let env = Env::new();
+    write_config(&env, &server, true);
+    let config = std::fs::read_to_string(env.path("cwd/latina.toml")).unwrap();
+    std::fs::write(
+        env.path("cwd/latina.toml"),
+        format!("[enhance]\nfallback = \"tone\"\n\n{config}"),
+    )
+    .unwrap();
+    let report = env
+        .latina()
+        .env("WEBUI_AUTH", format!("ana:{SECRET}"))
+        .args(["--json", "enhance", sample_room().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(report.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let variants = report["variants"].as_array().unwrap();
+    assert!(
+        variants
+            .iter()
+            .all(|v| v["status"] == "done" && v["provider"] == "tone")
+    );
+    let fell_back: Vec<&serde_json::Value> = variants
+        .iter()
+        .filter(|v| !v["fallback_from"].is_null())
+        .collect();
+    assert_eq!(fell_back.len(), 1);
+    assert!(
+        fell_back[0]["fallback_from"]
+            .as_str()
+            .unwrap()
+            .starts_with("gpu: ")
+    );
+    // The database records who really rendered it, and who failed.
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    let (provider, from, error): (String, String, String) = conn
+        .query_row(
+            "SELECT provider, fallback_from, error FROM experiments WHERE fallback_from IS NOT NULL",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!((provider.as_str(), from.as_str()), ("tone", "gpu"));
+    assert!(error.contains("HTTP 500"), "{error}");
+}
+
+#[test]
+fn the_concurrency_limit_serialises_renders() {
+    let rt = runtime();
+    let server = rt.block_on(MockServer::start());
+    rt.block_on(
+        Mock::given(method("POST"))
+            .respond_with(png_answer().set_delay(std::time::Duration::from_millis(400)))
+            .mount(&server),
+    );
+    let env = Env::new();
+    write_config(&env, &server, false);
+    let config = std::fs::read_to_string(env.path("cwd/latina.toml")).unwrap();
+    std::fs::write(
+        env.path("cwd/latina.toml"),
+        format!("[enhance]\nconcurrency = 1\n\n{config}"),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    env.latina()
+        .env("WEBUI_AUTH", "ana:x")
+        .args(["--json", "enhance", sample_room().to_str().unwrap()])
+        .assert()
+        .success();
+    // Two 400 ms renders one after the other cannot take less than 800 ms.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(800),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(rt.block_on(server.received_requests()).unwrap().len(), 2);
+}
+
+#[test]
 fn a_missing_auth_variable_fails_before_anything_is_written() {
     let rt = runtime();
     let server = rt.block_on(MockServer::start());
