@@ -51,11 +51,15 @@ fn png_base64() -> String {
 }
 
 fn provider(server: &MockServer, policy: HttpPolicy, auth: Option<(&str, &str)>) -> Arc<SdWebUi> {
+    provider_at(server.uri(), policy, auth)
+}
+
+fn provider_at(base_url: String, policy: HttpPolicy, auth: Option<(&str, &str)>) -> Arc<SdWebUi> {
     Arc::new(
         SdWebUi::new(
             "gpu".into(),
             SdWebUiSettings {
-                base_url: server.uri(),
+                base_url,
                 basic_auth: auth.map(|(u, p)| (u.to_string(), p.to_string())),
                 steps: 25,
                 sampler: "Euler a".into(),
@@ -330,25 +334,13 @@ async fn nobody_listening_is_a_connect_error() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", listener.local_addr().unwrap())
     };
-    let p = Arc::new(
-        SdWebUi::new(
-            "gpu".into(),
-            SdWebUiSettings {
-                base_url: uri,
-                basic_auth: None,
-                steps: 20,
-                sampler: "Euler a".into(),
-                checkpoint: None,
-                controlnet_module: "mlsd".into(),
-                controlnet_model: "m".into(),
-                max_side: 512,
-            },
-            HttpPolicy {
-                max_retries: 1,
-                ..quick_policy()
-            },
-        )
-        .unwrap(),
+    let p = provider_at(
+        uri,
+        HttpPolicy {
+            max_retries: 1,
+            ..quick_policy()
+        },
+        None,
     );
     let err = p.render(request(), no_progress()).await.err().unwrap();
     assert!(err.to_string().contains("cannot connect"), "{err}");

@@ -17,7 +17,14 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn write_config(env: &Env, server: &MockServer, with_builtin: bool) {
-    let mut text = format!(
+    write_config_with(env, server, with_builtin, "");
+}
+
+/// The fake webui as an arm (plus the built-in tone arm if asked), after
+/// `enhance_section` lines of `[enhance]` settings.
+fn write_config_with(env: &Env, server: &MockServer, with_builtin: bool, enhance_section: &str) {
+    let mut text = format!("[enhance]\n{enhance_section}\n\n");
+    text += &format!(
         "[[providers]]\nname = \"gpu\"\ntype = \"sd-webui\"\nbase_url = \"{}\"\ncontrolnet_model = \"m\"\ntimeout_secs = 5\nauth_env = \"WEBUI_AUTH\"\n",
         server.uri()
     );
@@ -158,13 +165,7 @@ fn with_a_fallback_the_failed_variant_is_rendered_by_a_builtin_engine_and_says_s
             .mount(&server),
     );
     let env = Env::new();
-    write_config(&env, &server, true);
-    let config = std::fs::read_to_string(env.path("cwd/latina.toml")).unwrap();
-    std::fs::write(
-        env.path("cwd/latina.toml"),
-        format!("[enhance]\nfallback = \"tone\"\n\n{config}"),
-    )
-    .unwrap();
+    write_config_with(&env, &server, true, "fallback = \"tone\"");
     let report = env
         .latina()
         .env("WEBUI_AUTH", format!("ana:{SECRET}"))
@@ -213,13 +214,7 @@ fn the_concurrency_limit_serialises_renders() {
             .mount(&server),
     );
     let env = Env::new();
-    write_config(&env, &server, false);
-    let config = std::fs::read_to_string(env.path("cwd/latina.toml")).unwrap();
-    std::fs::write(
-        env.path("cwd/latina.toml"),
-        format!("[enhance]\nconcurrency = 1\n\n{config}"),
-    )
-    .unwrap();
+    write_config_with(&env, &server, false, "concurrency = 1");
     let started = std::time::Instant::now();
     env.latina()
         .env("WEBUI_AUTH", "ana:x")
