@@ -12,6 +12,17 @@ use crate::store::OpenMode;
 #[derive(Debug, Args)]
 pub struct StatusArgs {}
 
+/// "40 ms", "2.5 s", "3.2 min".
+fn duration_text(ms: f64) -> String {
+    if ms < 1000.0 {
+        format!("{ms:.0} ms")
+    } else if ms < 120_000.0 {
+        format!("{:.1} s", ms / 1000.0)
+    } else {
+        format!("{:.1} min", ms / 60_000.0)
+    }
+}
+
 /// Prints the learning state.
 pub fn run(ws: &Workspace, ui: &Ui, _args: StatusArgs) -> anyhow::Result<ExitCode> {
     let mut store = ws.open_store(OpenMode::MustExist)?;
@@ -39,13 +50,25 @@ pub fn run(ws: &Workspace, ui: &Ui, _args: StatusArgs) -> anyhow::Result<ExitCod
         ui.out(ui.bold("Providers:"))?;
         for (name, perf) in &report.performance_by_api {
             ui.out(format!(
-                "  {name:<10} {:>4} rated  avg {}",
+                "  {name:<10} {:>4} rated  avg {:<5} {}",
                 perf.count,
                 if perf.count == 0 {
                     "-".to_string()
                 } else {
                     format!("{:.2}", perf.avg_rating)
-                }
+                },
+                ui.dim(format!(
+                    "{} renders, {} failed{}",
+                    perf.renders,
+                    perf.failed,
+                    perf.avg_latency_ms
+                        .map(|ms| format!(
+                            ", {:.1} s each, {:.1} s in all",
+                            ms / 1000.0,
+                            perf.total_latency_ms as f64 / 1000.0
+                        ))
+                        .unwrap_or_default()
+                ))
             ))?;
         }
     }

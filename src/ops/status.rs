@@ -52,6 +52,14 @@ pub struct ProviderPerformance {
     pub count: u64,
     /// Mean latest rating (0 when none).
     pub avg_rating: f64,
+    /// Renders that finished.
+    pub renders: u64,
+    /// Renders that failed.
+    pub failed: u64,
+    /// Mean provider time per render attempt (finished or failed), milliseconds.
+    pub avg_latency_ms: Option<f64>,
+    /// Total provider time, milliseconds.
+    pub total_latency_ms: u64,
 }
 
 /// The original's convergence score.
@@ -87,6 +95,11 @@ pub fn status(ws: &Workspace, store: &mut Store) -> Result<StatusReport> {
                     ProviderPerformance {
                         count: p.count,
                         avg_rating: p.avg_rating.unwrap_or(0.0),
+                        renders: p.renders,
+                        failed: p.failed,
+                        avg_latency_ms: (p.renders + p.failed > 0)
+                            .then(|| p.total_latency_ms as f64 / (p.renders + p.failed) as f64),
+                        total_latency_ms: p.total_latency_ms,
                     },
                 )
             })

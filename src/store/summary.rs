@@ -29,6 +29,12 @@ pub struct ProviderSummary {
     pub count: u64,
     /// Mean latest rating, if any.
     pub avg_rating: Option<f64>,
+    /// Renders that finished.
+    pub renders: u64,
+    /// Renders that failed.
+    pub failed: u64,
+    /// Total provider time over finished and failed renders, milliseconds.
+    pub total_latency_ms: u64,
 }
 
 impl Store {
@@ -50,7 +56,9 @@ impl Store {
         )?;
         let providers = {
             let mut stmt = tx.prepare(
-                "SELECT e.provider, count(lr.id), avg(lr.stars)
+                "SELECT e.provider, count(lr.id), avg(lr.stars),
+                     coalesce(sum(e.status = 'done'), 0), coalesce(sum(e.status = 'failed'), 0),
+                     coalesce(sum(e.latency_ms), 0)
                  FROM experiments e LEFT JOIN latest_ratings lr ON lr.experiment_id = e.id
                  GROUP BY e.provider ORDER BY e.provider",
             )?;
@@ -59,6 +67,9 @@ impl Store {
                     name: r.get(0)?,
                     count: r.get::<_, i64>(1)? as u64,
                     avg_rating: r.get(2)?,
+                    renders: r.get::<_, i64>(3)? as u64,
+                    failed: r.get::<_, i64>(4)? as u64,
+                    total_latency_ms: r.get::<_, i64>(5)? as u64,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?
