@@ -63,9 +63,9 @@ pub fn run(ws: &Workspace, ui: &Ui, _args: StatusArgs) -> anyhow::Result<ExitCod
                     perf.failed,
                     perf.avg_latency_ms
                         .map(|ms| format!(
-                            ", {:.1} s each, {:.1} s in all",
-                            ms / 1000.0,
-                            perf.total_latency_ms as f64 / 1000.0
+                            ", {} each, {} in all",
+                            duration_text(ms),
+                            duration_text(perf.total_latency_ms as f64)
                         ))
                         .unwrap_or_default()
                 ))
