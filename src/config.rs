@@ -122,19 +122,21 @@ pub struct OptimizerConfig {
 }
 
 impl Default for OptimizerConfig {
+    /// The optimizer's own defaults, so the two cannot drift apart.
     fn default() -> Self {
+        let o = crate::optim::OptimizerSettings::default();
         OptimizerConfig {
-            n_initial_points: 5,
+            n_initial_points: o.n_initial_points as u32,
             init_strength: [0.1, 0.5],
             guidance_scale: [5.0, 12.0],
             controlnet_weight: [0.7, 0.99],
-            strategy: Strategy::GpBandit,
-            batch: BatchPolicy::ExploitExplore,
-            bandit: BanditRule::Thompson,
-            reward: Reward::Binary,
-            xi: 0.01,
-            candidates: 256,
-            space_filling: 0.25,
+            strategy: o.strategy,
+            batch: o.batch,
+            bandit: o.bandit,
+            reward: o.reward,
+            xi: o.xi,
+            candidates: o.candidates as u32,
+            space_filling: o.space_filling,
         }
     }
 }
