@@ -6,7 +6,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use latina::domain::Params;
 use latina::provider::http::HttpPolicy;
 use latina::provider::sdwebui::{SdWebUi, SdWebUiSettings};
-use latina::provider::{ImageProvider, ProgressFn, RenderRequest, SourcePhoto};
+use latina::provider::{ImageProvider, ProgressFn, RenderRequest, Secret, SourcePhoto};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wiremock::matchers::{header_exists, method, path};
@@ -36,6 +36,7 @@ fn request() -> RenderRequest {
         prompt: "photorealistic living room".into(),
         negative_prompt: "cartoon".into(),
         jpeg_quality: 90,
+        cancel: tokio_util::sync::CancellationToken::new(),
     }
 }
 
@@ -60,13 +61,14 @@ fn provider_at(base_url: String, policy: HttpPolicy, auth: Option<(&str, &str)>)
             "gpu".into(),
             SdWebUiSettings {
                 base_url,
-                basic_auth: auth.map(|(u, p)| (u.to_string(), p.to_string())),
+                basic_auth: auth.map(|(u, p)| (u.to_string(), Secret::new(p.to_string()))),
                 steps: 25,
                 sampler: "Euler a".into(),
                 checkpoint: Some("realisticVision".into()),
                 controlnet_module: "mlsd".into(),
                 controlnet_model: "control_v11p_sd15_mlsd [aca30ff0]".into(),
                 max_side: 768,
+                price_per_image: Some(0.004),
             },
             policy,
         )

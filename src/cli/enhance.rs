@@ -53,6 +53,7 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
         style: args.style.clone(),
     };
     let rater = super::rate::rater(ws, args.by.as_deref());
+    let interrupts = super::interrupt::Interrupts::install(ui.quiet);
     let mut failures = 0usize;
     for image in &args.images {
         let bars = Arc::new(ui.variant_bars());
@@ -71,8 +72,11 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
         let options = EnhanceOptions {
             image: image.clone(),
             meta: meta.clone(),
+            cancel: interrupts.token(),
         };
+        interrupts.set_rendering(true);
         let result = runtime.block_on(enhance(ws, &mut store, &options, sink));
+        interrupts.set_rendering(false);
         bars.clear();
         let report = match result {
             Ok(report) => report,
@@ -87,6 +91,13 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
             ui.json_line(&report)?;
         } else {
             print_report(ui, &report)?;
+        }
+        if report.cancelled {
+            eprintln!(
+                "latina: {}: cancelled; unfinished variants are recorded as failed",
+                report.image.display()
+            );
+            return Ok(ExitCode::from(super::EXIT_INTERRUPTED));
         }
         if !report.any_succeeded() {
             failures += 1;

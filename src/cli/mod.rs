@@ -2,6 +2,7 @@
 //! terminal UI. Everything printed or prompted lives here.
 
 mod enhance;
+mod interrupt;
 mod rate;
 mod simulate;
 mod status;
@@ -19,6 +20,8 @@ pub use ui::Ui;
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit code for a command-line usage error.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code after Ctrl-C (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Photorealistic room renders that learn from your ratings.
 #[derive(Debug, Parser)]

@@ -207,11 +207,7 @@ impl VariantBars {
     /// Shows a variant's stage.
     pub fn stage(&self, option: &str, stage: Stage) {
         if let Some(bar) = self.lock().get(option) {
-            bar.set_message(match stage {
-                Stage::Analysing => "analysing photo",
-                Stage::Generating => "rendering",
-                Stage::Encoding => "encoding",
-            });
+            bar.set_message(stage.label());
         }
     }
 

@@ -11,6 +11,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::Workspace;
 use super::files::write_atomically;
@@ -29,7 +30,14 @@ pub struct EnhanceOptions {
     pub image: PathBuf,
     /// Project, type, room, style.
     pub meta: ImageMeta,
+    /// Cancelled on Ctrl-C: renders still running are stopped (remote jobs
+    /// cancelled where the API can) and recorded as failed.
+    pub cancel: CancellationToken,
 }
+
+/// How long a provider may take to wind down (cancel its remote job) after
+/// Ctrl-C before its render is abandoned.
+const CANCEL_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Progress of one enhance, for the CLI's bars.
 #[derive(Debug, Clone)]
@@ -86,6 +94,8 @@ pub struct VariantReport {
     pub error: Option<String>,
     /// Render wall time in milliseconds.
     pub latency_ms: u64,
+    /// What the render cost in US dollars, when known.
+    pub cost_usd: Option<f64>,
 }
 
 /// The result of enhancing one photo.
@@ -101,6 +111,8 @@ pub struct EnhanceReport {
     pub variants: Vec<VariantReport>,
     /// The side-by-side preview (original | A | B …), if any render succeeded.
     pub preview: Option<PathBuf>,
+    /// Whether the designer cancelled (Ctrl-C) while variants were rendering.
+    pub cancelled: bool,
 }
 
 impl EnhanceReport {
@@ -217,12 +229,15 @@ pub async fn enhance(
             prompt: prompt.prompt.clone(),
             negative_prompt: prompt.negative_prompt.clone(),
             jpeg_quality: cfg.jpeg_quality,
+            cancel: options.cancel.clone(),
         };
         let name = e.trial.provider.clone();
         let progress: ProgressFn = {
             let option = e.option.clone();
             let sink = Arc::clone(&on_event);
-            Arc::new(move |stage| {
+            let provider = e.trial.provider.clone();
+            Arc::new(move |stage: Stage| {
+                tracing::info!(option = %option, provider = %provider, stage = stage.label(), "variant stage");
                 sink(EnhanceEvent::Stage {
                     option: option.clone(),
                     stage,
@@ -231,19 +246,43 @@ pub async fn enhance(
         };
         let fallback = fallback.clone().filter(|f| f.name() != name);
         let slots = Arc::clone(&slots);
+        let cancel = options.cancel.clone();
         tasks.spawn(async move {
+            let cancelled = || Error::Provider {
+                provider: name.clone(),
+                message: "cancelled (Ctrl-C)".into(),
+            };
             // Closed only when the command ends; a permit is always granted.
-            let _permit = slots.acquire_owned().await.ok();
+            let _permit = tokio::select! {
+                permit = slots.acquire_owned() => permit.ok(),
+                () = cancel.cancelled() => return (index, Err(cancelled()), 0, None),
+            };
             let started = Instant::now();
             let result = match provider {
-                Some(p) => p.render(request.clone(), Arc::clone(&progress)).await,
+                Some(p) => {
+                    let render = p.render(request.clone(), Arc::clone(&progress));
+                    // The provider sees the cancellation itself and cancels its
+                    // remote job; this only abandons one that does not return.
+                    let abandon = async {
+                        cancel.cancelled().await;
+                        tokio::time::sleep(CANCEL_GRACE).await;
+                    };
+                    tokio::select! {
+                        result = render => result,
+                        () = abandon => Err(cancelled()),
+                    }
+                }
                 None => Err(Error::Provider {
                     provider: name.clone(),
                     message: "not configured".into(),
                 }),
             };
+            let result = match result {
+                Err(_) if cancel.is_cancelled() => Err(cancelled()),
+                other => other,
+            };
             let (result, fell_back) = match (result, fallback) {
-                (Err(err), Some(f)) => {
+                (Err(err), Some(f)) if !cancel.is_cancelled() => {
                     tracing::warn!(provider = %name, fallback = f.name(), error = %err, "provider failed; using the fallback");
                     let fallback = Fallback {
                         provider: f.name().to_string(),
@@ -278,8 +317,10 @@ pub async fn enhance(
             write_atomically(&path, &output.bytes)?;
             Ok((path, output))
         });
+        let mut cost_usd = None;
         let (update, output_path, error) = match outcome {
             Ok((path, output)) => {
+                cost_usd = output.cost_usd;
                 pixels[index] = match output.pixels {
                     Some(p) => Some(p),
                     None => image::load_from_memory(&output.bytes)
@@ -291,6 +332,7 @@ pub async fn enhance(
                         output_path: path.display().to_string(),
                         latency_ms,
                         fallback: fell_back.clone(),
+                        cost_usd,
                     },
                     Some(path),
                     None,
@@ -338,6 +380,7 @@ pub async fn enhance(
             output: output_path,
             error,
             latency_ms,
+            cost_usd,
         });
     }
 
@@ -360,6 +403,7 @@ pub async fn enhance(
         batch_id,
         variants: reports.into_iter().flatten().collect(),
         preview,
+        cancelled: options.cancel.is_cancelled(),
     })
 }
 

@@ -36,6 +36,7 @@ impl BuiltinEngine {
             bytes: encode::jpeg(&pixels, request.jpeg_quality),
             extension: "jpg",
             pixels: Some(pixels),
+            cost_usd: Some(0.0),
         }
     }
 }

@@ -224,6 +224,129 @@ impl HttpClient {
     }
 }
 
+/// Waits between status polls of an async job: starts at `first`, grows by
+/// half each time up to four times `first`, and stops at the deadline.
+#[derive(Debug, Clone)]
+pub struct PollSchedule {
+    next: Duration,
+    cap: Duration,
+    deadline: tokio::time::Instant,
+}
+
+/// Why waiting for a job stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitEnd {
+    /// The designer cancelled (Ctrl-C).
+    Cancelled,
+    /// The overall deadline passed.
+    TimedOut,
+}
+
+impl PollSchedule {
+    /// A schedule that gives up `timeout` from now.
+    pub fn new(first: Duration, timeout: Duration) -> Self {
+        PollSchedule {
+            next: first,
+            cap: first * 4,
+            deadline: tokio::time::Instant::now() + timeout,
+        }
+    }
+
+    /// Sleeps until the next poll.
+    ///
+    /// # Errors
+    /// [`WaitEnd`] when cancelled or when the deadline comes first.
+    pub async fn wait(
+        &mut self,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> std::result::Result<(), WaitEnd> {
+        let now = tokio::time::Instant::now();
+        if now >= self.deadline {
+            return Err(WaitEnd::TimedOut);
+        }
+        let until = (now + self.next).min(self.deadline);
+        self.next = (self.next.mul_f64(1.5)).min(self.cap);
+        tokio::select! {
+            () = cancel.cancelled() => Err(WaitEnd::Cancelled),
+            () = tokio::time::sleep_until(until) => Ok(()),
+        }
+    }
+
+    /// Whether the deadline has passed.
+    pub fn expired(&self) -> bool {
+        tokio::time::Instant::now() >= self.deadline
+    }
+}
+
+impl HttpClient {
+    /// Downloads a render from `url` (no credentials unless `auth` is given):
+    /// bounded by the policy's size limit, and refused unless the server
+    /// says it is an image (or a generic binary) and the bytes decode as one.
+    ///
+    /// # Errors
+    /// [`Error::Provider`] for transport failures, a non-image content type,
+    /// an oversized body or bytes that are not an image.
+    pub async fn download_image(
+        &self,
+        url: &str,
+        auth: Option<&super::Secret>,
+        cost_usd: Option<f64>,
+    ) -> Result<super::RenderOutput> {
+        let what = "download the render";
+        let response = self
+            .send(what, Replay::Safe, || {
+                let builder = self.request(Method::GET, url);
+                match auth {
+                    Some(secret) => builder.bearer_auth(secret.expose()),
+                    None => builder,
+                }
+            })
+            .await?;
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let acceptable = content_type.is_empty()
+            || content_type.starts_with("image/")
+            || content_type.starts_with("application/octet-stream")
+            || content_type.starts_with("binary/octet-stream");
+        if !acceptable {
+            let shown: String = content_type.chars().take(60).collect();
+            return Err(self.fail(
+                what,
+                format!("expected an image, got content type {shown:?}"),
+            ));
+        }
+        let bytes = self.read_limited(what, response).await?;
+        super::decoded_output(&self.provider, what, bytes, cost_usd)
+    }
+
+    /// The provider name errors are reported under.
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// An error about `what`, under this provider's name.
+    pub fn error(&self, what: &str, message: impl std::fmt::Display) -> Error {
+        self.fail(what, message)
+    }
+}
+
+/// Whether `url` has the same scheme, host and port as `base` (credentials
+/// are only ever sent back to the API's own origin).
+pub fn same_origin(url: &str, base: &str) -> bool {
+    match (reqwest::Url::parse(url), reqwest::Url::parse(base)) {
+        (Ok(a), Ok(b)) => {
+            a.scheme() == b.scheme()
+                && a.host_str() == b.host_str()
+                && a.port_or_known_default() == b.port_or_known_default()
+        }
+        _ => false,
+    }
+}
+
 /// `Retry-After` as seconds or an HTTP date.
 fn retry_after(response: &Response) -> Option<Duration> {
     let value = response
@@ -250,5 +373,42 @@ fn excerpt(body: &str) -> String {
     } else {
         let cut: String = one_line.chars().take(200).collect();
         format!(": {cut}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_origin_compares_scheme_host_and_port() {
+        let base = "https://api.replicate.com/v1";
+        assert!(same_origin("https://api.replicate.com/v1/files/x", base));
+        assert!(same_origin("https://api.replicate.com:443/x", base));
+        assert!(!same_origin("https://replicate.delivery/x.png", base));
+        assert!(!same_origin("http://api.replicate.com/x", base));
+        assert!(!same_origin("not a url", base));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn poll_waits_grow_to_four_times_the_first_and_stop_at_the_deadline() {
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let start = tokio::time::Instant::now();
+        let mut schedule = PollSchedule::new(Duration::from_secs(2), Duration::from_secs(30));
+        let mut marks = Vec::new();
+        while schedule.wait(&cancel).await.is_ok() {
+            marks.push(start.elapsed().as_secs_f64());
+        }
+        let gaps: Vec<f64> = marks.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!((marks[0] - 2.0).abs() < 1e-6, "{marks:?}");
+        assert!(
+            (gaps[0] - 3.0).abs() < 1e-6 && (gaps[1] - 4.5).abs() < 1e-6,
+            "{gaps:?}"
+        );
+        assert!(gaps.iter().all(|g| *g <= 8.0 + 1e-6), "{gaps:?}");
+        assert!((marks.last().unwrap() - 30.0).abs() < 1e-6, "{marks:?}");
+        cancel.cancel();
+        let mut again = PollSchedule::new(Duration::from_secs(2), Duration::from_secs(30));
+        assert_eq!(again.wait(&cancel).await, Err(WaitEnd::Cancelled));
     }
 }

@@ -1,5 +1,5 @@
-//! Image providers: one interface, the built-in engines, and (later) one
-//! file per vendor.
+//! Image providers: one interface, the built-in engines, and one file per
+//! vendor (SD WebUI, Leonardo.Ai, Replicate).
 //!
 //! A provider turns a photo, the three parameters and the prompt into a
 //! render. Calls are async so that network providers can run concurrently;
@@ -8,17 +8,21 @@
 mod builtin;
 pub mod http;
 pub mod sdwebui;
+mod upload;
 
 pub use builtin::BuiltinEngine;
+pub use upload::UploadImage;
 
 use image::{ImageFormat, RgbImage};
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio_util::sync::CancellationToken;
 
 use crate::config::ProviderConfig;
 use crate::domain::Params;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::imaging::{Analysis, Engine};
 
 /// A boxed future, as returned by [`ImageProvider::render`].
@@ -35,6 +39,7 @@ pub struct SourcePhoto {
     /// The original file's format.
     pub format: ImageFormat,
     analysis: OnceLock<Analysis>,
+    uploads: Mutex<HashMap<u32, Arc<UploadImage>>>,
 }
 
 impl SourcePhoto {
@@ -46,12 +51,26 @@ impl SourcePhoto {
             bytes,
             format,
             analysis: OnceLock::new(),
+            uploads: Mutex::new(HashMap::new()),
         }
     }
 
     /// The built-in engines' analysis, computed on first use and shared.
     pub fn analysis(&self) -> &Analysis {
         self.analysis.get_or_init(|| Analysis::of(&self.rgb))
+    }
+
+    /// The photo scaled to fit `max_side` (never enlarged) with sides in
+    /// multiples of 8, as a JPEG: what hosted providers are sent. Computed
+    /// once per size and shared by the variants; CPU-bound, so call it on a
+    /// blocking thread.
+    pub fn upload_image(&self, max_side: u32) -> Arc<UploadImage> {
+        let mut cache = self.uploads.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(
+            cache
+                .entry(max_side)
+                .or_insert_with(|| Arc::new(UploadImage::of(&self.rgb, max_side))),
+        )
     }
 }
 
@@ -68,6 +87,9 @@ pub struct RenderRequest {
     pub negative_prompt: String,
     /// JPEG quality for locally encoded renders.
     pub jpeg_quality: u8,
+    /// Cancelled when the designer presses Ctrl-C: network providers stop
+    /// waiting, cancel the remote job where the API can, and return an error.
+    pub cancel: CancellationToken,
 }
 
 /// A finished render.
@@ -78,6 +100,9 @@ pub struct RenderOutput {
     pub extension: &'static str,
     /// The decoded pixels, when the provider has them at hand.
     pub pixels: Option<RgbImage>,
+    /// What the render cost in US dollars: as the API reported it, else
+    /// estimated from the config's prices; `None` when unknown.
+    pub cost_usd: Option<f64>,
 }
 
 /// Where a render is, for progress display.
@@ -85,10 +110,83 @@ pub struct RenderOutput {
 pub enum Stage {
     /// Analysing the photo (shared by all variants).
     Analysing,
+    /// Sending the photo to the provider.
+    Uploading,
+    /// The job is accepted and waiting for a worker.
+    Queued,
     /// Producing the render.
     Generating,
-    /// Encoding or downloading the result.
+    /// Fetching the result.
+    Downloading,
+    /// Encoding the result.
     Encoding,
+}
+
+impl Stage {
+    /// A short label for progress lines.
+    pub fn label(self) -> &'static str {
+        match self {
+            Stage::Analysing => "analysing photo",
+            Stage::Uploading => "uploading",
+            Stage::Queued => "queued",
+            Stage::Generating => "generating",
+            Stage::Downloading => "downloading",
+            Stage::Encoding => "encoding",
+        }
+    }
+}
+
+/// One line of `latina doctor` about a provider.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Check {
+    /// What was checked, e.g. `GET /me`.
+    pub what: String,
+    /// Whether it passed.
+    pub ok: bool,
+    /// What was found (never a secret).
+    pub detail: String,
+}
+
+/// A secret read from the environment. It prints as `***` so that it cannot
+/// reach a log or an error message by accident.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value.
+    pub fn new(value: String) -> Self {
+        Secret(value)
+    }
+
+    /// The value, for the one header or form field that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Reads the secret for `provider` from the variable `var`.
+///
+/// # Errors
+/// [`Error::Provider`] naming the variable (never its value) when it is
+/// unset or empty.
+pub fn read_secret(
+    provider: &str,
+    var: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Secret> {
+    match env(var) {
+        Some(value) if !value.trim().is_empty() => Ok(Secret(value.trim().to_string())),
+        _ => Err(Error::Provider {
+            provider: provider.to_string(),
+            message: format!("environment variable {var} is not set (the key is read from it)"),
+        }),
+    }
 }
 
 /// Receives progress of one render; must be cheap and thread-safe.
@@ -108,6 +206,12 @@ pub trait ImageProvider: Send + Sync {
         request: RenderRequest,
         progress: ProgressFn,
     ) -> BoxFuture<Result<RenderOutput>>;
+
+    /// Cheap checks for `latina doctor`: the service is reachable and the key
+    /// accepted. Built-in engines have nothing to check.
+    fn check(self: Arc<Self>) -> BoxFuture<Vec<Check>> {
+        Box::pin(async { Vec::new() })
+    }
 }
 
 /// Builds the configured provider arms, in order. `env` looks up
@@ -120,66 +224,106 @@ pub fn from_config(
     configs: &[ProviderConfig],
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<Arc<dyn ImageProvider>>> {
-    configs
-        .iter()
-        .map(|c| -> Result<Arc<dyn ImageProvider>> {
-            Ok(match c {
-                ProviderConfig::BuiltinTone { name } => {
-                    Arc::new(BuiltinEngine::new(name.clone(), Engine::Tone))
-                }
-                ProviderConfig::BuiltinDetail { name } => {
-                    Arc::new(BuiltinEngine::new(name.clone(), Engine::Detail))
-                }
-                ProviderConfig::SdWebui {
-                    name,
-                    base_url,
-                    controlnet_model,
-                    controlnet_module,
-                    checkpoint,
-                    steps,
-                    sampler,
-                    max_side,
-                    timeout_secs,
-                    auth_env,
-                } => {
-                    let basic_auth = match auth_env {
-                        None => None,
-                        Some(var) => {
-                            let value = env(var).ok_or_else(|| crate::Error::Provider {
-                                provider: name.clone(),
+    configs.iter().map(|c| build(c, env)).collect()
+}
+
+/// Builds one provider arm.
+///
+/// # Errors
+/// As [`from_config`].
+pub fn build(
+    config: &ProviderConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Arc<dyn ImageProvider>> {
+    Ok(match config {
+        ProviderConfig::BuiltinTone(c) => {
+            Arc::new(BuiltinEngine::new(c.name.clone(), Engine::Tone))
+        }
+        ProviderConfig::BuiltinDetail(c) => {
+            Arc::new(BuiltinEngine::new(c.name.clone(), Engine::Detail))
+        }
+        ProviderConfig::SdWebui(c) => {
+            let basic_auth = match &c.auth_env {
+                None => None,
+                Some(var) => {
+                    let value = read_secret(&c.name, var, env)?;
+                    let (user, pass) =
+                        value
+                            .expose()
+                            .split_once(':')
+                            .ok_or_else(|| Error::Provider {
+                                provider: c.name.clone(),
                                 message: format!(
-                                    "environment variable {var} (named by auth_env) is not set"
+                                    "environment variable {var} must hold user:password"
                                 ),
                             })?;
-                            let (user, pass) =
-                                value
-                                    .split_once(':')
-                                    .ok_or_else(|| crate::Error::Provider {
-                                        provider: name.clone(),
-                                        message: format!(
-                                            "environment variable {var} must hold user:password"
-                                        ),
-                                    })?;
-                            Some((user.to_string(), pass.to_string()))
-                        }
-                    };
-                    let settings = sdwebui::SdWebUiSettings {
-                        base_url: base_url.clone(),
-                        basic_auth,
-                        steps: *steps,
-                        sampler: sampler.clone(),
-                        checkpoint: checkpoint.clone(),
-                        controlnet_module: controlnet_module.clone(),
-                        controlnet_model: controlnet_model.clone(),
-                        max_side: *max_side,
-                    };
-                    let policy = http::HttpPolicy {
-                        request_timeout: std::time::Duration::from_secs(*timeout_secs),
-                        ..http::HttpPolicy::default()
-                    };
-                    Arc::new(sdwebui::SdWebUi::new(name.clone(), settings, policy)?)
+                    Some((user.to_string(), Secret::new(pass.to_string())))
                 }
-            })
-        })
-        .collect()
+            };
+            let settings = sdwebui::SdWebUiSettings {
+                base_url: c.base_url.clone(),
+                basic_auth,
+                steps: c.steps,
+                sampler: c.sampler.clone(),
+                checkpoint: c.checkpoint.clone(),
+                controlnet_module: c.controlnet_module.clone(),
+                controlnet_model: c.controlnet_model.clone(),
+                max_side: c.max_side,
+                price_per_image: c.price_per_image,
+            };
+            let policy = http::HttpPolicy {
+                request_timeout: std::time::Duration::from_secs(c.timeout_secs),
+                ..http::HttpPolicy::default()
+            };
+            Arc::new(sdwebui::SdWebUi::new(c.name.clone(), settings, policy)?)
+        }
+        ProviderConfig::Leonardo(c) => {
+            return Err(Error::Provider {
+                provider: c.name.clone(),
+                message: "the Leonardo client is being built".into(),
+            });
+        }
+        ProviderConfig::Replicate(c) => {
+            return Err(Error::Provider {
+                provider: c.name.clone(),
+                message: "the Replicate client is being built".into(),
+            });
+        }
+    })
+}
+
+/// Checks that `bytes` are an image latina can read and wraps them.
+///
+/// # Errors
+/// [`Error::Provider`] when they are not a PNG, JPEG or WebP that decodes.
+pub fn decoded_output(
+    provider: &str,
+    what: &str,
+    bytes: Vec<u8>,
+    cost_usd: Option<f64>,
+) -> Result<RenderOutput> {
+    let format = image::guess_format(&bytes).ok();
+    let extension = match format {
+        Some(ImageFormat::Png) => "png",
+        Some(ImageFormat::Jpeg) => "jpg",
+        Some(ImageFormat::WebP) => "webp",
+        _ => {
+            return Err(Error::Provider {
+                provider: provider.to_string(),
+                message: format!("{what}: the answer is not a PNG, JPEG or WebP image"),
+            });
+        }
+    };
+    let pixels = image::load_from_memory(&bytes)
+        .map_err(|e| Error::Provider {
+            provider: provider.to_string(),
+            message: format!("{what}: the image cannot be decoded ({e})"),
+        })?
+        .into_rgb8();
+    Ok(RenderOutput {
+        bytes,
+        extension,
+        pixels: Some(pixels),
+        cost_usd,
+    })
 }

@@ -11,7 +11,8 @@
 //!
 //! The webui renders one request at a time behind a lock and a render can
 //! take minutes, so the request timeout is long and a timed-out render is
-//! not sent again (it may still be running).
+//! not sent again (it may still be running). Ctrl-C sends
+//! `POST /sdapi/v1/interrupt` so the GPU stops working on it.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -19,16 +20,19 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 use super::http::{HttpClient, HttpPolicy, Replay};
-use super::{BoxFuture, ImageProvider, ProgressFn, RenderOutput, RenderRequest, Stage};
+use super::{
+    BoxFuture, Check, ImageProvider, ProgressFn, RenderOutput, RenderRequest, Secret, Stage,
+    decoded_output,
+};
 use crate::error::{Error, Result};
 
 /// How to reach and drive one webui.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct SdWebUiSettings {
     /// e.g. `http://127.0.0.1:7860`.
     pub base_url: String,
     /// `user:pass` for `--api-auth`, read from an environment variable by the caller.
-    pub basic_auth: Option<(String, String)>,
+    pub basic_auth: Option<(String, Secret)>,
     /// Sampling steps.
     pub steps: u32,
     /// Sampler name, e.g. `Euler a`.
@@ -41,6 +45,8 @@ pub struct SdWebUiSettings {
     pub controlnet_model: String,
     /// Longest output side; the other keeps the photo's aspect (multiples of 8).
     pub max_side: u32,
+    /// Estimated dollars per render, if the designer set one.
+    pub price_per_image: Option<f64>,
 }
 
 /// The SD WebUI provider.
@@ -112,29 +118,37 @@ impl SdWebUi {
         body
     }
 
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.settings.base_url.trim_end_matches('/'))
+    }
+
+    fn authed(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.settings.basic_auth {
+            Some((user, pass)) => builder.basic_auth(user, Some(pass.expose())),
+            None => builder,
+        }
+    }
+
     async fn render_async(
         &self,
         request: RenderRequest,
         progress: ProgressFn,
     ) -> Result<RenderOutput> {
-        let url = format!(
-            "{}/sdapi/v1/img2img",
-            self.settings.base_url.trim_end_matches('/')
-        );
+        let url = self.url("/sdapi/v1/img2img");
         let body = self.body(&request);
         let what = "POST /sdapi/v1/img2img";
         progress(Stage::Generating);
-        let response = self
-            .http
-            .send(what, Replay::StartsWork, || {
-                let builder = self.http.request(reqwest::Method::POST, &url).json(&body);
-                match &self.settings.basic_auth {
-                    Some((user, pass)) => builder.basic_auth(user, Some(pass)),
-                    None => builder,
-                }
-            })
-            .await?;
-        progress(Stage::Encoding);
+        let sent = self.http.send(what, Replay::StartsWork, || {
+            self.authed(self.http.request(reqwest::Method::POST, &url).json(&body))
+        });
+        let response = tokio::select! {
+            response = sent => response?,
+            () = request.cancel.cancelled() => {
+                self.interrupt().await;
+                return Err(self.http.error(what, "cancelled; asked the webui to interrupt the render"));
+            }
+        };
+        progress(Stage::Downloading);
         let answer: Img2ImgAnswer = self.http.read_json(what, response).await?;
         let first = answer.images.first().ok_or_else(|| Error::Provider {
             provider: self.name.clone(),
@@ -147,35 +161,116 @@ impl SdWebUi {
             provider: self.name.clone(),
             message: format!("{what}: the image is not valid base64"),
         })?;
-        decoded_output(&self.name, what, bytes)
+        decoded_output(&self.name, what, bytes, self.settings.price_per_image)
+    }
+
+    /// Best effort: the render is abandoned either way.
+    async fn interrupt(&self) {
+        let url = self.url("/sdapi/v1/interrupt");
+        let sent = self
+            .authed(self.http.request(reqwest::Method::POST, &url))
+            .timeout(std::time::Duration::from_secs(5))
+            .send()
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!(provider = %self.name, error = %e.without_url(), "interrupt not delivered");
+        }
+    }
+
+    async fn check_async(&self) -> Vec<Check> {
+        let mut checks = Vec::new();
+        let what = "GET /sdapi/v1/samplers";
+        let url = self.url("/sdapi/v1/samplers");
+        let samplers = match self
+            .http
+            .send(what, Replay::Safe, || {
+                self.authed(self.http.request(reqwest::Method::GET, &url))
+            })
+            .await
+        {
+            Ok(response) => self
+                .http
+                .read_json::<Vec<NamedItem>>(what, response)
+                .await
+                .map(|list| list.into_iter().map(|s| s.name).collect::<Vec<_>>()),
+            Err(e) => Err(e),
+        };
+        checks.push(match samplers {
+            Ok(names) => Check {
+                what: what.into(),
+                ok: names.iter().any(|n| n == &self.settings.sampler),
+                detail: if names.iter().any(|n| n == &self.settings.sampler) {
+                    format!("reachable; sampler {:?} available", self.settings.sampler)
+                } else {
+                    format!(
+                        "reachable, but sampler {:?} is not among its {} samplers",
+                        self.settings.sampler,
+                        names.len()
+                    )
+                },
+            },
+            Err(e) => Check {
+                what: what.into(),
+                ok: false,
+                detail: provider_message(e),
+            },
+        });
+        let what = "GET /controlnet/model_list";
+        let url = self.url("/controlnet/model_list");
+        let models = match self
+            .http
+            .send(what, Replay::Safe, || {
+                self.authed(self.http.request(reqwest::Method::GET, &url))
+            })
+            .await
+        {
+            Ok(response) => self.http.read_json::<ModelList>(what, response).await,
+            Err(e) => Err(e),
+        };
+        let wanted = &self.settings.controlnet_model;
+        checks.push(match models {
+            Ok(list) => {
+                let found = list.model_list.iter().any(|m| m == wanted);
+                Check {
+                    what: what.into(),
+                    ok: found,
+                    detail: if found {
+                        format!("ControlNet model {wanted:?} installed")
+                    } else {
+                        format!(
+                            "ControlNet model {wanted:?} not installed ({} models listed)",
+                            list.model_list.len()
+                        )
+                    },
+                }
+            }
+            Err(e) => Check {
+                what: what.into(),
+                ok: false,
+                detail: provider_message(e),
+            },
+        });
+        checks
     }
 }
 
-/// Checks that `bytes` are an image latina can read and wraps them.
-pub(crate) fn decoded_output(provider: &str, what: &str, bytes: Vec<u8>) -> Result<RenderOutput> {
-    let format = image::guess_format(&bytes).ok();
-    let extension = match format {
-        Some(image::ImageFormat::Png) => "png",
-        Some(image::ImageFormat::Jpeg) => "jpg",
-        Some(image::ImageFormat::WebP) => "webp",
-        _ => {
-            return Err(Error::Provider {
-                provider: provider.to_string(),
-                message: format!("{what}: the answer is not a PNG, JPEG or WebP image"),
-            });
-        }
-    };
-    let pixels = image::load_from_memory(&bytes)
-        .map_err(|e| Error::Provider {
-            provider: provider.to_string(),
-            message: format!("{what}: the image cannot be decoded ({e})"),
-        })?
-        .into_rgb8();
-    Ok(RenderOutput {
-        bytes,
-        extension,
-        pixels: Some(pixels),
-    })
+#[derive(Deserialize)]
+struct NamedItem {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct ModelList {
+    model_list: Vec<String>,
+}
+
+/// The message of a provider error without the provider's name (the doctor
+/// prints that once per block).
+pub(crate) fn provider_message(e: Error) -> String {
+    match e {
+        Error::Provider { message, .. } => message,
+        other => other.to_string(),
+    }
 }
 
 impl ImageProvider for SdWebUi {
@@ -189,5 +284,9 @@ impl ImageProvider for SdWebUi {
         progress: ProgressFn,
     ) -> BoxFuture<Result<RenderOutput>> {
         Box::pin(async move { self.render_async(request, progress).await })
+    }
+
+    fn check(self: Arc<Self>) -> BoxFuture<Vec<Check>> {
+        Box::pin(async move { self.check_async().await })
     }
 }

@@ -52,6 +52,8 @@ pub enum ExperimentUpdate {
         latency_ms: u64,
         /// Set when the chosen provider failed and another arm rendered.
         fallback: Option<Fallback>,
+        /// What it cost in US dollars, when known.
+        cost_usd: Option<f64>,
     },
     /// The provider failed.
     Failed {
@@ -229,17 +231,19 @@ impl Store {
         id: &ExperimentId,
         update: &ExperimentUpdate,
     ) -> Result<()> {
-        let (status, output, error, latency, fallback) = match update {
+        let (status, output, error, latency, fallback, cost) = match update {
             ExperimentUpdate::Done {
                 output_path,
                 latency_ms,
                 fallback,
+                cost_usd,
             } => (
                 ExperimentStatus::Done,
                 Some(output_path.as_str()),
                 fallback.as_ref().map(|f| f.error.as_str()),
                 *latency_ms,
                 fallback.as_ref(),
+                *cost_usd,
             ),
             ExperimentUpdate::Failed { error, latency_ms } => (
                 ExperimentStatus::Failed,
@@ -247,11 +251,12 @@ impl Store {
                 Some(error.as_str()),
                 *latency_ms,
                 None,
+                None,
             ),
         };
         self.conn.execute(
             "UPDATE experiments SET status = ?2, output_path = ?3, error = ?4, latency_ms = ?5,
-                 provider = coalesce(?6, provider), fallback_from = ?7,
+                 provider = coalesce(?6, provider), fallback_from = ?7, cost_usd = ?8,
                  finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
              WHERE id = ?1",
             params![
@@ -261,7 +266,8 @@ impl Store {
                 error,
                 latency as i64,
                 fallback.map(|f| f.provider.as_str()),
-                fallback.map(|f| f.from.as_str())
+                fallback.map(|f| f.from.as_str()),
+                cost
             ],
         )?;
         Ok(())

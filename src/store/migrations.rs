@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sql/0001_initial.sql"),
     include_str!("sql/0002_explanations.sql"),
     include_str!("sql/0003_fallback.sql"),
+    include_str!("sql/0004_cost.sql"),
 ];
 
 /// The schema version this binary writes.

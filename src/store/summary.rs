@@ -35,6 +35,10 @@ pub struct ProviderSummary {
     pub failed: u64,
     /// Total provider time over finished and failed renders, milliseconds.
     pub total_latency_ms: u64,
+    /// Total cost of the renders whose cost is known, US dollars.
+    pub total_cost_usd: f64,
+    /// Finished renders whose cost is unknown (no price configured).
+    pub renders_without_cost: u64,
 }
 
 impl Store {
@@ -58,7 +62,8 @@ impl Store {
             let mut stmt = tx.prepare(
                 "SELECT e.provider, count(lr.id), avg(lr.stars),
                      coalesce(sum(e.status = 'done'), 0), coalesce(sum(e.status = 'failed'), 0),
-                     coalesce(sum(e.latency_ms), 0)
+                     coalesce(sum(e.latency_ms), 0), coalesce(sum(e.cost_usd), 0.0),
+                     coalesce(sum(e.status = 'done' AND e.cost_usd IS NULL), 0)
                  FROM experiments e LEFT JOIN latest_ratings lr ON lr.experiment_id = e.id
                  GROUP BY e.provider ORDER BY e.provider",
             )?;
@@ -70,6 +75,8 @@ impl Store {
                     renders: r.get::<_, i64>(3)? as u64,
                     failed: r.get::<_, i64>(4)? as u64,
                     total_latency_ms: r.get::<_, i64>(5)? as u64,
+                    total_cost_usd: r.get(6)?,
+                    renders_without_cost: r.get::<_, i64>(7)? as u64,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?

@@ -14,6 +14,12 @@ use crate::error::{Error, Result};
 use crate::optim::bandit::{BanditRule, Reward};
 use crate::optim::bayes::{BatchPolicy, Strategy};
 
+mod providers;
+pub use providers::{
+    BuiltinConfig, LeonardoConfig, LeonardoStructure, ProviderConfig, REPLICATE_DEFAULT_VERSION,
+    ReplicateConfig, ReplicateSchema, SdWebuiConfig,
+};
+
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -45,12 +51,12 @@ impl Default for Config {
             enhance: EnhanceConfig::default(),
             optimizer: OptimizerConfig::default(),
             providers: vec![
-                ProviderConfig::BuiltinTone {
+                ProviderConfig::BuiltinTone(BuiltinConfig {
                     name: "tone".into(),
-                },
-                ProviderConfig::BuiltinDetail {
+                }),
+                ProviderConfig::BuiltinDetail(BuiltinConfig {
                     name: "detail".into(),
-                },
+                }),
             ],
         }
     }
@@ -137,79 +143,6 @@ impl Default for OptimizerConfig {
             xi: o.xi,
             candidates: o.candidates as u32,
             space_filling: o.space_filling,
-        }
-    }
-}
-
-/// One provider arm: a name the optimizer and the database use, and its type.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum ProviderConfig {
-    /// The built-in global tone and colour engine (offline).
-    BuiltinTone {
-        /// Arm name, e.g. `tone`.
-        name: String,
-    },
-    /// The built-in local contrast and detail engine (offline).
-    BuiltinDetail {
-        /// Arm name, e.g. `detail`.
-        name: String,
-    },
-    /// AUTOMATIC1111 / SD WebUI started with `--api`, on this machine or the LAN.
-    SdWebui {
-        /// Arm name, e.g. `webui`.
-        name: String,
-        /// Base URL, e.g. `http://127.0.0.1:7860`.
-        base_url: String,
-        /// ControlNet model as listed by `/controlnet/model_list`.
-        controlnet_model: String,
-        /// ControlNet preprocessor.
-        #[serde(default = "default_controlnet_module")]
-        controlnet_module: String,
-        /// Checkpoint to use; unset keeps the webui's current one.
-        #[serde(default)]
-        checkpoint: Option<String>,
-        /// Sampling steps.
-        #[serde(default = "default_steps")]
-        steps: u32,
-        /// Sampler name.
-        #[serde(default = "default_sampler")]
-        sampler: String,
-        /// Longest side of the render, pixels.
-        #[serde(default = "default_max_side")]
-        max_side: u32,
-        /// Seconds one render may take.
-        #[serde(default = "default_render_timeout")]
-        timeout_secs: u64,
-        /// Environment variable holding `user:pass` for `--api-auth`, if any.
-        #[serde(default)]
-        auth_env: Option<String>,
-    },
-}
-
-fn default_controlnet_module() -> String {
-    "mlsd".into()
-}
-fn default_steps() -> u32 {
-    25
-}
-fn default_sampler() -> String {
-    "Euler a".into()
-}
-fn default_max_side() -> u32 {
-    1024
-}
-fn default_render_timeout() -> u64 {
-    300
-}
-
-impl ProviderConfig {
-    /// The arm's name.
-    pub fn name(&self) -> &str {
-        match self {
-            ProviderConfig::BuiltinTone { name }
-            | ProviderConfig::BuiltinDetail { name }
-            | ProviderConfig::SdWebui { name, .. } => name,
         }
     }
 }
@@ -470,13 +403,10 @@ fn validate(config: &Config, label: &str) -> Result<()> {
         ));
     }
     if let Some(fallback) = &e.fallback {
-        let builtin = config.providers.iter().any(|p| {
-            p.name() == fallback
-                && matches!(
-                    p,
-                    ProviderConfig::BuiltinTone { .. } | ProviderConfig::BuiltinDetail { .. }
-                )
-        });
+        let builtin = config
+            .providers
+            .iter()
+            .any(|p| p.name() == fallback && p.is_builtin());
         if !builtin {
             return Err(fail(
                 "enhance.fallback",
@@ -541,32 +471,12 @@ fn validate(config: &Config, label: &str) -> Result<()> {
                 format!("expected 1-40 letters, digits, '-' or '_', got {name:?}"),
             ));
         }
-        if let ProviderConfig::SdWebui {
-            base_url,
-            steps,
-            max_side,
-            timeout_secs,
-            ..
-        } = provider
-        {
-            // This build has no TLS stack yet (it arrives with the hosted providers).
-            if !base_url.starts_with("http://") {
-                return Err(fail(
-                    "providers.base_url",
-                    format!(
-                        "expected an http:// URL (https is not supported yet), got {base_url:?}"
-                    ),
-                ));
-            }
-            if !(1..=150).contains(steps) || !(64..=4096).contains(max_side) || *timeout_secs == 0 {
-                return Err(fail(
-                    "providers",
-                    format!(
-                        "provider {name:?}: expected steps 1-150, max_side 64-4096, timeout_secs > 0"
-                    ),
-                ));
-            }
-        }
+        validate_provider(provider).map_err(|message| {
+            fail(
+                "providers",
+                format!("provider {name:?} ({}): {message}", provider.kind()),
+            )
+        })?;
         if !seen.insert(name) {
             return Err(fail(
                 "providers.name",
@@ -575,6 +485,100 @@ fn validate(config: &Config, label: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Checks one provider's settings; the message says what was expected.
+fn validate_provider(provider: &ProviderConfig) -> std::result::Result<(), String> {
+    if let Some(url) = provider.base_url()
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return Err(format!(
+            "base_url: expected an http:// or https:// URL, got {url:?}"
+        ));
+    }
+    let check = |ok: bool, what: &str| if ok { Ok(()) } else { Err(what.to_string()) };
+    let price = |p: Option<f64>| p.is_none_or(|v| v.is_finite() && v >= 0.0);
+    match provider {
+        ProviderConfig::BuiltinTone(_) | ProviderConfig::BuiltinDetail(_) => Ok(()),
+        ProviderConfig::SdWebui(c) => {
+            check(
+                (1..=150).contains(&c.steps)
+                    && (64..=4096).contains(&c.max_side)
+                    && c.timeout_secs > 0,
+                "expected steps 1-150, max_side 64-4096, timeout_secs > 0",
+            )?;
+            check(
+                price(c.price_per_image),
+                "price_per_image: expected a number >= 0",
+            )
+        }
+        ProviderConfig::Leonardo(c) => {
+            check(
+                (10..=60).contains(&c.steps),
+                "steps: expected 10-60 (num_inference_steps)",
+            )?;
+            check(
+                (64..=1536).contains(&c.max_side),
+                "max_side: expected 64-1536",
+            )?;
+            check(
+                c.poll_interval_secs.is_finite()
+                    && (0.01..=60.0).contains(&c.poll_interval_secs)
+                    && c.timeout_secs > 0,
+                "expected poll_interval_secs 0.01-60 and timeout_secs > 0",
+            )?;
+            check(
+                !c.model_id.trim().is_empty(),
+                "model_id: expected a model id",
+            )?;
+            check(
+                !c.api_key_env.is_empty(),
+                "api_key_env: expected a variable name",
+            )?;
+            check(
+                price(c.price_per_image),
+                "price_per_image: expected a number >= 0",
+            )
+        }
+        ProviderConfig::Replicate(c) => {
+            check(
+                !(c.version.is_some() && c.model.is_some()),
+                "set either version or model, not both",
+            )?;
+            if let Some(model) = &c.model {
+                check(
+                    model.split('/').count() == 2 && !model.contains(':'),
+                    "model: expected owner/name (an official model)",
+                )?;
+            }
+            if let Some(version) = &c.version {
+                let hex = version.rsplit(':').next().unwrap_or_default();
+                check(
+                    hex.len() == 64 && hex.chars().all(|ch| ch.is_ascii_hexdigit()),
+                    "version: expected owner/name:<64 hex digits> or the 64 hex digits",
+                )?;
+            }
+            check(
+                (1..=500).contains(&c.steps) && (64..=2048).contains(&c.max_side),
+                "expected steps 1-500 and max_side 64-2048",
+            )?;
+            check((1..=60).contains(&c.wait_secs), "wait_secs: expected 1-60")?;
+            check(
+                c.poll_interval_secs.is_finite()
+                    && (0.01..=60.0).contains(&c.poll_interval_secs)
+                    && c.timeout_secs > 0,
+                "expected poll_interval_secs 0.01-60 and timeout_secs > 0",
+            )?;
+            check(
+                !c.token_env.is_empty(),
+                "token_env: expected a variable name",
+            )?;
+            check(
+                price(c.price_per_image) && price(c.price_per_second),
+                "price_per_image / price_per_second: expected numbers >= 0",
+            )
+        }
+    }
 }
 
 #[cfg(test)]
@@ -589,7 +593,7 @@ mod tests {
 
     #[test]
     fn shipped_example_parses_and_equals_the_defaults() {
-        let text = include_str!("../latina.toml.example");
+        let text = include_str!("../../latina.toml.example");
         let parsed = parse("latina.toml.example", text, NO_ENV).unwrap();
         assert_eq!(parsed, Config::default());
     }
@@ -645,7 +649,9 @@ mod tests {
         let config = parse("f", text, NO_ENV).unwrap();
         assert_eq!(
             config.providers,
-            vec![ProviderConfig::BuiltinTone { name: "a".into() }]
+            vec![ProviderConfig::BuiltinTone(BuiltinConfig {
+                name: "a".into()
+            })]
         );
         let twice = format!("{text}{text}");
         assert!(message(parse("f", &twice, NO_ENV)).contains("used twice"));
@@ -659,21 +665,59 @@ mod tests {
         let text = "[[providers]]\nname = \"gpu\"\ntype = \"sd-webui\"\nbase_url = \"http://10.0.0.5:7860\"\ncontrolnet_model = \"control_v11p_sd15_mlsd\"\n";
         let config = parse("f", text, NO_ENV).unwrap();
         match &config.providers[0] {
-            ProviderConfig::SdWebui {
-                steps,
-                sampler,
-                timeout_secs,
-                ..
-            } => {
+            ProviderConfig::SdWebui(c) => {
                 assert_eq!(
-                    (*steps, sampler.as_str(), *timeout_secs),
+                    (c.steps, c.sampler.as_str(), c.timeout_secs),
                     (25, "Euler a", 300)
                 );
             }
             other => panic!("{other:?}"),
         }
         let bad = text.replace("http://10.0.0.5:7860", "10.0.0.5:7860");
-        assert!(message(parse("f", &bad, NO_ENV)).contains("providers.base_url"));
+        let msg = message(parse("f", &bad, NO_ENV));
+        assert!(msg.contains("base_url: expected an http"), "{msg}");
+        let typo = format!("{text}stepz = 3\n");
+        assert!(message(parse("f", &typo, NO_ENV)).contains("stepz"));
+    }
+
+    #[test]
+    fn hosted_providers_get_vendor_defaults_and_key_variable_names() {
+        let text = "[[providers]]\nname = \"leo\"\ntype = \"leonardo\"\n\n[[providers]]\nname = \"rep\"\ntype = \"replicate\"\nextra_input = { scheduler = \"K_EULER\" }\n";
+        let config = parse("f", text, NO_ENV).unwrap();
+        let ProviderConfig::Leonardo(leo) = &config.providers[0] else {
+            panic!("{:?}", config.providers[0]);
+        };
+        assert_eq!(leo.base_url, "https://cloud.leonardo.ai/api/rest/v1");
+        assert_eq!(leo.api_key_env, "LEONARDO_API_KEY");
+        assert_eq!(leo.preprocessor_id, 19);
+        assert!(!leo.alchemy);
+        let ProviderConfig::Replicate(rep) = &config.providers[1] else {
+            panic!("{:?}", config.providers[1]);
+        };
+        assert_eq!(rep.token_env, "REPLICATE_API_TOKEN");
+        assert_eq!(
+            rep.create_target(),
+            (
+                "/predictions".to_string(),
+                Some(providers::REPLICATE_DEFAULT_VERSION.to_string())
+            )
+        );
+        assert_eq!(rep.extra_input["scheduler"], "K_EULER");
+        let official = text.replace("extra_input", "model = \"acme/sdxl\"\nextra_input");
+        let config = parse("f", &official, NO_ENV).unwrap();
+        let ProviderConfig::Replicate(rep) = &config.providers[1] else {
+            panic!();
+        };
+        assert_eq!(
+            rep.create_target(),
+            ("/models/acme/sdxl/predictions".to_string(), None)
+        );
+        let both = official.replace("model =", "version = \"abc\"\nmodel =");
+        assert!(message(parse("f", &both, NO_ENV)).contains("either version or model"));
+        let short = text.replace("extra_input", "version = \"acme/x:abc\"\nextra_input");
+        assert!(message(parse("f", &short, NO_ENV)).contains("64 hex digits"));
+        let steps = text.replace("type = \"leonardo\"", "type = \"leonardo\"\nsteps = 5");
+        assert!(message(parse("f", &steps, NO_ENV)).contains("steps: expected 10-60"));
     }
 
     #[test]
