@@ -130,6 +130,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         database: ".".into(),
                     },
                     seed: None,
+                    config_file: None,
                 }
                 .search_space()?,
                 OptimizerSettings::default(),

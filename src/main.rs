@@ -19,9 +19,27 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) if latina::cli::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            let message = format!("{err:#}").replace(['\n', '\r'], " ");
+            let message = one_line(&err);
             eprintln!("latina: {message}");
             ExitCode::from(latina::cli::EXIT_FAILURE)
         }
     }
+}
+
+/// The error and its causes on one line, each cause once: library errors
+/// already include their source's text, so a cause that the message so far
+/// ends with is not repeated.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if message.ends_with(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message.replace(['\n', '\r'], " ")
 }

@@ -1,6 +1,7 @@
 //! Command-line interface: clap arguments, one file per subcommand, and the
 //! terminal UI. Everything printed or prompted lives here.
 
+mod doctor;
 mod enhance;
 mod interrupt;
 mod rate;
@@ -79,6 +80,8 @@ pub enum Command {
     Suggest(suggest::SuggestArgs),
     /// Measure the optimizer on simulated designers
     Simulate(simulate::SimulateArgs),
+    /// Check the config, database and providers (keys, reachability)
+    Doctor(doctor::DoctorArgs),
 }
 
 /// Runs a parsed command line.
@@ -95,6 +98,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => status::run(&ws, &ui, args),
         Command::Suggest(args) => suggest::run(&ws, &ui, args),
         Command::Simulate(args) => simulate::run(&ws, &ui, args),
+        Command::Doctor(args) => doctor::run(&ws, &ui, args),
     }
 }
 

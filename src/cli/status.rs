@@ -68,6 +68,7 @@ pub fn run(ws: &Workspace, ui: &Ui, _args: StatusArgs) -> anyhow::Result<ExitCod
                             duration_text(perf.total_latency_ms as f64)
                         ))
                         .unwrap_or_default()
+                        + &cost_text(perf.total_cost_usd, perf.renders_without_cost)
                 ))
             ))?;
         }
@@ -92,8 +93,18 @@ pub fn run(ws: &Workspace, ui: &Ui, _args: StatusArgs) -> anyhow::Result<ExitCod
         ))?;
     }
     ui.out(format!(
-        "Unrated: {}   Failed renders: {}",
-        report.unrated, report.failed
+        "Unrated: {}   Failed renders: {}   Spent: ${:.2}",
+        report.unrated, report.failed, report.total_cost_usd
     ))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `, $0.42` or `, $0.42 + 3 renders unpriced`; nothing for free arms.
+fn cost_text(total: f64, unpriced: u64) -> String {
+    match (total > 0.0, unpriced) {
+        (false, 0) => String::new(),
+        (true, 0) => format!(", ${total:.2}"),
+        (false, n) => format!(", cost unknown ({n} renders unpriced)"),
+        (true, n) => format!(", ${total:.2} + {n} renders unpriced"),
+    }
 }

@@ -105,6 +105,16 @@ impl Ui {
         style(text).bold().to_string()
     }
 
+    /// Green on a colour terminal.
+    pub fn green(&self, text: impl std::fmt::Display) -> String {
+        style(text).green().to_string()
+    }
+
+    /// Red on a colour terminal.
+    pub fn red(&self, text: impl std::fmt::Display) -> String {
+        style(text).red().to_string()
+    }
+
     /// Dim on a colour terminal.
     pub fn dim(&self, text: impl std::fmt::Display) -> String {
         style(text).dim().to_string()

@@ -35,5 +35,9 @@ pub fn resolve(args: &GlobalArgs) -> anyhow::Result<Workspace> {
         config,
         paths: Paths { data_dir, database },
         seed,
+        config_file: match source {
+            config::ConfigSource::File(path) => Some(path),
+            config::ConfigSource::Defaults => None,
+        },
     })
 }

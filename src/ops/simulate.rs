@@ -314,6 +314,7 @@ pub fn run_session(
             data_dir: dir.clone(),
         },
         seed: Some(seed),
+        config_file: None,
     };
     let arm_names: Vec<String> = ws
         .config

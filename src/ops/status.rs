@@ -25,6 +25,8 @@ pub struct StatusReport {
     pub unrated: u64,
     /// Renders that failed.
     pub failed: u64,
+    /// Total known cost over all providers, US dollars.
+    pub total_cost_usd: f64,
     /// The model's noise-aware view (absent before two usable ratings).
     pub model: Option<Outlook>,
 }
@@ -60,6 +62,10 @@ pub struct ProviderPerformance {
     pub avg_latency_ms: Option<f64>,
     /// Total provider time, milliseconds.
     pub total_latency_ms: u64,
+    /// Total cost of the renders whose cost is known, US dollars.
+    pub total_cost_usd: f64,
+    /// Finished renders with no known cost (no price configured for them).
+    pub renders_without_cost: u64,
 }
 
 /// The original's convergence score.
@@ -73,6 +79,7 @@ pub fn status(ws: &Workspace, store: &mut Store) -> Result<StatusReport> {
     let s = store.summary()?;
     let model = ws.optimizer(store)?.outlook(PHASE1_TARGET)?;
     let best = s.best_rating.map_or(0.0, f64::from);
+    let total_cost_usd = s.providers.iter().map(|p| p.total_cost_usd).sum();
     let phase = if s.total_samples >= PHASE1_SAMPLES || best >= PHASE1_TARGET {
         2
     } else {
@@ -100,6 +107,8 @@ pub fn status(ws: &Workspace, store: &mut Store) -> Result<StatusReport> {
                         avg_latency_ms: (p.renders + p.failed > 0)
                             .then(|| p.total_latency_ms as f64 / (p.renders + p.failed) as f64),
                         total_latency_ms: p.total_latency_ms,
+                        total_cost_usd: p.total_cost_usd,
+                        renders_without_cost: p.renders_without_cost,
                     },
                 )
             })
@@ -107,6 +116,7 @@ pub fn status(ws: &Workspace, store: &mut Store) -> Result<StatusReport> {
         avg_rating: s.avg_rating,
         unrated: s.unrated,
         failed: s.failed,
+        total_cost_usd,
         model,
     })
 }

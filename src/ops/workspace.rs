@@ -44,6 +44,8 @@ pub struct Workspace {
     pub paths: Paths,
     /// Seed for the optimizer (`--seed`, `LATINA_SEED` or the config).
     pub seed: Option<u64>,
+    /// The config file read, if any (`None`: defaults and environment only).
+    pub config_file: Option<PathBuf>,
 }
 
 impl Workspace {

@@ -323,6 +323,20 @@ impl HttpClient {
         super::decoded_output(&self.provider, what, bytes, cost_usd)
     }
 
+    /// The same client with at most one quick retry, for `latina doctor`'s
+    /// checks: an unreachable host should be reported in seconds.
+    pub fn for_checks(&self) -> HttpClient {
+        HttpClient {
+            provider: self.provider.clone(),
+            policy: HttpPolicy {
+                max_retries: 1,
+                max_backoff: Duration::from_secs(2),
+                ..self.policy.clone()
+            },
+            client: self.client.clone(),
+        }
+    }
+
     /// The provider name errors are reported under.
     pub fn provider(&self) -> &str {
         &self.provider

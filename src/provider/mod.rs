@@ -292,6 +292,32 @@ pub fn build(
     })
 }
 
+/// The message of a provider error without the provider's name (the doctor
+/// prints that once per block).
+pub fn error_detail(e: Error) -> String {
+    match e {
+        Error::Provider { message, .. } => message,
+        other => other.to_string(),
+    }
+}
+
+impl Check {
+    /// A failed check from the error of the call `what` (its name is not
+    /// repeated in the detail).
+    pub fn failed(what: &str, e: Error) -> Check {
+        let detail = error_detail(e);
+        let detail = detail
+            .strip_prefix(what)
+            .and_then(|rest| rest.strip_prefix(": "))
+            .map_or(detail.clone(), str::to_string);
+        Check {
+            what: what.to_string(),
+            ok: false,
+            detail,
+        }
+    }
+}
+
 /// Checks that `bytes` are an image latina can read and wraps them.
 ///
 /// # Errors

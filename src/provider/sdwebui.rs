@@ -178,13 +178,13 @@ impl SdWebUi {
     }
 
     async fn check_async(&self) -> Vec<Check> {
+        let http = self.http.for_checks();
         let mut checks = Vec::new();
         let what = "GET /sdapi/v1/samplers";
         let url = self.url("/sdapi/v1/samplers");
-        let samplers = match self
-            .http
+        let samplers = match http
             .send(what, Replay::Safe, || {
-                self.authed(self.http.request(reqwest::Method::GET, &url))
+                self.authed(http.request(reqwest::Method::GET, &url))
             })
             .await
         {
@@ -209,22 +209,17 @@ impl SdWebUi {
                     )
                 },
             },
-            Err(e) => Check {
-                what: what.into(),
-                ok: false,
-                detail: provider_message(e),
-            },
+            Err(e) => Check::failed(what, e),
         });
         let what = "GET /controlnet/model_list";
         let url = self.url("/controlnet/model_list");
-        let models = match self
-            .http
+        let models = match http
             .send(what, Replay::Safe, || {
-                self.authed(self.http.request(reqwest::Method::GET, &url))
+                self.authed(http.request(reqwest::Method::GET, &url))
             })
             .await
         {
-            Ok(response) => self.http.read_json::<ModelList>(what, response).await,
+            Ok(response) => http.read_json::<ModelList>(what, response).await,
             Err(e) => Err(e),
         };
         let wanted = &self.settings.controlnet_model;
@@ -244,11 +239,7 @@ impl SdWebUi {
                     },
                 }
             }
-            Err(e) => Check {
-                what: what.into(),
-                ok: false,
-                detail: provider_message(e),
-            },
+            Err(e) => Check::failed(what, e),
         });
         checks
     }
@@ -262,15 +253,6 @@ struct NamedItem {
 #[derive(Deserialize)]
 struct ModelList {
     model_list: Vec<String>,
-}
-
-/// The message of a provider error without the provider's name (the doctor
-/// prints that once per block).
-pub(crate) fn provider_message(e: Error) -> String {
-    match e {
-        Error::Provider { message, .. } => message,
-        other => other.to_string(),
-    }
 }
 
 impl ImageProvider for SdWebUi {

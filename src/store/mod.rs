@@ -37,6 +37,19 @@ pub enum OpenMode {
     MustExist,
 }
 
+/// The database's state, for `latina doctor`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Health {
+    /// `PRAGMA user_version`.
+    pub schema_version: i64,
+    /// `ok`, or SQLite's first complaint.
+    pub quick_check: String,
+    /// Experiment rows.
+    pub experiments: u64,
+    /// Rating rows (history included).
+    pub ratings: u64,
+}
+
 /// The latina database.
 pub struct Store {
     conn: Connection,
@@ -80,6 +93,30 @@ impl Store {
         store.configure().map_err(|e| classify(path, e))?;
         migrations::migrate(&mut store.conn, path)?;
         Ok(store)
+    }
+
+    /// What `latina doctor` reports: schema version, SQLite's quick check
+    /// and how much is stored.
+    pub fn health(&self) -> Result<Health> {
+        let schema_version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let quick_check: String = self
+            .conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        let count = |table: &str| -> Result<u64> {
+            Ok(self
+                .conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
+                    r.get::<_, i64>(0)
+                })? as u64)
+        };
+        Ok(Health {
+            schema_version,
+            quick_check,
+            experiments: count("experiments")?,
+            ratings: count("ratings")?,
+        })
     }
 
     /// A fresh in-memory database, for tests.

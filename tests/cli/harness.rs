@@ -46,6 +46,22 @@ impl Env {
         cmd
     }
 
+    /// The same as [`Env::latina`] as a plain `std` command, for tests that
+    /// spawn the process and signal it.
+    pub fn latina_process(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_latina"));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.path("home"))
+            .env("XDG_CONFIG_HOME", self.path("home/.config"))
+            .env("XDG_DATA_HOME", self.path("home/.local/share"))
+            .env("USER", "tester")
+            .current_dir(self.path("cwd"))
+            .arg("--data-dir")
+            .arg(self.data());
+        cmd
+    }
+
     /// Runs `latina --json <args>` expecting success and parses stdout.
     pub fn json(&self, args: &[&str]) -> Value {
         let out = self.latina().arg("--json").args(args).assert().success();

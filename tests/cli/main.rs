@@ -3,7 +3,9 @@
 mod harness;
 
 mod bad_input;
+mod cancel;
 mod config;
+mod doctor;
 mod durability;
 mod interactive;
 mod offline_loop;

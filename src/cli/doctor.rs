@@ -1,0 +1,89 @@
+//! `latina doctor`
+
+use anyhow::Context;
+use clap::Args;
+use std::process::ExitCode;
+
+use super::ui::Ui;
+use crate::ops::Workspace;
+use crate::ops::doctor::{DoctorReport, doctor};
+
+/// Arguments of `latina doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {}
+
+/// Prints what works and what does not; exits 1 if anything does not.
+pub fn run(ws: &Workspace, ui: &Ui, _args: DoctorArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let env = |var: &str| std::env::var(var).ok();
+    let report = runtime.block_on(doctor(ws, &env));
+    if ui.json {
+        ui.json_line(&report)?;
+    } else {
+        print(ui, &report)?;
+    }
+    Ok(if report.all_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(super::EXIT_FAILURE)
+    })
+}
+
+fn mark(ui: &Ui, ok: bool) -> String {
+    if ok { ui.green("ok  ") } else { ui.red("FAIL") }
+}
+
+fn print(ui: &Ui, r: &DoctorReport) -> std::io::Result<()> {
+    ui.out(format!(
+        "{} {}",
+        ui.bold("config  "),
+        r.config_file.as_ref().map_or_else(
+            || "no file; defaults and LATINA_* environment".to_string(),
+            |p| format!("{} (valid)", p.display())
+        )
+    ))?;
+    ui.out(format!(
+        "{} {} {}  {}",
+        ui.bold("data dir"),
+        mark(ui, r.data_dir.ok),
+        r.data_dir.path.display(),
+        r.data_dir.detail
+    ))?;
+    ui.out(format!(
+        "{} {} {}  {}",
+        ui.bold("database"),
+        mark(ui, r.database.ok),
+        r.database.path.display(),
+        r.database.detail
+    ))?;
+    for p in &r.providers {
+        let key = match (&p.secret_env, p.secret_present) {
+            (Some(var), Some(true)) => format!(", key from {var}: set"),
+            (Some(var), _) => format!(", key from {var}: NOT SET"),
+            _ => String::new(),
+        };
+        ui.out(format!(
+            "{} {} ({}{}{})",
+            ui.bold("provider"),
+            ui.bold(&p.name),
+            p.kind,
+            p.base_url
+                .as_ref()
+                .map(|u| format!(" at {u}"))
+                .unwrap_or_default(),
+            key
+        ))?;
+        for c in &p.checks {
+            ui.out(format!("  {} {:<28} {}", mark(ui, c.ok), c.what, c.detail))?;
+        }
+    }
+    let failing = !r.all_ok();
+    ui.out(if failing {
+        "Some checks failed (see FAIL above).".to_string()
+    } else {
+        "All checks passed.".to_string()
+    })
+}

@@ -1,0 +1,196 @@
+//! `latina doctor`: is everything in place to render and learn? Config,
+//! data dir, database, and for each provider arm its key (present or not,
+//! never shown), its base URL reachable and the key accepted.
+
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Workspace;
+use crate::config::ProviderConfig;
+use crate::provider::{self, Check};
+use crate::store::{Health, OpenMode, Store};
+
+/// How long one provider's checks may take in all.
+const PROVIDER_CHECK_BUDGET: Duration = Duration::from_secs(20);
+
+/// Everything the doctor found.
+#[derive(Debug, Clone, Serialize)]
+pub struct DoctorReport {
+    /// The config file read, or none (defaults and environment).
+    pub config_file: Option<PathBuf>,
+    /// The data directory and whether latina can write there.
+    pub data_dir: Finding,
+    /// The database file.
+    pub database: DatabaseFinding,
+    /// One block per provider arm, in config order.
+    pub providers: Vec<ProviderFinding>,
+}
+
+impl DoctorReport {
+    /// Whether every check passed.
+    pub fn all_ok(&self) -> bool {
+        self.data_dir.ok
+            && self.database.ok
+            && self.providers.iter().all(|p| p.checks.iter().all(|c| c.ok))
+    }
+}
+
+/// One finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// The path concerned.
+    pub path: PathBuf,
+    /// Whether it is fine.
+    pub ok: bool,
+    /// What was found.
+    pub detail: String,
+}
+
+/// The database's state.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabaseFinding {
+    /// The file.
+    pub path: PathBuf,
+    /// Fine, or not created yet (also fine).
+    pub ok: bool,
+    /// What was found.
+    pub detail: String,
+    /// Schema and contents, when it opened.
+    pub health: Option<Health>,
+}
+
+/// One provider arm.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderFinding {
+    /// Arm name.
+    pub name: String,
+    /// `type` in the config.
+    pub kind: String,
+    /// Base URL of a network provider.
+    pub base_url: Option<String>,
+    /// The variable its secret is read from, if any.
+    pub secret_env: Option<String>,
+    /// Whether that variable is set (its value is never read out).
+    pub secret_present: Option<bool>,
+    /// The checks, the first being whether the client could be built.
+    pub checks: Vec<Check>,
+}
+
+/// Runs every check. Provider checks run concurrently, each within a
+/// time budget, so one unreachable host does not hold up the rest.
+pub async fn doctor(ws: &Workspace, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> DoctorReport {
+    let data_dir = check_data_dir(&ws.paths.data_dir);
+    let database = check_database(ws);
+    let mut handles = Vec::new();
+    for config in &ws.config.providers {
+        let built = provider::build(config, env);
+        let finding = ProviderFinding {
+            name: config.name().to_string(),
+            kind: config.kind().to_string(),
+            base_url: config.base_url().map(str::to_string),
+            secret_env: config.secret_env().map(str::to_string),
+            secret_present: config
+                .secret_env()
+                .map(|var| env(var).is_some_and(|v| !v.trim().is_empty())),
+            checks: Vec::new(),
+        };
+        handles.push(tokio::spawn(check_provider(config.clone(), built, finding)));
+    }
+    let mut providers = Vec::new();
+    for handle in handles {
+        if let Ok(finding) = handle.await {
+            providers.push(finding);
+        }
+    }
+    DoctorReport {
+        config_file: ws.config_file.clone(),
+        data_dir,
+        database,
+        providers,
+    }
+}
+
+async fn check_provider(
+    config: ProviderConfig,
+    built: crate::error::Result<Arc<dyn provider::ImageProvider>>,
+    mut finding: ProviderFinding,
+) -> ProviderFinding {
+    let provider = match built {
+        Ok(p) => p,
+        Err(e) => {
+            finding.checks.push(Check {
+                what: "configuration".into(),
+                ok: false,
+                detail: provider::error_detail(e),
+            });
+            return finding;
+        }
+    };
+    if config.is_builtin() {
+        finding.checks.push(Check {
+            what: "built in".into(),
+            ok: true,
+            detail: "renders offline, in-process".into(),
+        });
+        return finding;
+    }
+    match tokio::time::timeout(PROVIDER_CHECK_BUDGET, provider.check()).await {
+        Ok(checks) => finding.checks.extend(checks),
+        Err(_) => finding.checks.push(Check {
+            what: "reachability".into(),
+            ok: false,
+            detail: format!("no answer within {} s", PROVIDER_CHECK_BUDGET.as_secs()),
+        }),
+    }
+    finding
+}
+
+fn check_data_dir(dir: &std::path::Path) -> Finding {
+    let probe = dir.join(format!(".latina-doctor-{}", std::process::id()));
+    let result = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&probe, b"ok"))
+        .and_then(|()| std::fs::remove_file(&probe));
+    Finding {
+        path: dir.to_path_buf(),
+        ok: result.is_ok(),
+        detail: match result {
+            Ok(()) => "writable".into(),
+            Err(e) => format!("not writable: {e}"),
+        },
+    }
+}
+
+fn check_database(ws: &Workspace) -> DatabaseFinding {
+    let path = ws.paths.database.clone();
+    if !path.exists() {
+        return DatabaseFinding {
+            path,
+            ok: true,
+            detail: "not created yet (the first `latina enhance` creates it)".into(),
+            health: None,
+        };
+    }
+    match Store::open(&path, OpenMode::MustExist).and_then(|s| s.health()) {
+        Ok(health) => DatabaseFinding {
+            path,
+            ok: health.quick_check == "ok",
+            detail: if health.quick_check == "ok" {
+                format!(
+                    "schema {}, {} experiments, {} ratings",
+                    health.schema_version, health.experiments, health.ratings
+                )
+            } else {
+                format!("integrity check failed: {}", health.quick_check)
+            },
+            health: Some(health),
+        },
+        Err(e) => DatabaseFinding {
+            path,
+            ok: false,
+            detail: e.to_string(),
+            health: None,
+        },
+    }
+}
