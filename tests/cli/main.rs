@@ -6,6 +6,7 @@ mod bad_input;
 mod config;
 mod durability;
 mod interactive;
+mod leonardo;
 mod offline_loop;
 mod providers;
 mod simulate;
