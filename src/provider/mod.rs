@@ -7,6 +7,7 @@
 
 mod builtin;
 pub mod http;
+pub mod leonardo;
 pub mod sdwebui;
 mod upload;
 
@@ -278,10 +279,14 @@ pub fn build(
             Arc::new(sdwebui::SdWebUi::new(c.name.clone(), settings, policy)?)
         }
         ProviderConfig::Leonardo(c) => {
-            return Err(Error::Provider {
-                provider: c.name.clone(),
-                message: "the Leonardo client is being built".into(),
-            });
+            let key = read_secret(&c.name, &c.api_key_env, env)?;
+            // Per request: the API answers quickly; the render as a whole is
+            // bounded by `timeout_secs` while polling.
+            let policy = http::HttpPolicy {
+                request_timeout: std::time::Duration::from_secs(c.timeout_secs.clamp(1, 60)),
+                ..http::HttpPolicy::default()
+            };
+            Arc::new(leonardo::Leonardo::new(c.clone(), key, policy)?)
         }
         ProviderConfig::Replicate(c) => {
             return Err(Error::Provider {

@@ -1,0 +1,779 @@
+//! Leonardo.Ai REST v1: the photo goes up as an init image through a
+//! presigned S3 upload, an image-to-image generation (optionally with one
+//! Edge/Depth ControlNet on the same image) is started, polled until it is
+//! done, and its image fetched from Leonardo's CDN.
+//!
+//! Parameter mapping (the optimizer's meaning is the same everywhere):
+//!
+//! | optimizer | Leonardo field | mapping |
+//! |---|---|---|
+//! | `init_strength` (how far from the photo) | `init_strength` | **inverted**: `1 − value`, clamped to 0.1–0.9 (Leonardo's higher = closer to the photo) |
+//! | `guidance_scale` | `guidance_scale` | same value, clamped to 1–20 |
+//! | `controlnet_weight` | `controlnets[0].weight` | same value, clamped to 0–2, a JSON number |
+//!
+//! Always sent: `modelId`, `width`/`height` (the uploaded photo's size:
+//! longest side `max_side`, multiples of 8), `num_images: 1` (the API's
+//! default is 4, billed), `num_inference_steps`, `alchemy` (the API's
+//! default is on, billed). `structure` picks `init_image_id` +
+//! `init_strength`, the ControlNet (`initImageType: "UPLOADED"`,
+//! `preprocessorId`), or both; whether SDXL models accept both is
+//! unconfirmed, hence the setting.
+//!
+//! Calls and safety:
+//! * The API key goes only to the API (`Authorization: Bearer`); the S3
+//!   upload and the CDN download get no credentials. The upload's form
+//!   fields hold a signed policy: they are never logged or put in errors.
+//! * `POST /generations` starts billed work: after a timeout it is not sent
+//!   again. Leonardo has no cancel call, so a render abandoned by Ctrl-C or
+//!   the deadline may still finish and be billed; errors say so.
+//! * Leonardo reports errors as `{"error","path","code"}`, sometimes with a
+//!   2xx status: any answer with a top-level `error` is an error.
+//! * Cost: `sdGenerationJob.cost` when its unit is `DOLLARS`, else the
+//!   configured `price_per_image`, else unknown.
+
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+use super::http::{HttpClient, HttpPolicy, PollSchedule, Replay, WaitEnd};
+use super::sdwebui::provider_message;
+use super::{
+    BoxFuture, Check, ImageProvider, ProgressFn, RenderOutput, RenderRequest, Secret, Stage,
+    UploadImage,
+};
+use crate::config::{LeonardoConfig, LeonardoStructure};
+use crate::domain::Params;
+use crate::error::{Error, Result};
+
+/// The Leonardo.Ai provider.
+pub struct Leonardo {
+    config: LeonardoConfig,
+    key: Secret,
+    http: HttpClient,
+}
+
+/// Where and how to upload the init image (`POST /init-image`).
+struct UploadTarget {
+    id: String,
+    url: String,
+    /// The presigned form fields, in the order received. Secret-ish: they
+    /// carry a signature and a policy.
+    fields: Vec<(String, String)>,
+}
+
+#[derive(Deserialize)]
+struct InitImageAnswer {
+    #[serde(rename = "uploadInitImage")]
+    upload: Option<InitImage>,
+}
+
+#[derive(Deserialize)]
+struct InitImage {
+    id: String,
+    url: String,
+    fields: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct CreateAnswer {
+    #[serde(rename = "sdGenerationJob")]
+    job: Option<GenerationJob>,
+}
+
+#[derive(Deserialize)]
+struct GenerationJob {
+    #[serde(rename = "generationId")]
+    id: String,
+    #[serde(default)]
+    cost: Option<Cost>,
+}
+
+#[derive(Deserialize)]
+struct Cost {
+    #[serde(default)]
+    amount: serde_json::Value,
+    #[serde(default)]
+    unit: String,
+}
+
+#[derive(Deserialize)]
+struct PollAnswer {
+    #[serde(default)]
+    generations_by_pk: Option<Generation>,
+}
+
+#[derive(Deserialize)]
+struct Generation {
+    status: String,
+    #[serde(default)]
+    generated_images: Vec<GeneratedImage>,
+}
+
+#[derive(Deserialize)]
+struct GeneratedImage {
+    #[serde(default)]
+    url: Option<String>,
+}
+
+impl Leonardo {
+    /// Builds the client. `policy` applies per request (the whole render is
+    /// bounded by the config's `timeout_secs`).
+    ///
+    /// # Errors
+    /// [`Error::Provider`] if the HTTP client cannot start.
+    pub fn new(config: LeonardoConfig, key: Secret, policy: HttpPolicy) -> Result<Self> {
+        let http = HttpClient::new(&config.name, policy)?;
+        Ok(Leonardo { config, key, http })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.config.base_url.trim_end_matches('/'))
+    }
+
+    /// The `POST /generations` body for a photo uploaded as `init_image_id`
+    /// at `width × height`.
+    pub fn generation_body(
+        &self,
+        request: &RenderRequest,
+        init_image_id: &str,
+        width: u32,
+        height: u32,
+    ) -> serde_json::Value {
+        let p: Params = request.params;
+        let c = &self.config;
+        let mut body = serde_json::json!({
+            "prompt": request.prompt,
+            "modelId": c.model_id,
+            "width": width,
+            "height": height,
+            "num_images": 1,
+            "guidance_scale": p.guidance_scale.clamp(1.0, 20.0),
+            "num_inference_steps": c.steps,
+            "alchemy": c.alchemy,
+        });
+        if !request.negative_prompt.trim().is_empty() {
+            body["negative_prompt"] = request.negative_prompt.clone().into();
+        }
+        let init = matches!(
+            c.structure,
+            LeonardoStructure::InitAndControlnet | LeonardoStructure::InitOnly
+        );
+        let controlnet = matches!(
+            c.structure,
+            LeonardoStructure::InitAndControlnet | LeonardoStructure::ControlnetOnly
+        );
+        if init {
+            body["init_image_id"] = init_image_id.into();
+            body["init_strength"] = leonardo_init_strength(p.init_strength).into();
+        }
+        if controlnet {
+            body["controlnets"] = serde_json::json!([{
+                "initImageId": init_image_id,
+                "initImageType": "UPLOADED",
+                "preprocessorId": c.preprocessor_id,
+                "weight": p.controlnet_weight.clamp(0.0, 2.0),
+            }]);
+        }
+        body
+    }
+
+    async fn render_async(
+        &self,
+        request: RenderRequest,
+        progress: ProgressFn,
+    ) -> Result<RenderOutput> {
+        // The deadline covers the whole render, upload to download.
+        let mut schedule = PollSchedule::new(
+            Duration::from_secs_f64(self.config.poll_interval_secs),
+            Duration::from_secs(self.config.timeout_secs),
+        );
+        let cancel = request.cancel.clone();
+        progress(Stage::Uploading);
+        let source = Arc::clone(&request.source);
+        let max_side = self.config.max_side;
+        let image = tokio::task::spawn_blocking(move || source.upload_image(max_side))
+            .await
+            .map_err(|e| self.http.error("prepare the photo", e))?;
+        let not_started = || {
+            self.http
+                .error("render", "cancelled before the generation was started")
+        };
+        let target = until_cancelled(&cancel, self.init_image(), not_started).await?;
+        until_cancelled(&cancel, self.upload(&target, &image), not_started).await?;
+
+        progress(Stage::Queued);
+        let (generation_id, cost) = until_cancelled(
+            &cancel,
+            self.create(&request, &target.id, &image),
+            || {
+                self.http.error(
+                    "POST /generations",
+                    "cancelled while the generation was being created; it may still run and be billed",
+                )
+            },
+        )
+        .await?;
+        tracing::info!(provider = %self.config.name, generation = %generation_id, "generation started");
+
+        let what = format!("GET /generations/{generation_id}");
+        let cancelled = || {
+            self.http.error(
+                &what,
+                format!(
+                    "cancelled; Leonardo has no cancel call, so generation {generation_id} may still finish and be billed"
+                ),
+            )
+        };
+        let mut generating = false;
+        loop {
+            match schedule.wait(&cancel).await {
+                Ok(()) => {}
+                Err(WaitEnd::Cancelled) => return Err(cancelled()),
+                Err(WaitEnd::TimedOut) => {
+                    return Err(self.http.error(
+                        &what,
+                        format!(
+                            "generation {generation_id} not finished after {} s (timeout_secs); it may still finish and be billed",
+                            self.config.timeout_secs
+                        ),
+                    ));
+                }
+            }
+            let generation =
+                until_cancelled(&cancel, self.poll(&generation_id, &what), cancelled).await?;
+            match generation.status.as_str() {
+                "COMPLETE" => {
+                    let url = generation
+                        .generated_images
+                        .into_iter()
+                        .find_map(|i| i.url.filter(|u| !u.trim().is_empty()))
+                        .ok_or_else(|| {
+                            self.http.error(
+                                &what,
+                                format!(
+                                    "generation {generation_id} is COMPLETE but lists no image"
+                                ),
+                            )
+                        })?;
+                    if !matches!(reqwest::Url::parse(&url), Ok(u) if matches!(u.scheme(), "http" | "https"))
+                    {
+                        return Err(self.http.error(
+                            &what,
+                            format!("generation {generation_id}'s image URL is not an http(s) URL"),
+                        ));
+                    }
+                    progress(Stage::Downloading);
+                    // The CDN gets no key.
+                    return until_cancelled(
+                        &cancel,
+                        self.http.download_image(&url, None, cost),
+                        || self.http.error("download the render", "cancelled"),
+                    )
+                    .await;
+                }
+                "FAILED" => {
+                    return Err(self.http.error(
+                        &what,
+                        format!("generation {generation_id} failed (Leonardo gives no reason)"),
+                    ));
+                }
+                "PENDING" => {
+                    if !generating {
+                        progress(Stage::Generating);
+                        generating = true;
+                    }
+                }
+                other => {
+                    tracing::debug!(provider = %self.config.name, generation = %generation_id, status = other, "unknown status; still waiting");
+                }
+            }
+        }
+    }
+
+    /// `POST /init-image`: where to upload the photo.
+    async fn init_image(&self) -> Result<UploadTarget> {
+        let what = "POST /init-image";
+        let url = self.url("/init-image");
+        let body = serde_json::json!({ "extension": "jpg" });
+        let response = self
+            .http
+            .send(what, Replay::Safe, || {
+                self.http
+                    .request(Method::POST, &url)
+                    .bearer_auth(self.key.expose())
+                    .json(&body)
+            })
+            .await?;
+        let answer: InitImageAnswer = self.read_api_json(what, response).await?;
+        let upload = answer
+            .upload
+            .ok_or_else(|| self.http.error(what, "the answer has no uploadInitImage"))?;
+        let fields = decode_fields(&upload.fields).ok_or_else(|| {
+            self.http.error(
+                what,
+                "uploadInitImage.fields is not a JSON object (or a JSON string holding one)",
+            )
+        })?;
+        if upload.id.trim().is_empty() || reqwest::Url::parse(&upload.url).is_err() {
+            return Err(self
+                .http
+                .error(what, "uploadInitImage has no id or no valid upload URL"));
+        }
+        Ok(UploadTarget {
+            id: upload.id,
+            url: upload.url,
+            fields,
+        })
+    }
+
+    /// The presigned S3 upload: `multipart/form-data` with every field as a
+    /// text part and the JPEG as `file`, last; no credentials of ours.
+    /// Posting the same object again is harmless, so failures that may be
+    /// passing (429, 5xx, connection, timeout) are retried.
+    async fn upload(&self, target: &UploadTarget, image: &UploadImage) -> Result<()> {
+        let what = format!("upload the photo to {}", host_of(&target.url));
+        let policy = self.http.policy().clone();
+        let mut attempt = 0u32;
+        loop {
+            let mut form = reqwest::multipart::Form::new();
+            for (name, value) in &target.fields {
+                form = form.text(name.clone(), value.clone());
+            }
+            let file = reqwest::multipart::Part::bytes(image.jpeg.clone())
+                .file_name("photo.jpg")
+                .mime_str("image/jpeg")
+                .map_err(|e| self.http.error(&what, e))?;
+            form = form.part("file", file);
+            let outcome = self
+                .http
+                .request(Method::POST, &target.url)
+                .multipart(form)
+                .send()
+                .await;
+            let reason = match outcome {
+                Ok(response) if response.status().is_success() => return Ok(()),
+                Ok(response) => {
+                    let status = response.status();
+                    let retryable =
+                        status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+                    if !retryable || attempt >= policy.max_retries {
+                        let body = self
+                            .http
+                            .read_limited(&what, response)
+                            .await
+                            .unwrap_or_default();
+                        let detail = s3_error_detail(&String::from_utf8_lossy(&body), target);
+                        return Err(self.http.error(&what, format!("HTTP {status}{detail}")));
+                    }
+                    format!("HTTP {status}")
+                }
+                Err(e) => {
+                    let reason = if e.is_timeout() {
+                        format!("timed out after {:?}", policy.request_timeout)
+                    } else if e.is_connect() {
+                        "cannot connect".to_string()
+                    } else {
+                        "the connection failed".to_string()
+                    };
+                    if attempt >= policy.max_retries {
+                        return Err(self.http.error(&what, reason));
+                    }
+                    reason
+                }
+            };
+            let jitter = 0.5 + rand::random::<f64>();
+            let wait = policy
+                .base_backoff
+                .mul_f64(2f64.powi(attempt.min(16) as i32) * jitter)
+                .min(policy.max_backoff);
+            tracing::info!(provider = %self.config.name, call = %what, attempt, reason = %reason, wait_ms = wait.as_millis() as u64, "retrying");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// `POST /generations`: the job id and its cost in dollars, if known.
+    async fn create(
+        &self,
+        request: &RenderRequest,
+        init_image_id: &str,
+        image: &UploadImage,
+    ) -> Result<(String, Option<f64>)> {
+        let what = "POST /generations";
+        let url = self.url("/generations");
+        let body = self.generation_body(request, init_image_id, image.width, image.height);
+        let response = self
+            .http
+            .send(what, Replay::StartsWork, || {
+                self.http
+                    .request(Method::POST, &url)
+                    .bearer_auth(self.key.expose())
+                    .json(&body)
+            })
+            .await?;
+        let answer: CreateAnswer = self.read_api_json(what, response).await?;
+        let job = answer
+            .job
+            .ok_or_else(|| self.http.error(what, "the answer has no sdGenerationJob"))?;
+        // It goes into a URL path: a UUID in practice.
+        let plain = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        if job.id.is_empty() || job.id.len() > 100 || !job.id.chars().all(plain) {
+            return Err(self
+                .http
+                .error(what, "sdGenerationJob.generationId is missing or not an id"));
+        }
+        let cost = job
+            .cost
+            .as_ref()
+            .and_then(dollars)
+            .or(self.config.price_per_image);
+        Ok((job.id, cost))
+    }
+
+    /// One `GET /generations/{id}`; `what` names it in errors.
+    async fn poll(&self, id: &str, what: &str) -> Result<Generation> {
+        let url = self.url(&format!("/generations/{id}"));
+        let response = self
+            .http
+            .send(what, Replay::Safe, || {
+                self.http
+                    .request(Method::GET, &url)
+                    .bearer_auth(self.key.expose())
+            })
+            .await?;
+        let answer: PollAnswer = self.read_api_json(what, response).await?;
+        answer.generations_by_pk.ok_or_else(|| {
+            self.http.error(
+                what,
+                "Leonardo does not know this generation (generations_by_pk is null)",
+            )
+        })
+    }
+
+    /// Reads a bounded JSON answer, turning a top-level `error` (which
+    /// Leonardo may send with a 2xx status) into an error.
+    async fn read_api_json<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        response: reqwest::Response,
+    ) -> Result<T> {
+        let bytes = self.http.read_limited(what, response).await?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            self.http
+                .error(what, format!("malformed JSON answer ({e})"))
+        })?;
+        if let Some(message) = api_error(&value) {
+            return Err(self.http.error(what, message));
+        }
+        serde_json::from_value(value).map_err(|e| {
+            self.http
+                .error(what, format!("unexpected JSON answer ({e})"))
+        })
+    }
+
+    async fn check_async(&self) -> Vec<Check> {
+        let what = "GET /me";
+        let url = self.url("/me");
+        let outcome = self
+            .http
+            .request(Method::GET, &url)
+            .bearer_auth(self.key.expose())
+            .send()
+            .await;
+        let result: std::result::Result<(), String> = match outcome {
+            Err(e) if e.is_timeout() => Err("timed out".into()),
+            Err(e) if e.is_connect() => Err("cannot connect".into()),
+            Err(_) => Err("the connection failed".into()),
+            Ok(response) => {
+                let status = response.status();
+                if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+                    Err(format!(
+                        "key rejected (HTTP {status}); check {}",
+                        self.config.api_key_env
+                    ))
+                } else if !status.is_success() {
+                    let body = self
+                        .http
+                        .read_limited(what, response)
+                        .await
+                        .unwrap_or_default();
+                    let message = serde_json::from_slice::<serde_json::Value>(&body)
+                        .ok()
+                        .and_then(|v| api_error(&v))
+                        .unwrap_or_else(|| one_line(&String::from_utf8_lossy(&body), 200));
+                    Err(format!("HTTP {status}: {message}"))
+                } else {
+                    match self.http.read_limited(what, response).await {
+                        Err(e) => Err(provider_message(e)),
+                        Ok(body) => match serde_json::from_slice::<serde_json::Value>(&body) {
+                            Err(_) => Err("the answer is not JSON".into()),
+                            Ok(value) => match api_error(&value) {
+                                None => Ok(()),
+                                Some(message) => match message.strip_suffix(KEY_REJECTED) {
+                                    Some(reason) => Err(format!(
+                                        "key rejected ({reason}); check {}",
+                                        self.config.api_key_env
+                                    )),
+                                    None => Err(message),
+                                },
+                            },
+                        },
+                    }
+                }
+            }
+        };
+        vec![match result {
+            Ok(()) => Check {
+                what: what.into(),
+                ok: true,
+                detail: "key accepted".into(),
+            },
+            Err(detail) => Check {
+                what: what.into(),
+                ok: false,
+                detail,
+            },
+        }]
+    }
+}
+
+/// Leonardo's `init_strength` for the optimizer's: Leonardo's points the
+/// other way (higher = closer to the photo) and allows 0.1–0.9.
+pub fn leonardo_init_strength(optimizer_init_strength: f64) -> f64 {
+    let inverted = 1.0 - optimizer_init_strength;
+    // Keep two decimals of noise out of the request (0.35 → 0.65, not 0.6500000000000001).
+    ((inverted * 1e6).round() / 1e6).clamp(0.1, 0.9)
+}
+
+/// Runs `work` unless `cancel` fires first.
+async fn until_cancelled<T>(
+    cancel: &CancellationToken,
+    work: impl Future<Output = Result<T>>,
+    on_cancel: impl FnOnce() -> Error,
+) -> Result<T> {
+    tokio::select! {
+        biased;
+        () = cancel.cancelled() => Err(on_cancel()),
+        result = work => result,
+    }
+}
+
+/// The presigned fields: a JSON object, or (as Leonardo sends them) a
+/// string holding one. Values that are not strings are sent as JSON text.
+fn decode_fields(raw: &serde_json::Value) -> Option<Vec<(String, String)>> {
+    let object = match raw {
+        serde_json::Value::String(text) => serde_json::from_str::<serde_json::Value>(text).ok()?,
+        other => other.clone(),
+    };
+    let serde_json::Value::Object(map) = object else {
+        return None;
+    };
+    Some(
+        map.into_iter()
+            .map(|(k, v)| {
+                let value = match v {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                (k, value)
+            })
+            .collect(),
+    )
+}
+
+/// The dollars of a `cost` object when its unit is dollars.
+fn dollars(cost: &Cost) -> Option<f64> {
+    if !cost.unit.eq_ignore_ascii_case("DOLLARS") {
+        return None;
+    }
+    let amount = match &cost.amount {
+        serde_json::Value::String(s) => s.trim().parse::<f64>().ok()?,
+        serde_json::Value::Number(n) => n.as_f64()?,
+        _ => return None,
+    };
+    (amount.is_finite() && amount >= 0.0).then_some(amount)
+}
+
+/// Appended to errors that say the key was refused.
+const KEY_REJECTED: &str = "; the API key was rejected";
+
+/// The message of a Leonardo error body (`{"error","path","code"}`), if
+/// the body is one.
+fn api_error(value: &serde_json::Value) -> Option<String> {
+    let error = value.get("error").filter(|e| !e.is_null())?;
+    let message = match error {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Object(o) => o
+            .get("message")
+            .and_then(|m| m.as_str())
+            .map_or_else(|| error.to_string(), str::to_string),
+        other => other.to_string(),
+    };
+    let code = value.get("code").and_then(|c| c.as_str()).unwrap_or("");
+    let mut text = one_line(&message, 200);
+    if !code.is_empty() {
+        text = format!("{text} (code {})", one_line(code, 40));
+    }
+    let lower = format!("{message} {code}").to_ascii_lowercase();
+    if lower.contains("authorization hook")
+        || lower.contains("authentication hook")
+        || lower.contains("access-denied")
+    {
+        text.push_str(KEY_REJECTED);
+    }
+    Some(text)
+}
+
+/// At most `max` characters of `text`, on one line.
+fn one_line(text: &str, max: usize) -> String {
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if joined.chars().count() > max {
+        let cut: String = joined.chars().take(max).collect();
+        format!("{cut}…")
+    } else {
+        joined
+    }
+}
+
+/// Scheme, host and port of `url`, for naming the upload in errors without
+/// its path or query.
+fn host_of(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => {
+            let host = u.host_str().unwrap_or("?");
+            match u.port() {
+                Some(port) => format!("{}://{host}:{port}", u.scheme()),
+                None => format!("{}://{host}", u.scheme()),
+            }
+        }
+        Err(_) => "the presigned URL".into(),
+    }
+}
+
+/// What an S3 error body says, without anything from the signed form: the
+/// `<Code>` and `<Message>` of an XML `<Error>`, else a short excerpt, with
+/// every field value masked.
+fn s3_error_detail(body: &str, target: &UploadTarget) -> String {
+    let tag = |name: &str| {
+        let open = format!("<{name}>");
+        let close = format!("</{name}>");
+        let start = body.find(&open)? + open.len();
+        let end = body[start..].find(&close)? + start;
+        Some(body[start..end].to_string())
+    };
+    let text = match (tag("Code"), tag("Message")) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code,
+        (None, Some(message)) => message,
+        (None, None) => body.to_string(),
+    };
+    let mut masked = text;
+    for (_, value) in &target.fields {
+        if value.len() >= 4 {
+            masked = masked.replace(value.as_str(), "***");
+        }
+    }
+    let line = one_line(&masked, 200);
+    if line.is_empty() {
+        String::new()
+    } else {
+        format!(": {line}")
+    }
+}
+
+impl ImageProvider for Leonardo {
+    fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    fn render(
+        self: Arc<Self>,
+        request: RenderRequest,
+        progress: ProgressFn,
+    ) -> BoxFuture<Result<RenderOutput>> {
+        Box::pin(async move { self.render_async(request, progress).await })
+    }
+
+    fn check(self: Arc<Self>) -> BoxFuture<Vec<Check>> {
+        Box::pin(async move { self.check_async().await })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_strength_is_inverted_and_clamped() {
+        assert_eq!(leonardo_init_strength(0.35), 0.65);
+        assert_eq!(leonardo_init_strength(0.5), 0.5);
+        assert_eq!(leonardo_init_strength(0.0), 0.9);
+        assert_eq!(leonardo_init_strength(0.95), 0.1);
+    }
+
+    #[test]
+    fn fields_decode_from_a_json_string_or_an_object() {
+        let as_string = serde_json::json!("{\"key\":\"a/b.jpg\",\"n\":3}");
+        let fields = decode_fields(&as_string).unwrap();
+        assert!(fields.contains(&("key".into(), "a/b.jpg".into())));
+        assert!(fields.contains(&("n".into(), "3".into())));
+        assert!(decode_fields(&serde_json::json!({"k": "v"})).is_some());
+        assert!(decode_fields(&serde_json::json!("not json")).is_none());
+        assert!(decode_fields(&serde_json::json!("[1,2]")).is_none());
+        assert!(decode_fields(&serde_json::Value::Null).is_none());
+    }
+
+    #[test]
+    fn cost_counts_only_dollars() {
+        let cost = |amount: serde_json::Value, unit: &str| Cost {
+            amount,
+            unit: unit.into(),
+        };
+        assert_eq!(dollars(&cost("0.0147".into(), "DOLLARS")), Some(0.0147));
+        assert_eq!(
+            dollars(&cost(serde_json::json!(0.02), "DOLLARS")),
+            Some(0.02)
+        );
+        assert_eq!(dollars(&cost("12".into(), "CREDITS")), None);
+        assert_eq!(dollars(&cost("n/a".into(), "DOLLARS")), None);
+        assert_eq!(dollars(&cost("-1".into(), "DOLLARS")), None);
+    }
+
+    #[test]
+    fn error_bodies_are_recognised_with_their_code() {
+        let body = serde_json::json!({"error": "Invalid response from authorization hook", "path": "$", "code": "unexpected"});
+        let text = api_error(&body).unwrap();
+        assert!(text.starts_with("Invalid response from authorization hook (code unexpected)"));
+        assert!(text.ends_with("the API key was rejected"), "{text}");
+        assert_eq!(
+            api_error(&serde_json::json!({"error": "invalid file extension\nreally"})).unwrap(),
+            "invalid file extension really"
+        );
+        assert!(api_error(&serde_json::json!({"error": null, "x": 1})).is_none());
+        assert!(api_error(&serde_json::json!({"sdGenerationJob": {}})).is_none());
+    }
+
+    #[test]
+    fn s3_errors_keep_code_and_message_and_mask_field_values() {
+        let target = UploadTarget {
+            id: "i".into(),
+            url: "https://bucket.s3.amazonaws.com/".into(),
+            fields: vec![("X-Amz-Signature".into(), "abcdef0123".into())],
+        };
+        let xml = "<?xml version=\"1.0\"?><Error><Code>SignatureDoesNotMatch</Code><Message>bad abcdef0123</Message><SignatureProvided>abcdef0123</SignatureProvided></Error>";
+        assert_eq!(
+            s3_error_detail(xml, &target),
+            ": SignatureDoesNotMatch: bad ***"
+        );
+        assert_eq!(s3_error_detail("", &target), "");
+        assert_eq!(s3_error_detail("nope abcdef0123", &target), ": nope ***");
+        assert_eq!(
+            host_of("https://b.s3.amazonaws.com/x?y=1"),
+            "https://b.s3.amazonaws.com"
+        );
+    }
+}
