@@ -7,6 +7,7 @@
 
 mod builtin;
 pub mod http;
+pub mod replicate;
 pub mod sdwebui;
 mod upload;
 
@@ -284,10 +285,12 @@ pub fn build(
             });
         }
         ProviderConfig::Replicate(c) => {
-            return Err(Error::Provider {
-                provider: c.name.clone(),
-                message: "the Replicate client is being built".into(),
-            });
+            let token = read_secret(&c.name, &c.token_env, env)?;
+            Arc::new(replicate::Replicate::new(
+                c.clone(),
+                token,
+                http::HttpPolicy::default(),
+            )?)
         }
     })
 }
