@@ -8,4 +8,5 @@ mod durability;
 mod interactive;
 mod offline_loop;
 mod providers;
+mod replicate;
 mod simulate;
