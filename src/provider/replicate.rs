@@ -67,7 +67,6 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::http::{HttpClient, HttpPolicy, PollSchedule, Replay, WaitEnd, excerpt, same_origin};
-use super::sdwebui::provider_message;
 use super::{
     BoxFuture, Check, ImageProvider, ProgressFn, RenderOutput, RenderRequest, Secret, Stage,
     UploadImage, decoded_output,
@@ -394,10 +393,11 @@ impl Replicate {
                                 short(&prediction.status, 40)
                             ),
                         ),
-                        Stop::Failed(e) => Error::Provider {
-                            provider: self.name.clone(),
-                            message: format!("{}; {note}", provider_message(e)),
+                        Stop::Failed(Error::Provider { provider, message }) => Error::Provider {
+                            provider,
+                            message: format!("{message}; {note}"),
                         },
+                        Stop::Failed(other) => other,
                     });
                 }
             }
