@@ -17,7 +17,7 @@ use crate::optim::bayes::{BatchPolicy, Strategy};
 mod providers;
 pub use providers::{
     BuiltinConfig, LeonardoConfig, LeonardoStructure, ProviderConfig, REPLICATE_DEFAULT_VERSION,
-    ReplicateConfig, ReplicateSchema, SdWebuiConfig,
+    REPLICATE_RESERVED_INPUTS, ReplicateConfig, ReplicateSchema, SdWebuiConfig,
 };
 
 /// The whole configuration file.
@@ -573,6 +573,16 @@ fn validate_provider(provider: &ProviderConfig) -> std::result::Result<(), Strin
                 !c.token_env.is_empty(),
                 "token_env: expected a variable name",
             )?;
+            if let Some(key) = c
+                .extra_input
+                .keys()
+                .find(|k| providers::REPLICATE_RESERVED_INPUTS.contains(&k.as_str()))
+            {
+                return Err(format!(
+                    "extra_input.{key}: latina sets this input (from the photo, the prompts, \
+                     the optimizer or `steps`); remove it"
+                ));
+            }
             check(
                 price(c.price_per_image) && price(c.price_per_second),
                 "price_per_image / price_per_second: expected numbers >= 0",
@@ -716,6 +726,11 @@ mod tests {
         assert!(message(parse("f", &both, NO_ENV)).contains("either version or model"));
         let short = text.replace("extra_input", "version = \"acme/x:abc\"\nextra_input");
         assert!(message(parse("f", &short, NO_ENV)).contains("64 hex digits"));
+        let reserved = text.replace("scheduler", "prompt_strength");
+        assert!(
+            message(parse("f", &reserved, NO_ENV)).contains("extra_input.prompt_strength"),
+            "the optimizer's knob cannot be pinned"
+        );
         let steps = text.replace("type = \"leonardo\"", "type = \"leonardo\"\nsteps = 5");
         assert!(message(parse("f", &steps, NO_ENV)).contains("steps: expected 10-60"));
     }

@@ -183,6 +183,9 @@ pub struct ReplicateConfig {
     #[serde(default = "default_render_timeout")]
     pub timeout_secs: u64,
     /// Extra model inputs, sent as given (e.g. `{ scheduler = "K_EULER" }`).
+    /// They override latina's fixed choices (such as `controlnet_1` or
+    /// `sizing_strategy`); the keys in [`REPLICATE_RESERVED_INPUTS`] are
+    /// refused.
     #[serde(default)]
     pub extra_input: serde_json::Map<String, serde_json::Value>,
     /// Dollars per second of prediction time (`metrics.predict_time`).
@@ -196,6 +199,20 @@ pub struct ReplicateConfig {
 /// `adirik/interior-design` at the version PROVIDERS.md records.
 pub const REPLICATE_DEFAULT_VERSION: &str =
     "adirik/interior-design:76604baddc85b1b4616e1c6475eca080da339c8875bd4996705440484a6eac38";
+
+/// Model inputs latina derives from the photo, the prompts, the optimizer's
+/// parameters or `steps`. `extra_input` may not set them: a fixed value
+/// would silently cut the optimizer (or the photo) off from the render.
+pub const REPLICATE_RESERVED_INPUTS: [&str; 8] = [
+    "image",
+    "controlnet_1_image",
+    "prompt",
+    "negative_prompt",
+    "prompt_strength",
+    "guidance_scale",
+    "controlnet_1_conditioning_scale",
+    "num_inference_steps",
+];
 
 impl ReplicateConfig {
     /// Where a prediction is created and what identifies the model:

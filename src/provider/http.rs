@@ -379,8 +379,19 @@ fn retry_after(response: &Response) -> Option<Duration> {
     )
 }
 
-/// At most 200 characters of an error body, on one line.
-fn excerpt(body: &str) -> String {
+/// At most 200 characters of an error body, on one line. An RFC 7807
+/// problem document (`{"title", "detail", ...}`, as Replicate sends) is
+/// reduced to its `detail` (or `title`): the sentence meant for people.
+pub(crate) fn excerpt(body: &str) -> String {
+    let problem = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            ["detail", "title"]
+                .iter()
+                .find_map(|k| v.get(k).and_then(|d| d.as_str()).map(str::to_string))
+        })
+        .filter(|text| !text.trim().is_empty());
+    let body = problem.as_deref().unwrap_or(body);
     let one_line: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
     if one_line.is_empty() {
         String::new()
@@ -402,6 +413,26 @@ mod tests {
         assert!(!same_origin("https://replicate.delivery/x.png", base));
         assert!(!same_origin("http://api.replicate.com/x", base));
         assert!(!same_origin("not a url", base));
+    }
+
+    #[test]
+    fn error_excerpts_are_one_line_and_prefer_the_problem_detail() {
+        assert_eq!(excerpt(""), "");
+        assert_eq!(excerpt("CUDA out\n of memory "), ": CUDA out of memory");
+        assert_eq!(
+            excerpt(
+                r#"{"title":"Input validation failed","status":422,"detail":"Invalid version or not permitted"}"#
+            ),
+            ": Invalid version or not permitted"
+        );
+        assert_eq!(
+            excerpt(r#"{"title":"Unauthenticated","status":401}"#),
+            ": Unauthenticated"
+        );
+        // A `detail` that is not a sentence (FastAPI's list) is shown as sent.
+        let list = r#"{"detail":[{"msg":"field required"}]}"#;
+        assert_eq!(excerpt(list), format!(": {list}"));
+        assert_eq!(excerpt(&"x".repeat(500)).len(), 2 + 200);
     }
 
     #[tokio::test(start_paused = true)]

@@ -8,6 +8,7 @@
 mod builtin;
 pub mod http;
 pub mod leonardo;
+pub mod replicate;
 pub mod sdwebui;
 mod upload;
 
@@ -289,10 +290,12 @@ pub fn build(
             Arc::new(leonardo::Leonardo::new(c.clone(), key, policy)?)
         }
         ProviderConfig::Replicate(c) => {
-            return Err(Error::Provider {
-                provider: c.name.clone(),
-                message: "the Replicate client is being built".into(),
-            });
+            let token = read_secret(&c.name, &c.token_env, env)?;
+            Arc::new(replicate::Replicate::new(
+                c.clone(),
+                token,
+                http::HttpPolicy::default(),
+            )?)
         }
     })
 }

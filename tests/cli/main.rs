@@ -11,4 +11,5 @@ mod interactive;
 mod leonardo;
 mod offline_loop;
 mod providers;
+mod replicate;
 mod simulate;

@@ -1,0 +1,775 @@
+//! Replicate: Stable Diffusion img2img + ControlNet models run as
+//! predictions (`adirik/interior-design` by default, or
+//! `fofr/sdxl-multi-controlnet-lora`).
+//!
+//! One render:
+//!
+//! 1. The photo is scaled to `max_side` and encoded as JPEG on a blocking
+//!    thread. Up to `inline_max_kib` KiB it is sent inline as a
+//!    `data:image/jpeg;base64,…` URI; a larger one goes to `POST /files`
+//!    (multipart part `content`) and the file's `urls.get` is the input.
+//! 2. `POST /predictions` with `version`, or
+//!    `POST /models/{owner}/{name}/predictions` for an official model, with
+//!    `Prefer: wait=N` (short renders finish within the call) and
+//!    `Cancel-After: <timeout_secs>s` (an abandoned prediction stops on
+//!    Replicate's side). The create call starts paid work: it is repeated
+//!    only when Replicate said it did not take it (429, 502–504, refused
+//!    connection), never after a timeout.
+//! 3. Unless the answer is already terminal, the prediction is polled at
+//!    `urls.get` (only when that is on the API's origin, else at
+//!    `/predictions/{id}`) until `succeeded`, `failed`, `canceled` or
+//!    `aborted`: a file output may appear while the status is still
+//!    `processing`.
+//! 4. The first output URL is downloaded at once (Replicate deletes outputs
+//!    after an hour), with the token only when the URL is on the API's
+//!    origin.
+//!
+//! On the overall timeout, on Ctrl-C, or when polling gives up, the
+//! prediction is cancelled with `POST /predictions/{id}/cancel` (best
+//! effort; `Cancel-After` is the backstop). Ctrl-C while the create call is
+//! still open abandons it: its id is not known yet, so only `Cancel-After`
+//! can stop it.
+//!
+//! Parameter mapping (the optimizer's meaning is the same everywhere):
+//!
+//! | optimizer | `interior-design` input | `sdxl-multi-controlnet` input | mapping |
+//! |---|---|---|---|
+//! | `init_strength` (how far from the photo) | `prompt_strength` | `prompt_strength` | same direction, clamped to 0–1 |
+//! | `guidance_scale` | `guidance_scale` | `guidance_scale` | same value, clamped to 1–50 |
+//! | `controlnet_weight` | not sent: the model's segmentation/MLSD scales are fixed inside it | `controlnet_1_conditioning_scale` | same value, clamped to 0–4 |
+//! | config `steps` | `num_inference_steps` | `num_inference_steps` | as configured |
+//!
+//! Both schemas also get `image`, `prompt` and `negative_prompt` (omitted
+//! when empty, so the model's own default applies). The SDXL schema adds
+//! `num_outputs: 1`, `sizing_strategy: "input_image"`,
+//! `controlnet_1: "edge_canny"` and `controlnet_1_image` (the same photo).
+//! `extra_input` entries are merged last and override those fixed choices
+//! (e.g. `controlnet_1 = "depth_midas"`, `scheduler`, `seed`); the config
+//! refuses the keys latina derives from the photo, prompts, optimizer or
+//! `steps` ([`crate::config::REPLICATE_RESERVED_INPUTS`]).
+//!
+//! Cost: `price_per_second × metrics.predict_time` plus `price_per_image`,
+//! whichever are configured; unknown (`None`) when neither is, or when
+//! `price_per_second` is set but Replicate reported no `predict_time`.
+//!
+//! Errors are one line naming the call, e.g. `POST /predictions: HTTP 422
+//! Unprocessable Entity: Invalid version or not permitted`; the token and
+//! any data URI are scrubbed from them.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::http::{HttpClient, HttpPolicy, PollSchedule, Replay, WaitEnd, excerpt, same_origin};
+use super::{
+    BoxFuture, Check, ImageProvider, ProgressFn, RenderOutput, RenderRequest, Secret, Stage,
+    UploadImage, decoded_output,
+};
+use crate::config::{ReplicateConfig, ReplicateSchema};
+use crate::error::{Error, Result};
+
+/// Added to `Prefer: wait=N` for the create call's timeout (or the policy's
+/// request timeout, if shorter).
+const CREATE_MARGIN: Duration = Duration::from_secs(10);
+/// How long the best-effort cancel call may take.
+const CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest piece of a prediction's `error` quoted in an error message.
+const MAX_REASON_CHARS: usize = 300;
+
+/// The Replicate provider.
+pub struct Replicate {
+    name: String,
+    config: ReplicateConfig,
+    token: Secret,
+    /// Uploads, polls, cancels, downloads: the policy as given.
+    api: HttpClient,
+    /// The create call: the policy with a timeout of `Prefer: wait` + margin.
+    create: HttpClient,
+}
+
+/// A prediction as the API returns it (only the fields latina reads).
+#[derive(Debug, Deserialize)]
+struct Prediction {
+    id: String,
+    status: String,
+    #[serde(default)]
+    output: Value,
+    #[serde(default)]
+    error: Value,
+    #[serde(default)]
+    urls: Option<Urls>,
+    #[serde(default)]
+    metrics: Value,
+}
+
+#[derive(Debug, Deserialize)]
+struct Urls {
+    #[serde(default)]
+    get: Option<String>,
+}
+
+/// A file object from `POST /files`.
+#[derive(Debug, Deserialize)]
+struct FileObject {
+    #[serde(default)]
+    urls: Option<Urls>,
+}
+
+/// A prediction's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Starting,
+    Processing,
+    Succeeded,
+    Failed,
+    Canceled,
+    Aborted,
+    /// Anything else: treated as still running (the timeout bounds it).
+    Other,
+}
+
+impl Status {
+    fn of(text: &str) -> Self {
+        match text {
+            "starting" => Status::Starting,
+            "processing" => Status::Processing,
+            "succeeded" => Status::Succeeded,
+            "failed" => Status::Failed,
+            "canceled" | "cancelled" => Status::Canceled,
+            "aborted" => Status::Aborted,
+            _ => Status::Other,
+        }
+    }
+
+    fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Status::Succeeded | Status::Failed | Status::Canceled | Status::Aborted
+        )
+    }
+}
+
+/// Why waiting for a prediction stopped early.
+enum Stop {
+    Cancelled,
+    TimedOut,
+    Failed(Error),
+}
+
+impl From<WaitEnd> for Stop {
+    fn from(end: WaitEnd) -> Self {
+        match end {
+            WaitEnd::Cancelled => Stop::Cancelled,
+            WaitEnd::TimedOut => Stop::TimedOut,
+        }
+    }
+}
+
+impl Replicate {
+    /// Builds the client for one configured arm.
+    ///
+    /// # Errors
+    /// [`Error::Provider`] if the HTTP client cannot start.
+    pub fn new(config: ReplicateConfig, token: Secret, policy: HttpPolicy) -> Result<Self> {
+        let name = config.name.clone();
+        let wait = Duration::from_secs(prefer_wait(&config));
+        let create_policy = HttpPolicy {
+            request_timeout: wait + CREATE_MARGIN.min(policy.request_timeout),
+            ..policy.clone()
+        };
+        Ok(Replicate {
+            api: HttpClient::new(&name, policy)?,
+            create: HttpClient::new(&name, create_policy)?,
+            name,
+            config,
+            token,
+        })
+    }
+
+    /// The model inputs for one render whose photo is at `image` (a data
+    /// URI or a file URL). See the module docs for the mapping.
+    pub fn input(&self, request: &RenderRequest, image: &str) -> Map<String, Value> {
+        let p = request.params;
+        let mut input = Map::new();
+        input.insert("image".into(), image.into());
+        input.insert("prompt".into(), request.prompt.clone().into());
+        if !request.negative_prompt.trim().is_empty() {
+            input.insert(
+                "negative_prompt".into(),
+                request.negative_prompt.clone().into(),
+            );
+        }
+        input.insert(
+            "prompt_strength".into(),
+            p.init_strength.clamp(0.0, 1.0).into(),
+        );
+        input.insert(
+            "guidance_scale".into(),
+            p.guidance_scale.clamp(1.0, 50.0).into(),
+        );
+        input.insert("num_inference_steps".into(), self.config.steps.into());
+        match self.config.schema {
+            ReplicateSchema::InteriorDesign => {}
+            ReplicateSchema::SdxlMultiControlnet => {
+                input.insert("num_outputs".into(), 1.into());
+                input.insert("sizing_strategy".into(), "input_image".into());
+                input.insert("controlnet_1".into(), "edge_canny".into());
+                input.insert("controlnet_1_image".into(), image.into());
+                input.insert(
+                    "controlnet_1_conditioning_scale".into(),
+                    p.controlnet_weight.clamp(0.0, 4.0).into(),
+                );
+            }
+        }
+        for (key, value) in &self.config.extra_input {
+            input.insert(key.clone(), value.clone());
+        }
+        input
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.config.base_url.trim_end_matches('/'))
+    }
+
+    fn authed(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        builder.bearer_auth(self.token.expose())
+    }
+
+    /// The photo as the model's `image` input: inline or uploaded.
+    async fn image_input(&self, request: &RenderRequest) -> Result<String> {
+        let source = Arc::clone(&request.source);
+        let max_side = self.config.max_side;
+        let upload = tokio::task::spawn_blocking(move || source.upload_image(max_side))
+            .await
+            .map_err(|e| {
+                self.api
+                    .error("prepare the photo", format!("the encoder stopped: {e}"))
+            })?;
+        if upload.jpeg.len() as u64 <= u64::from(self.config.inline_max_kib) * 1024 {
+            Ok(format!(
+                "data:image/jpeg;base64,{}",
+                BASE64.encode(&upload.jpeg)
+            ))
+        } else {
+            self.upload_file(&upload).await
+        }
+    }
+
+    /// `POST /files`: a duplicate upload after a retry costs nothing, so the
+    /// call is safe to repeat.
+    async fn upload_file(&self, upload: &UploadImage) -> Result<String> {
+        let what = "POST /files";
+        let url = self.url("/files");
+        let response = self
+            .api
+            .send(what, Replay::Safe, || {
+                let part = reqwest::multipart::Part::bytes(upload.jpeg.clone())
+                    .file_name("photo.jpg")
+                    .mime_str("image/jpeg")
+                    .expect("image/jpeg is a valid MIME type");
+                let form = reqwest::multipart::Form::new().part("content", part);
+                self.authed(self.api.request(Method::POST, &url))
+                    .multipart(form)
+            })
+            .await?;
+        let file: FileObject = self.api.read_json(what, response).await?;
+        file.urls
+            .and_then(|u| u.get)
+            .filter(|u| is_http_url(u))
+            .ok_or_else(|| {
+                self.api
+                    .error(what, "the answer has no file URL (urls.get)")
+            })
+    }
+
+    /// Creates the prediction, waiting up to `Prefer: wait` for it.
+    async fn create(&self, input: Map<String, Value>) -> Result<Prediction> {
+        let (path, version) = self.config.create_target();
+        let what = format!("POST {path}");
+        let url = self.url(&path);
+        let mut body = Map::new();
+        if let Some(version) = version {
+            body.insert("version".into(), version.into());
+        }
+        body.insert("input".into(), Value::Object(input));
+        let body = Value::Object(body);
+        let prefer = format!("wait={}", prefer_wait(&self.config));
+        let cancel_after = format!("{}s", self.config.timeout_secs);
+        let response = self
+            .create
+            .send(&what, Replay::StartsWork, || {
+                self.authed(self.create.request(Method::POST, &url))
+                    .header("Prefer", &prefer)
+                    .header("Cancel-After", &cancel_after)
+                    .json(&body)
+            })
+            .await?;
+        let prediction: Prediction = self.create.read_json(&what, response).await?;
+        if !valid_id(&prediction.id) {
+            return Err(self
+                .create
+                .error(&what, "the answer has no usable prediction id"));
+        }
+        tracing::info!(provider = %self.name, prediction = %prediction.id, status = %prediction.status, "prediction created");
+        Ok(prediction)
+    }
+
+    async fn get_prediction(&self, what: &str, url: &str) -> Result<Prediction> {
+        let response = self
+            .api
+            .send(what, Replay::Safe, || {
+                self.authed(self.api.request(Method::GET, url))
+            })
+            .await?;
+        self.api.read_json(what, response).await
+    }
+
+    /// Polls until the prediction is terminal; cancels it when the wait
+    /// ends early.
+    async fn wait_for(
+        &self,
+        mut prediction: Prediction,
+        cancel: &CancellationToken,
+        deadline: Instant,
+        progress: &ProgressFn,
+    ) -> Result<Prediction> {
+        let id = prediction.id.clone();
+        let what = format!("GET /predictions/{id}");
+        let poll_url = match prediction.urls.as_ref().and_then(|u| u.get.as_deref()) {
+            Some(get) if same_origin(get, &self.config.base_url) => get.to_string(),
+            _ => self.url(&format!("/predictions/{id}")),
+        };
+        let mut schedule = PollSchedule::new(
+            Duration::from_secs_f64(self.config.poll_interval_secs),
+            deadline.saturating_duration_since(Instant::now()),
+        );
+        let mut generating = false;
+        loop {
+            let status = Status::of(&prediction.status);
+            if status.is_terminal() {
+                return Ok(prediction);
+            }
+            if status == Status::Processing && !generating {
+                generating = true;
+                progress(Stage::Generating);
+            }
+            if status == Status::Other {
+                tracing::debug!(provider = %self.name, prediction = %id, status = %prediction.status, "unknown status; still waiting");
+            }
+            let polled = match schedule.wait(cancel).await {
+                Err(end) => Err(Stop::from(end)),
+                Ok(()) => tokio::select! {
+                    polled = self.get_prediction(&what, &poll_url) => polled.map_err(Stop::Failed),
+                    () = cancel.cancelled() => Err(Stop::Cancelled),
+                    () = tokio::time::sleep_until(deadline) => Err(Stop::TimedOut),
+                },
+            };
+            match polled {
+                Ok(next) => prediction = next,
+                Err(stop) => {
+                    let cancelled = self.cancel_prediction(&id).await;
+                    let note = if cancelled {
+                        "asked Replicate to cancel it".to_string()
+                    } else {
+                        format!(
+                            "could not cancel it; Replicate stops it {} s after it was created",
+                            self.config.timeout_secs
+                        )
+                    };
+                    let subject = format!("prediction {id}");
+                    return Err(match stop {
+                        Stop::Cancelled => self.api.error(&subject, format!("cancelled; {note}")),
+                        Stop::TimedOut => self.api.error(
+                            &subject,
+                            format!(
+                                "no result after {} s (last status {}); {note}",
+                                self.config.timeout_secs,
+                                short(&prediction.status, 40)
+                            ),
+                        ),
+                        Stop::Failed(Error::Provider { provider, message }) => Error::Provider {
+                            provider,
+                            message: format!("{message}; {note}"),
+                        },
+                        Stop::Failed(other) => other,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Best effort: returns whether Replicate accepted the cancel.
+    async fn cancel_prediction(&self, id: &str) -> bool {
+        let url = self.url(&format!("/predictions/{id}/cancel"));
+        let sent = self
+            .authed(self.api.request(Method::POST, &url))
+            .timeout(CANCEL_TIMEOUT)
+            .send()
+            .await;
+        match sent {
+            Ok(response) if response.status().is_success() => true,
+            Ok(response) => {
+                tracing::warn!(provider = %self.name, prediction = id, status = %response.status(), "cancel refused");
+                false
+            }
+            Err(e) => {
+                tracing::warn!(provider = %self.name, prediction = id, error = %e.without_url(), "cancel not delivered");
+                false
+            }
+        }
+    }
+
+    /// Dollars for a finished prediction, per the configured prices.
+    fn cost(&self, prediction: &Prediction) -> Option<f64> {
+        let timed = match self.config.price_per_second {
+            None => None,
+            Some(rate) => {
+                let seconds = prediction
+                    .metrics
+                    .get("predict_time")
+                    .and_then(Value::as_f64)
+                    .filter(|s| s.is_finite() && *s >= 0.0);
+                match seconds {
+                    Some(s) => Some(rate * s),
+                    None => {
+                        tracing::warn!(provider = %self.name, prediction = %prediction.id, "no metrics.predict_time: cost unknown");
+                        return None;
+                    }
+                }
+            }
+        };
+        match (timed, self.config.price_per_image) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
+        }
+    }
+
+    async fn render_async(
+        &self,
+        request: RenderRequest,
+        progress: ProgressFn,
+    ) -> Result<RenderOutput> {
+        let cancel = request.cancel.clone();
+        let deadline = Instant::now() + Duration::from_secs(self.config.timeout_secs);
+        progress(Stage::Uploading);
+        let image = tokio::select! {
+            image = self.image_input(&request) => image?,
+            () = cancel.cancelled() => {
+                return Err(self.api.error("upload the photo", "cancelled"));
+            }
+        };
+        let input = self.input(&request, &image);
+        drop(image);
+        progress(Stage::Queued);
+        let created = tokio::select! {
+            created = self.create(input) => created?,
+            () = cancel.cancelled() => {
+                let (path, _) = self.config.create_target();
+                return Err(self.api.error(
+                    &format!("POST {path}"),
+                    format!(
+                        "cancelled before Replicate answered; if the prediction started, \
+                         Replicate stops it {} s after it was created",
+                        self.config.timeout_secs
+                    ),
+                ));
+            }
+        };
+        let done = self.wait_for(created, &cancel, deadline, &progress).await?;
+        let subject = format!("prediction {}", done.id);
+        match Status::of(&done.status) {
+            Status::Succeeded => {}
+            Status::Failed => {
+                return Err(self
+                    .api
+                    .error(&subject, format!("failed: {}", reason(&done.error))));
+            }
+            Status::Aborted => {
+                return Err(self.api.error(
+                    &subject,
+                    "aborted before it started (its Cancel-After deadline passed)",
+                ));
+            }
+            _ => {
+                return Err(self.api.error(&subject, "was canceled on Replicate's side"));
+            }
+        }
+        let cost = self.cost(&done);
+        let url = output_url(&done.output).map_err(|m| self.api.error(&subject, m))?;
+        progress(Stage::Downloading);
+        tokio::select! {
+            output = self.fetch(url, cost) => output,
+            () = cancel.cancelled() => Err(self.api.error("download the render", "cancelled")),
+        }
+    }
+
+    /// Downloads (or, for a data URI, decodes) the render.
+    async fn fetch(&self, url: &str, cost: Option<f64>) -> Result<RenderOutput> {
+        if let Some(data) = url.strip_prefix("data:") {
+            let what = "the output";
+            let encoded = data
+                .split_once(";base64,")
+                .map(|(_, b)| b)
+                .ok_or_else(|| self.api.error(what, "a data URI that is not base64"))?;
+            let bytes = BASE64
+                .decode(encoded.trim())
+                .map_err(|_| self.api.error(what, "a data URI that is not valid base64"))?;
+            return decoded_output(&self.name, what, bytes, cost);
+        }
+        let auth = same_origin(url, &self.config.base_url).then_some(&self.token);
+        self.api.download_image(url, auth, cost).await
+    }
+
+    /// `owner/name` of the configured model, when the config names it.
+    fn model_name(&self) -> Option<String> {
+        match self.config.create_target() {
+            (_, Some(version)) => version
+                .split_once(':')
+                .map(|(model, _)| model.to_string())
+                .filter(|m| m.split('/').count() == 2),
+            (_, None) => self.config.model.clone(),
+        }
+    }
+
+    async fn check_async(&self) -> Vec<Check> {
+        let (path, model) = match self.model_name() {
+            Some(model) => (format!("/models/{model}"), Some(model)),
+            None => ("/account".to_string(), None),
+        };
+        let what = format!("GET {path}");
+        let url = self.url(&path);
+        let answer = self
+            .authed(self.api.request(Method::GET, &url))
+            .send()
+            .await;
+        let (ok, detail) = match answer {
+            Err(e) => (
+                false,
+                if e.is_timeout() {
+                    format!("timed out after {:?}", self.api.policy().request_timeout)
+                } else if e.is_connect() {
+                    "cannot connect".to_string()
+                } else {
+                    "the connection failed".to_string()
+                },
+            ),
+            Ok(response) => {
+                let status = response.status();
+                match (status.as_u16(), &model) {
+                    (200..=299, Some(model)) => {
+                        (true, format!("token accepted; model {model} found"))
+                    }
+                    (200..=299, None) => (
+                        true,
+                        "token accepted (the version is a bare id, so the model was not looked up)"
+                            .to_string(),
+                    ),
+                    (401, _) => (false, "token rejected (HTTP 401)".to_string()),
+                    (404, Some(model)) => (false, format!("model {model} not found")),
+                    _ => {
+                        let body = self
+                            .api
+                            .read_limited(&what, response)
+                            .await
+                            .map(|b| String::from_utf8_lossy(&b).into_owned())
+                            .unwrap_or_default();
+                        (false, format!("HTTP {status}{}", excerpt(&body)))
+                    }
+                }
+            }
+        };
+        vec![Check {
+            what,
+            ok,
+            detail: scrub(&detail, self.token.expose()),
+        }]
+    }
+}
+
+/// Seconds for `Prefer: wait`: the configured wait, never beyond the
+/// render's whole timeout.
+fn prefer_wait(config: &ReplicateConfig) -> u64 {
+    u64::from(config.wait_secs).min(config.timeout_secs).max(1)
+}
+
+/// Prediction ids are short alphanumeric strings; anything else is not put
+/// into a URL path.
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn is_http_url(text: &str) -> bool {
+    reqwest::Url::parse(text).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+/// The render's location in a succeeded prediction's `output`: a URL
+/// string, or the first of an array of them.
+fn output_url(output: &Value) -> std::result::Result<&str, &'static str> {
+    let first = match output {
+        Value::Array(items) => items.first().ok_or("succeeded with an empty output list")?,
+        other => other,
+    };
+    match first {
+        Value::String(s) if is_http_url(s) || s.starts_with("data:image/") => Ok(s),
+        Value::String(_) => Err("the output is text, not an image URL"),
+        Value::Null => Err("succeeded without an output"),
+        Value::Object(_) => Err("the output is an object, not an image URL"),
+        Value::Array(_) => Err("the output is a nested list, not an image URL"),
+        Value::Bool(_) | Value::Number(_) => Err("the output is not an image URL"),
+    }
+}
+
+/// A failed prediction's `error`, on one short line.
+fn reason(error: &Value) -> String {
+    let text = match error {
+        Value::Null => return "no reason given".to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let text = short(&text, MAX_REASON_CHARS);
+    if text.is_empty() {
+        "no reason given".to_string()
+    } else {
+        text
+    }
+}
+
+/// `text` on one line, at most `max` characters.
+fn short(text: &str, max: usize) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > max {
+        let cut: String = one_line.chars().take(max).collect();
+        format!("{cut}…")
+    } else {
+        one_line
+    }
+}
+
+/// `text` without `secret` and without data-URI payloads (an error body
+/// may echo the request).
+fn scrub(text: &str, secret: &str) -> String {
+    let text = if secret.is_empty() {
+        text.to_string()
+    } else {
+        text.replace(secret, "***")
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("data:") {
+        let (head, tail) = rest.split_at(at + "data:".len());
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| {
+                c.is_whitespace() || matches!(c, '"' | '\'' | ')' | ']' | '}' | '<' | '>')
+            })
+            .unwrap_or(tail.len());
+        if end > 0 {
+            out.push('…');
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+impl ImageProvider for Replicate {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn render(
+        self: Arc<Self>,
+        request: RenderRequest,
+        progress: ProgressFn,
+    ) -> BoxFuture<Result<RenderOutput>> {
+        Box::pin(async move {
+            self.render_async(request, progress)
+                .await
+                .map_err(|e| match e {
+                    Error::Provider { provider, message } => Error::Provider {
+                        provider,
+                        message: scrub(&message, self.token.expose()),
+                    },
+                    other => other,
+                })
+        })
+    }
+
+    fn check(self: Arc<Self>) -> BoxFuture<Vec<Check>> {
+        Box::pin(async move { self.check_async().await })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn scrub_removes_the_secret_and_data_uri_payloads() {
+        let text = r#"HTTP 422: {"detail":"bad image data:image/jpeg;base64,/9j/4AAQSk== for r8_abc"} metadata: kept"#;
+        let clean = scrub(text, "r8_abc");
+        assert_eq!(
+            clean,
+            r#"HTTP 422: {"detail":"bad image data:… for ***"} metadata: kept"#
+        );
+        assert_eq!(scrub("plain", ""), "plain");
+    }
+
+    #[test]
+    fn output_is_a_url_or_the_first_of_a_list() {
+        assert_eq!(
+            output_url(&json!("https://replicate.delivery/a/out.png")),
+            Ok("https://replicate.delivery/a/out.png")
+        );
+        assert_eq!(
+            output_url(&json!(["https://x.test/1.png", "https://x.test/2.png"])),
+            Ok("https://x.test/1.png")
+        );
+        assert!(output_url(&json!([])).is_err());
+        assert!(output_url(&json!("a cosy room")).is_err());
+        assert!(output_url(&json!({"image": "https://x.test/1.png"})).is_err());
+        assert!(output_url(&json!(null)).is_err());
+        assert!(output_url(&json!(3)).is_err());
+        assert!(output_url(&json!("ftp://x.test/1.png")).is_err());
+    }
+
+    #[test]
+    fn failure_reasons_are_one_short_line() {
+        assert_eq!(reason(&json!(null)), "no reason given");
+        assert_eq!(reason(&json!("  ")), "no reason given");
+        assert_eq!(
+            reason(&json!("CUDA out of memory.\n  Tried to allocate 2 GiB\n")),
+            "CUDA out of memory. Tried to allocate 2 GiB"
+        );
+        let long = reason(&json!("x".repeat(1000)));
+        assert_eq!(long.chars().count(), MAX_REASON_CHARS + 1);
+        assert_eq!(reason(&json!({"code": 7})), r#"{"code":7}"#);
+    }
+
+    #[test]
+    fn ids_that_could_escape_the_path_are_refused() {
+        assert!(valid_id("gm3qorzdhgbfurvjtvhg6dckhu"));
+        assert!(!valid_id(""));
+        assert!(!valid_id("../files"));
+        assert!(!valid_id("a b"));
+    }
+
+    #[test]
+    fn statuses() {
+        assert!(Status::of("succeeded").is_terminal());
+        assert!(Status::of("aborted").is_terminal());
+        assert!(!Status::of("processing").is_terminal());
+        assert_eq!(Status::of("queued"), Status::Other);
+    }
+}
