@@ -57,9 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (label, provider_toml) in [
         (
             "sd-webui",
-            format!(
-                "type = \"sd-webui\"\nbase_url = \"{uri}\"\ncontrolnet_model = \"m\"\n"
-            ),
+            format!("type = \"sd-webui\"\nbase_url = \"{uri}\"\ncontrolnet_model = \"m\"\n"),
         ),
         (
             "leonardo",
@@ -71,8 +69,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
     ] {
         for concurrency in [4u32, 1] {
-            let (walls, overheads) =
-                measure(&binary, &photo, &provider_toml, concurrency, runs)?;
+            let (walls, overheads) = measure(&binary, &photo, &provider_toml, concurrency, runs)?;
             let wall = median(walls);
             println!(
                 "{label:<10} {concurrency:>11}  {:>10.2} s  {:>13.0} ms  {:>19.0} ms",
@@ -149,8 +146,11 @@ fn render_png() -> Vec<u8> {
         image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
     });
     let mut bytes = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
-        .expect("PNG encodes");
+    img.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )
+    .expect("PNG encodes");
     bytes
 }
 

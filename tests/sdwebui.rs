@@ -347,3 +347,38 @@ async fn nobody_listening_is_a_connect_error() {
     let err = p.render(request(), no_progress()).await.err().unwrap();
     assert!(err.to_string().contains("cannot connect"), "{err}");
 }
+
+#[tokio::test]
+async fn a_photo_larger_than_the_render_is_sent_scaled_down_with_its_aspect() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/sdapi/v1/img2img"))
+        .respond_with(ok_answer())
+        .mount(&server)
+        .await;
+    let big = image::RgbImage::from_fn(2000, 1500, |x, y| {
+        image::Rgb([(x / 8) as u8, (y / 6) as u8, 128])
+    });
+    let mut request = request();
+    request.source = Arc::new(SourcePhoto::new(
+        big,
+        false,
+        b"original bytes, not what should be sent".to_vec(),
+        image::ImageFormat::Jpeg,
+    ));
+    provider(&server, quick_policy(), None)
+        .render(request, no_progress())
+        .await
+        .unwrap();
+    let received: Vec<Request> = server.received_requests().await.unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&received[0].body).unwrap();
+    let sent = BASE64
+        .decode(body["init_images"][0].as_str().unwrap())
+        .unwrap();
+    let decoded = image::load_from_memory(&sent).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (768, 576));
+    assert_eq!(
+        (body["width"].as_u64(), body["height"].as_u64()),
+        (Some(768), Some(576))
+    );
+}

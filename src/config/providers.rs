@@ -172,8 +172,8 @@ pub struct ReplicateConfig {
     /// `Prefer: wait=N`: seconds the create call may hold for the result (1–60).
     #[serde(default = "replicate_wait")]
     pub wait_secs: u32,
-    /// Photos up to this many KiB are sent inline as a data URI; larger ones
-    /// through the files API.
+    /// Photos whose data URI (base64) is at most this many KiB are sent
+    /// inline; larger ones through the files API.
     #[serde(default = "replicate_inline_kib")]
     pub inline_max_kib: u32,
     /// First wait between status polls, seconds (grows to 4× this).

@@ -277,8 +277,20 @@ pub async fn enhance(
                     message: "not configured".into(),
                 }),
             };
+            // Whatever a provider says when cancelled (e.g. that the job may
+            // still be billed) is kept, under one recognisable prefix.
             let result = match result {
-                Err(_) if cancel.is_cancelled() => Err(cancelled()),
+                Err(e) if cancel.is_cancelled() => {
+                    let detail = crate::provider::error_detail(e);
+                    Err(Error::Provider {
+                        provider: name.clone(),
+                        message: if detail.starts_with("cancelled (Ctrl-C)") {
+                            detail
+                        } else {
+                            format!("cancelled (Ctrl-C): {detail}")
+                        },
+                    })
+                }
                 other => other,
             };
             let (result, fell_back) = match (result, fallback) {

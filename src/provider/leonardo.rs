@@ -39,8 +39,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+use super::error_detail as provider_message;
 use super::http::{HttpClient, HttpPolicy, PollSchedule, Replay, WaitEnd};
-use super::sdwebui::provider_message;
 use super::{
     BoxFuture, Check, ImageProvider, ProgressFn, RenderOutput, RenderRequest, Secret, Stage,
     UploadImage,

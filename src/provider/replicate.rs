@@ -5,7 +5,7 @@
 //! One render:
 //!
 //! 1. The photo is scaled to `max_side` and encoded as JPEG on a blocking
-//!    thread. Up to `inline_max_kib` KiB it is sent inline as a
+//!    thread. When its data URI is at most `inline_max_kib` KiB it is sent inline as a
 //!    `data:image/jpeg;base64,…` URI; a larger one goes to `POST /files`
 //!    (multipart part `content`) and the file's `urls.get` is the input.
 //! 2. `POST /predictions` with `version`, or
@@ -55,6 +55,9 @@
 //! Errors are one line naming the call, e.g. `POST /predictions: HTTP 422
 //! Unprocessable Entity: Invalid version or not permitted`; the token and
 //! any data URI are scrubbed from them.
+
+/// How an inline photo starts.
+const DATA_URI_PREFIX: &str = "data:image/jpeg;base64,";
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -251,11 +254,10 @@ impl Replicate {
                 self.api
                     .error("prepare the photo", format!("the encoder stopped: {e}"))
             })?;
-        if upload.jpeg.len() as u64 <= u64::from(self.config.inline_max_kib) * 1024 {
-            Ok(format!(
-                "data:image/jpeg;base64,{}",
-                BASE64.encode(&upload.jpeg)
-            ))
+        // The limit applies to what is sent: base64 makes the URI a third larger.
+        let uri_len = DATA_URI_PREFIX.len() as u64 + (upload.jpeg.len() as u64).div_ceil(3) * 4;
+        if uri_len <= u64::from(self.config.inline_max_kib) * 1024 {
+            Ok(format!("{DATA_URI_PREFIX}{}", BASE64.encode(&upload.jpeg)))
         } else {
             self.upload_file(&upload).await
         }

@@ -82,11 +82,11 @@ impl SdWebUi {
         (round8(width as f64 * scale), round8(height as f64 * scale))
     }
 
-    /// The JSON body for one render.
-    pub fn body(&self, request: &RenderRequest) -> serde_json::Value {
+    /// The JSON body for one render; `init_image` is the photo as sent.
+    pub fn body(&self, request: &RenderRequest, init_image: &[u8]) -> serde_json::Value {
         let p = request.params;
         let (w, h) = self.output_size(request.source.rgb.width(), request.source.rgb.height());
-        let image = BASE64.encode(&request.source.bytes);
+        let image = BASE64.encode(init_image);
         let mut body = serde_json::json!({
             "init_images": [image],
             "prompt": request.prompt,
@@ -135,7 +135,24 @@ impl SdWebUi {
         progress: ProgressFn,
     ) -> Result<RenderOutput> {
         let url = self.url("/sdapi/v1/img2img");
-        let body = self.body(&request);
+        // A photo larger than the render is sent scaled down (a 12-megapixel
+        // photo would be a 6 MB JSON body for a 1-megapixel render); a smaller
+        // one is sent as it is.
+        let (width, height) = request.source.rgb.dimensions();
+        let body = if width.max(height) > self.settings.max_side {
+            progress(Stage::Uploading);
+            let source = Arc::clone(&request.source);
+            let max_side = self.settings.max_side;
+            let upload = tokio::task::spawn_blocking(move || source.upload_image(max_side))
+                .await
+                .map_err(|e| {
+                    self.http
+                        .error("prepare the photo", format!("the encoder stopped: {e}"))
+                })?;
+            self.body(&request, &upload.jpeg)
+        } else {
+            self.body(&request, &request.source.bytes)
+        };
         let what = "POST /sdapi/v1/img2img";
         progress(Stage::Generating);
         let sent = self.http.send(what, Replay::StartsWork, || {
