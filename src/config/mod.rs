@@ -608,6 +608,42 @@ mod tests {
         assert_eq!(parsed, Config::default());
     }
 
+    /// Every commented-out provider block of the example, uncommented, is a
+    /// valid config: the documentation cannot drift from the schema.
+    #[test]
+    fn the_examples_commented_provider_blocks_parse_when_uncommented() {
+        let text = include_str!("../../latina.toml.example");
+        let mut blocks = Vec::new();
+        let mut current: Option<String> = None;
+        for line in text.lines() {
+            let uncommented = line.strip_prefix("# ").unwrap_or("");
+            if uncommented == "[[providers]]" {
+                current = Some(String::from("[[providers]]\n"));
+                continue;
+            }
+            if let Some(block) = current.as_mut() {
+                if line.trim().is_empty() {
+                    blocks.push(current.take().unwrap_or_default());
+                } else if uncommented.split_once(" = ").is_some_and(|(key, _)| {
+                    !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                }) {
+                    block.push_str(uncommented);
+                    block.push('\n');
+                }
+            }
+        }
+        blocks.extend(current);
+        let kinds: Vec<&str> = blocks
+            .iter()
+            .map(|b| {
+                let config =
+                    parse("example block", b, NO_ENV).unwrap_or_else(|e| panic!("{e}\n{b}"));
+                config.providers[0].kind()
+            })
+            .collect();
+        assert_eq!(kinds, ["sd-webui", "leonardo", "replicate"]);
+    }
+
     #[test]
     fn empty_file_means_defaults() {
         assert_eq!(parse("x", "", NO_ENV).unwrap(), Config::default());

@@ -4,7 +4,7 @@
 //! upload), sides in multiples of 8, JPEG.
 
 use image::RgbImage;
-use image::imageops::{self, FilterType};
+use image::imageops;
 
 use crate::imaging::encode;
 
@@ -30,7 +30,9 @@ impl UploadImage {
         let scaled = if (width, height) == rgb.dimensions() {
             rgb.clone()
         } else {
-            imageops::resize(rgb, width, height, FilterType::Triangle)
+            // Area averaging: anti-aliased like a triangle filter when
+            // shrinking, and about twice as fast on a 12-megapixel photo.
+            imageops::thumbnail(rgb, width, height)
         };
         UploadImage {
             jpeg: encode::jpeg(&scaled, UPLOAD_QUALITY),
