@@ -18,6 +18,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod evolve;
 pub mod imaging;
 pub mod ops;
 pub mod optim;
