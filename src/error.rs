@@ -82,6 +82,10 @@ pub enum Error {
         problem: ImageProblem,
     },
 
+    /// Something named on the command line does not exist.
+    #[error("{0}")]
+    NotFound(String),
+
     /// No experiment has this id (or id prefix).
     #[error("no experiment matches id `{0}`")]
     UnknownExperiment(String),
@@ -122,6 +126,10 @@ pub enum Error {
     /// The search space or optimizer settings are inconsistent.
     #[error("optimizer: {0}")]
     Optimizer(String),
+
+    /// Prompt evolution produced nothing (recorded; nothing else saved).
+    #[error("prompt evolution: {0}")]
+    Evolution(String),
 
     /// The Gaussian-process model could not be fitted.
     #[error("optimizer model: {0}")]

@@ -4,6 +4,7 @@
 mod doctor;
 mod enhance;
 mod interrupt;
+mod prompts;
 mod rate;
 mod simulate;
 mod status;
@@ -82,6 +83,8 @@ pub enum Command {
     Simulate(simulate::SimulateArgs),
     /// Check the config, database and providers (keys, reachability)
     Doctor(doctor::DoctorArgs),
+    /// Prompt versions: list, show, diff, activate, rollback, export
+    Prompts(prompts::PromptsArgs),
 }
 
 /// Runs a parsed command line.
@@ -99,6 +102,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Suggest(args) => suggest::run(&ws, &ui, args),
         Command::Simulate(args) => simulate::run(&ws, &ui, args),
         Command::Doctor(args) => doctor::run(&ws, &ui, args),
+        Command::Prompts(args) => prompts::run(&ws, &ui, args),
     }
 }
 
@@ -109,4 +113,15 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

@@ -37,6 +37,8 @@ pub struct Config {
     pub enhance: EnhanceConfig,
     /// Search space and optimizer settings.
     pub optimizer: OptimizerConfig,
+    /// Prompt evolution and the champion/challenger test.
+    pub evolution: EvolutionConfig,
     /// The provider arms the optimizer chooses between, in order.
     pub providers: Vec<ProviderConfig>,
 }
@@ -50,6 +52,7 @@ impl Default for Config {
             rater: None,
             enhance: EnhanceConfig::default(),
             optimizer: OptimizerConfig::default(),
+            evolution: EvolutionConfig::default(),
             providers: vec![
                 ProviderConfig::BuiltinTone(BuiltinConfig {
                     name: "tone".into(),
@@ -95,6 +98,67 @@ impl Default for EnhanceConfig {
             max_file_mb: 100,
             concurrency: 4,
             fallback: None,
+        }
+    }
+}
+
+/// `[evolution]`: when the prompt evolves and how a challenger is judged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvolutionConfig {
+    /// Evolve every this many rated samples.
+    pub every: u64,
+    /// No evolution before this many rated samples.
+    pub min_samples: u64,
+    /// Skip when the mean of the last `every` ratings is at least this.
+    pub skip_above: f64,
+    /// Whether `latina rate` evolves inline when due (else only `latina evolve`).
+    pub on_rate: bool,
+    /// Share of new variants that use the challenger while one is on trial.
+    pub challenger_share: f64,
+    /// Challenger ratings before a decision.
+    pub min_ratings: usize,
+    /// Champion ratings in the same period before a decision.
+    pub min_champion_ratings: usize,
+    /// Promote when the challenger's mean is at least this much higher.
+    pub promote_margin: f64,
+    /// Reject (roll back) when it is at least this much lower (negative).
+    pub reject_margin: f64,
+    /// One-sided probability required for either decision.
+    pub confidence: f64,
+    /// Retire an undecided challenger after this many ratings.
+    pub max_ratings: usize,
+}
+
+impl Default for EvolutionConfig {
+    fn default() -> Self {
+        let rules = crate::evolve::compare::ChallengeRules::default();
+        EvolutionConfig {
+            every: 10,
+            min_samples: 5,
+            skip_above: 4.5,
+            on_rate: true,
+            challenger_share: 0.5,
+            min_ratings: rules.min_ratings,
+            min_champion_ratings: rules.min_champion_ratings,
+            promote_margin: rules.promote_margin,
+            reject_margin: rules.reject_margin,
+            confidence: rules.confidence,
+            max_ratings: rules.max_ratings,
+        }
+    }
+}
+
+impl EvolutionConfig {
+    /// The challenge rules these settings define.
+    pub fn rules(&self) -> crate::evolve::compare::ChallengeRules {
+        crate::evolve::compare::ChallengeRules {
+            min_ratings: self.min_ratings,
+            min_champion_ratings: self.min_champion_ratings,
+            promote_margin: self.promote_margin,
+            reject_margin: self.reject_margin,
+            confidence: self.confidence,
+            max_ratings: self.max_ratings,
         }
     }
 }
@@ -450,6 +514,45 @@ fn validate(config: &Config, label: &str) -> Result<()> {
             "optimizer.candidates",
             format!("expected 16 to 4096, got {}", o.candidates),
         ));
+    }
+    let v = &config.evolution;
+    let checks: [(&str, bool, &str); 7] = [
+        ("evolution.every", v.every >= 1, "expected at least 1"),
+        (
+            "evolution.skip_above",
+            v.skip_above.is_finite() && (1.0..=5.0).contains(&v.skip_above),
+            "expected 1 to 5 stars",
+        ),
+        (
+            "evolution.challenger_share",
+            v.challenger_share.is_finite() && v.challenger_share > 0.0 && v.challenger_share < 1.0,
+            "expected a share above 0 and below 1",
+        ),
+        (
+            "evolution.min_ratings",
+            v.min_ratings >= 2 && v.min_ratings <= v.max_ratings,
+            "expected at least 2 and at most max_ratings",
+        ),
+        (
+            "evolution.promote_margin",
+            v.promote_margin.is_finite() && (0.0..=4.0).contains(&v.promote_margin),
+            "expected 0 to 4 stars",
+        ),
+        (
+            "evolution.reject_margin",
+            v.reject_margin.is_finite() && (-4.0..=0.0).contains(&v.reject_margin),
+            "expected -4 to 0 stars",
+        ),
+        (
+            "evolution.confidence",
+            v.confidence.is_finite() && (0.5..1.0).contains(&v.confidence),
+            "expected at least 0.5 and below 1",
+        ),
+    ];
+    for (key, ok, expected) in checks {
+        if !ok {
+            return Err(fail(key, expected.to_string()));
+        }
     }
     if config.providers.is_empty() {
         return Err(fail(

@@ -162,9 +162,7 @@ pub async fn enhance(
         write_atomically(&original, &loaded.bytes)?;
     }
 
-    let prompt = store
-        .champion_prompt()?
-        .ok_or_else(|| Error::Optimizer("no prompt version in the database".into()))?;
+    let prompts = ws.prompts_for(store, cfg.variants as usize)?;
     let suggestions = ws.ask(store, cfg.variants as usize)?;
     for s in &suggestions {
         tracing::info!(provider = %s.trial.provider, params = ?s.trial.params, method = s.method.as_str(), "suggested");
@@ -178,7 +176,7 @@ pub async fn enhance(
             id: ExperimentId::random(),
             option: option_label(i),
             trial: s.trial.clone(),
-            prompt_version: prompt.version.clone(),
+            prompt_version: prompts[i].version.clone(),
             method: s.method,
             explanation: s.explanation,
             status: ExperimentStatus::Running,
@@ -226,8 +224,8 @@ pub async fn enhance(
         let request = RenderRequest {
             source: Arc::clone(&source),
             params: e.trial.params,
-            prompt: prompt.prompt.clone(),
-            negative_prompt: prompt.negative_prompt.clone(),
+            prompt: prompts[index].prompt.clone(),
+            negative_prompt: prompts[index].negative_prompt.clone(),
             jpeg_quality: cfg.jpeg_quality,
             cancel: options.cancel.clone(),
         };

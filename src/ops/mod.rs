@@ -7,7 +7,9 @@
 
 pub mod doctor;
 pub mod enhance;
+pub mod evolve;
 mod files;
+pub mod prompts;
 pub mod rate;
 pub mod simulate;
 pub mod status;

@@ -36,18 +36,17 @@ pub fn suggest(ws: &Workspace, store: &mut Store, count: usize) -> Result<Vec<Su
             "--count must be from 1 to 100, got {count}"
         )));
     }
-    let prompt = store
-        .champion_prompt()?
-        .ok_or_else(|| Error::Optimizer("no prompt version in the database".into()))?;
+    let prompts = ws.prompts_for(store, count)?;
     let experiments: Vec<NewExperiment> = ws
         .ask(store, count)?
         .into_iter()
+        .zip(prompts)
         .enumerate()
-        .map(|(i, s)| NewExperiment {
+        .map(|(i, (s, prompt))| NewExperiment {
             id: ExperimentId::random(),
             option: option_label(i),
             trial: s.trial,
-            prompt_version: prompt.version.clone(),
+            prompt_version: prompt.version,
             method: s.method,
             explanation: s.explanation,
             status: ExperimentStatus::Proposed,

@@ -1,15 +1,15 @@
 //! The resolved configuration and paths every op works in.
 
-use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 use std::path::PathBuf;
 
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::optim::bayes::FittedHyperparameters;
 use crate::optim::{Bounds, Optimizer, OptimizerSettings, SearchSpace, Suggestion};
 use crate::prompts;
-use crate::store::{OpenMode, Store};
+use crate::store::{OpenMode, PromptVersion, Store};
 
 /// Where latina keeps its files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +122,37 @@ impl Workspace {
             store.save_model(&self.model_cache_key(), fitted.observations as u64, &json)?;
         }
         Ok(suggestions)
+    }
+
+    /// The prompt for each of `count` new variants: the champion, or while a
+    /// challenger is on trial, the challenger for a `challenger_share` of
+    /// them (drawn at random; reproducible with a seed like the optimizer).
+    pub fn prompts_for(&self, store: &Store, count: usize) -> Result<Vec<PromptVersion>> {
+        let champion = store
+            .champion_prompt()?
+            .ok_or_else(|| Error::Optimizer("no prompt version in the database".into()))?;
+        let Some(challenger) = store.challenger()? else {
+            return Ok(vec![champion; count]);
+        };
+        let mut rng = match self.seed {
+            Some(seed) => {
+                let history = store.experiment_count()?;
+                StdRng::seed_from_u64(
+                    seed ^ history.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5EED_C0DE,
+                )
+            }
+            None => rand::make_rng(),
+        };
+        let share = self.config.evolution.challenger_share;
+        Ok((0..count)
+            .map(|_| {
+                if rng.random::<f64>() < share {
+                    challenger.prompt.clone()
+                } else {
+                    champion.clone()
+                }
+            })
+            .collect())
     }
 
     /// Cached hyperparameters are only valid for the same arms and bounds.

@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sql/0002_explanations.sql"),
     include_str!("sql/0003_fallback.sql"),
     include_str!("sql/0004_cost.sql"),
+    include_str!("sql/0005_prompt_trials.sql"),
 ];
 
 /// The schema version this binary writes.

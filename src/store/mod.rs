@@ -8,6 +8,7 @@
 //! it or none. Pragmas (WAL, foreign keys, busy timeout, synchronous=FULL)
 //! are set on every open, outside migrations.
 
+mod evolutions;
 mod experiments;
 mod images;
 mod migrations;
@@ -16,9 +17,10 @@ mod prompts;
 mod ratings;
 mod summary;
 
+pub use evolutions::{Challenger, EvolutionOutcome, EvolutionRecord};
 pub use experiments::{ExperimentRecord, ExperimentUpdate, Fallback, NewBatch, NewExperiment};
 pub use images::{ImageRecord, NewImage};
-pub use prompts::PromptVersion;
+pub use prompts::{PromptVersion, PromptVersionSummary};
 pub use ratings::RatingRecord;
 pub use summary::{ProviderSummary, Summary};
 

@@ -82,7 +82,7 @@ fn a_reachable_webui_with_its_model_passes_and_the_secret_is_never_shown() {
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("key from WEBUI_AUTH: set"), "{stdout}");
     assert!(
-        stdout.contains("schema 4, 2 experiments, 0 ratings"),
+        stdout.contains("schema 5, 2 experiments, 0 ratings"),
         "{stdout}"
     );
     assert!(stdout.contains("All checks passed."), "{stdout}");

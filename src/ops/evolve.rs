@@ -1,0 +1,276 @@
+//! `latina evolve` and the champion/challenger trial.
+//!
+//! An evolution is due every `every` rated samples (from `min_samples` on),
+//! is skipped when the last `every` ratings already average `skip_above`,
+//! and waits while a challenger is on trial. The trigger is claimed in the
+//! database before the (possibly slow) evolver runs, so two `evolve`
+//! processes, or `evolve` and an inline evolution in `rate`, never make two
+//! versions for one trigger. The new version becomes the challenger; it
+//! earns its place on its own ratings ([`judge`]).
+
+use serde::Serialize;
+use std::sync::Arc;
+
+use super::Workspace;
+use crate::error::{Error, Result};
+use crate::evolve::compare::{self, ArmStats, Comparison, Decision};
+use crate::evolve::{EvolutionInput, Evolver, IssueCount, ParentPrompt, Proposal, RatedComment};
+use crate::store::{EvolutionOutcome, PromptVersion, Store};
+
+/// Comments an evolver reads (newest first).
+const COMMENTS_READ: usize = 50;
+
+/// Where the challenger stands.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrialStanding {
+    /// The champion's version.
+    pub champion: String,
+    /// The challenger's version.
+    pub challenger: String,
+    /// When the trial started.
+    pub since: String,
+    /// The test's numbers (once both have ratings).
+    pub comparison: Option<Comparison>,
+    /// What the rules say now.
+    pub decision: Decision,
+    /// Whether this call applied the decision.
+    pub applied: bool,
+}
+
+/// The current trial without deciding anything (for `status`).
+pub fn standing(ws: &Workspace, store: &Store) -> Result<Option<TrialStanding>> {
+    let Some(challenger) = store.challenger()? else {
+        return Ok(None);
+    };
+    let champion = store
+        .champion_prompt()?
+        .ok_or_else(|| Error::Optimizer("no champion prompt in the database".into()))?;
+    let champion_stats = ArmStats::of(&store.ratings_since(&champion.version, &challenger.since)?);
+    let challenger_stats =
+        ArmStats::of(&store.ratings_since(&challenger.prompt.version, &challenger.since)?);
+    let comparison = compare::compare(champion_stats, challenger_stats);
+    let decision = compare::decide(comparison.as_ref(), &ws.config.evolution.rules());
+    Ok(Some(TrialStanding {
+        champion: champion.version,
+        challenger: challenger.prompt.version,
+        since: challenger.since,
+        comparison,
+        decision,
+        applied: false,
+    }))
+}
+
+/// Decides the trial if the rules say so (promote, reject or retire) and
+/// records the decision with its numbers.
+pub fn judge(ws: &Workspace, store: &mut Store) -> Result<Option<TrialStanding>> {
+    let Some(mut standing) = standing(ws, store)? else {
+        return Ok(None);
+    };
+    if let (Some(numbers), true) = (
+        standing.comparison,
+        standing.decision != Decision::KeepCollecting,
+    ) {
+        standing.applied =
+            store.decide_challenger(&standing.challenger, standing.decision, &numbers)?;
+    }
+    Ok(Some(standing))
+}
+
+/// What `evolve` did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum EvolveReport {
+    /// Nothing to do yet.
+    NotDue {
+        /// Why, in words.
+        reason: String,
+        /// Rated samples so far.
+        samples: u64,
+        /// When the next evolution is due.
+        next_at_sample: u64,
+    },
+    /// Another process holds this trigger.
+    Busy {
+        /// The trigger.
+        trigger_sample: u64,
+    },
+    /// Due, but not needed; recorded so the trigger is spent.
+    Skipped {
+        /// The trigger.
+        trigger_sample: u64,
+        /// Why.
+        reason: String,
+    },
+    /// `--dry-run`: what would be saved.
+    Proposed {
+        /// The issues it was based on.
+        issues: Vec<IssueCount>,
+        /// The proposal.
+        proposal: Proposal,
+        /// Which evolver.
+        evolver: String,
+    },
+    /// A new challenger.
+    Created {
+        /// The trigger.
+        trigger_sample: u64,
+        /// The issues it was based on.
+        issues: Vec<IssueCount>,
+        /// The proposal, now the challenger.
+        proposal: Proposal,
+        /// Which evolver.
+        evolver: String,
+    },
+}
+
+/// How to run an evolution.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EvolveOptions {
+    /// Evolve even when not due (still one challenger at a time).
+    pub force: bool,
+    /// Show the proposal; save nothing.
+    pub dry_run: bool,
+}
+
+/// Detects issues in comments (the lexicon lives in `crate::evolve`).
+pub type IssueDetector = dyn Fn(&[RatedComment]) -> Vec<IssueCount> + Send + Sync;
+
+/// Evolves when due (or forced).
+///
+/// # Errors
+/// [`Error::Evolution`] when the evolver could not propose a valid version
+/// (the failure is recorded and nothing else is saved); database errors.
+pub async fn evolve(
+    ws: &Workspace,
+    store: &mut Store,
+    evolver: Arc<dyn Evolver>,
+    detect: &IssueDetector,
+    options: EvolveOptions,
+) -> Result<EvolveReport> {
+    let settings = &ws.config.evolution;
+    let (samples, recent_mean) = store.rated_samples(settings.every)?;
+    let last = store.last_evolution_trigger()?;
+    let next_regular = last.map_or(settings.every.max(settings.min_samples), |l| {
+        (l / settings.every + 1) * settings.every
+    });
+    let not_due = |reason: String| EvolveReport::NotDue {
+        reason,
+        samples,
+        next_at_sample: next_regular.max(settings.min_samples),
+    };
+    if let Some(challenger) = store.challenger()? {
+        return Ok(not_due(format!(
+            "challenger {} is on trial; evolving waits for its decision",
+            challenger.prompt.version
+        )));
+    }
+    let trigger = if options.force {
+        samples.max(last.map_or(0, |l| l + 1))
+    } else {
+        if samples < settings.min_samples {
+            return Ok(not_due(format!(
+                "{samples} rated samples; evolution starts at {}",
+                settings.min_samples
+            )));
+        }
+        let trigger = samples / settings.every * settings.every;
+        if trigger < settings.every || last.is_some_and(|l| trigger <= l) {
+            return Ok(not_due(format!(
+                "{samples} rated samples; next evolution at sample {next_regular}"
+            )));
+        }
+        trigger
+    };
+    let champion = store
+        .champion_prompt()?
+        .ok_or_else(|| Error::Optimizer("no champion prompt in the database".into()))?;
+    let parent = ParentPrompt {
+        version: champion
+            .version
+            .parse()
+            .map_err(|e| Error::Evolution(format!("the champion's version is not valid: {e}")))?,
+        prompt: champion.prompt.clone(),
+        negative_prompt: champion.negative_prompt.clone(),
+    };
+    let comments: Vec<RatedComment> = store
+        .recent_comments(COMMENTS_READ)?
+        .into_iter()
+        .map(|(stars, comment)| RatedComment { stars, comment })
+        .collect();
+    let issues = detect(&comments);
+    let input = EvolutionInput {
+        parent: parent.clone(),
+        issues: issues.clone(),
+        comments,
+        recent_mean: recent_mean.unwrap_or(0.0),
+    };
+    let name = evolver.name();
+
+    if options.dry_run {
+        let proposal = evolver
+            .propose(input)
+            .await
+            .map_err(|e| Error::Evolution(e.to_string()))?;
+        return Ok(EvolveReport::Proposed {
+            issues,
+            proposal,
+            evolver: name,
+        });
+    }
+
+    let Some(claim) = store.claim_evolution(trigger, &champion.version, &name)? else {
+        return Ok(EvolveReport::Busy {
+            trigger_sample: trigger,
+        });
+    };
+    if !options.force
+        && let Some(mean) = recent_mean
+        && mean >= settings.skip_above
+    {
+        let reason = format!(
+            "the last {} ratings average {mean:.2} (skip_above {})",
+            settings.every, settings.skip_above
+        );
+        store.finish_evolution(claim, &EvolutionOutcome::Skipped(reason.clone()))?;
+        return Ok(EvolveReport::Skipped {
+            trigger_sample: trigger,
+            reason,
+        });
+    }
+    let proposal = match evolver.propose(input).await {
+        Ok(p) => p,
+        Err(e) => {
+            let reason = e.to_string();
+            store.finish_evolution(claim, &EvolutionOutcome::Failed(reason.clone()))?;
+            return Err(Error::Evolution(reason));
+        }
+    };
+    let version = PromptVersion {
+        version: proposal.new_version.to_string(),
+        prompt: proposal.new_prompt.clone(),
+        negative_prompt: proposal.negative_prompt.clone(),
+        parent: Some(champion.version.clone()),
+        reasoning: Some(proposal.reasoning.clone()),
+        changes: proposal.changes.clone(),
+    };
+    let issues_json = serde_json::to_string(&issues).expect("issues serialise");
+    if let Err(e) = store.finish_evolution(
+        claim,
+        &EvolutionOutcome::Created {
+            prompt: &version,
+            issues_json,
+        },
+    ) {
+        // E.g. the version exists already, or a challenger appeared: record
+        // the failure so the trigger does not stay claimed.
+        let reason = format!("could not save version {}: {e}", version.version);
+        store.finish_evolution(claim, &EvolutionOutcome::Failed(reason.clone()))?;
+        return Err(Error::Evolution(reason));
+    }
+    Ok(EvolveReport::Created {
+        trigger_sample: trigger,
+        issues,
+        proposal,
+        evolver: name,
+    })
+}

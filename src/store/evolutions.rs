@@ -1,0 +1,331 @@
+//! Prompt evolution state: claims on a trigger, challengers, the ratings a
+//! trial is judged on, and decisions. Every change of who is champion or
+//! challenger happens in one IMMEDIATE transaction, so concurrent `evolve`
+//! and `rate` processes never see half of it.
+
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+
+use super::{PromptVersion, Store};
+use crate::error::Result;
+use crate::evolve::compare::{Comparison, Decision};
+
+/// A claim older than this is taken to be from a process that died.
+const STALE_CLAIM_MINUTES: i64 = 15;
+
+/// The challenger on trial.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Challenger {
+    /// The version and its text.
+    pub prompt: PromptVersion,
+    /// When its trial started (ratings of both arms from then on count).
+    pub since: String,
+}
+
+/// One evolution, as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvolutionRecord {
+    /// The rated-sample count that triggered it.
+    pub trigger_sample: u64,
+    /// The champion it started from.
+    pub parent_version: String,
+    /// The challenger it created, if any.
+    pub new_version: Option<String>,
+    /// `rules` or `llm:<model>`.
+    pub evolver: String,
+    /// `pending`, `created`, `failed`, `skipped`.
+    pub outcome: String,
+    /// Why it was skipped or failed.
+    pub detail: Option<String>,
+    /// When.
+    pub created_at: String,
+}
+
+/// What a finished evolution produced.
+pub enum EvolutionOutcome<'a> {
+    /// A new challenger.
+    Created {
+        /// The new version (status `challenger`).
+        prompt: &'a PromptVersion,
+        /// Detected issues, JSON.
+        issues_json: String,
+    },
+    /// Nothing, and why.
+    Failed(String),
+    /// Not needed, and why.
+    Skipped(String),
+}
+
+impl Store {
+    /// The number of rated experiments and the mean of the latest `window`
+    /// of them (by rating time).
+    pub fn rated_samples(&self, window: u64) -> Result<(u64, Option<f64>)> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM latest_ratings", [], |r| r.get(0))?;
+        let mean: Option<f64> = self.conn.query_row(
+            "SELECT avg(stars) FROM (SELECT stars FROM latest_ratings ORDER BY id DESC LIMIT ?1)",
+            [window as i64],
+            |r| r.get(0),
+        )?;
+        Ok((n as u64, mean))
+    }
+
+    /// The latest ratings that have a comment, newest first.
+    pub fn recent_comments(&self, limit: usize) -> Result<Vec<(u8, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT stars, comment FROM latest_ratings
+             WHERE comment IS NOT NULL AND trim(comment) != ''
+             ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt
+            .query_map([limit as i64], |r| {
+                Ok((r.get::<_, i64>(0)? as u8, r.get(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// The highest trigger any evolution was recorded for.
+    pub fn last_evolution_trigger(&self) -> Result<Option<u64>> {
+        let t: Option<i64> =
+            self.conn
+                .query_row("SELECT max(trigger_sample) FROM evolutions", [], |r| {
+                    r.get(0)
+                })?;
+        Ok(t.map(|t| t as u64))
+    }
+
+    /// Claims the evolution for `trigger`: `Some(id)` for the one process
+    /// that gets it (a fresh trigger, or a claim left stale by a process that
+    /// died), `None` when another process has it or it is done.
+    pub fn claim_evolution(
+        &mut self,
+        trigger: u64,
+        parent_version: &str,
+        evolver: &str,
+    ) -> Result<Option<i64>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let existing: Option<(i64, String, bool)> = tx
+            .query_row(
+                "SELECT id, outcome,
+                        created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?2)
+                 FROM evolutions WHERE trigger_sample = ?1",
+                params![trigger as i64, format!("-{STALE_CLAIM_MINUTES} minutes")],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let claimed = match existing {
+            None => {
+                tx.execute(
+                    "INSERT INTO evolutions (trigger_sample, parent_version, evolver, outcome)
+                     VALUES (?1, ?2, ?3, 'pending')",
+                    params![trigger as i64, parent_version, evolver],
+                )?;
+                Some(tx.last_insert_rowid())
+            }
+            Some((id, outcome, stale)) if outcome == "pending" && stale => {
+                tx.execute(
+                    "UPDATE evolutions SET parent_version = ?2, evolver = ?3,
+                         created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                     WHERE id = ?1",
+                    params![id, parent_version, evolver],
+                )?;
+                Some(id)
+            }
+            Some(_) => None,
+        };
+        tx.commit()?;
+        Ok(claimed)
+    }
+
+    /// Records how a claimed evolution ended; a created version becomes the
+    /// challenger in the same transaction. Fails (and records nothing) if a
+    /// challenger appeared meanwhile: at most one is ever on trial.
+    pub fn finish_evolution(&mut self, claim: i64, outcome: &EvolutionOutcome<'_>) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        match outcome {
+            EvolutionOutcome::Created {
+                prompt,
+                issues_json,
+            } => {
+                tx.execute(
+                    "INSERT INTO prompt_versions (version, prompt, negative_prompt, parent, status, reasoning, changes)
+                     VALUES (?1, ?2, ?3, ?4, 'challenger', ?5, ?6)",
+                    params![
+                        prompt.version,
+                        prompt.prompt,
+                        prompt.negative_prompt,
+                        prompt.parent,
+                        prompt.reasoning,
+                        serde_json::to_string(&prompt.changes).expect("strings serialise"),
+                    ],
+                )?;
+                tx.execute(
+                    "UPDATE evolutions SET outcome = 'created', new_version = ?2, issues = ?3,
+                         reasoning = ?4, changes = ?5,
+                         finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                     WHERE id = ?1",
+                    params![
+                        claim,
+                        prompt.version,
+                        issues_json,
+                        prompt.reasoning,
+                        serde_json::to_string(&prompt.changes).expect("strings serialise"),
+                    ],
+                )?;
+            }
+            EvolutionOutcome::Failed(detail) | EvolutionOutcome::Skipped(detail) => {
+                let status = if matches!(outcome, EvolutionOutcome::Failed(_)) {
+                    "failed"
+                } else {
+                    "skipped"
+                };
+                tx.execute(
+                    "UPDATE evolutions SET outcome = ?2, detail = ?3,
+                         finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                     WHERE id = ?1",
+                    params![claim, status, detail],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The challenger on trial, if any.
+    pub fn challenger(&self) -> Result<Option<Challenger>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT version, prompt, negative_prompt, parent, reasoning, changes, created_at
+                 FROM prompt_versions WHERE status = 'challenger'",
+                [],
+                |r| {
+                    let changes: String = r.get(5)?;
+                    Ok(Challenger {
+                        prompt: PromptVersion {
+                            version: r.get(0)?,
+                            prompt: r.get(1)?,
+                            negative_prompt: r.get(2)?,
+                            parent: r.get(3)?,
+                            reasoning: r.get(4)?,
+                            changes: serde_json::from_str(&changes).unwrap_or_default(),
+                        },
+                        since: r.get(6)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Latest stars of the experiments made with `version` from `since` on.
+    pub fn ratings_since(&self, version: &str, since: &str) -> Result<Vec<u8>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT lr.stars FROM latest_ratings lr JOIN experiments e ON e.id = lr.experiment_id
+             WHERE e.prompt_version = ?1 AND e.created_at >= ?2 ORDER BY lr.id",
+        )?;
+        let rows = stmt
+            .query_map(params![version, since], |r| Ok(r.get::<_, i64>(0)? as u8))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Applies a promote/reject/expire decision on `challenger` (if it is
+    /// still the challenger: another process may have decided first) and
+    /// records it with its numbers. Returns whether this call applied it.
+    pub fn decide_challenger(
+        &mut self,
+        challenger: &str,
+        decision: Decision,
+        numbers: &Comparison,
+    ) -> Result<bool> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let still: bool = tx.query_row(
+            "SELECT count(*) FROM prompt_versions WHERE version = ?1 AND status = 'challenger'",
+            [challenger],
+            |r| r.get::<_, i64>(0).map(|n| n == 1),
+        )?;
+        let champion: String = tx.query_row(
+            "SELECT version FROM prompt_versions WHERE status = 'champion'",
+            [],
+            |r| r.get(0),
+        )?;
+        if !still || decision == Decision::KeepCollecting {
+            return Ok(false);
+        }
+        match decision {
+            Decision::Promote => {
+                tx.execute(
+                    "UPDATE prompt_versions SET status = 'retired' WHERE version = ?1",
+                    [&champion],
+                )?;
+                tx.execute(
+                    "UPDATE prompt_versions SET status = 'champion' WHERE version = ?1",
+                    [challenger],
+                )?;
+            }
+            Decision::Reject => {
+                tx.execute(
+                    "UPDATE prompt_versions SET status = 'rejected' WHERE version = ?1",
+                    [challenger],
+                )?;
+            }
+            Decision::Expire => {
+                tx.execute(
+                    "UPDATE prompt_versions SET status = 'retired' WHERE version = ?1",
+                    [challenger],
+                )?;
+            }
+            Decision::KeepCollecting => unreachable!("returned above"),
+        }
+        tx.execute(
+            "INSERT INTO prompt_decisions (champion, challenger, decision, champion_n, champion_mean,
+                 challenger_n, challenger_mean, difference, t, df, prob_better)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                champion,
+                challenger,
+                decision.as_str(),
+                numbers.champion.n as i64,
+                numbers.champion.mean,
+                numbers.challenger.n as i64,
+                numbers.challenger.mean,
+                numbers.difference,
+                numbers.t,
+                numbers.df,
+                numbers.prob_challenger_better,
+            ],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// The latest evolutions, newest first.
+    pub fn evolutions(&self, limit: usize) -> Result<Vec<EvolutionRecord>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT trigger_sample, parent_version, new_version, evolver, outcome, detail, created_at
+             FROM evolutions ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt
+            .query_map([limit as i64], |r| {
+                Ok(EvolutionRecord {
+                    trigger_sample: r.get::<_, i64>(0)? as u64,
+                    parent_version: r.get(1)?,
+                    new_version: r.get(2)?,
+                    evolver: r.get(3)?,
+                    outcome: r.get(4)?,
+                    detail: r.get(5)?,
+                    created_at: r.get(6)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+}
