@@ -647,6 +647,10 @@ fn bad_settings_are_refused_at_construction() {
             "http:// or https://",
         ),
         (LlmSettings::new("not a url", MODEL), "not a URL"),
+        (
+            LlmSettings::new("https://example.com/v1?api-version=1", MODEL),
+            "must not have a query",
+        ),
         (LlmSettings::new(base, " "), "model name is empty"),
         (
             LlmSettings {

@@ -135,7 +135,7 @@ impl LlmEvolver {
     ///
     /// # Errors
     /// [`Error::Provider`] (named `llm:<model>`) for a base URL that is not
-    /// `http(s)://…`, an empty model name, a temperature outside 0–2,
+    /// `http(s)://…` or has a query, an empty model name, a temperature outside 0–2,
     /// `max_tokens` 0, `max_attempts` outside 1–[`MAX_ATTEMPTS_LIMIT`], or
     /// an HTTP client that cannot start.
     pub fn new(settings: LlmSettings, policy: HttpPolicy) -> Result<Self> {
@@ -700,11 +700,17 @@ impl Api {
                 quote(base)
             )));
         }
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            // Not quoted: a query may hold a key.
+            return Err(invalid(
+                "base_url must not have a query or fragment (the endpoint path is appended to it)"
+                    .into(),
+            ));
+        }
         let url = format!("{base}{path}");
-        // Credentials or a query in the base URL never reach a message.
+        // Credentials in the base URL never reach a message.
         let _ = parsed.set_username("");
         let _ = parsed.set_password(None);
-        parsed.set_query(None);
         let shown_url = format!("{}{path}", parsed.as_str().trim_end_matches('/'));
         let key = key.filter(|k| !k.expose().trim().is_empty());
         if key.is_some() && parsed.scheme() == "http" && !is_local(&parsed) {
