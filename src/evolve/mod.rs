@@ -6,6 +6,7 @@
 //! proposes goes through [`Proposal::validate`] before anything is saved.
 
 pub mod compare;
+pub mod llm;
 pub mod version;
 
 pub use version::{BadVersion, Bump, Version};
