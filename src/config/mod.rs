@@ -128,6 +128,70 @@ pub struct EvolutionConfig {
     pub confidence: f64,
     /// Retire an undecided challenger after this many ratings.
     pub max_ratings: usize,
+    /// `rules` (offline) or `llm` (`[evolution.llm]`).
+    pub evolver: EvolverKind,
+    /// The OpenAI-compatible LLM, when `evolver = "llm"`.
+    pub llm: LlmConfig,
+}
+
+/// Which evolver writes new prompt versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EvolverKind {
+    /// The rule-based evolver with its phrase bank (offline).
+    #[default]
+    Rules,
+    /// An OpenAI-compatible chat model.
+    Llm,
+}
+
+/// `[evolution.llm]`: an OpenAI-compatible chat completions endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LlmConfig {
+    /// API root with the version: OpenAI `https://api.openai.com/v1`,
+    /// Ollama `http://localhost:11434/v1`, llama.cpp `http://localhost:8080/v1`.
+    pub base_url: String,
+    /// Model name.
+    pub model: String,
+    /// Variable holding the key; empty sends none (local servers).
+    pub api_key_env: String,
+    /// Sampling temperature, 0–2.
+    pub temperature: f64,
+    /// Answer length limit, tokens.
+    pub max_tokens: u32,
+    /// Requests per evolution when answers are invalid (1–10).
+    pub max_attempts: u32,
+    /// `json-object` or `json-schema` (strict Structured Outputs).
+    pub response_format: LlmResponseFormat,
+    /// Seconds one request may take.
+    pub timeout_secs: u64,
+}
+
+/// How the LLM is asked for JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LlmResponseFormat {
+    /// JSON mode.
+    #[default]
+    JsonObject,
+    /// A strict JSON schema.
+    JsonSchema,
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        LlmConfig {
+            base_url: "https://api.openai.com/v1".into(),
+            model: "gpt-4o-mini".into(),
+            api_key_env: "OPENAI_API_KEY".into(),
+            temperature: 0.4,
+            max_tokens: 2000,
+            max_attempts: 3,
+            response_format: LlmResponseFormat::JsonObject,
+            timeout_secs: 120,
+        }
+    }
 }
 
 impl Default for EvolutionConfig {
@@ -145,6 +209,8 @@ impl Default for EvolutionConfig {
             reject_margin: rules.reject_margin,
             confidence: rules.confidence,
             max_ratings: rules.max_ratings,
+            evolver: EvolverKind::Rules,
+            llm: LlmConfig::default(),
         }
     }
 }
@@ -550,6 +616,39 @@ fn validate(config: &Config, label: &str) -> Result<()> {
         ),
     ];
     for (key, ok, expected) in checks {
+        if !ok {
+            return Err(fail(key, expected.to_string()));
+        }
+    }
+    let llm = &v.llm;
+    let llm_checks: [(&str, bool, &str); 5] = [
+        (
+            "evolution.llm.base_url",
+            llm.base_url.starts_with("http://") || llm.base_url.starts_with("https://"),
+            "expected an http:// or https:// URL",
+        ),
+        (
+            "evolution.llm.model",
+            !llm.model.trim().is_empty(),
+            "expected a model name",
+        ),
+        (
+            "evolution.llm.temperature",
+            llm.temperature.is_finite() && (0.0..=2.0).contains(&llm.temperature),
+            "expected 0 to 2",
+        ),
+        (
+            "evolution.llm.max_attempts",
+            (1..=10).contains(&llm.max_attempts) && llm.max_tokens >= 1,
+            "expected max_attempts 1 to 10 and max_tokens at least 1",
+        ),
+        (
+            "evolution.llm.timeout_secs",
+            llm.timeout_secs > 0,
+            "expected at least 1",
+        ),
+    ];
+    for (key, ok, expected) in llm_checks {
         if !ok {
             return Err(fail(key, expected.to_string()));
         }
