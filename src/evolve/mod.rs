@@ -5,6 +5,7 @@
 //! (offline default) and an OpenAI-compatible LLM. Whatever either
 //! proposes goes through [`Proposal::validate`] before anything is saved.
 
+pub mod cluster;
 pub mod issues;
 pub mod version;
 
