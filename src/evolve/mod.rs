@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod issues;
+pub mod rules;
 pub mod version;
 
 pub use version::{BadVersion, Bump, Version};
