@@ -310,7 +310,7 @@ impl Lexicon {
             })
             .collect();
         // The map is ordered by key, and the sort is stable.
-        counts.sort_by(|a, b| b.count.cmp(&a.count));
+        counts.sort_by_key(|c| std::cmp::Reverse(c.count));
         counts
     }
 
