@@ -688,9 +688,11 @@ pub fn tokenise(text: &str) -> Vec<Token> {
     tokens
 }
 
+/// Clause-ending characters. Not `:`, which introduces the judgement in
+/// `Iluminación: mal`.
 const BREAK_CHARS: &[char] = &[
-    '.', ',', ';', ':', '!', '?', '¡', '¿', '(', ')', '[', ']', '{', '}', '"', '“', '”', '«', '»',
-    '…', '\n', '\r', '|', '—',
+    '.', ',', ';', '!', '?', '¡', '¿', '(', ')', '[', ']', '{', '}', '"', '“', '”', '«', '»', '…',
+    '\n', '\r', '|', '—',
 ];
 
 /// Words that start a new clause: a judgement never reaches across them.
@@ -1232,6 +1234,24 @@ mod tests {
         ("dark wood floor looks great", &[]),
         ("la madera oscura se ve falsa", &["textures"]),
         ("Visible wood grain, love it", &[]),
+        ("No tiene profundidad", &["flat_look"]),
+        ("no hay luz en el pasillo", &["too_dark"]),
+        ("Could use more light", &["too_dark"]),
+        (
+            "Las líneas de las paredes no son rectas",
+            &["distorted_geometry"],
+        ),
+        ("The walls are not straight", &["distorted_geometry"]),
+        ("the walls are straight, good", &[]),
+        ("Iluminación: mal. Colores: bien.", &["lighting"]),
+        (
+            "Me gusta mucho, aunque la luz se ve un poco falsa",
+            &["lighting"],
+        ),
+        ("Colores muy bonitos pero se ve borroso", &["blurry"]),
+        ("No veo problemas de iluminación ni de sombras", &[]),
+        ("Sin ruido, sin manchas, genial", &[]),
+        ("no me gustan los colores", &["colors"]),
         // Several issues at once
         (
             "Plano, oscuro y con artefactos",
