@@ -313,7 +313,13 @@ impl RuleEvolver {
         let mut left_out = Vec::new();
         let mut outcomes: Vec<(&IssueCount, Outcome)> = Vec::new();
 
-        let mut ranked: Vec<&IssueCount> = input.issues.iter().collect();
+        let mut ranked: Vec<&IssueCount> = Vec::new();
+        for issue in &input.issues {
+            // A key listed twice would be fixed and reinforced at once.
+            if !ranked.iter().any(|r| r.issue == issue.issue) {
+                ranked.push(issue);
+            }
+        }
         ranked.sort_by_key(|i| std::cmp::Reverse(i.count));
         let mut addressed = 0;
         for (position, issue) in ranked.iter().enumerate() {
@@ -1040,6 +1046,22 @@ mod tests {
             p.reasoning
                 .contains("colors (1 comment, mean 2.00★): too few reports")
         );
+    }
+
+    #[test]
+    fn an_issue_listed_twice_is_addressed_once() {
+        let evolver = RuleEvolver::default();
+        let once = evolver
+            .evolve(&input_with(base_parent(), vec![count("blurry", 3, 2.0)]))
+            .unwrap();
+        let twice = evolver
+            .evolve(&input_with(
+                base_parent(),
+                vec![count("blurry", 3, 2.0), count("blurry", 1, 4.0)],
+            ))
+            .unwrap();
+        assert_eq!(twice.new_prompt, once.new_prompt);
+        assert_eq!(twice.changes, once.changes);
     }
 
     #[test]
