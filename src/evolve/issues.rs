@@ -22,8 +22,8 @@
 //! * a *topic*, a neutral noun (`iluminación`, `shadows`, listed under
 //!   `topics`) that is a complaint unless judged well.
 //!
-//! Negation and praise, within a clause (clauses end at punctuation and at
-//! `pero`, `but`, `aunque`, `although`, …):
+//! Negation and praise, within a clause (clauses end at punctuation other
+//! than `:` — `Iluminación: mal` — and at `pero`, `but`, `aunque`, …):
 //! * a negator (`no`, `nada`, `sin`, `not`, `isn't`, `nothing`, …) at most
 //!   [`WINDOW`] content words before a trigger cancels it (`no está plano`,
 //!   `not flat`, `no artifacts`, `sin problemas de luz`); filler words
@@ -36,7 +36,9 @@
 //!   decides (`la iluminación está bien`, `lighting isn't great`,
 //!   `las sombras no están mal`), reading through `y`/`and` so that
 //!   `la iluminación y las sombras están bien` praises both; a judgement
-//!   before a topic (`buena iluminación`, `bad lighting`) decides too;
+//!   before a topic (`buena iluminación`, `bad lighting`) decides too; a
+//!   phrase holding the judgement that decided a topic belongs to that
+//!   topic (`los colores no son realistas` is colour, not also CGI look);
 //! * after a symptom only praise right after it cancels it (`noise free`);
 //!   after an absence, a complaint right after it means the defect is what
 //!   is absent (`sin sombras raras`, `no hay sombras duras`).
