@@ -5,8 +5,11 @@
 //! (offline default) and an OpenAI-compatible LLM. Whatever either
 //! proposes goes through [`Proposal::validate`] before anything is saved.
 
+pub mod cluster;
 pub mod compare;
+pub mod issues;
 pub mod llm;
+pub mod rules;
 pub mod version;
 
 pub use version::{BadVersion, Bump, Version};
