@@ -122,7 +122,7 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
                 .filter(|v| v.status == ExperimentStatus::Done)
                 .map(|v| v.experiment_id.clone())
                 .collect::<Vec<_>>();
-            rate_interactively(&mut store, ui, &ids, rater.as_deref())?;
+            rate_interactively(ws, &mut store, ui, &ids, rater.as_deref())?;
         } else if let Some(done) = report
             .variants
             .iter()

@@ -3,6 +3,7 @@
 
 mod doctor;
 mod enhance;
+mod evolve;
 mod interrupt;
 mod prompts;
 mod rate;
@@ -83,6 +84,8 @@ pub enum Command {
     Simulate(simulate::SimulateArgs),
     /// Check the config, database and providers (keys, reachability)
     Doctor(doctor::DoctorArgs),
+    /// Evolve the prompt from recent comments when due (cron-safe)
+    Evolve(evolve::EvolveArgs),
     /// Prompt versions: list, show, diff, activate, rollback, export
     Prompts(prompts::PromptsArgs),
 }
@@ -102,6 +105,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Suggest(args) => suggest::run(&ws, &ui, args),
         Command::Simulate(args) => simulate::run(&ws, &ui, args),
         Command::Doctor(args) => doctor::run(&ws, &ui, args),
+        Command::Evolve(args) => evolve::run(&ws, &ui, args),
         Command::Prompts(args) => prompts::run(&ws, &ui, args),
     }
 }

@@ -150,8 +150,12 @@ fn report_change(ui: &Ui, change: &prompts::ChampionChange) -> std::io::Result<(
     if ui.json {
         return ui.json_line(change);
     }
-    ui.out(match &change.replaced {
-        Some(old) => format!("champion is now {} (was {old})", change.champion),
-        None => format!("{} already is the champion", change.champion),
+    ui.out(match (&change.rejected_challenger, &change.replaced) {
+        (Some(challenger), _) => format!(
+            "challenger {challenger} rolled back; {} stays the champion",
+            change.champion
+        ),
+        (None, Some(old)) => format!("champion is now {} (was {old})", change.champion),
+        (None, None) => format!("{} already is the champion", change.champion),
     })
 }

@@ -56,6 +56,7 @@ pub fn run(ws: &Workspace, ui: &Ui, args: RateArgs) -> anyhow::Result<ExitCode> 
                 }
             ))?;
         }
+        super::evolve::after_rating(ws, ui, &mut store);
         return Ok(ExitCode::SUCCESS);
     }
     let pending = unrated(&store)?;
@@ -65,7 +66,7 @@ pub fn run(ws: &Workspace, ui: &Ui, args: RateArgs) -> anyhow::Result<ExitCode> 
             return Ok(ExitCode::SUCCESS);
         }
         let ids: Vec<ExperimentId> = pending.iter().map(|e| e.id.clone()).collect();
-        rate_interactively(&mut store, ui, &ids, rater.as_deref())?;
+        rate_interactively(ws, &mut store, ui, &ids, rater.as_deref())?;
         return Ok(ExitCode::SUCCESS);
     }
     if ui.json {
@@ -84,11 +85,13 @@ pub fn run(ws: &Workspace, ui: &Ui, args: RateArgs) -> anyhow::Result<ExitCode> 
 
 /// Prompts for each experiment in turn; every answer is committed at once.
 pub fn rate_interactively(
+    ws: &Workspace,
     store: &mut Store,
     ui: &Ui,
     ids: &[ExperimentId],
     rater: Option<&str>,
 ) -> anyhow::Result<()> {
+    let mut rated = false;
     for id in ids {
         let e = store.experiment(id)?;
         ui.out(unrated_line(ui, &e))?;
@@ -96,10 +99,14 @@ pub fn rate_interactively(
             Answer::Rated(stars, comment) => {
                 let receipt = rate(store, id.as_str(), stars, comment.as_deref(), rater)?;
                 ui.out(format!("  saved {}", ui.stars(receipt.stars)))?;
+                rated = true;
             }
             Answer::Skip => {}
             Answer::Stop => break,
         }
+    }
+    if rated {
+        super::evolve::after_rating(ws, ui, store);
     }
     Ok(())
 }

@@ -12,13 +12,70 @@ use serde::Serialize;
 use std::sync::Arc;
 
 use super::Workspace;
+use crate::config::{EvolverKind, LlmResponseFormat};
 use crate::error::{Error, Result};
+use crate::evolve::cluster::{self, Category, CharNgramTfIdf, ClusterOptions};
 use crate::evolve::compare::{self, ArmStats, Comparison, Decision};
+use crate::evolve::llm::{LlmEvolver, LlmSettings, ResponseFormat};
+use crate::evolve::rules::RuleEvolver;
 use crate::evolve::{EvolutionInput, Evolver, IssueCount, ParentPrompt, Proposal, RatedComment};
 use crate::store::{EvolutionOutcome, PromptVersion, Store};
 
 /// Comments an evolver reads (newest first).
 const COMMENTS_READ: usize = 50;
+
+/// The configured evolver. `env` looks up the LLM key's variable.
+///
+/// # Errors
+/// [`Error::Provider`] when the LLM's key variable is named but unset, or
+/// its settings are invalid.
+pub fn build_evolver(
+    ws: &Workspace,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Arc<dyn Evolver>> {
+    let c = &ws.config.evolution;
+    Ok(match c.evolver {
+        EvolverKind::Rules => Arc::new(RuleEvolver::default()),
+        EvolverKind::Llm => {
+            let llm = &c.llm;
+            let mut settings = LlmSettings::new(llm.base_url.clone(), llm.model.clone());
+            settings.api_key = if llm.api_key_env.is_empty() {
+                None
+            } else {
+                Some(crate::provider::read_secret(
+                    &format!("llm:{}", llm.model),
+                    &llm.api_key_env,
+                    env,
+                )?)
+            };
+            settings.temperature = Some(llm.temperature);
+            settings.max_tokens = llm.max_tokens;
+            settings.max_attempts = llm.max_attempts;
+            settings.response_format = match llm.response_format {
+                LlmResponseFormat::JsonObject => ResponseFormat::JsonObject,
+                LlmResponseFormat::JsonSchema => ResponseFormat::JsonSchema,
+            };
+            let policy = crate::provider::http::HttpPolicy {
+                request_timeout: std::time::Duration::from_secs(llm.timeout_secs),
+                ..crate::provider::http::HttpPolicy::default()
+            };
+            Arc::new(LlmEvolver::new(settings, policy)?)
+        }
+    })
+}
+
+/// Groups the comments beyond the lexicon (character n-gram TF-IDF, offline).
+fn categories(comments: &[RatedComment]) -> Vec<Category> {
+    cluster::categorise(
+        comments,
+        &CharNgramTfIdf::default(),
+        &ClusterOptions::default(),
+    )
+    .unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "comments could not be grouped");
+        Vec::new()
+    })
+}
 
 /// Where the challenger stands.
 #[derive(Debug, Clone, Serialize)]
@@ -105,6 +162,8 @@ pub enum EvolveReport {
     Proposed {
         /// The issues it was based on.
         issues: Vec<IssueCount>,
+        /// The comments grouped beyond the lexicon.
+        categories: Vec<Category>,
         /// The proposal.
         proposal: Proposal,
         /// Which evolver.
@@ -116,6 +175,8 @@ pub enum EvolveReport {
         trigger_sample: u64,
         /// The issues it was based on.
         issues: Vec<IssueCount>,
+        /// The comments grouped beyond the lexicon.
+        categories: Vec<Category>,
         /// The proposal, now the challenger.
         proposal: Proposal,
         /// Which evolver.
@@ -158,7 +219,9 @@ pub async fn evolve(
         samples,
         next_at_sample: next_regular.max(settings.min_samples),
     };
-    if let Some(challenger) = store.challenger()? {
+    // A forced dry run only shows a proposal, so it may look past the trial.
+    let preview_only = options.force && options.dry_run;
+    if let Some(challenger) = store.challenger()?.filter(|_| !preview_only) {
         return Ok(not_due(format!(
             "challenger {} is on trial; evolving waits for its decision",
             challenger.prompt.version
@@ -198,6 +261,7 @@ pub async fn evolve(
         .map(|(stars, comment)| RatedComment { stars, comment })
         .collect();
     let issues = detect(&comments);
+    let categories = categories(&comments);
     let input = EvolutionInput {
         parent: parent.clone(),
         issues: issues.clone(),
@@ -213,6 +277,7 @@ pub async fn evolve(
             .map_err(|e| Error::Evolution(e.to_string()))?;
         return Ok(EvolveReport::Proposed {
             issues,
+            categories,
             proposal,
             evolver: name,
         });
@@ -270,6 +335,7 @@ pub async fn evolve(
     Ok(EvolveReport::Created {
         trigger_sample: trigger,
         issues,
+        categories,
         proposal,
         evolver: name,
     })

@@ -132,6 +132,8 @@ pub struct ChampionChange {
     pub champion: String,
     /// The one it replaced (`None`: it already was the champion).
     pub replaced: Option<String>,
+    /// A challenger whose trial was ended (rolled back) instead.
+    pub rejected_challenger: Option<String>,
 }
 
 /// Makes `version` the champion.
@@ -144,14 +146,27 @@ pub fn activate(store: &mut Store, version: &str) -> Result<ChampionChange> {
     Ok(ChampionChange {
         champion: version,
         replaced,
+        rejected_challenger: None,
     })
 }
 
-/// Returns to the previous champion.
+/// Undoes the latest change: a challenger on trial is rejected; otherwise
+/// the previous champion returns.
 ///
 /// # Errors
 /// [`Error::NotFound`] when there is no earlier champion.
 pub fn rollback(store: &mut Store) -> Result<ChampionChange> {
+    if let Some(challenger) = store.challenger()? {
+        store.reject_challenger(&challenger.prompt.version)?;
+        let champion = store
+            .champion_prompt()?
+            .ok_or_else(|| Error::NotFound("no champion prompt".into()))?;
+        return Ok(ChampionChange {
+            champion: champion.version,
+            replaced: None,
+            rejected_challenger: Some(challenger.prompt.version),
+        });
+    }
     let previous = store
         .previous_champion()?
         .ok_or_else(|| Error::NotFound("no earlier champion to roll back to".into()))?;
@@ -159,6 +174,7 @@ pub fn rollback(store: &mut Store) -> Result<ChampionChange> {
     Ok(ChampionChange {
         champion: previous,
         replaced,
+        rejected_challenger: None,
     })
 }
 

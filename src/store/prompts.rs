@@ -164,6 +164,33 @@ impl Store {
         Ok(Some(champion))
     }
 
+    /// Ends the challenger's trial by hand (`latina prompts rollback` while
+    /// one is on trial): it is rejected and the decision recorded.
+    pub fn reject_challenger(&mut self, version: &str) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let champion: String = tx.query_row(
+            "SELECT version FROM prompt_versions WHERE status = 'champion'",
+            [],
+            |r| r.get(0),
+        )?;
+        let changed = tx.execute(
+            "UPDATE prompt_versions SET status = 'rejected' WHERE version = ?1 AND status = 'challenger'",
+            [version],
+        )?;
+        if changed == 1 {
+            tx.execute(
+                "INSERT INTO prompt_decisions (champion, challenger, decision, champion_n, champion_mean,
+                     challenger_n, challenger_mean)
+                 VALUES (?1, ?2, 'rollback', 0, 0, 0, 0)",
+                params![champion, version],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// The champion before the current one: the one the latest promotion,
     /// activation or rollback replaced, else the current one's parent.
     pub fn previous_champion(&self) -> Result<Option<String>> {

@@ -7,6 +7,7 @@ mod cancel;
 mod config;
 mod doctor;
 mod durability;
+mod evolution;
 mod interactive;
 mod leonardo;
 mod offline_loop;

@@ -1,0 +1,179 @@
+//! `latina evolve`: the cron entry point for prompt evolution, and the same
+//! step run inline after ratings.
+
+use anyhow::Context;
+use clap::Args;
+use std::process::ExitCode;
+
+use super::ui::Ui;
+use crate::evolve::issues;
+use crate::ops::Workspace;
+use crate::ops::evolve::{
+    EvolveOptions, EvolveReport, TrialStanding, build_evolver, evolve, judge,
+};
+use crate::store::{OpenMode, Store};
+
+/// Arguments of `latina evolve`.
+#[derive(Debug, Args)]
+pub struct EvolveArgs {
+    /// Evolve even when not due (still at most one challenger at a time)
+    #[arg(long)]
+    pub force: bool,
+    /// Show the proposed prompt and reasoning; save nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Decides the running trial if it is decided, then evolves when due.
+/// Prints one line and exits 0 when there is nothing to do.
+pub fn run(ws: &Workspace, ui: &Ui, args: EvolveArgs) -> anyhow::Result<ExitCode> {
+    let mut store = ws.open_store(OpenMode::MustExist)?;
+    if !args.dry_run
+        && let Some(standing) = judge(ws, &mut store)?
+        && standing.applied
+    {
+        ui.note(decision_line(&standing));
+    }
+    let report = run_evolution(
+        ws,
+        &mut store,
+        EvolveOptions {
+            force: args.force,
+            dry_run: args.dry_run,
+        },
+    )?;
+    if ui.json {
+        ui.json_line(&report)?;
+    } else {
+        print(ui, &report)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_evolution(
+    ws: &Workspace,
+    store: &mut Store,
+    options: EvolveOptions,
+) -> anyhow::Result<EvolveReport> {
+    let evolver = build_evolver(ws, &|var| std::env::var(var).ok())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    Ok(runtime.block_on(evolve(ws, store, evolver, &issues::summarise, options))?)
+}
+
+/// After ratings are saved: decide the trial and, when `[evolution] on_rate`,
+/// evolve if due. Never fails the rating: problems are reported on stderr.
+pub fn after_rating(ws: &Workspace, ui: &Ui, store: &mut Store) {
+    match judge(ws, store) {
+        Ok(Some(standing)) if standing.applied => ui.note(decision_line(&standing)),
+        Ok(_) => {}
+        Err(e) => eprintln!("latina: the rating is saved; judging the prompt trial failed: {e}"),
+    }
+    if !ws.config.evolution.on_rate {
+        return;
+    }
+    match run_evolution(ws, store, EvolveOptions::default()) {
+        Ok(EvolveReport::Created { proposal, evolver, .. }) => ui.note(format!(
+            "prompt {} written by {evolver} from the recent comments is now on trial (latina prompts show {})",
+            proposal.new_version, proposal.new_version
+        )),
+        Ok(_) => {}
+        Err(e) => eprintln!("latina: the rating is saved; prompt evolution failed: {e:#}"),
+    }
+}
+
+fn decision_line(s: &TrialStanding) -> String {
+    let numbers = s
+        .comparison
+        .map(|c| {
+            format!(
+                " ({} ratings, mean {:.2} vs {:.2}, P(better) {:.2})",
+                c.challenger.n, c.challenger.mean, c.champion.mean, c.prob_challenger_better
+            )
+        })
+        .unwrap_or_default();
+    match s.decision {
+        crate::evolve::compare::Decision::Promote => format!(
+            "prompt {} beat {} and is now the champion{numbers}",
+            s.challenger, s.champion
+        ),
+        crate::evolve::compare::Decision::Reject => format!(
+            "prompt {} did worse than {} and was rolled back{numbers}",
+            s.challenger, s.champion
+        ),
+        crate::evolve::compare::Decision::Expire => format!(
+            "prompt {} showed no clear difference from {} and was retired{numbers}",
+            s.challenger, s.champion
+        ),
+        crate::evolve::compare::Decision::KeepCollecting => String::new(),
+    }
+}
+
+fn print(ui: &Ui, report: &EvolveReport) -> std::io::Result<()> {
+    match report {
+        EvolveReport::NotDue { reason, .. } => ui.out(format!("not due: {reason}")),
+        EvolveReport::Busy { trigger_sample } => ui.out(format!(
+            "another latina process is evolving for sample {trigger_sample}"
+        )),
+        EvolveReport::Skipped { reason, .. } => ui.out(format!("skipped: {reason}")),
+        EvolveReport::Proposed {
+            issues,
+            categories,
+            proposal,
+            evolver,
+        }
+        | EvolveReport::Created {
+            issues,
+            categories,
+            proposal,
+            evolver,
+            ..
+        } => {
+            let created = matches!(report, EvolveReport::Created { .. });
+            ui.out(format!(
+                "{} {} by {evolver}{}",
+                ui.bold(if created {
+                    "challenger"
+                } else {
+                    "would create"
+                }),
+                proposal.new_version,
+                if created {
+                    " (now on trial)"
+                } else {
+                    " (dry run: nothing saved)"
+                }
+            ))?;
+            if !issues.is_empty() {
+                let list: Vec<String> = issues
+                    .iter()
+                    .map(|i| format!("{} ×{} (mean {:.1})", i.issue, i.count, i.mean_stars))
+                    .collect();
+                ui.out(format!("{} {}", ui.bold("issues  "), list.join(", ")))?;
+            }
+            for c in categories.iter().take(5) {
+                ui.out(format!(
+                    "{} {} ×{} (mean {:.1}): {}",
+                    ui.bold("group   "),
+                    c.label,
+                    c.size,
+                    c.mean_stars,
+                    c.examples.first().map(String::as_str).unwrap_or_default()
+                ))?;
+            }
+            ui.out(format!("{} {}", ui.bold("prompt  "), proposal.new_prompt))?;
+            ui.out(format!(
+                "{} {}",
+                ui.bold("negative"),
+                proposal.negative_prompt
+            ))?;
+            ui.out(format!("{} {}", ui.bold("why     "), proposal.reasoning))?;
+            for change in &proposal.changes {
+                ui.out(format!("  - {change}"))?;
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Prompt evolution through the binary: evolve when due, dry runs, the
+//! champion/challenger trial with its decisions, `latina prompts`, and
+//! concurrent `evolve` processes.
+
+use crate::harness::Env;
+
+/// Enhances the sample room `batches` times and rates every variant with
+/// `stars(i)` and `comment(i)`; returns the experiment ids in order.
+fn rate_batches(
+    env: &Env,
+    batches: usize,
+    stars: impl Fn(usize) -> u8,
+    comment: impl Fn(usize) -> &'static str,
+) -> Vec<String> {
+    let mut ids = Vec::new();
+    for _ in 0..batches {
+        let report = env.enhance("images/coffee.jpg");
+        for v in report["variants"].as_array().unwrap() {
+            let id = v["experiment_id"].as_str().unwrap().to_string();
+            let i = ids.len();
+            env.latina()
+                .args(["rate", &id, &stars(i).to_string(), "--comment", comment(i)])
+                .assert()
+                .success();
+            ids.push(id);
+        }
+    }
+    ids
+}
+
+fn no_inline_evolution(env: &Env) {
+    std::fs::write(
+        env.path("cwd/latina.toml"),
+        "[evolution]\non_rate = false\n",
+    )
+    .unwrap();
+}
+
+const COMPLAINTS: [&str; 4] = [
+    "se ve muy plano, sin profundidad",
+    "too dark, needs light",
+    "muy oscura la sala",
+    "flat and dull",
+];
+
+#[test]
+fn evolve_is_one_line_when_not_due_and_creates_one_challenger_when_due() {
+    let env = Env::new();
+    no_inline_evolution(&env);
+    rate_batches(&env, 2, |_| 2, |i| COMPLAINTS[i % 4]);
+    let out = env.latina().arg("evolve").output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.starts_with("not due: 4 rated samples"), "{stdout}");
+
+    // A dry run shows the proposal and saves nothing.
+    let dry = env.json(&["evolve", "--force", "--dry-run"]);
+    assert_eq!(dry["outcome"], "proposed");
+    assert_eq!(dry["proposal"]["new_version"], "1.1.0");
+    let issues: Vec<&str> = dry["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["issue"].as_str().unwrap())
+        .collect();
+    assert!(
+        issues.contains(&"flat_look") && issues.contains(&"too_dark"),
+        "{issues:?}"
+    );
+    assert_eq!(env.count("prompt_versions"), 1);
+    assert_eq!(env.count("evolutions"), 0);
+
+    rate_batches(&env, 3, |_| 2, |i| COMPLAINTS[i % 4]);
+    let created = env.json(&["evolve"]);
+    assert_eq!(created["outcome"], "created", "{created}");
+    assert_eq!(created["trigger_sample"], 10);
+    let prompt = created["proposal"]["new_prompt"].as_str().unwrap();
+    assert!(
+        prompt.contains("depth") && prompt.contains("bright"),
+        "{prompt}"
+    );
+    // Due no more for this trigger, and a challenger is on trial.
+    let again = env.json(&["evolve"]);
+    assert_eq!(again["outcome"], "not_due");
+    let versions = env.json(&["prompts", "list"]);
+    let statuses: Vec<(&str, &str)> = versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["version"].as_str().unwrap(),
+                v["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(statuses, [("1.0.0", "champion"), ("1.1.0", "challenger")]);
+}
+
+#[test]
+fn a_clearly_better_challenger_is_promoted_and_a_worse_one_rolled_back() {
+    for (challenger_stars, expected_status, expected_champion) in
+        [(5u8, "champion", "1.1.0"), (1u8, "rejected", "1.0.0")]
+    {
+        let env = Env::new();
+        no_inline_evolution(&env);
+        rate_batches(&env, 5, |_| 3, |i| COMPLAINTS[i % 4]);
+        assert_eq!(env.json(&["evolve"])["outcome"], "created");
+        // Rate new variants by the prompt each used: the simulated designer
+        // sees a real difference between the versions.
+        let conn = || rusqlite::Connection::open(env.db_path()).unwrap();
+        for _ in 0..30 {
+            let report = env.enhance("images/coffee.jpg");
+            for v in report["variants"].as_array().unwrap() {
+                let id = v["experiment_id"].as_str().unwrap();
+                let version: String = conn()
+                    .query_row(
+                        "SELECT prompt_version FROM experiments WHERE id = ?1",
+                        [id],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                let stars = if version == "1.1.0" {
+                    challenger_stars
+                } else {
+                    3
+                };
+                env.latina()
+                    .args(["rate", id, &stars.to_string()])
+                    .assert()
+                    .success();
+            }
+            let status: String = conn()
+                .query_row(
+                    "SELECT status FROM prompt_versions WHERE version = '1.1.0'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            if status != "challenger" {
+                break;
+            }
+            // The cron entry point decides the trial.
+            env.latina().args(["-q", "evolve"]).assert().success();
+        }
+        let versions = env.json(&["prompts", "list"]);
+        let challenger = &versions.as_array().unwrap()[1];
+        assert_eq!(challenger["status"], expected_status, "{versions}");
+        let champion = versions
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["status"] == "champion")
+            .unwrap();
+        assert_eq!(champion["version"], expected_champion);
+        // The decision is recorded with its numbers, after the minimum ratings.
+        let (decision, n, prob): (String, i64, f64) = conn()
+            .query_row(
+                "SELECT decision, challenger_n, prob_better FROM prompt_decisions",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            decision,
+            if challenger_stars == 5 {
+                "promote"
+            } else {
+                "reject"
+            }
+        );
+        assert!(n >= 10, "decided after {n} ratings");
+        assert!(if challenger_stars == 5 {
+            prob >= 0.8
+        } else {
+            prob <= 0.2
+        });
+    }
+}
+
+#[test]
+fn prompts_show_diff_export_activate_and_rollback() {
+    let env = Env::new();
+    no_inline_evolution(&env);
+    rate_batches(&env, 5, |_| 2, |i| COMPLAINTS[i % 4]);
+    env.json(&["evolve"]);
+    let diff = env.json(&["prompts", "diff", "1.0.0", "v1.1.0"]);
+    assert!(
+        diff["prompt"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["op"] == "added")
+    );
+    let out = env
+        .latina()
+        .args(["prompts", "show", "../../etc/passwd"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a version"));
+
+    let export = env.path("export");
+    env.latina()
+        .args(["prompts", "export", export.to_str().unwrap()])
+        .assert()
+        .success();
+    let current: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(export.join("current.json")).unwrap()).unwrap();
+    assert_eq!(current["version"], "1.0.0");
+    assert!(export.join("versions/v1.1.0.json").is_file());
+
+    // Rollback while a challenger is on trial ends its trial.
+    let rolled = env.json(&["prompts", "rollback"]);
+    assert_eq!(rolled["rejected_challenger"], "1.1.0");
+    let activated = env.json(&["prompts", "activate", "1.1.0"]);
+    assert_eq!(activated["replaced"], "1.0.0");
+    let back = env.json(&["prompts", "rollback"]);
+    assert_eq!(back["champion"], "1.0.0");
+    assert_eq!(back["replaced"], "1.1.0");
+}
+
+#[test]
+fn rate_evolves_inline_when_due() {
+    let env = Env::new();
+    let ids = rate_batches(&env, 5, |_| 2, |i| COMPLAINTS[i % 4]);
+    assert_eq!(ids.len(), 10);
+    // The tenth rating triggered the evolution inside `rate`.
+    assert_eq!(env.count("prompt_versions"), 2);
+    assert_eq!(env.count("evolutions"), 1);
+}
+
+#[test]
+fn concurrent_evolve_and_rate_processes_make_exactly_one_version() {
+    let env = Env::new();
+    no_inline_evolution(&env);
+    let ids = rate_batches(&env, 5, |_| 2, |i| COMPLAINTS[i % 4]);
+    let mut children = Vec::new();
+    for (i, id) in ids.iter().take(6).enumerate() {
+        let mut cmd = env.latina_process();
+        if i % 2 == 0 {
+            cmd.args(["--json", "evolve"]);
+        } else {
+            cmd.args(["rate", id, "3", "--comment", "still flat"]);
+        }
+        children.push(
+            cmd.stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+    }
+    let mut created = 0;
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(!stderr.contains("locked"), "{stderr}");
+        if String::from_utf8_lossy(&out.stdout).contains("\"outcome\":\"created\"") {
+            created += 1;
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(env.count("prompt_versions"), 2);
+    assert_eq!(env.count("evolutions"), 1);
+}
