@@ -92,6 +92,32 @@ pub fn run(ws: &Workspace, ui: &Ui, _args: StatusArgs) -> anyhow::Result<ExitCod
             }
         ))?;
     }
+    let pe = &report.prompt_evolution;
+    ui.out(format!(
+        "{} {} champion; next evolution at sample {} ({} since the last)",
+        ui.bold("Prompt:"),
+        pe.current_version.as_deref().unwrap_or("-"),
+        pe.next_evolution_at_sample,
+        pe.samples_since_last
+    ))?;
+    if let Some(c) = &pe.challenger {
+        ui.out(format!(
+            "        challenger {} on trial: {}",
+            c.challenger,
+            match &c.comparison {
+                Some(n) => format!(
+                    "{} ratings, mean {:.2} vs champion {:.2} ({} in the same period), P(better) {:.2} — {}",
+                    n.challenger.n,
+                    n.challenger.mean,
+                    n.champion.mean,
+                    n.champion.n,
+                    n.prob_challenger_better,
+                    c.decision.as_str().replace('_', " ")
+                ),
+                None => "no ratings yet".to_string(),
+            }
+        ))?;
+    }
     ui.out(format!(
         "Unrated: {}   Failed renders: {}   Spent: ${:.2}",
         report.unrated, report.failed, report.total_cost_usd

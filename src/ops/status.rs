@@ -29,6 +29,23 @@ pub struct StatusReport {
     pub total_cost_usd: f64,
     /// The model's noise-aware view (absent before two usable ratings).
     pub model: Option<Outlook>,
+    /// Where prompt evolution stands.
+    pub prompt_evolution: PromptEvolution,
+}
+
+/// The prompt evolution block; names follow the original's JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct PromptEvolution {
+    /// The champion's version.
+    pub current_version: Option<String>,
+    /// The challenger on trial and how it stands (Welch's test).
+    pub challenger: Option<super::evolve::TrialStanding>,
+    /// The latest evolution (any outcome).
+    pub last_evolution: Option<crate::store::EvolutionRecord>,
+    /// The rated-sample count at which the next evolution is due.
+    pub next_evolution_at_sample: u64,
+    /// Rated samples since the last evolution's trigger.
+    pub samples_since_last: u64,
 }
 
 /// Phase 1 block.
@@ -80,6 +97,20 @@ pub fn status(ws: &Workspace, store: &mut Store) -> Result<StatusReport> {
     let model = ws.optimizer(store)?.outlook(PHASE1_TARGET)?;
     let best = s.best_rating.map_or(0.0, f64::from);
     let total_cost_usd = s.providers.iter().map(|p| p.total_cost_usd).sum();
+    let evolution = &ws.config.evolution;
+    let last_evolution = store.evolutions(1)?.into_iter().next();
+    let last_trigger = last_evolution.as_ref().map(|e| e.trigger_sample);
+    let next_evolution_at_sample = last_trigger
+        .map_or(evolution.every.max(evolution.min_samples), |t| {
+            (t / evolution.every + 1) * evolution.every
+        });
+    let prompt_evolution = PromptEvolution {
+        current_version: store.champion_prompt()?.map(|p| p.version),
+        challenger: super::evolve::standing(ws, store)?,
+        samples_since_last: s.total_samples.saturating_sub(last_trigger.unwrap_or(0)),
+        last_evolution,
+        next_evolution_at_sample,
+    };
     let phase = if s.total_samples >= PHASE1_SAMPLES || best >= PHASE1_TARGET {
         2
     } else {
@@ -118,6 +149,7 @@ pub fn status(ws: &Workspace, store: &mut Store) -> Result<StatusReport> {
         failed: s.failed,
         total_cost_usd,
         model,
+        prompt_evolution,
     })
 }
 

@@ -96,6 +96,13 @@ fn evolve_is_one_line_when_not_due_and_creates_one_challenger_when_due() {
         })
         .collect();
     assert_eq!(statuses, [("1.0.0", "champion"), ("1.1.0", "challenger")]);
+    let status = env.json(&["status"]);
+    let pe = &status["prompt_evolution"];
+    assert_eq!(pe["current_version"], "1.0.0");
+    assert_eq!(pe["challenger"]["challenger"], "1.1.0");
+    assert_eq!(pe["last_evolution"]["trigger_sample"], 10);
+    assert_eq!(pe["next_evolution_at_sample"], 20);
+    assert_eq!(pe["samples_since_last"], 0);
 }
 
 #[test]
