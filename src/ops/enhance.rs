@@ -214,6 +214,37 @@ pub async fn enhance(
         .fallback
         .as_ref()
         .and_then(|name| providers.iter().find(|p| p.name() == name).cloned());
+    // Scaling the photo for network providers is per-photo work: done once
+    // here, so every variant of the batch finds it ready.
+    let mut sides: Vec<u32> = experiments
+        .iter()
+        .filter_map(|e| {
+            providers
+                .iter()
+                .find(|p| p.name() == e.trial.provider)
+                .and_then(|p| p.upload_side())
+        })
+        .collect();
+    sides.sort_unstable();
+    sides.dedup();
+    if !sides.is_empty() {
+        let prepared = Arc::clone(&source);
+        let started = Instant::now();
+        tokio::task::spawn_blocking(move || {
+            for side in sides {
+                prepared.upload_image(side);
+            }
+        })
+        .await
+        .map_err(|e| Error::Provider {
+            provider: "internal".into(),
+            message: format!("preparing the photo failed: {e}"),
+        })?;
+        tracing::info!(
+            ms = started.elapsed().as_millis() as u64,
+            "photo scaled for upload"
+        );
+    }
     let slots = Arc::new(tokio::sync::Semaphore::new(cfg.concurrency as usize));
     let mut tasks = tokio::task::JoinSet::new();
     for (index, e) in experiments.iter().enumerate() {

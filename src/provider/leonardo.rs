@@ -690,6 +690,10 @@ impl ImageProvider for Leonardo {
         &self.config.name
     }
 
+    fn upload_side(&self) -> Option<u32> {
+        Some(self.config.max_side)
+    }
+
     fn render(
         self: Arc<Self>,
         request: RenderRequest,

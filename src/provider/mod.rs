@@ -199,6 +199,14 @@ pub trait ImageProvider: Send + Sync {
     /// The configured arm name.
     fn name(&self) -> &str;
 
+    /// The longest side of the photo this provider is sent
+    /// ([`SourcePhoto::upload_image`]), so that the scaling, done once per
+    /// photo, can happen before the variants start; `None` for providers
+    /// that use the pixels directly.
+    fn upload_side(&self) -> Option<u32> {
+        None
+    }
+
     /// Renders one variant.
     ///
     /// # Errors

@@ -689,6 +689,10 @@ impl ImageProvider for Replicate {
         &self.name
     }
 
+    fn upload_side(&self) -> Option<u32> {
+        Some(self.config.max_side)
+    }
+
     fn render(
         self: Arc<Self>,
         request: RenderRequest,

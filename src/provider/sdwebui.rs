@@ -277,6 +277,10 @@ impl ImageProvider for SdWebUi {
         &self.name
     }
 
+    fn upload_side(&self) -> Option<u32> {
+        Some(self.settings.max_side)
+    }
+
     fn render(
         self: Arc<Self>,
         request: RenderRequest,
