@@ -209,7 +209,7 @@ impl LlmEvolver {
             {
                 Ok(proposal) => return Ok(proposal),
                 Err(reason) => {
-                    tracing::warn!(model = %self.settings.model, attempt, reason = %reason, "LLM answer rejected");
+                    tracing::info!(model = %self.settings.model, attempt, reason = %reason, "LLM answer rejected");
                     last_reason = reason;
                 }
             }

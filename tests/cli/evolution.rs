@@ -272,3 +272,108 @@ fn concurrent_evolve_and_rate_processes_make_exactly_one_version() {
     assert_eq!(env.count("prompt_versions"), 2);
     assert_eq!(env.count("evolutions"), 1);
 }
+
+/// A fake OpenAI-compatible server answering every chat completion with `content`.
+fn fake_llm(rt: &tokio::runtime::Runtime, content: &str) -> wiremock::MockServer {
+    use wiremock::matchers::{header, method, path};
+    let server = rt.block_on(wiremock::MockServer::start());
+    let body = serde_json::json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "model": "test-model",
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": content, "refusal": null}}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}
+    });
+    rt.block_on(
+        wiremock::Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .and(header("authorization", "Bearer llm-key-5150"))
+            .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(body))
+            .mount(&server),
+    );
+    server
+}
+
+fn llm_config(env: &Env, server: &wiremock::MockServer) {
+    std::fs::write(
+        env.path("cwd/latina.toml"),
+        format!(
+            "[evolution]\non_rate = false\nevolver = \"llm\"\n\n[evolution.llm]\nbase_url = \"{}/v1\"\nmodel = \"test-model\"\napi_key_env = \"LLM_KEY\"\nmax_attempts = 2\n",
+            server.uri()
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn the_llm_evolver_creates_a_validated_challenger_and_a_bad_answer_saves_nothing() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let good = serde_json::json!({
+        "new_version": "1.2.0",
+        "new_prompt": "Professional interior photograph, bright, strong sense of depth",
+        "negative_prompt": "flat lighting, underexposed",
+        "reasoning": "designers find it flat and dark",
+        "changes": ["added depth", "added brightness"]
+    })
+    .to_string();
+    let server = fake_llm(&rt, &format!("```json\n{good}\n```"));
+    let env = Env::new();
+    no_inline_evolution(&env);
+    rate_batches(&env, 3, |_| 2, |i| COMPLAINTS[i % 4]);
+    llm_config(&env, &server);
+    let out = env
+        .latina()
+        .env("LLM_KEY", "llm-key-5150")
+        .args(["-vv", "--json", "evolve", "--force"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["outcome"], "created");
+    assert_eq!(report["evolver"], "llm:test-model");
+    assert_eq!(report["proposal"]["new_version"], "1.2.0");
+    assert!(!stderr.contains("llm-key-5150"));
+    let requests = rt.block_on(server.received_requests()).unwrap();
+    let sent: serde_json::Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(sent["model"], "test-model");
+    assert_eq!(sent["response_format"]["type"], "json_object");
+    let user = sent["messages"][1]["content"].as_str().unwrap();
+    assert!(
+        user.contains("plano") || user.contains("dark"),
+        "comments reach the LLM"
+    );
+
+    // A path-like version is refused every time: nothing saved, the failure recorded.
+    let bad = good.replace("1.2.0", "../../etc/passwd");
+    let server = fake_llm(&rt, &bad);
+    let env = Env::new();
+    no_inline_evolution(&env);
+    rate_batches(&env, 3, |_| 2, |i| COMPLAINTS[i % 4]);
+    llm_config(&env, &server);
+    let out = env
+        .latina()
+        .env("LLM_KEY", "llm-key-5150")
+        .args(["evolve", "--force"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("after 2 attempts"), "{stderr}");
+    assert_eq!(rt.block_on(server.received_requests()).unwrap().len(), 2);
+    assert_eq!(env.count("prompt_versions"), 1);
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    let outcome: String = conn
+        .query_row("SELECT outcome FROM evolutions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(outcome, "failed");
+    assert!(
+        !std::fs::read(env.db_path())
+            .unwrap()
+            .windows(12)
+            .any(|w| w == b"llm-key-5150")
+    );
+}
