@@ -80,13 +80,7 @@ impl Workspace {
     /// experiments exist, so the same seed and history give the same
     /// suggestions while successive runs still differ.
     pub fn optimizer(&self, store: &Store) -> Result<Optimizer> {
-        let rng = match self.seed {
-            Some(seed) => {
-                let history = store.experiment_count()?;
-                StdRng::seed_from_u64(seed ^ history.wrapping_mul(0x9E37_79B9_7F4A_7C15))
-            }
-            None => rand::make_rng(),
-        };
+        let rng = self.rng(store, 0)?;
         let o = &self.config.optimizer;
         let settings = OptimizerSettings {
             n_initial_points: o.n_initial_points as usize,
@@ -134,15 +128,7 @@ impl Workspace {
         let Some(challenger) = store.challenger()? else {
             return Ok(vec![champion; count]);
         };
-        let mut rng = match self.seed {
-            Some(seed) => {
-                let history = store.experiment_count()?;
-                StdRng::seed_from_u64(
-                    seed ^ history.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5EED_C0DE,
-                )
-            }
-            None => rand::make_rng(),
-        };
+        let mut rng = self.rng(store, 0x5EED_C0DE)?;
         let share = self.config.evolution.challenger_share;
         Ok((0..count)
             .map(|_| {
@@ -153,6 +139,18 @@ impl Workspace {
                 }
             })
             .collect())
+    }
+
+    /// With a seed, a stream that depends on the seed, the number of
+    /// experiments so far and `salt` (one per use); fresh randomness without.
+    fn rng(&self, store: &Store, salt: u64) -> Result<StdRng> {
+        Ok(match self.seed {
+            Some(seed) => {
+                let history = store.experiment_count()?;
+                StdRng::seed_from_u64(seed ^ history.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt)
+            }
+            None => rand::make_rng(),
+        })
     }
 
     /// Cached hyperparameters are only valid for the same arms and bounds.

@@ -114,3 +114,28 @@ pub fn one_line_failure(output: &std::process::Output) -> String {
     assert!(lines[0].starts_with("latina: "), "{stderr}");
     lines[0].to_string()
 }
+
+/// Asserts that `secret` is in neither output stream nor any file under the
+/// data dir (the database included); returns the files searched.
+pub fn assert_secret_nowhere(env: &Env, out: &std::process::Output, secret: &str) -> Vec<PathBuf> {
+    let contains = |bytes: &[u8]| bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+    assert!(!contains(&out.stdout), "the secret is on stdout");
+    assert!(!contains(&out.stderr), "the secret is on stderr");
+    let mut files = Vec::new();
+    let mut stack = vec![env.data()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                assert!(
+                    !contains(&std::fs::read(&p).unwrap()),
+                    "the secret is in {p:?}"
+                );
+                files.push(p);
+            }
+        }
+    }
+    files
+}

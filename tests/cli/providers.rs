@@ -79,24 +79,7 @@ fn a_webui_render_is_stored_and_rateable_and_the_secret_appears_nowhere() {
     env.latina().args(["rate", id, "4"]).assert().success();
 
     // The secret is in no output, no log line, no file under the data dir.
-    for stream in [&out.stdout, &out.stderr] {
-        assert!(!String::from_utf8_lossy(stream).contains(SECRET));
-    }
-    let mut stack = vec![env.data()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let p = entry.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let bytes = std::fs::read(&p).unwrap();
-                assert!(
-                    !bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
-                    "{p:?}"
-                );
-            }
-        }
-    }
+    crate::harness::assert_secret_nowhere(&env, &out, SECRET);
 }
 
 #[test]
