@@ -50,13 +50,23 @@ pub fn run(ws: &Workspace, ui: &Ui, _args: StatusArgs) -> anyhow::Result<ExitCod
         ui.out(ui.bold("Providers:"))?;
         for (name, perf) in &report.performance_by_api {
             ui.out(format!(
-                "  {name:<10} {:>4} rated  avg {:<5} {}",
+                "  {name:<10} {:>4} rated  avg {:<5} 4+ {:>4}  wins {:<16} {}",
                 perf.count,
                 if perf.count == 0 {
                     "-".to_string()
                 } else {
                     format!("{:.2}", perf.avg_rating)
                 },
+                if perf.count == 0 {
+                    "-".to_string()
+                } else {
+                    format!("{:.0}%", perf.success_rate * 100.0)
+                },
+                perf.win_rate.map_or("-".to_string(), |w| format!(
+                    "{:.0}% of {}",
+                    w * 100.0,
+                    perf.comparisons
+                )),
                 ui.dim(format!(
                     "{} renders, {} failed{}",
                     perf.renders,
@@ -71,7 +81,30 @@ pub fn run(ws: &Workspace, ui: &Ui, _args: StatusArgs) -> anyhow::Result<ExitCod
                         + &cost_text(perf.total_cost_usd, perf.renders_without_cost)
                 ))
             ))?;
+            if let Some(b) = &perf.best {
+                ui.out(ui.dim(format!(
+                    "  {:<10} best known: {} → predicted {:.2} ± {:.2}",
+                    "",
+                    super::ui::params_text(&b.trial.params),
+                    b.predicted_mean,
+                    b.predicted_sd
+                )))?;
+            }
         }
+    }
+    if !report.rating_trend.is_empty() {
+        // The sparkline shows the latest buckets that fit on one line.
+        let shown = &report.rating_trend[report.rating_trend.len().saturating_sub(40)..];
+        let last = &report.rating_trend[report.rating_trend.len() - 1];
+        ui.out(format!(
+            "{} {}  samples {}-{} by 10s, moving avg {:.2} (last 50), last bucket {:.2}",
+            ui.bold("Trend:"),
+            sparkline(shown.iter().map(|b| b.avg)),
+            shown[0].bucket.split('-').next().unwrap_or("1"),
+            last.bucket.rsplit('-').next().unwrap_or("0"),
+            last.moving_avg,
+            last.avg
+        ))?;
     }
     if let Some(m) = &report.model {
         ui.out(format!(
@@ -118,11 +151,44 @@ pub fn run(ws: &Workspace, ui: &Ui, _args: StatusArgs) -> anyhow::Result<ExitCod
             }
         ))?;
     }
+    if let Some(ir) = &report.inter_rater {
+        ui.out(format!(
+            "{} {} shared renders, ICC {}, Fleiss' kappa {}",
+            ui.bold("Raters:"),
+            ir.shared_experiments,
+            ir.icc.map_or("-".to_string(), |v| format!("{v:.2}")),
+            ir.fleiss_kappa
+                .map_or("-".to_string(), |v| format!("{v:.2}")),
+        ))?;
+        for r in &ir.raters {
+            ui.out(format!(
+                "  {:<10} {:>4} rated  avg {:.2}  {}",
+                r.name,
+                r.count,
+                r.avg_rating,
+                ui.dim(
+                    r.offset
+                        .map_or("no shared renders".to_string(), |o| format!(
+                            "{o:+.2} vs others on {} shared",
+                            r.shared
+                        ))
+                )
+            ))?;
+        }
+    }
     ui.out(format!(
         "Unrated: {}   Failed renders: {}   Spent: ${:.2}",
         report.unrated, report.failed, report.total_cost_usd
     ))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One block character per value on the 1–5 star scale.
+fn sparkline(values: impl Iterator<Item = f64>) -> String {
+    const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    values
+        .map(|v| BLOCKS[(((v - 1.0) / 4.0 * 7.0).round().clamp(0.0, 7.0)) as usize])
+        .collect()
 }
 
 /// `, $0.42` or `, $0.42 + 3 renders unpriced`; nothing for free arms.
@@ -132,5 +198,16 @@ fn cost_text(total: f64, unpriced: u64) -> String {
         (true, 0) => format!(", ${total:.2}"),
         (false, n) => format!(", cost unknown ({n} renders unpriced)"),
         (true, n) => format!(", ${total:.2} + {n} renders unpriced"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparkline_maps_one_to_five_stars_onto_the_eight_blocks() {
+        assert_eq!(sparkline([1.0, 5.0, 3.0, 0.0, 9.0].into_iter()), "▁█▅▁█");
+        assert_eq!(sparkline(std::iter::empty()), "");
     }
 }

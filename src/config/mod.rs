@@ -255,6 +255,8 @@ pub struct OptimizerConfig {
     pub candidates: u32,
     /// Share of exploring variants placed space-filling instead of by EI (0–1).
     pub space_filling: f64,
+    /// The GP is fitted on at most this many most recent ratings (50–5000).
+    pub max_model_points: u32,
 }
 
 impl Default for OptimizerConfig {
@@ -273,6 +275,7 @@ impl Default for OptimizerConfig {
             xi: o.xi,
             candidates: o.candidates as u32,
             space_filling: o.space_filling,
+            max_model_points: o.max_model_points as u32,
         }
     }
 }
@@ -573,6 +576,12 @@ fn validate(config: &Config, label: &str) -> Result<()> {
         return Err(fail(
             "optimizer.space_filling",
             format!("expected 0 to 1, got {}", o.space_filling),
+        ));
+    }
+    if !(50..=5000).contains(&o.max_model_points) {
+        return Err(fail(
+            "optimizer.max_model_points",
+            format!("expected 50 to 5000, got {}", o.max_model_points),
         ));
     }
     if !(16..=4096).contains(&o.candidates) {

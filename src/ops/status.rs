@@ -4,8 +4,9 @@ use serde::Serialize;
 
 use super::Workspace;
 use crate::error::Result;
-use crate::optim::bayes::Outlook;
-use crate::store::Store;
+use crate::optim::bayes::{ArmBest, Outlook};
+use crate::optim::stats::{TrendBucket, fleiss_kappa, icc_oneway, rating_trend, win_records};
+use crate::store::{Store, Summary};
 
 /// Samples after which Phase 1 ("fast learning") ends, as in the original.
 pub const PHASE1_SAMPLES: u64 = 50;
@@ -29,8 +30,47 @@ pub struct StatusReport {
     pub total_cost_usd: f64,
     /// The model's noise-aware view (absent before two usable ratings).
     pub model: Option<Outlook>,
+    /// Latest ratings in buckets of 10 samples, in the order the renders
+    /// were made, with a moving average over the last 50.
+    pub rating_trend: Vec<TrendBucket>,
     /// Where prompt evolution stands.
     pub prompt_evolution: PromptEvolution,
+    /// Each named rater and how they agree (present once two people rated).
+    pub inter_rater: Option<InterRater>,
+}
+
+/// Ratings per bucket of the trend.
+pub const TREND_BUCKET: usize = 10;
+/// Ratings in the trend's moving average.
+pub const TREND_WINDOW: usize = 50;
+
+/// How the designers who rated compare.
+#[derive(Debug, Clone, Serialize)]
+pub struct InterRater {
+    /// One entry per named rater, by name.
+    pub raters: Vec<RaterRecord>,
+    /// Experiments rated by two or more of them.
+    pub shared_experiments: u64,
+    /// One-way ICC(1,1) on the shared experiments (null with fewer than two).
+    pub icc: Option<f64>,
+    /// Fleiss' kappa on the star categories of the shared experiments.
+    pub fleiss_kappa: Option<f64>,
+}
+
+/// One rater's record.
+#[derive(Debug, Clone, Serialize)]
+pub struct RaterRecord {
+    /// The name given with `--by` (or the config's / `$USER`).
+    pub name: String,
+    /// Ratings they gave (re-ratings included).
+    pub count: u64,
+    /// The mean of those ratings.
+    pub avg_rating: f64,
+    /// Mean of (their stars − the other raters' mean) on shared
+    /// experiments: positive means they rate more generously.
+    pub offset: Option<f64>,
+    /// Shared experiments the offset is computed on.
+    pub shared: u64,
 }
 
 /// The prompt evolution block; names follow the original's JSON.
@@ -71,6 +111,21 @@ pub struct ProviderPerformance {
     pub count: u64,
     /// Mean latest rating (0 when none).
     pub avg_rating: f64,
+    /// Share of same-photo pairs against another provider (variants of one
+    /// batch, both rated) where its variant was rated higher; a tie counts
+    /// half. Null before any such pair.
+    pub win_rate: Option<f64>,
+    /// The pairs, wins and ties behind `win_rate`.
+    pub comparisons: u64,
+    /// Pairs won.
+    pub wins: u64,
+    /// Pairs tied.
+    pub ties: u64,
+    /// Share of its ratings that are 4 or 5 stars (0 when none).
+    pub success_rate: f64,
+    /// The best settings the model knows on this provider and its
+    /// predicted rating there (null before a model or a rating on it).
+    pub best: Option<ArmBest>,
     /// Renders that finished.
     pub renders: u64,
     /// Renders that failed.
@@ -94,7 +149,7 @@ pub fn convergence(samples: u64, best_rating: f64) -> f64 {
 /// Builds the report from the database.
 pub fn status(ws: &Workspace, store: &mut Store) -> Result<StatusReport> {
     let s = store.summary()?;
-    let model = ws.optimizer(store)?.outlook(PHASE1_TARGET)?;
+    let (model, best_by_arm) = model_view(ws, store)?;
     let best = s.best_rating.map_or(0.0, f64::from);
     let total_cost_usd = s.providers.iter().map(|p| p.total_cost_usd).sum();
     let evolution = &ws.config.evolution;
@@ -116,6 +171,8 @@ pub fn status(ws: &Workspace, store: &mut Store) -> Result<StatusReport> {
     } else {
         1
     };
+    let wins = win_records(s.rated_batches.iter().map(Vec::as_slice));
+    let inter_rater = inter_rater(&s);
     Ok(StatusReport {
         phase1: Phase1 {
             total_samples: s.total_samples,
@@ -128,11 +185,26 @@ pub fn status(ws: &Workspace, store: &mut Store) -> Result<StatusReport> {
             .providers
             .into_iter()
             .map(|p| {
+                let w = wins.get(&p.name).copied().unwrap_or_default();
+                let best = best_by_arm
+                    .iter()
+                    .find(|b| b.trial.provider == p.name)
+                    .cloned();
                 (
                     p.name,
                     ProviderPerformance {
                         count: p.count,
                         avg_rating: p.avg_rating.unwrap_or(0.0),
+                        win_rate: w.win_rate(),
+                        comparisons: w.comparisons,
+                        wins: w.wins,
+                        ties: w.ties,
+                        success_rate: if p.count == 0 {
+                            0.0
+                        } else {
+                            p.successes as f64 / p.count as f64
+                        },
+                        best,
                         renders: p.renders,
                         failed: p.failed,
                         avg_latency_ms: (p.renders + p.failed > 0)
@@ -149,7 +221,88 @@ pub fn status(ws: &Workspace, store: &mut Store) -> Result<StatusReport> {
         failed: s.failed,
         total_cost_usd,
         model,
+        rating_trend: rating_trend(&s.stars_in_order, TREND_BUCKET, TREND_WINDOW),
         prompt_evolution,
+        inter_rater,
+    })
+}
+
+/// The model's outlook and best settings per arm, fitting the GP once. A
+/// hyperparameter fit (when the cache is stale) is saved for the next
+/// command; a read-only database just skips that.
+fn model_view(ws: &Workspace, store: &mut Store) -> Result<(Option<Outlook>, Vec<ArmBest>)> {
+    let mut optimizer = ws.model_only_optimizer(store)?;
+    let Some(model) = optimizer.model()? else {
+        return Ok((None, Vec::new()));
+    };
+    let outlook = optimizer.outlook_with(&model, PHASE1_TARGET);
+    let best = optimizer
+        .best_by_arm(&model)
+        .into_iter()
+        .flatten()
+        .collect();
+    if let Err(e) = ws.save_fitted(store, &optimizer) {
+        tracing::debug!("model cache not saved: {e}");
+    }
+    Ok((outlook, best))
+}
+
+/// Per-rater records and agreement; `None` unless two named raters exist.
+fn inter_rater(s: &Summary) -> Option<InterRater> {
+    if s.raters.len() < 2 {
+        return None;
+    }
+    // offset sums and counts per rater, from the shared experiments
+    let mut offsets: std::collections::BTreeMap<&str, (f64, u64)> = Default::default();
+    for item in &s.shared {
+        let total: f64 = item.iter().map(|(_, st)| f64::from(*st)).sum();
+        let others = (item.len() - 1) as f64;
+        for (rater, stars) in item {
+            let mine = f64::from(*stars);
+            let e = offsets.entry(rater.as_str()).or_default();
+            e.0 += mine - (total - mine) / others;
+            e.1 += 1;
+        }
+    }
+    let raters = s
+        .raters
+        .iter()
+        .map(|(name, (count, sum))| {
+            let (offset_sum, shared) = offsets.get(name.as_str()).copied().unwrap_or_default();
+            RaterRecord {
+                name: name.clone(),
+                count: *count,
+                avg_rating: if *count == 0 {
+                    0.0
+                } else {
+                    *sum as f64 / *count as f64
+                },
+                offset: (shared > 0).then(|| offset_sum / shared as f64),
+                shared,
+            }
+        })
+        .collect();
+    let values: Vec<Vec<f64>> = s
+        .shared
+        .iter()
+        .map(|item| item.iter().map(|(_, st)| f64::from(*st)).collect())
+        .collect();
+    let categories: Vec<Vec<u32>> = s
+        .shared
+        .iter()
+        .map(|item| {
+            let mut c = vec![0u32; 5];
+            for (_, st) in item {
+                c[usize::from(*st) - 1] += 1;
+            }
+            c
+        })
+        .collect();
+    Some(InterRater {
+        raters,
+        shared_experiments: s.shared.len() as u64,
+        icc: icc_oneway(&values),
+        fleiss_kappa: fleiss_kappa(&categories),
     })
 }
 

@@ -80,6 +80,14 @@ impl Workspace {
     /// experiments exist, so the same seed and history give the same
     /// suggestions while successive runs still differ.
     pub fn optimizer(&self, store: &Store) -> Result<Optimizer> {
+        let mut optimizer = self.optimizer_without_ratings(store)?;
+        for observation in store.rated_trials()? {
+            optimizer.tell(observation);
+        }
+        Ok(optimizer)
+    }
+
+    fn optimizer_without_ratings(&self, store: &Store) -> Result<Optimizer> {
         let rng = self.rng(store, 0)?;
         let o = &self.config.optimizer;
         let settings = OptimizerSettings {
@@ -91,14 +99,25 @@ impl Workspace {
             xi: o.xi,
             candidates: o.candidates as usize,
             space_filling: o.space_filling,
+            max_model_points: o.max_model_points as usize,
             ..OptimizerSettings::default()
         };
         let cached = store
             .cached_model(&self.model_cache_key())?
             .and_then(|(_, json)| serde_json::from_str::<FittedHyperparameters>(&json).ok());
-        let mut optimizer =
-            Optimizer::new(self.search_space()?, settings, rng).with_cached_hyperparameters(cached);
-        for observation in store.rated_trials()? {
+        Ok(Optimizer::new(self.search_space()?, settings, rng).with_cached_hyperparameters(cached))
+    }
+
+    /// The optimizer told only the ratings its model is fitted on (the most
+    /// recent window), for read commands that look at the model but do not
+    /// ask: with years of ratings this reads hundreds of rows, not all.
+    pub fn model_only_optimizer(&self, store: &Store) -> Result<Optimizer> {
+        let (recent, total) =
+            store.rated_trials_tail(self.config.optimizer.max_model_points as usize)?;
+        let mut optimizer = self
+            .optimizer_without_ratings(store)?
+            .with_earlier_ratings(total as usize - recent.len());
+        for observation in recent {
             optimizer.tell(observation);
         }
         Ok(optimizer)
@@ -111,11 +130,25 @@ impl Workspace {
         let mut optimizer = self.optimizer(store)?;
         let pending = store.pending_trials()?;
         let suggestions = optimizer.ask(count, &pending)?;
-        if let Some(fitted) = optimizer.fitted_hyperparameters() {
-            let json = serde_json::to_string(fitted).expect("hyperparameters serialise");
-            store.save_model(&self.model_cache_key(), fitted.observations as u64, &json)?;
-        }
+        self.save_fitted(store, &optimizer)?;
         Ok(suggestions)
+    }
+
+    /// Caches the hyperparameters the optimizer fitted, unless they are the
+    /// cached ones already.
+    pub fn save_fitted(&self, store: &mut Store, optimizer: &Optimizer) -> Result<()> {
+        let Some(fitted) = optimizer.fitted_hyperparameters() else {
+            return Ok(());
+        };
+        let key = self.model_cache_key();
+        let json = serde_json::to_string(fitted).expect("hyperparameters serialise");
+        if store
+            .cached_model(&key)?
+            .is_some_and(|(_, cached)| cached == json)
+        {
+            return Ok(());
+        }
+        store.save_model(&key, fitted.observations as u64, &json)
     }
 
     /// The prompt for each of `count` new variants: the champion, or while a

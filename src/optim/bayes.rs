@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use super::acquisition::{expected_improvement, maximize_on_unit_cube};
 use super::bandit::{Bandit, BanditRule, Reward};
 use super::design::latin_hypercube;
-use super::gp::{GaussianProcess, GpError, HyperBounds, HyperPrior, Hyperparameters};
+use super::gp::{GaussianProcess, GpError, HyperBounds, HyperPrior, Hyperparameters, Prediction};
 use super::space::SearchSpace;
 use crate::domain::{ArmRule, Explanation, Method, RatedTrial, Trial};
 
@@ -75,6 +75,11 @@ pub struct OptimizerSettings {
     pub candidates: usize,
     /// Hyperparameter fits use at most this many (most recent) observations.
     pub hyperparameter_fit_points: usize,
+    /// The GP is conditioned on at most this many (most recent) observations:
+    /// exact GP cost grows as O(n³) time and O(n²) memory, so years of
+    /// ratings would otherwise take seconds and gigabytes per command. The
+    /// bandit still counts every observation.
+    pub max_model_points: usize,
     /// Share of exploring variants placed space-filling (farthest from every
     /// point tried on their arm) instead of by EI, so that a narrow peak the
     /// model has not seen yet is still found as surely as by random search.
@@ -92,6 +97,7 @@ impl Default for OptimizerSettings {
             xi: 0.01,
             candidates: 256,
             hyperparameter_fit_points: 200,
+            max_model_points: 300,
             space_filling: 0.25,
         }
     }
@@ -124,7 +130,7 @@ pub const EXPLOIT_MIN_MEAN: f64 = 4.0;
 /// Hyperparameters fitted for a number of observations, for reuse.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FittedHyperparameters {
-    /// How many observations they were fitted on.
+    /// How many ratings had been told when they were fitted.
     pub observations: usize,
     /// The values.
     pub hyperparameters: Hyperparameters,
@@ -139,6 +145,9 @@ pub struct Optimizer {
     cached: Option<FittedHyperparameters>,
     fitted: Option<FittedHyperparameters>,
     candidates_now: usize,
+    /// Ratings older than the ones told, known only by count (a caller that
+    /// only needs the model loads just its window).
+    earlier: usize,
 }
 
 /// A GP fitted on the usable observations, with the incumbent.
@@ -161,7 +170,17 @@ impl Optimizer {
             cached: None,
             fitted: None,
             candidates_now: settings.candidates,
+            earlier: 0,
         }
+    }
+
+    /// Declares `count` ratings older than any that will be told, so the
+    /// hyperparameter cache's staleness is judged on the full count when
+    /// only the model's window is loaded. Asks still need every rating
+    /// told (the bandit counts them all).
+    pub fn with_earlier_ratings(mut self, count: usize) -> Self {
+        self.earlier = count;
+        self
     }
 
     /// Reuses hyperparameters fitted earlier while few observations have
@@ -192,6 +211,14 @@ impl Optimizer {
         &self.observations
     }
 
+    /// The most recent observations the GP is conditioned on. A recent
+    /// window rather than a best-rated selection: keeping only old successes
+    /// would bias the posterior mean upwards where they lie.
+    pub fn model_window(&self) -> &[RatedTrial] {
+        let keep = self.settings.max_model_points.max(2);
+        &self.observations[self.observations.len().saturating_sub(keep)..]
+    }
+
     fn encode(&self, arm: usize, unit: [f64; 3]) -> Vec<f64> {
         encode(&self.space, arm, unit)
     }
@@ -202,7 +229,7 @@ impl Optimizer {
     /// [`GpError`] if the covariance cannot be factorised even with jitter.
     pub fn model(&mut self) -> Result<Option<Model>, GpError> {
         let usable: Vec<(usize, [f64; 3], f64)> = self
-            .observations
+            .model_window()
             .iter()
             .filter_map(|o| {
                 let arm = self.space.provider_index(&o.trial.provider)?;
@@ -219,11 +246,17 @@ impl Optimizer {
         let x: Vec<Vec<f64>> = usable.iter().map(|(a, u, _)| self.encode(*a, *u)).collect();
         let y: Vec<f64> = usable.iter().map(|(_, _, s)| *s).collect();
         let n = x.len();
+        // Staleness counts every rating, not the window, so hyperparameters
+        // are still refreshed as the window slides over new ratings.
+        let total = self.earlier + self.observations.len();
         let reuse = self.cached.as_ref().filter(|c| {
             c.hyperparameters.log_length_scales.len() == self.space.encoded_len()
-                && c.observations <= n
-                && n < c.observations + (c.observations / 10).max(1)
+                && c.observations <= total
+                && total < c.observations + (c.observations / 10).max(1)
         });
+        // A reused fit keeps the count it was made at: recording today's
+        // count would postpone the refit forever, 2 ratings at a time.
+        let fitted_at = reuse.map_or(total, |c| c.observations);
         let gp = match reuse {
             Some(c) => GaussianProcess::fit(x.clone(), &y, &c.hyperparameters)?,
             None => {
@@ -259,7 +292,7 @@ impl Optimizer {
             }
         };
         self.fitted = Some(FittedHyperparameters {
-            observations: n,
+            observations: fitted_at,
             hyperparameters: gp.hyperparameters().clone(),
         });
         let incumbent = x
@@ -599,23 +632,25 @@ impl Optimizer {
         let Some(model) = self.model()? else {
             return Ok(None);
         };
-        let mut best: Option<(Trial, f64, f64)> = None;
-        for o in &self.observations {
+        Ok(self.outlook_with(&model, target))
+    }
+
+    /// [`Optimizer::outlook`] with a model fitted already.
+    pub fn outlook_with(&mut self, model: &Model, target: f64) -> Option<Outlook> {
+        // Means first (O(n) each), the standard deviation only for the winner.
+        let mut best: Option<(&Trial, f64, Vec<f64>)> = None;
+        for o in self.model_window() {
             let Some(arm) = self.space.provider_index(&o.trial.provider) else {
                 continue;
             };
-            let p = model.gp.predict(&encode(
-                &self.space,
-                arm,
-                self.space.unit_reals(&o.trial.params),
-            ));
-            if best.as_ref().is_none_or(|b| p.mean > b.1) {
-                best = Some((o.trial.clone(), p.mean, p.sd));
+            let x = encode(&self.space, arm, self.space.unit_reals(&o.trial.params));
+            let mean = model.gp.predict_mean(&x);
+            if best.as_ref().is_none_or(|b| mean > b.1) {
+                best = Some((&o.trial, mean, x));
             }
         }
-        let Some((trial, mean, sd)) = best else {
-            return Ok(None);
-        };
+        let (trial, x) = best.map(|(t, _, x)| (t.clone(), x))?;
+        let Prediction { mean, sd } = model.gp.predict(&x);
         let mut chance: f64 = 0.0;
         for arm in 0..self.space.providers().len() {
             for u in latin_hypercube::<3, _>(256, &mut self.rng) {
@@ -635,15 +670,62 @@ impl Optimizer {
             // Trials until at least one success is more likely than not.
             Some((0.5f64.ln() / (1.0 - chance).ln()).ceil() as u32)
         };
-        Ok(Some(Outlook {
+        Some(Outlook {
             best: trial,
             predicted_mean: mean,
             predicted_sd: sd,
             target,
             best_chance: chance,
             trials_to_target: trials,
-        }))
+        })
     }
+
+    /// Per configured arm, the settings with the highest predicted rating
+    /// among the points tried on it (in the model's window) and a
+    /// space-filling sample of its untried settings; `None` for an arm with
+    /// no rating yet, whose predictions are only the prior.
+    pub fn best_by_arm(&mut self, model: &Model) -> Vec<Option<ArmBest>> {
+        let arms = self.space.providers().len();
+        let mut tried: Vec<Vec<[f64; 3]>> = vec![Vec::new(); arms];
+        for o in self.model_window() {
+            if let Some(arm) = self.space.provider_index(&o.trial.provider) {
+                tried[arm].push(self.space.unit_reals(&o.trial.params));
+            }
+        }
+        (0..arms)
+            .map(|arm| {
+                if tried[arm].is_empty() {
+                    return None;
+                }
+                let sample = latin_hypercube::<3, _>(256, &mut self.rng);
+                let (unit, _) = tried[arm]
+                    .iter()
+                    .chain(sample.iter())
+                    .map(|u| (*u, model.gp.predict_mean(&encode(&self.space, arm, *u))))
+                    .max_by(|a, b| a.1.total_cmp(&b.1))?;
+                let p = model.gp.predict(&encode(&self.space, arm, unit));
+                Some(ArmBest {
+                    trial: Trial {
+                        provider: self.space.providers()[arm].clone(),
+                        params: self.space.params_from_unit(unit),
+                    },
+                    predicted_mean: p.mean,
+                    predicted_sd: p.sd,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The best settings the model knows on one arm.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ArmBest {
+    /// The arm and its settings.
+    pub trial: Trial,
+    /// Predicted rating there.
+    pub predicted_mean: f64,
+    /// Its standard deviation (noise excluded).
+    pub predicted_sd: f64,
 }
 
 impl Model {
@@ -697,6 +779,76 @@ mod tests {
             },
             stars: Stars::new(stars).unwrap(),
         }
+    }
+
+    #[test]
+    fn best_by_arm_finds_each_arms_peak_and_skips_unrated_arms() {
+        let mut opt = optimizer(5);
+        // A smooth bowl on "detail" peaking at the middle of init_strength
+        // (0.3), guidance 8.5 and weight 0.845; "tone" never rated.
+        let mut rng = StdRng::seed_from_u64(9);
+        for _ in 0..40 {
+            let u: [f64; 3] = [rng.random(), rng.random(), rng.random()];
+            let d2: f64 = u.iter().map(|x| (x - 0.5).powi(2)).sum();
+            let stars = (5.0 - 12.0 * d2).round().clamp(1.0, 5.0) as i64;
+            let p = space().params_from_unit(u);
+            opt.tell(rated(
+                "detail",
+                p.init_strength,
+                p.guidance_scale,
+                p.controlnet_weight,
+                stars,
+            ));
+        }
+        let model = opt.model().unwrap().unwrap();
+        let best = opt.best_by_arm(&model);
+        assert_eq!(best.len(), 2);
+        assert!(best[0].is_none(), "tone has no rating");
+        let detail = best[1].as_ref().unwrap();
+        assert_eq!(detail.trial.provider, "detail");
+        let u = space().unit_reals(&detail.trial.params);
+        for x in u {
+            assert!((x - 0.5).abs() < 0.2, "{u:?}");
+        }
+        assert!(detail.predicted_mean > 4.0, "{detail:?}");
+        // The mean-only prediction agrees with the full one.
+        let x = encode(&space(), 1, u);
+        assert!((model.gp().predict_mean(&x) - model.gp().predict(&x).mean).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_gp_is_conditioned_on_the_most_recent_window_only() {
+        let settings = OptimizerSettings {
+            max_model_points: 50,
+            ..OptimizerSettings::default()
+        };
+        let mut opt = Optimizer::new(space(), settings, StdRng::seed_from_u64(3));
+        for i in 0..120 {
+            let u = f64::from(i) / 120.0;
+            let stars = 1 + (i % 5) as i64;
+            opt.tell(rated(
+                "tone",
+                0.1 + 0.4 * u,
+                5.0 + 7.0 * u,
+                0.7 + 0.29 * u,
+                stars,
+            ));
+        }
+        let model = opt.model().unwrap().unwrap();
+        assert_eq!(model.gp().len(), 50);
+        // Staleness of the hyperparameters counts every rating told.
+        assert_eq!(opt.fitted_hyperparameters().unwrap().observations, 120);
+        assert_eq!(opt.model_window().len(), 50);
+        assert_eq!(
+            opt.model_window()[0].trial.params.init_strength,
+            opt.observations()[70].trial.params.init_strength
+        );
+        // The outlook only looks at the window, so an old point is not "best".
+        let outlook = opt.outlook(4.0).unwrap().unwrap();
+        assert!(
+            opt.model_window().iter().any(|o| o.trial == outlook.best),
+            "the outlook's best settings come from the window"
+        );
     }
 
     #[test]

@@ -421,6 +421,18 @@ impl GaussianProcess {
         log_marginal_likelihood(&self.x, &self.y, &self.hyper).map_or(f64::NEG_INFINITY, |(l, _)| l)
     }
 
+    /// Posterior mean only, in rating units: O(n) instead of the O(n²)
+    /// triangular solve the standard deviation needs.
+    pub fn predict_mean(&self, x: &[f64]) -> f64 {
+        let mean_std: f64 = self
+            .x
+            .iter()
+            .zip(self.alpha.iter())
+            .map(|(xi, a)| self.kernel.value(xi, x) * a)
+            .sum();
+        self.y_mean + self.y_scale * mean_std
+    }
+
     /// Posterior mean and latent standard deviation at `x`, in rating units.
     pub fn predict(&self, x: &[f64]) -> Prediction {
         let n = self.x.len();

@@ -12,6 +12,7 @@ pub mod gp;
 pub mod kernel;
 pub mod lbfgs;
 pub mod space;
+pub mod stats;
 
 pub use bayes::{Optimizer, OptimizerSettings, Suggestion};
 pub use gp::{GaussianProcess, GpError, Hyperparameters};

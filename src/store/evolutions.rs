@@ -60,11 +60,14 @@ impl Store {
     /// The number of rated experiments and the mean of the latest `window`
     /// of them (by rating time).
     pub fn rated_samples(&self, window: u64) -> Result<(u64, Option<f64>)> {
-        let n: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM latest_ratings", [], |r| r.get(0))?;
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM experiments WHERE rating_id IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )?;
         let mean: Option<f64> = self.conn.query_row(
-            "SELECT avg(stars) FROM (SELECT stars FROM latest_ratings ORDER BY id DESC LIMIT ?1)",
+            "SELECT avg(stars) FROM (SELECT stars FROM experiments
+             WHERE rating_id IS NOT NULL ORDER BY rating_id DESC LIMIT ?1)",
             [window as i64],
             |r| r.get(0),
         )?;
@@ -74,9 +77,9 @@ impl Store {
     /// The latest ratings that have a comment, newest first.
     pub fn recent_comments(&self, limit: usize) -> Result<Vec<(u8, String)>> {
         let mut stmt = self.conn.prepare(
-            "SELECT stars, comment FROM latest_ratings
-             WHERE comment IS NOT NULL AND trim(comment) != ''
-             ORDER BY id DESC LIMIT ?1",
+            "SELECT lr.stars, lr.comment FROM experiments e JOIN ratings lr ON lr.id = e.rating_id
+             WHERE lr.comment IS NOT NULL AND trim(lr.comment) != ''
+             ORDER BY e.rating_id DESC LIMIT ?1",
         )?;
         let rows = stmt
             .query_map([limit as i64], |r| {
@@ -226,8 +229,9 @@ impl Store {
     /// Latest stars of the experiments made with `version` from `since` on.
     pub fn ratings_since(&self, version: &str, since: &str) -> Result<Vec<u8>> {
         let mut stmt = self.conn.prepare(
-            "SELECT lr.stars FROM latest_ratings lr JOIN experiments e ON e.id = lr.experiment_id
-             WHERE e.prompt_version = ?1 AND e.created_at >= ?2 ORDER BY lr.id",
+            "SELECT e.stars FROM experiments e
+             WHERE e.rating_id IS NOT NULL AND e.prompt_version = ?1 AND e.created_at >= ?2
+             ORDER BY e.rating_id",
         )?;
         let rows = stmt
             .query_map(params![version, since], |r| Ok(r.get::<_, i64>(0)? as u8))?

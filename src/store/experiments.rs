@@ -120,7 +120,7 @@ const RECORD_COLUMNS: &str = "e.id, e.batch_id, e.option, e.provider, e.init_str
 const RECORD_JOINS: &str = "FROM experiments e
     JOIN batches b ON b.id = e.batch_id
     LEFT JOIN images i ON i.id = b.image_id
-    LEFT JOIN latest_ratings lr ON lr.experiment_id = e.id";
+    LEFT JOIN ratings lr ON lr.id = e.rating_id";
 
 fn record_from_row(r: &Row<'_>) -> rusqlite::Result<ExperimentRecord> {
     let bad = |i: usize, what: &str| {
@@ -347,7 +347,7 @@ impl Store {
     pub fn rated_trials(&self) -> Result<Vec<RatedTrial>> {
         let mut stmt = self.conn.prepare(
             "SELECT e.provider, e.init_strength, e.guidance_scale, e.controlnet_weight, lr.stars
-             FROM experiments e JOIN latest_ratings lr ON lr.experiment_id = e.id
+             FROM experiments e JOIN ratings lr ON lr.id = e.rating_id
              ORDER BY e.seq",
         )?;
         let rows = stmt
@@ -375,11 +375,52 @@ impl Store {
             .collect()
     }
 
+    /// The latest `limit` rated trials (oldest first) and how many rated
+    /// trials exist in all: enough for the model's window without reading
+    /// years of history.
+    pub fn rated_trials_tail(&self, limit: usize) -> Result<(Vec<RatedTrial>, u64)> {
+        let total: i64 = self.conn.query_row(
+            "SELECT count(*) FROM experiments WHERE rating_id IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        let mut stmt = self.conn.prepare(
+            "SELECT provider, init_strength, guidance_scale, controlnet_weight, stars
+             FROM experiments WHERE rating_id IS NOT NULL ORDER BY seq DESC LIMIT ?1",
+        )?;
+        let mut rows = stmt
+            .query_map([limit as i64], |r| {
+                Ok((
+                    Trial {
+                        provider: r.get(0)?,
+                        params: Params {
+                            init_strength: r.get(1)?,
+                            guidance_scale: r.get(2)?,
+                            controlnet_weight: r.get(3)?,
+                        },
+                    },
+                    r.get::<_, i64>(4)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.reverse();
+        let trials = rows
+            .into_iter()
+            .map(|(trial, stars)| {
+                Ok(RatedTrial {
+                    trial,
+                    stars: Stars::new(stars)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((trials, total as u64))
+    }
+
     /// Trials proposed or rendered but not yet rated: the optimizer's pending points.
     pub fn pending_trials(&self) -> Result<Vec<Trial>> {
         let mut stmt = self.conn.prepare(
             "SELECT e.provider, e.init_strength, e.guidance_scale, e.controlnet_weight
-             FROM experiments e LEFT JOIN latest_ratings lr ON lr.experiment_id = e.id
+             FROM experiments e LEFT JOIN ratings lr ON lr.id = e.rating_id
              WHERE e.status IN ('proposed', 'running', 'done') AND lr.id IS NULL
              ORDER BY e.seq",
         )?;

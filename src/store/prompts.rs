@@ -94,7 +94,7 @@ impl Store {
                     p.status, p.created_at, count(lr.id), avg(lr.stars)
              FROM prompt_versions p
              LEFT JOIN experiments e ON e.prompt_version = p.version
-             LEFT JOIN latest_ratings lr ON lr.experiment_id = e.id
+             LEFT JOIN ratings lr ON lr.id = e.rating_id
              GROUP BY p.version ORDER BY p.created_at, p.rowid",
         )?;
         let rows = stmt

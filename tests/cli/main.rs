@@ -5,6 +5,7 @@ mod harness;
 mod bad_input;
 mod cancel;
 mod config;
+mod dashboard;
 mod doctor;
 mod durability;
 mod evolution;

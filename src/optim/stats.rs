@@ -1,0 +1,281 @@
+//! Descriptive statistics for the dashboard: the rating trend, head-to-head
+//! win rates and agreement between raters. Pure functions over plain data.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One bucket of the rating trend.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrendBucket {
+    /// 1-based sample range, e.g. `"1-10"` (the last bucket may be partial).
+    pub bucket: String,
+    /// Ratings in the bucket.
+    pub n: usize,
+    /// Their mean.
+    pub avg: f64,
+    /// Mean of the last `window` ratings up to the bucket's end.
+    pub moving_avg: f64,
+}
+
+/// Splits ratings (in the order they were made) into buckets of `size` with
+/// each bucket's mean and a trailing moving average over `window` ratings.
+pub fn rating_trend(stars: &[u8], size: usize, window: usize) -> Vec<TrendBucket> {
+    let size = size.max(1);
+    let window = window.max(1);
+    // Prefix sums make each moving average O(1).
+    let mut prefix = Vec::with_capacity(stars.len() + 1);
+    prefix.push(0u64);
+    for s in stars {
+        prefix.push(prefix.last().copied().unwrap_or(0) + u64::from(*s));
+    }
+    let mean = |from: usize, to: usize| (prefix[to] - prefix[from]) as f64 / (to - from) as f64;
+    (0..stars.len())
+        .step_by(size)
+        .map(|start| {
+            let end = (start + size).min(stars.len());
+            TrendBucket {
+                bucket: format!("{}-{}", start + 1, end),
+                n: end - start,
+                avg: mean(start, end),
+                moving_avg: mean(end.saturating_sub(window), end),
+            }
+        })
+        .collect()
+}
+
+/// Head-to-head record of one arm against the others.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct WinRecord {
+    /// Pairs it took part in against a different arm, both rated.
+    pub comparisons: u64,
+    /// Pairs where its variant was rated higher.
+    pub wins: u64,
+    /// Pairs rated equal.
+    pub ties: u64,
+}
+
+impl WinRecord {
+    /// Share of comparisons won, a tie counting half; `None` without any.
+    pub fn win_rate(&self) -> Option<f64> {
+        (self.comparisons > 0)
+            .then(|| (self.wins as f64 + 0.5 * self.ties as f64) / self.comparisons as f64)
+    }
+}
+
+/// Tallies wins over groups of variants shown together (the same photo in
+/// one batch): every pair of rated variants from different arms is one
+/// comparison. Groups are `(arm, stars)` lists.
+pub fn win_records<'a, I>(groups: I) -> BTreeMap<String, WinRecord>
+where
+    I: IntoIterator<Item = &'a [(String, u8)]>,
+{
+    let mut records: BTreeMap<String, WinRecord> = BTreeMap::new();
+    for group in groups {
+        for (i, (arm_a, stars_a)) in group.iter().enumerate() {
+            for (arm_b, stars_b) in &group[i + 1..] {
+                if arm_a == arm_b {
+                    continue;
+                }
+                for (me, mine, theirs) in [(arm_a, stars_a, stars_b), (arm_b, stars_b, stars_a)] {
+                    let r = records.entry(me.clone()).or_default();
+                    r.comparisons += 1;
+                    match mine.cmp(theirs) {
+                        std::cmp::Ordering::Greater => r.wins += 1,
+                        std::cmp::Ordering::Equal => r.ties += 1,
+                        std::cmp::Ordering::Less => {}
+                    }
+                }
+            }
+        }
+    }
+    records
+}
+
+/// One-way random-effects intraclass correlation for single ratings,
+/// ICC(1,1) (Shrout & Fleiss 1979), over items each rated by at least two
+/// raters; items may have different numbers of raters (the group size is
+/// then the usual `n₀ = (N − Σnᵢ²/N)/(a − 1)`). One-way because in a studio
+/// different designers rate different renders. `None` with fewer than two
+/// such items or no variance at all.
+pub fn icc_oneway(items: &[Vec<f64>]) -> Option<f64> {
+    let items: Vec<&Vec<f64>> = items.iter().filter(|r| r.len() >= 2).collect();
+    let a = items.len();
+    if a < 2 {
+        return None;
+    }
+    let n_total: usize = items.iter().map(|r| r.len()).sum();
+    let grand = items.iter().flat_map(|r| r.iter()).sum::<f64>() / n_total as f64;
+    let mut ss_between = 0.0;
+    let mut ss_within = 0.0;
+    for r in &items {
+        let m = r.iter().sum::<f64>() / r.len() as f64;
+        ss_between += r.len() as f64 * (m - grand).powi(2);
+        ss_within += r.iter().map(|x| (x - m).powi(2)).sum::<f64>();
+    }
+    let ms_between = ss_between / (a - 1) as f64;
+    let ms_within = ss_within / (n_total - a) as f64;
+    let sum_sq: f64 = items.iter().map(|r| (r.len() * r.len()) as f64).sum();
+    let n0 = (n_total as f64 - sum_sq / n_total as f64) / (a - 1) as f64;
+    let denominator = ms_between + (n0 - 1.0) * ms_within;
+    (denominator > 0.0).then(|| (ms_between - ms_within) / denominator)
+}
+
+/// Fleiss' kappa for items rated into categories by several raters:
+/// `counts[i][j]` raters put item `i` in category `j`. Items with fewer
+/// than two ratings are ignored; items may have different numbers of
+/// raters (each item's agreement uses its own count). `None` with no such
+/// item, or when chance agreement is already perfect.
+pub fn fleiss_kappa(counts: &[Vec<u32>]) -> Option<f64> {
+    let items: Vec<&Vec<u32>> = counts
+        .iter()
+        .filter(|c| c.iter().sum::<u32>() >= 2)
+        .collect();
+    if items.is_empty() {
+        return None;
+    }
+    let categories = items.iter().map(|c| c.len()).max().unwrap_or(0);
+    let mut per_category = vec![0.0; categories];
+    let mut total = 0.0;
+    let mut agreement = 0.0;
+    for c in &items {
+        let n: f64 = c.iter().map(|&x| f64::from(x)).sum();
+        for (j, &x) in c.iter().enumerate() {
+            per_category[j] += f64::from(x);
+        }
+        total += n;
+        let pairs_agreeing: f64 = c.iter().map(|&x| f64::from(x) * (f64::from(x) - 1.0)).sum();
+        agreement += pairs_agreeing / (n * (n - 1.0));
+    }
+    let p_bar = agreement / items.len() as f64;
+    let p_e: f64 = per_category.iter().map(|x| (x / total).powi(2)).sum();
+    (p_e < 1.0).then(|| (p_bar - p_e) / (1.0 - p_e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64, tol: f64) -> bool {
+        (a - b).abs() <= tol
+    }
+
+    #[test]
+    fn trend_buckets_of_ten_with_a_partial_last_bucket() {
+        let stars: Vec<u8> = (0..25).map(|i| if i < 10 { 2 } else { 4 }).collect();
+        let t = rating_trend(&stars, 10, 20);
+        assert_eq!(t.len(), 3);
+        assert_eq!(t[0].bucket, "1-10");
+        assert_eq!(t[2].bucket, "21-25");
+        assert_eq!(t[2].n, 5);
+        assert_eq!(t[0].avg, 2.0);
+        assert_eq!(t[1].avg, 4.0);
+        // Moving average at sample 20 over the last 20: ten 2s and ten 4s.
+        assert_eq!(t[1].moving_avg, 3.0);
+        // At sample 25 over samples 6..25: five 2s and fifteen 4s.
+        assert_eq!(t[2].moving_avg, (5.0 * 2.0 + 15.0 * 4.0) / 20.0);
+        // The first bucket's window is clipped to what exists.
+        assert_eq!(t[0].moving_avg, 2.0);
+        assert!(rating_trend(&[], 10, 10).is_empty());
+    }
+
+    #[test]
+    fn wins_count_pairs_of_different_arms_and_ties_as_half() {
+        let groups: Vec<Vec<(String, u8)>> = vec![
+            vec![("a".into(), 5), ("b".into(), 3)],
+            vec![("a".into(), 2), ("b".into(), 4)],
+            vec![("a".into(), 4), ("b".into(), 4)],
+            // Same arm twice: no comparison.
+            vec![("a".into(), 5), ("a".into(), 1)],
+            // Three variants: a beats b and c, b ties c.
+            vec![("a".into(), 5), ("b".into(), 3), ("c".into(), 3)],
+        ];
+        let r = win_records(groups.iter().map(Vec::as_slice));
+        assert_eq!(
+            r["a"],
+            WinRecord {
+                comparisons: 5,
+                wins: 3,
+                ties: 1
+            }
+        );
+        assert_eq!(r["a"].win_rate(), Some(3.5 / 5.0));
+        assert_eq!(
+            r["b"],
+            WinRecord {
+                comparisons: 5,
+                wins: 1,
+                ties: 2
+            }
+        );
+        assert_eq!(r["c"].win_rate(), Some(0.5 / 2.0));
+        assert_eq!(WinRecord::default().win_rate(), None);
+    }
+
+    /// Shrout & Fleiss (1979), Table 2: six targets rated by four judges;
+    /// their ICC(1,1) is 0.17 (BMS 11.24, WMS 6.26).
+    #[test]
+    fn icc_matches_shrout_and_fleiss_worked_example() {
+        let data = [
+            [9.0, 2.0, 5.0, 8.0],
+            [6.0, 1.0, 3.0, 2.0],
+            [8.0, 4.0, 6.0, 8.0],
+            [7.0, 1.0, 2.0, 6.0],
+            [10.0, 5.0, 6.0, 9.0],
+            [6.0, 2.0, 4.0, 7.0],
+        ];
+        let items: Vec<Vec<f64>> = data.iter().map(|r| r.to_vec()).collect();
+        let icc = icc_oneway(&items).unwrap();
+        let bms = 11.241_666_666_666_666;
+        let wms = 6.263_888_888_888_889;
+        assert!(close(icc, (bms - wms) / (bms + 3.0 * wms), 1e-12), "{icc}");
+        assert!(close(icc, 0.17, 0.005), "{icc}");
+    }
+
+    #[test]
+    fn icc_with_unequal_group_sizes_uses_n0_and_is_one_for_perfect_agreement() {
+        let perfect = vec![vec![1.0, 1.0], vec![3.0, 3.0, 3.0], vec![5.0, 5.0]];
+        assert!(close(icc_oneway(&perfect).unwrap(), 1.0, 1e-12));
+        // Hand-computed: groups {1,2} {4,4,5}; grand mean 16/5 = 3.2.
+        // SSB = 2(1.5-3.2)² + 3(13/3-3.2)² = 5.78 + 3.853333 = 9.633333 (1 df)
+        // SSW = 0.5 + 2/3 = 1.166667 (3 df) → MSW = 0.388889
+        // n0 = (5 - 13/5)/1 = 2.4
+        let items = vec![vec![1.0, 2.0], vec![4.0, 4.0, 5.0]];
+        let msb = 2.0 * 1.7f64.powi(2) + 3.0 * (13.0f64 / 3.0 - 3.2).powi(2);
+        let msw = (0.5 + 2.0 / 3.0) / 3.0;
+        let expected = (msb - msw) / (msb + 1.4 * msw);
+        assert!(close(icc_oneway(&items).unwrap(), expected, 1e-12));
+        assert_eq!(icc_oneway(&[vec![1.0, 2.0]]), None);
+        assert_eq!(icc_oneway(&[vec![3.0, 3.0], vec![3.0, 3.0]]), None);
+    }
+
+    /// The worked example in Fleiss (1971) as reproduced on Wikipedia's
+    /// "Fleiss' kappa" page: 10 items, 14 raters, 5 categories, κ = 0.210
+    /// (P̄ = 0.378, P̄e = 0.213).
+    #[test]
+    fn fleiss_kappa_matches_the_published_worked_example() {
+        let counts = vec![
+            vec![0, 0, 0, 0, 14],
+            vec![0, 2, 6, 4, 2],
+            vec![0, 0, 3, 5, 6],
+            vec![0, 3, 9, 2, 0],
+            vec![2, 2, 8, 1, 1],
+            vec![7, 7, 0, 0, 0],
+            vec![3, 2, 6, 3, 0],
+            vec![2, 5, 3, 2, 2],
+            vec![6, 5, 2, 1, 0],
+            vec![0, 2, 2, 3, 7],
+        ];
+        let k = fleiss_kappa(&counts).unwrap();
+        assert!(close(k, 0.210, 0.0005), "{k}");
+    }
+
+    #[test]
+    fn fleiss_kappa_edge_cases() {
+        // Perfect agreement across different categories.
+        assert_eq!(fleiss_kappa(&[vec![2, 0], vec![0, 2]]), Some(1.0));
+        // Everyone always picks the same category: chance agreement is 1.
+        assert_eq!(fleiss_kappa(&[vec![3, 0], vec![2, 0]]), None);
+        // Single ratings carry no agreement information.
+        assert_eq!(fleiss_kappa(&[vec![1, 0, 0]]), None);
+    }
+}
