@@ -8,6 +8,7 @@ mod config;
 mod doctor;
 mod durability;
 mod evolution;
+mod history;
 mod interactive;
 mod leonardo;
 mod offline_loop;
