@@ -99,12 +99,16 @@ fn generate(db: &Path, experiments: usize) -> Result<(), Box<dyn std::error::Err
                 VERSIONS[((at - start_ms) * 5 / span_ms).clamp(0, 4) as usize],
                 format!("/data/renders/{id}.jpg"),
                 latency,
-                if provider == "leonardo" { Some(0.015) } else { None },
+                if provider == "leonardo" {
+                    Some(0.015)
+                } else {
+                    None
+                },
                 format_utc_ms(at),
                 format_utc_ms(at + latency)
             ])?;
-            let comment = (rng.random::<f64>() < 0.4)
-                .then(|| COMMENTS[rng.random_range(0..COMMENTS.len())]);
+            let comment =
+                (rng.random::<f64>() < 0.4).then(|| COMMENTS[rng.random_range(0..COMMENTS.len())]);
             let rated_at = at + 60_000;
             rating.execute(rusqlite::params![
                 id,
@@ -175,9 +179,7 @@ fn run(binary: &Path, db: &Path, args: &[&str], lines: Option<usize>) -> f64 {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let experiments: usize = std::env::args()
-        .nth(1)
-        .map_or(Ok(100_000), |n| n.parse())?;
+    let experiments: usize = std::env::args().nth(1).map_or(Ok(100_000), |n| n.parse())?;
     let dir = std::env::temp_dir().join(format!("latina-bench-history-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let db = dir.join("latina.db");
@@ -231,11 +233,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cases: [(&str, &[&str], Option<usize>); 8] = [
         ("history --json | head", &["--json", "history"], Some(10)),
         ("history (table, 20 rows + count)", &["history"], None),
-        ("history --provider tone", &["history", "--provider", "tone"], None),
+        (
+            "history --provider tone",
+            &["history", "--provider", "tone"],
+            None,
+        ),
         ("history --since 30d", &["history", "--since", "30d"], None),
-        ("history --rated --by ana", &["history", "--rated", "--by", "ana"], None),
-        ("history --unrated (none match)", &["history", "--unrated"], None),
-        ("history --json --limit 1000", &["--json", "history", "--limit", "1000"], None),
+        (
+            "history --rated --by ana",
+            &["history", "--rated", "--by", "ana"],
+            None,
+        ),
+        (
+            "history --unrated (none match)",
+            &["history", "--unrated"],
+            None,
+        ),
+        (
+            "history --json --limit 1000",
+            &["--json", "history", "--limit", "1000"],
+            None,
+        ),
         ("history --json (all rows)", &["--json", "history"], None),
     ];
     println!("whole process, median of 7 (after one warm-up run):");

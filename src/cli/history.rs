@@ -150,7 +150,10 @@ fn table_line(ui: &Ui, row: &HistoryRow, this_year: &str) -> String {
             row.created_at.get(11..16).unwrap_or("")
         )
     } else {
-        row.created_at.get(..10).unwrap_or(&row.created_at).to_string()
+        row.created_at
+            .get(..10)
+            .unwrap_or(&row.created_at)
+            .to_string()
     };
     let image = row.image.as_ref().map_or("-", |i| i.name.as_str());
     let p = &row.params;

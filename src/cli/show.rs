@@ -105,16 +105,23 @@ fn text(ui: &Ui, report: &ExperimentReport) -> Vec<String> {
     lines.push(format!(
         "{} {}",
         label("chosen"),
-        Method::parse(&d.method)
-            .map_or_else(|| d.method.clone(), |m| d.explanation.describe(m))
+        Method::parse(&d.method).map_or_else(|| d.method.clone(), |m| d.explanation.describe(m))
     ));
     lines.push(format!("{} {}", label("prompt"), d.prompt.version));
     lines.push(format!(
         "{} {}",
         label(""),
-        d.prompt.prompt.as_deref().unwrap_or("(version not in the database)")
+        d.prompt
+            .prompt
+            .as_deref()
+            .unwrap_or("(version not in the database)")
     ));
-    if let Some(negative) = d.prompt.negative_prompt.as_deref().filter(|n| !n.is_empty()) {
+    if let Some(negative) = d
+        .prompt
+        .negative_prompt
+        .as_deref()
+        .filter(|n| !n.is_empty())
+    {
         lines.push(format!("{} {negative}", label("negative")));
     }
     lines.push(format!(

@@ -11,9 +11,7 @@ use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
-use crate::store::{
-    ExperimentDetail, HistoryOrder, HistoryQuery, HistoryRow, RatedFilter, Store,
-};
+use crate::store::{ExperimentDetail, HistoryOrder, HistoryQuery, HistoryRow, RatedFilter, Store};
 
 /// The start of a `--since` window, as typed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -370,10 +368,7 @@ mod tests {
     fn ages_count_back_from_now() {
         assert_eq!("24h".parse(), Ok(Since::Ago(Duration::from_secs(86_400))));
         assert_eq!("7d".parse(), Ok(Since::Ago(Duration::from_secs(604_800))));
-        assert_eq!(
-            "2w".parse(),
-            Ok(Since::Ago(Duration::from_secs(1_209_600)))
-        );
+        assert_eq!("2w".parse(), Ok(Since::Ago(Duration::from_secs(1_209_600))));
         let now = at("2026-11-26T12:00:00Z");
         assert_eq!(
             Since::Ago(Duration::from_secs(2 * 86_400)).resolve(now),

@@ -342,9 +342,7 @@ impl Store {
         let (sql, values) = history_sql(query);
         let mut stmt = self.conn.prepare(&sql).map_err(Error::from)?;
         debug_assert_eq!(stmt.column_count(), ROW_COLUMN_COUNT);
-        let mut rows = stmt
-            .query(params_from_iter(values))
-            .map_err(Error::from)?;
+        let mut rows = stmt.query(params_from_iter(values)).map_err(Error::from)?;
         while let Some(row) = rows.next().map_err(Error::from)? {
             each(row_from(row).map_err(Error::from)?)?;
         }
@@ -492,7 +490,10 @@ mod tests {
             provider: Some("tone".into()),
             ..HistoryQuery::default()
         });
-        assert!(p.contains("experiments_by_provider_created (provider=?)"), "{p}");
+        assert!(
+            p.contains("experiments_by_provider_created (provider=?)"),
+            "{p}"
+        );
         assert!(!p.contains("TEMP B-TREE"), "{p}");
         let p = plan(&HistoryQuery {
             prompt_version: Some("1.0.0".into()),
@@ -520,7 +521,10 @@ mod tests {
         assert!(!p.contains("SCAN y"), "{p}");
         assert!(p.contains("ratings_by_experiment"), "{p}");
         assert!(p.contains("ratings_by_rater (rated_by=?)"), "{p}");
-        assert!(p.contains("SCAN e USING INDEX experiments_by_created"), "{p}");
+        assert!(
+            p.contains("SCAN e USING INDEX experiments_by_created"),
+            "{p}"
+        );
         assert!(!p.contains("TEMP B-TREE"), "{p}");
     }
 

@@ -284,11 +284,7 @@ fn long_comments_are_cut_with_an_ellipsis_in_the_table() {
         "muy plano, falta luz en la ventana y las sombras son duras",
         "ana",
     );
-    let out = env
-        .latina()
-        .args(["history", "--rated"])
-        .output()
-        .unwrap();
+    let out = env.latina().args(["history", "--rated"]).output().unwrap();
     let stdout = stdout_of(&out);
     let row = stdout.lines().nth(1).unwrap();
     assert!(row.ends_with('…'), "{row}");
@@ -373,11 +369,16 @@ fn show_by_prefix_reports_the_experiment_its_ratings_and_files() {
         image["source_path"],
         fixture("images/coffee.jpg").to_str().unwrap()
     );
-    assert_eq!((image["width"].as_u64(), image["height"].as_u64()), (Some(600), Some(400)));
+    assert_eq!(
+        (image["width"].as_u64(), image["height"].as_u64()),
+        (Some(600), Some(400))
+    );
     assert_eq!(image["format"], "jpg");
     assert_eq!(
         image["bytes"].as_u64().unwrap(),
-        std::fs::metadata(fixture("images/coffee.jpg")).unwrap().len()
+        std::fs::metadata(fixture("images/coffee.jpg"))
+            .unwrap()
+            .len()
     );
     assert_eq!(report["prompt"]["version"], "1.0.0");
     assert!(report["prompt"]["prompt"].as_str().unwrap().len() > 20);
@@ -422,7 +423,11 @@ fn show_by_prefix_reports_the_experiment_its_ratings_and_files() {
     }
     assert_eq!(files[1]["path"], image["stored_path"]);
 
-    let out = env.latina().args(["show", &m.coffee_a[..8]]).output().unwrap();
+    let out = env
+        .latina()
+        .args(["show", &m.coffee_a[..8]])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = stdout_of(&out);
     for expected in [
@@ -496,7 +501,11 @@ fn show_refuses_unknown_and_ambiguous_ids_in_one_line() {
     let out = env.latina().args(["show", &unknown]).output().unwrap();
     let line = one_line_failure(&out);
     assert!(line.contains("no experiment matches"), "{line}");
-    let out = env.latina().args(["--json", "show", "not-an-id"]).output().unwrap();
+    let out = env
+        .latina()
+        .args(["--json", "show", "not-an-id"])
+        .output()
+        .unwrap();
     one_line_failure(&out);
 }
 
