@@ -83,7 +83,7 @@ fn text(ui: &Ui, report: &ExperimentReport) -> Vec<String> {
                 i.height,
                 i.format,
                 i.bytes,
-                &i.sha256[..i.sha256.len().min(12)]
+                i.sha256.get(..12).unwrap_or(&i.sha256)
             ));
         }
         None => lines.push(format!(
