@@ -4,9 +4,11 @@
 mod doctor;
 mod enhance;
 mod evolve;
+mod history;
 mod interrupt;
 mod prompts;
 mod rate;
+mod show;
 mod simulate;
 mod status;
 mod suggest;
@@ -88,6 +90,10 @@ pub enum Command {
     Evolve(evolve::EvolveArgs),
     /// Prompt versions: list, show, diff, activate, rollback, export
     Prompts(prompts::PromptsArgs),
+    /// Experiments with their parameters, ratings and comments (filters, --json)
+    History(history::HistoryArgs),
+    /// One experiment in full: parameters, prompt, why it was chosen, ratings, files
+    Show(show::ShowArgs),
 }
 
 /// Runs a parsed command line.
@@ -107,6 +113,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(args) => doctor::run(&ws, &ui, args),
         Command::Evolve(args) => evolve::run(&ws, &ui, args),
         Command::Prompts(args) => prompts::run(&ws, &ui, args),
+        Command::History(args) => history::run(&ws, &ui, args),
+        Command::Show(args) => show::run(&ws, &ui, args),
     }
 }
 

@@ -240,3 +240,41 @@ impl VariantBars {
         self.bars.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+impl Ui {
+    /// Starts a JSON array on stdout written one element per line as the
+    /// elements come (`[`, `{…},`, …, `]`), so a long listing is never held
+    /// in memory and a reader that closes early stops it at the next write.
+    pub fn json_array(&self) -> JsonArray {
+        JsonArray {
+            out: std::io::BufWriter::new(std::io::stdout().lock()),
+            empty: true,
+        }
+    }
+}
+
+/// A JSON array being streamed to stdout; see [`Ui::json_array`].
+pub struct JsonArray {
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    empty: bool,
+}
+
+impl JsonArray {
+    /// Writes one element on its own line. The comma goes before the next
+    /// element, as the last one is not known until the end.
+    pub fn push<T: Serialize>(&mut self, value: &T) -> std::io::Result<()> {
+        self.out
+            .write_all(if self.empty { b"[\n" } else { b",\n" })?;
+        self.empty = false;
+        // serde_json hands write errors back as the original io::Error, so a
+        // closed pipe stays recognisable as one.
+        serde_json::to_writer(&mut self.out, value).map_err(std::io::Error::from)
+    }
+
+    /// Closes the array and flushes it.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.out
+            .write_all(if self.empty { b"[\n]\n" } else { b"\n]\n" })?;
+        self.out.flush()
+    }
+}

@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod enhance;
 pub mod evolve;
 mod files;
+pub mod history;
 pub mod prompts;
 pub mod rate;
 pub mod simulate;

@@ -10,6 +10,7 @@
 
 mod evolutions;
 mod experiments;
+mod history;
 mod images;
 mod migrations;
 mod model_cache;
@@ -19,6 +20,10 @@ mod summary;
 
 pub use evolutions::{Challenger, EvolutionOutcome, EvolutionRecord};
 pub use experiments::{ExperimentRecord, ExperimentUpdate, Fallback, NewBatch, NewExperiment};
+pub use history::{
+    BatchInfo, ExperimentDetail, HistoryOrder, HistoryQuery, HistoryRow, ImageInfo, ImageRef,
+    PromptUsed, RatedFilter, RatingEntry,
+};
 pub use images::{ImageRecord, NewImage};
 pub use prompts::{PromptVersion, PromptVersionSummary};
 pub use ratings::RatingRecord;

@@ -9,6 +9,7 @@ mod dashboard;
 mod doctor;
 mod durability;
 mod evolution;
+mod history;
 mod interactive;
 mod leonardo;
 mod offline_loop;

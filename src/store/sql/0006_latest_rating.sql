@@ -18,8 +18,9 @@ WHERE rating_id IS NOT NULL;
 CREATE INDEX experiments_by_rating ON experiments(rating_id) WHERE rating_id IS NOT NULL;
 -- The few experiments rated more than once (inter-rater agreement).
 CREATE INDEX experiments_rerated ON experiments(seq) WHERE rating_count >= 2;
--- Per-rater counts and means without a table scan.
-CREATE INDEX ratings_by_rater ON ratings(rated_by, stars);
+-- Per-rater counts and means (status) and a rater's experiments (history
+-- --by), both without a table scan.
+CREATE INDEX ratings_by_rater ON ratings(rated_by, experiment_id, stars);
 
 -- Ratings are append-only in latina; the update/delete triggers keep the
 -- derived columns right even if someone edits the file by hand.

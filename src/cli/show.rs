@@ -1,0 +1,172 @@
+//! `latina show <experiment>`: one experiment in full, with its files.
+
+use clap::Args;
+use std::process::ExitCode;
+
+use super::ui::{Ui, params_text};
+use crate::domain::Method;
+use crate::ops::Workspace;
+use crate::ops::history::{ExperimentReport, show};
+use crate::store::OpenMode;
+
+/// Arguments of `latina show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Experiment id or a unique prefix of it
+    #[arg(value_name = "EXPERIMENT")]
+    pub experiment: String,
+}
+
+/// Prints everything recorded about one experiment and whether its files
+/// are still on disk.
+pub fn run(ws: &Workspace, ui: &Ui, args: ShowArgs) -> anyhow::Result<ExitCode> {
+    let store = ws.open_store(OpenMode::MustExist)?;
+    let report = show(&store, &args.experiment)?;
+    if ui.json {
+        ui.json_pretty(&report)?;
+    } else {
+        for line in text(ui, &report) {
+            ui.out(line)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn text(ui: &Ui, report: &ExperimentReport) -> Vec<String> {
+    let d = &report.detail;
+    let row = &d.row;
+    let label = |name: &str| ui.bold(format!("{name:<10}"));
+    let mut lines = vec![format!("{} {}", label("experiment"), row.experiment_id)];
+    let b = &d.batch;
+    let meta: Vec<String> = [
+        ("project", &b.project),
+        ("type", &b.kind),
+        ("room", &b.room),
+        ("style", &b.style),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {v}")))
+    .collect();
+    lines.push(format!(
+        "{} option {} of batch {}{}",
+        label("batch"),
+        row.option,
+        b.id,
+        if meta.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", meta.join(", "))
+        }
+    ));
+    lines.push(format!(
+        "{} {}{}",
+        label("created"),
+        row.created_at,
+        row.finished_at
+            .as_ref()
+            .map(|f| format!(", finished {f}"))
+            .unwrap_or_default()
+    ));
+    let status = match row.status.as_str() {
+        "failed" => ui.red("failed"),
+        "done" => ui.green("done"),
+        other => other.to_string(),
+    };
+    lines.push(format!("{} {status}", label("status")));
+    match &d.image_info {
+        Some(i) => {
+            lines.push(format!("{} {}", label("image"), i.source_path));
+            lines.push(format!(
+                "{} {}x{} {}, {} bytes, sha256 {}",
+                label(""),
+                i.width,
+                i.height,
+                i.format,
+                i.bytes,
+                i.sha256.get(..12).unwrap_or(&i.sha256)
+            ));
+        }
+        None => lines.push(format!(
+            "{} {}",
+            label("image"),
+            ui.dim("none (parameters proposed by suggest)")
+        )),
+    }
+    lines.push(format!(
+        "{} {}{}",
+        label("provider"),
+        row.provider,
+        row.fallback_from
+            .as_ref()
+            .map(|f| format!(" (fallback: {f} failed)"))
+            .unwrap_or_default()
+    ));
+    lines.push(format!("{} {}", label("params"), params_text(&row.params)));
+    lines.push(format!(
+        "{} {}",
+        label("chosen"),
+        Method::parse(&d.method).map_or_else(|| d.method.clone(), |m| d.explanation.describe(m))
+    ));
+    lines.push(format!("{} {}", label("prompt"), d.prompt.version));
+    lines.push(format!(
+        "{} {}",
+        label(""),
+        d.prompt
+            .prompt
+            .as_deref()
+            .unwrap_or("(version not in the database)")
+    ));
+    if let Some(negative) = d
+        .prompt
+        .negative_prompt
+        .as_deref()
+        .filter(|n| !n.is_empty())
+    {
+        lines.push(format!("{} {negative}", label("negative")));
+    }
+    lines.push(format!(
+        "{} {}",
+        label("latency"),
+        row.latency_ms.map_or("-".into(), |ms| format!("{ms} ms"))
+    ));
+    lines.push(format!(
+        "{} {}",
+        label("cost"),
+        row.cost_usd
+            .map_or("unknown".into(), |c| format!("${c:.4}"))
+    ));
+    if let Some(error) = &row.error {
+        lines.push(format!("{} {}", label("error"), ui.red(error)));
+    }
+    if d.ratings.is_empty() {
+        lines.push(format!("{} {}", label("ratings"), ui.dim("none")));
+    }
+    for (i, r) in d.ratings.iter().enumerate() {
+        let latest = i + 1 == d.ratings.len() && d.ratings.len() > 1;
+        lines.push(format!(
+            "{} {} {} {}{}{}",
+            label(if i == 0 { "ratings" } else { "" }),
+            ui.stars(r.stars),
+            ui.dim(&r.rated_at),
+            r.rated_by.as_deref().unwrap_or("-"),
+            r.comment
+                .as_ref()
+                .map(|c| format!("  \"{}\"", c.replace(['\n', '\r'], " ")))
+                .unwrap_or_default(),
+            if latest { "  (counts)" } else { "" }
+        ));
+    }
+    for (i, f) in report.files.iter().enumerate() {
+        let state = match (&f.path, f.exists, f.bytes) {
+            (None, _, _) => ui.dim("none"),
+            (Some(p), true, Some(bytes)) => format!("{p}  {bytes} bytes"),
+            (Some(p), _, _) => format!("{p}  {}", ui.red("missing")),
+        };
+        lines.push(format!(
+            "{} {:<8} {state}",
+            label(if i == 0 { "files" } else { "" }),
+            f.role.as_str()
+        ));
+    }
+    lines
+}

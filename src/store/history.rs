@@ -1,0 +1,537 @@
+//! Reading experiments back for `latina history` and `latina show`: rows
+//! streamed one at a time in time order, and one experiment with everything
+//! recorded about it.
+//!
+//! The order is `created_at` then `seq`, newest first unless asked; the
+//! indexes of migration 0006 serve it together with the provider, prompt
+//! version and time filters, so the first rows arrive without sorting the
+//! table. The latest rating and the rating count of each row come from
+//! `ratings_by_experiment` lookups, never a scan. Time filtering is left to
+//! the caller's timestamp: this module compares the stored UTC text.
+
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, Row, params_from_iter};
+use serde::Serialize;
+use std::path::Path;
+
+use super::Store;
+use crate::domain::{ArmRule, BatchId, ExperimentId, Explanation, Params};
+use crate::error::{Error, Result};
+
+/// Which way `latina history` runs through time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HistoryOrder {
+    /// Most recent first (the default).
+    #[default]
+    NewestFirst,
+    /// Oldest first.
+    OldestFirst,
+}
+
+/// Whether to keep rated or unrated experiments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RatedFilter {
+    /// Only experiments with at least one rating.
+    Rated,
+    /// Only experiments without any rating.
+    Unrated,
+}
+
+/// Which experiments `latina history` lists; every field narrows the set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HistoryQuery {
+    /// Exact provider arm name.
+    pub provider: Option<String>,
+    /// Exact prompt version, e.g. `1.0.0`.
+    pub prompt_version: Option<String>,
+    /// Rated or unrated only.
+    pub rated: Option<RatedFilter>,
+    /// Created at or after this UTC instant, written as the store writes
+    /// timestamps (`YYYY-MM-DDTHH:MM:SS.sssZ`) so text order is time order.
+    pub since: Option<String>,
+    /// Rated at least once by this rater (exact name).
+    pub rated_by: Option<String>,
+    /// Time order.
+    pub order: HistoryOrder,
+    /// At most this many rows.
+    pub limit: Option<u64>,
+}
+
+/// The photo an experiment was rendered from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageRef {
+    /// Row id in `images`.
+    pub id: i64,
+    /// The file name of the designer's photo, e.g. `living.jpg`.
+    pub name: String,
+    /// Where the designer's photo was when first enhanced.
+    pub source_path: String,
+}
+
+/// One rating as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RatingEntry {
+    /// 1–5.
+    pub stars: u8,
+    /// The designer's comment.
+    pub comment: Option<String>,
+    /// Who rated.
+    pub rated_by: Option<String>,
+    /// When (UTC, RFC 3339).
+    pub rated_at: String,
+}
+
+/// One experiment as `latina history` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryRow {
+    /// Its id.
+    pub experiment_id: ExperimentId,
+    /// Its batch (one enhance of one photo, or one suggest).
+    pub batch_id: BatchId,
+    /// A, B, … within the batch.
+    pub option: String,
+    /// The photo; `None` for parameters proposed by `suggest`.
+    pub image: Option<ImageRef>,
+    /// The provider arm that rendered it (or was proposed).
+    pub provider: String,
+    /// The provider that failed before a fallback arm rendered it.
+    pub fallback_from: Option<String>,
+    /// The three generation parameters.
+    pub params: Params,
+    /// The prompt version used.
+    pub prompt_version: String,
+    /// `proposed`, `running`, `done` or `failed`.
+    pub status: String,
+    /// The latest rating, which is the one that counts.
+    pub rating: Option<RatingEntry>,
+    /// How many ratings it has had (re-ratings included).
+    pub ratings_count: u64,
+    /// Provider wall time, milliseconds.
+    pub latency_ms: Option<u64>,
+    /// What the render cost, US dollars, when known.
+    pub cost_usd: Option<f64>,
+    /// Why the render failed (or why its provider fell back).
+    pub error: Option<String>,
+    /// The render, when done.
+    pub output_path: Option<String>,
+    /// When it was proposed (UTC, RFC 3339).
+    pub created_at: String,
+    /// When its render ended.
+    pub finished_at: Option<String>,
+}
+
+/// The batch an experiment belongs to, for `latina show`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchInfo {
+    /// Its id.
+    pub id: BatchId,
+    /// Project or client name.
+    pub project: Option<String>,
+    /// What the designer wanted improved.
+    pub kind: Option<String>,
+    /// Room type.
+    pub room: Option<String>,
+    /// Design style.
+    pub style: Option<String>,
+    /// The side-by-side preview, once written.
+    pub preview_path: Option<String>,
+    /// When the batch was created (UTC).
+    pub created_at: String,
+}
+
+/// The stored photo behind an experiment, for `latina show`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageInfo {
+    /// Row id.
+    pub id: i64,
+    /// Where the designer's photo was when first enhanced.
+    pub source_path: String,
+    /// latina's copy under the data dir.
+    pub stored_path: String,
+    /// Decoded format, e.g. `jpeg`.
+    pub format: String,
+    /// Upright width in pixels.
+    pub width: u32,
+    /// Upright height in pixels.
+    pub height: u32,
+    /// Size of the file when recorded, bytes.
+    pub bytes: u64,
+    /// Hex SHA-256 of the photo.
+    pub sha256: String,
+}
+
+/// The prompt an experiment was generated with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PromptUsed {
+    /// Its version.
+    pub version: String,
+    /// The positive prompt (absent only if the version row is missing).
+    pub prompt: Option<String>,
+    /// The negative prompt.
+    pub negative_prompt: Option<String>,
+}
+
+/// Everything recorded about one experiment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExperimentDetail {
+    /// The row as `history` shows it (latest rating included).
+    #[serde(flatten)]
+    pub row: HistoryRow,
+    /// How the optimizer chose the point (`initial_design`, `gp_ei`, …).
+    pub method: String,
+    /// The model's view of the point when it was proposed.
+    pub explanation: Explanation,
+    /// The prompt text used.
+    pub prompt: PromptUsed,
+    /// Its batch.
+    pub batch: BatchInfo,
+    /// Its photo, when it has one.
+    pub image_info: Option<ImageInfo>,
+    /// Every rating, oldest first.
+    pub ratings: Vec<RatingEntry>,
+}
+
+/// Columns shared by history rows and the detail query; `row_from` reads them.
+const ROW_COLUMNS: &str = "e.id, e.batch_id, e.option, i.id, i.source_path, e.provider,
+    e.fallback_from, e.init_strength, e.guidance_scale, e.controlnet_weight, e.prompt_version,
+    e.status, r.stars, r.comment, r.rated_by, r.rated_at,
+    (SELECT count(*) FROM ratings c WHERE c.experiment_id = e.id),
+    e.latency_ms, e.cost_usd, e.error, e.output_path, e.created_at, e.finished_at";
+const ROW_COLUMN_COUNT: usize = 23;
+
+/// The latest rating is the highest rating id of the experiment: one
+/// descending probe of `ratings_by_experiment`, then a rowid lookup.
+const ROW_JOINS: &str = "FROM experiments e
+    JOIN batches b ON b.id = e.batch_id
+    LEFT JOIN images i ON i.id = b.image_id
+    LEFT JOIN ratings r ON r.id =
+        (SELECT max(m.id) FROM ratings m WHERE m.experiment_id = e.id)";
+
+fn row_from(r: &Row<'_>) -> rusqlite::Result<HistoryRow> {
+    let image_id: Option<i64> = r.get(3)?;
+    let image = match image_id {
+        Some(id) => {
+            let source_path: String = r.get(4)?;
+            Some(ImageRef {
+                id,
+                name: file_name(&source_path),
+                source_path,
+            })
+        }
+        None => None,
+    };
+    let stars: Option<i64> = r.get(12)?;
+    let rating = match stars {
+        Some(stars) => Some(RatingEntry {
+            stars: stars.clamp(0, 5) as u8,
+            comment: r.get(13)?,
+            rated_by: r.get(14)?,
+            rated_at: r.get(15)?,
+        }),
+        None => None,
+    };
+    Ok(HistoryRow {
+        experiment_id: ExperimentId::from_stored(r.get(0)?),
+        batch_id: BatchId::from_stored(r.get(1)?),
+        option: r.get(2)?,
+        image,
+        provider: r.get(5)?,
+        fallback_from: r.get(6)?,
+        params: Params {
+            init_strength: r.get(7)?,
+            guidance_scale: r.get(8)?,
+            controlnet_weight: r.get(9)?,
+        },
+        prompt_version: r.get(10)?,
+        status: r.get(11)?,
+        rating,
+        ratings_count: r.get::<_, i64>(16)?.max(0) as u64,
+        latency_ms: r.get::<_, Option<i64>>(17)?.map(|v| v.max(0) as u64),
+        cost_usd: r.get(18)?,
+        error: r.get(19)?,
+        output_path: r.get(20)?,
+        created_at: r.get(21)?,
+        finished_at: r.get(22)?,
+    })
+}
+
+/// The last component of a path as recorded (paths from another OS included).
+fn file_name(path: &str) -> String {
+    let tail = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    if tail.is_empty() {
+        Path::new(path).display().to_string()
+    } else {
+        tail.to_string()
+    }
+}
+
+/// The WHERE clause and its parameters for a query.
+fn where_clause(query: &HistoryQuery) -> (String, Vec<Value>) {
+    let mut conditions: Vec<&str> = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    if let Some(provider) = &query.provider {
+        conditions.push("e.provider = ?");
+        values.push(Value::Text(provider.clone()));
+    }
+    if let Some(version) = &query.prompt_version {
+        conditions.push("e.prompt_version = ?");
+        values.push(Value::Text(version.clone()));
+    }
+    if let Some(since) = &query.since {
+        conditions.push("e.created_at >= ?");
+        values.push(Value::Text(since.clone()));
+    }
+    match query.rated {
+        Some(RatedFilter::Rated) => {
+            conditions.push("EXISTS (SELECT 1 FROM ratings x WHERE x.experiment_id = e.id)")
+        }
+        Some(RatedFilter::Unrated) => {
+            conditions.push("NOT EXISTS (SELECT 1 FROM ratings x WHERE x.experiment_id = e.id)")
+        }
+        None => {}
+    }
+    if let Some(rater) = &query.rated_by {
+        // The rater's experiment ids are read once from `ratings_by_rater`;
+        // the unary + keeps SQLite from driving the query by that list, which
+        // would sort every match before the first row could be written.
+        conditions.push("+e.id IN (SELECT y.experiment_id FROM ratings y WHERE y.rated_by = ?)");
+        values.push(Value::Text(rater.clone()));
+    }
+    let clause = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    (clause, values)
+}
+
+fn history_sql(query: &HistoryQuery) -> (String, Vec<Value>) {
+    let (clause, mut values) = where_clause(query);
+    let direction = match query.order {
+        HistoryOrder::NewestFirst => "DESC",
+        HistoryOrder::OldestFirst => "ASC",
+    };
+    let limit = match query.limit {
+        Some(n) => {
+            values.push(Value::Integer(n.min(i64::MAX as u64) as i64));
+            "LIMIT ?"
+        }
+        None => "",
+    };
+    (
+        format!(
+            "SELECT {ROW_COLUMNS} {ROW_JOINS} {clause}
+             ORDER BY e.created_at {direction}, e.seq {direction} {limit}"
+        ),
+        values,
+    )
+}
+
+impl Store {
+    /// Calls `each` with every experiment `query` selects, in its order, as
+    /// SQLite produces them: nothing is collected, so a reader that stops
+    /// early (an `Err` from `each`) costs only the rows it saw.
+    ///
+    /// # Errors
+    /// Database errors, or the first error `each` returns.
+    pub fn for_each_history<E: From<Error>>(
+        &self,
+        query: &HistoryQuery,
+        mut each: impl FnMut(HistoryRow) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let (sql, values) = history_sql(query);
+        let mut stmt = self.conn.prepare(&sql).map_err(Error::from)?;
+        debug_assert_eq!(stmt.column_count(), ROW_COLUMN_COUNT);
+        let mut rows = stmt.query(params_from_iter(values)).map_err(Error::from)?;
+        while let Some(row) = rows.next().map_err(Error::from)? {
+            each(row_from(row).map_err(Error::from)?)?;
+        }
+        Ok(())
+    }
+
+    /// How many experiments `query` selects, ignoring its limit.
+    pub fn count_history(&self, query: &HistoryQuery) -> Result<u64> {
+        let (clause, values) = where_clause(query);
+        let n: i64 = self.conn.query_row(
+            &format!("SELECT count(*) FROM experiments e {clause}"),
+            params_from_iter(values),
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// SQLite's plan for the history query, one line per step, so tests and
+    /// benchmarks can check that it walks indexes instead of sorting or
+    /// scanning.
+    pub fn history_query_plan(&self, query: &HistoryQuery) -> Result<Vec<String>> {
+        let (sql, values) = history_sql(query);
+        let mut stmt = self.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+        let lines = stmt
+            .query_map(params_from_iter(values), |r| r.get::<_, String>(3))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(lines)
+    }
+
+    /// Everything recorded about one experiment.
+    ///
+    /// # Errors
+    /// [`Error::UnknownExperiment`] when no experiment has this id.
+    pub fn experiment_detail(&self, id: &ExperimentId) -> Result<ExperimentDetail> {
+        let sql = format!(
+            "SELECT {ROW_COLUMNS}, e.method, e.arm_rule, e.arm_score, e.predicted_mean,
+                    e.predicted_sd, e.expected_improvement, p.prompt, p.negative_prompt,
+                    b.project, b.kind, b.room, b.style, b.preview_path, b.created_at,
+                    i.stored_path, i.format, i.width, i.height, i.bytes, i.sha256
+             {ROW_JOINS}
+             LEFT JOIN prompt_versions p ON p.version = e.prompt_version
+             WHERE e.id = ?1"
+        );
+        let detail = self
+            .conn
+            .query_row(&sql, [id.as_str()], |r| {
+                let row = row_from(r)?;
+                let c = ROW_COLUMN_COUNT;
+                let arm_rule: Option<String> = r.get(c + 1)?;
+                let explanation = Explanation {
+                    arm_rule: arm_rule
+                        .as_deref()
+                        .and_then(ArmRule::parse)
+                        .unwrap_or(ArmRule::Design),
+                    arm_score: r.get(c + 2)?,
+                    predicted_mean: r.get(c + 3)?,
+                    predicted_sd: r.get(c + 4)?,
+                    expected_improvement: r.get(c + 5)?,
+                };
+                let image_info = match &row.image {
+                    Some(image) => Some(ImageInfo {
+                        id: image.id,
+                        source_path: image.source_path.clone(),
+                        stored_path: r.get(c + 14)?,
+                        format: r.get(c + 15)?,
+                        width: r.get(c + 16)?,
+                        height: r.get(c + 17)?,
+                        bytes: r.get::<_, i64>(c + 18)?.max(0) as u64,
+                        sha256: r.get(c + 19)?,
+                    }),
+                    None => None,
+                };
+                Ok(ExperimentDetail {
+                    method: r.get(c)?,
+                    explanation,
+                    prompt: PromptUsed {
+                        version: row.prompt_version.clone(),
+                        prompt: r.get(c + 6)?,
+                        negative_prompt: r.get(c + 7)?,
+                    },
+                    batch: BatchInfo {
+                        id: row.batch_id.clone(),
+                        project: r.get(c + 8)?,
+                        kind: r.get(c + 9)?,
+                        room: r.get(c + 10)?,
+                        style: r.get(c + 11)?,
+                        preview_path: r.get(c + 12)?,
+                        created_at: r.get(c + 13)?,
+                    },
+                    image_info,
+                    ratings: Vec::new(),
+                    row,
+                })
+            })
+            .optional()?;
+        let mut detail = detail.ok_or_else(|| Error::UnknownExperiment(id.to_string()))?;
+        let mut stmt = self.conn.prepare(
+            "SELECT stars, comment, rated_by, rated_at FROM ratings
+             WHERE experiment_id = ?1 ORDER BY id",
+        )?;
+        detail.ratings = stmt
+            .query_map([id.as_str()], |r| {
+                Ok(RatingEntry {
+                    stars: r.get::<_, i64>(0)?.clamp(0, 5) as u8,
+                    comment: r.get(1)?,
+                    rated_by: r.get(2)?,
+                    rated_at: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(detail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(query: &HistoryQuery) -> String {
+        let store = Store::open_in_memory().unwrap();
+        store.history_query_plan(query).unwrap().join("\n")
+    }
+
+    #[test]
+    fn the_newest_first_listing_walks_the_time_index_without_sorting() {
+        let p = plan(&HistoryQuery::default());
+        assert!(p.contains("experiments_by_created"), "{p}");
+        assert!(!p.contains("TEMP B-TREE"), "{p}");
+    }
+
+    #[test]
+    fn oldest_first_and_since_use_the_time_index_too() {
+        let p = plan(&HistoryQuery {
+            order: HistoryOrder::OldestFirst,
+            since: Some("2026-01-01T00:00:00.000Z".into()),
+            ..HistoryQuery::default()
+        });
+        assert!(p.contains("experiments_by_created (created_at>?)"), "{p}");
+        assert!(!p.contains("TEMP B-TREE"), "{p}");
+    }
+
+    #[test]
+    fn provider_and_version_filters_search_their_indexes_in_time_order() {
+        let p = plan(&HistoryQuery {
+            provider: Some("tone".into()),
+            ..HistoryQuery::default()
+        });
+        assert!(
+            p.contains("experiments_by_provider_created (provider=?)"),
+            "{p}"
+        );
+        assert!(!p.contains("TEMP B-TREE"), "{p}");
+        let p = plan(&HistoryQuery {
+            prompt_version: Some("1.0.0".into()),
+            since: Some("2026-01-01T00:00:00.000Z".into()),
+            ..HistoryQuery::default()
+        });
+        assert!(
+            p.contains("experiments_by_version_created (prompt_version=? AND created_at>?)"),
+            "{p}"
+        );
+        assert!(!p.contains("TEMP B-TREE"), "{p}");
+    }
+
+    #[test]
+    fn ratings_are_looked_up_by_experiment_never_scanned() {
+        let p = plan(&HistoryQuery {
+            rated: Some(RatedFilter::Unrated),
+            rated_by: Some("ana".into()),
+            ..HistoryQuery::default()
+        });
+        assert!(!p.contains("SCAN r"), "{p}");
+        assert!(!p.contains("SCAN m"), "{p}");
+        assert!(!p.contains("SCAN c"), "{p}");
+        assert!(!p.contains("SCAN x"), "{p}");
+        assert!(!p.contains("SCAN y"), "{p}");
+        assert!(p.contains("ratings_by_experiment"), "{p}");
+        assert!(p.contains("ratings_by_rater (rated_by=?)"), "{p}");
+        assert!(
+            p.contains("SCAN e USING INDEX experiments_by_created"),
+            "{p}"
+        );
+        assert!(!p.contains("TEMP B-TREE"), "{p}");
+    }
+
+    #[test]
+    fn file_names_come_from_unix_and_windows_paths() {
+        assert_eq!(file_name("/home/ana/fotos/sala.jpg"), "sala.jpg");
+        assert_eq!(file_name(r"C:\Users\ana\sala.jpg"), "sala.jpg");
+        assert_eq!(file_name("sala.jpg"), "sala.jpg");
+    }
+}
