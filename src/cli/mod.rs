@@ -7,6 +7,7 @@ mod evolve;
 mod interrupt;
 mod prompts;
 mod rate;
+mod report;
 mod simulate;
 mod status;
 mod suggest;
@@ -88,6 +89,8 @@ pub enum Command {
     Evolve(evolve::EvolveArgs),
     /// Prompt versions: list, show, diff, activate, rollback, export
     Prompts(prompts::PromptsArgs),
+    /// Write the learning state as one self-contained HTML file with charts
+    Report(report::ReportArgs),
 }
 
 /// Runs a parsed command line.
@@ -107,6 +110,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(args) => doctor::run(&ws, &ui, args),
         Command::Evolve(args) => evolve::run(&ws, &ui, args),
         Command::Prompts(args) => prompts::run(&ws, &ui, args),
+        Command::Report(args) => report::run(&ws, &ui, args),
     }
 }
 

@@ -11,6 +11,7 @@ pub mod evolve;
 mod files;
 pub mod prompts;
 pub mod rate;
+pub mod report;
 pub mod simulate;
 pub mod status;
 pub mod suggest;

@@ -15,6 +15,7 @@ mod migrations;
 mod model_cache;
 mod prompts;
 mod ratings;
+mod report;
 mod summary;
 
 pub use evolutions::{Challenger, EvolutionOutcome, EvolutionRecord};
@@ -22,6 +23,7 @@ pub use experiments::{ExperimentRecord, ExperimentUpdate, Fallback, NewBatch, Ne
 pub use images::{ImageRecord, NewImage};
 pub use prompts::{PromptVersion, PromptVersionSummary};
 pub use ratings::RatingRecord;
+pub use report::{DecisionRow, Extreme, ProviderStars, RatedRow, RenderRow, VersionRow};
 pub use summary::{ProviderSummary, Summary};
 
 use rusqlite::{Connection, OpenFlags};
