@@ -13,4 +13,5 @@ mod leonardo;
 mod offline_loop;
 mod providers;
 mod replicate;
+mod report;
 mod simulate;
