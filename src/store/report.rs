@@ -230,3 +230,117 @@ impl Store {
         Ok(rows)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{
+        BatchId, ExperimentId, ExperimentStatus, Explanation, ImageMeta, Method, Stars, Trial,
+    };
+    use crate::prompts::base_prompt;
+    use crate::store::{ExperimentUpdate, NewBatch, NewExperiment};
+
+    /// Experiments rendered by `providers[i]`, with a render file named `r{i}.jpg`.
+    fn store_with(providers: &[&str]) -> (Store, Vec<ExperimentId>) {
+        let mut store = Store::open_in_memory().unwrap();
+        store.seed_prompt(&base_prompt()).unwrap();
+        let ids: Vec<ExperimentId> = providers.iter().map(|_| ExperimentId::random()).collect();
+        let batch = NewBatch {
+            id: BatchId::random(),
+            image: None,
+            meta: ImageMeta::default(),
+            experiments: providers
+                .iter()
+                .zip(&ids)
+                .enumerate()
+                .map(|(i, (p, id))| NewExperiment {
+                    id: id.clone(),
+                    option: crate::domain::option_label(i),
+                    trial: Trial {
+                        provider: p.to_string(),
+                        params: Params {
+                            init_strength: 0.1 + 0.01 * i as f64,
+                            guidance_scale: 7.0,
+                            controlnet_weight: 0.8,
+                        },
+                    },
+                    prompt_version: "1.0.0".into(),
+                    method: Method::InitialDesign,
+                    explanation: Explanation::design(),
+                    status: ExperimentStatus::Running,
+                })
+                .collect(),
+        };
+        store.create_batch(&batch).unwrap();
+        for (i, id) in ids.iter().enumerate() {
+            store
+                .finish_experiment(
+                    id,
+                    &ExperimentUpdate::Done {
+                        output_path: format!("r{i}.jpg"),
+                        latency_ms: 1,
+                        fallback: None,
+                        cost_usd: None,
+                    },
+                )
+                .unwrap();
+        }
+        (store, ids)
+    }
+
+    fn rate(store: &mut Store, id: &ExperimentId, stars: i64) {
+        store
+            .add_rating(id, Stars::new(stars).unwrap(), None, None)
+            .unwrap();
+    }
+
+    #[test]
+    fn rated_rows_follow_the_latest_rating_and_count_each_experiment_once() {
+        let (mut store, ids) = store_with(&["tone", "detail", "tone"]);
+        rate(&mut store, &ids[0], 2);
+        rate(&mut store, &ids[1], 4);
+        rate(&mut store, &ids[0], 5); // re-rated: now last, with 5 stars
+        let mut seen = Vec::new();
+        store
+            .for_each_rated(|r| {
+                seen.push((r.provider.to_string(), r.stars, r.params.init_strength))
+            })
+            .unwrap();
+        assert_eq!(
+            seen,
+            vec![
+                ("detail".to_string(), 4, 0.11),
+                ("tone".to_string(), 5, 0.1)
+            ]
+        );
+        assert_eq!(
+            store.star_counts_by_provider().unwrap(),
+            vec![
+                ProviderStars {
+                    provider: "detail".into(),
+                    counts: [0, 0, 0, 1, 0]
+                },
+                ProviderStars {
+                    provider: "tone".into(),
+                    counts: [0, 0, 0, 0, 1]
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn best_and_worst_renders_come_from_each_end_without_repeats() {
+        let (mut store, ids) = store_with(&["tone", "tone", "tone", "detail"]);
+        for (id, stars) in ids.iter().zip([3, 5, 1, 3]) {
+            rate(&mut store, id, stars);
+        }
+        let best = store.extreme_renders(Extreme::Best, 2, &[]).unwrap();
+        let best_files: Vec<&str> = best.iter().map(|r| r.output_path.as_str()).collect();
+        // 5 first, then the later of the two 3s.
+        assert_eq!(best_files, vec!["r1.jpg", "r3.jpg"]);
+        let exclude: Vec<String> = best.iter().map(|r| r.experiment_id.clone()).collect();
+        let worst = store.extreme_renders(Extreme::Worst, 4, &exclude).unwrap();
+        let worst_files: Vec<&str> = worst.iter().map(|r| r.output_path.as_str()).collect();
+        assert_eq!(worst_files, vec!["r2.jpg", "r0.jpg"]);
+    }
+}

@@ -91,9 +91,10 @@ fn x_ticks_for(n: usize, max: usize) -> Vec<f64> {
 fn rating_over_time(stars: &[f64]) -> (String, String) {
     let n = stars.len();
     let height = 340.0;
+    // Half a rating of margin keeps the first and last dots off the axes.
     let plot = Plot::new(
         (64.0, 40.0, WIDTH - 24.0, height - 52.0),
-        (1.0, n.max(2) as f64),
+        (0.5, n.max(2) as f64 + 0.5),
         (0.5, 5.5),
     );
     let mut svg = Svg::new(WIDTH, height, "Rating over time");

@@ -191,11 +191,10 @@ fn thumbnails(out: &mut String, title: &str, items: &[Thumbnail]) {
         }
         let _ = write!(
             out,
-            r#"<figcaption><span class="stars">{}{}</span> {} · {}<br>{} · init {:.2} · guidance {:.1} · structure {:.2} · v{}<br>{}"#,
+            r#"<figcaption><span class="stars">{}{}</span> {}<br>{} · init {:.2} · guidance {:.1} · structure {:.2} · v{}<br>{}"#,
             "★".repeat(r.stars as usize),
             "☆".repeat(5 - r.stars as usize),
             escape(&r.provider),
-            escape(&r.experiment_id.chars().take(8).collect::<String>()),
             escape(&file_name),
             r.params.init_strength,
             r.params.guidance_scale,

@@ -200,10 +200,7 @@ fn output_path(out: &Path) -> Result<PathBuf> {
 pub fn gather(ws: &Workspace, store: &mut Store, thumbnails_each: usize) -> Result<ReportData> {
     let mut decisions = store.decision_rows()?;
     decisions.sort_by(|a, b| a.created_at.cmp(&b.created_at));
-    let decision_times: Vec<&str> = decisions.iter().map(|d| d.created_at.as_str()).collect();
-    // ratings_before[k]: ratings given at or before decision k's time and
-    // after decision k-1's (a prefix sum gives each decision's position).
-    let mut ratings_before = vec![0usize; decisions.len() + 1];
+    let mut clock = DecisionClock::new(decisions.iter().map(|d| d.created_at.clone()).collect());
     let mut provider_index: HashMap<String, usize> = HashMap::new();
     let mut providers: Vec<String> = Vec::new();
     let mut version_index: HashMap<String, usize> = HashMap::new();
@@ -241,8 +238,7 @@ pub fn gather(ws: &Workspace, store: &mut Store, thumbnails_each: usize) -> Resu
         stats.1 = position;
         stats.2 += 1;
         stats.3 += u64::from(row.stars);
-        let first_decision_after = decision_times.partition_point(|&t| t < row.rated_at);
-        ratings_before[first_decision_after] += 1;
+        clock.rated(row.rated_at);
         points.push(ObservedPoint {
             provider,
             values: [
@@ -274,18 +270,14 @@ pub fn gather(ws: &Workspace, store: &mut Store, thumbnails_each: usize) -> Resu
         },
     };
 
-    let mut position = 0;
     let decisions = decisions
         .into_iter()
-        .enumerate()
-        .map(|(k, d)| {
-            position += ratings_before[k];
-            DecisionMark {
-                position,
-                decision: d.decision,
-                challenger: d.challenger,
-                champion: d.champion,
-            }
+        .zip(clock.positions())
+        .map(|(d, position)| DecisionMark {
+            position,
+            decision: d.decision,
+            challenger: d.challenger,
+            champion: d.champion,
         })
         .collect();
     let versions = store
@@ -353,4 +345,71 @@ pub fn gather(ws: &Workspace, store: &mut Store, thumbnails_each: usize) -> Resu
         best: thumbnails::thumbnails(best_renders),
         worst: thumbnails::thumbnails(worst_renders),
     })
+}
+
+/// Places decisions in rating order: a decision's position is the number of
+/// ratings given at or before its time. Ratings stream past once; each is
+/// counted against the first decision not earlier than it, and a prefix sum
+/// gives every decision's count, in O(log d) per rating.
+struct DecisionClock {
+    /// Decision times (RFC 3339, so text order is time order), ascending.
+    times: Vec<String>,
+    /// `first[k]`: ratings whose first decision at or after them is `k`.
+    first: Vec<usize>,
+}
+
+impl DecisionClock {
+    fn new(times: Vec<String>) -> Self {
+        let first = vec![0; times.len() + 1];
+        DecisionClock { times, first }
+    }
+
+    fn rated(&mut self, rated_at: &str) {
+        let k = self.times.partition_point(|t| t.as_str() < rated_at);
+        self.first[k] += 1;
+    }
+
+    fn positions(&self) -> Vec<usize> {
+        self.first[..self.times.len()]
+            .iter()
+            .scan(0, |acc, &c| {
+                *acc += c;
+                Some(*acc)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decisions_are_placed_after_the_ratings_given_before_them() {
+        let at = |s: &str| format!("2026-01-01T00:00:{s}.000Z");
+        let mut clock = DecisionClock::new(vec![at("05"), at("05"), at("20")]);
+        // Ratings at 01, 05 (same instant counts as before), 07, 10, 30:
+        // the first two decisions come after 2 ratings, the third after 4.
+        for s in ["01", "05", "07", "10", "30"] {
+            clock.rated(&at(s));
+        }
+        assert_eq!(clock.positions(), vec![2, 2, 4]);
+        assert_eq!(
+            DecisionClock::new(Vec::new()).positions(),
+            Vec::<usize>::new()
+        );
+    }
+
+    #[test]
+    fn output_is_refused_in_a_missing_directory_and_completed_for_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = output_path(&dir.path().join("nope/report.html")).unwrap_err();
+        assert!(err.to_string().contains("no such directory"), "{err}");
+        assert_eq!(
+            output_path(dir.path()).unwrap(),
+            dir.path().join(DEFAULT_FILE_NAME)
+        );
+        let file = dir.path().join("r.html");
+        assert_eq!(output_path(&file).unwrap(), file);
+    }
 }
