@@ -108,8 +108,7 @@ fn rating_over_time(stars: &[f64]) -> (String, String) {
         },
     );
     let ma = moving_average(stars, MOVING_AVERAGE_WINDOW);
-    let note;
-    if n <= MAX_SERIES_POINTS {
+    let note = if n <= MAX_SERIES_POINTS {
         let (r, opacity) = dot_style(n);
         for (i, &s) in stars.iter().enumerate() {
             let tip = format!("rating {}: {s} stars", i + 1);
@@ -126,9 +125,9 @@ fn rating_over_time(stars: &[f64]) -> (String, String) {
             .map(|(i, &m)| plot.at((i + 1) as f64, m))
             .collect();
         svg.polyline(&line, r##"stroke="#0072B2" stroke-width="2""##);
-        note = format!(
-            "Each dot is one rated render ({n} in all); the blue line is the moving average of the last {MOVING_AVERAGE_WINDOW} ratings, the green steps the best rating so far."
-        );
+        format!(
+            "Each dot is one rated experiment ({n} in all); the blue line is the moving average of the last {MOVING_AVERAGE_WINDOW} ratings, the green steps the best rating so far."
+        )
     } else {
         let buckets = downsample(stars, MAX_SERIES_POINTS);
         let ma_buckets = downsample(&ma, MAX_SERIES_POINTS);
@@ -144,10 +143,10 @@ fn rating_over_time(stars: &[f64]) -> (String, String) {
         let line: Vec<(f64, f64)> = buckets.iter().map(|b| plot.at(b.x + 1.0, b.mean)).collect();
         svg.polyline(&line, r##"stroke="#0072B2" stroke-width="1.6""##);
         let per_bucket = (n - 2).div_ceil(MAX_SERIES_POINTS - 2);
-        note = format!(
+        format!(
             "{n} ratings, drawn as the mean of about {per_bucket} consecutive ratings per point (blue line); the shaded band is the range of the {MOVING_AVERAGE_WINDOW}-rating moving average within each of those groups; the green steps are the best rating so far."
-        );
-    }
+        )
+    };
     let steps = best_so_far_steps(stars);
     let mut best_line = Vec::with_capacity(2 * steps.len() + 1);
     for (k, &(i, v)) in steps.iter().enumerate() {

@@ -103,10 +103,9 @@ pub fn page(data: &ReportData, charts: &super::charts::Charts) -> String {
         }
         ModelState::Failed(why) => format!("The model could not be fitted: {}", escape(why)),
     };
-    let _ = write!(
+    let _ = writeln!(
         out,
-        r#"<p class="note">Convergence is 0.6·min(samples/50, 1) + 0.4·min(best/4, 1). {model_line}</p></header>
-"#
+        r#"<p class="note">Convergence is 0.6·min(samples/50, 1) + 0.4·min(best/4, 1). {model_line}</p></header>"#
     );
     section(
         &mut out,
@@ -120,10 +119,9 @@ pub fn page(data: &ReportData, charts: &super::charts::Charts) -> String {
         "Share of each star rating per provider (latest ratings), with the count inside each bar.",
         &charts.providers,
     );
-    let _ = write!(
+    let _ = writeln!(
         out,
-        r#"<section><h2>Parameters against rating</h2><p class="note">{}</p><div class="charts">{}</div><div class="legend">{}</div></section>
-"#,
+        r#"<section><h2>Parameters against rating</h2><p class="note">{}</p><div class="charts">{}</div><div class="legend">{}</div></section>"#,
         escape(&charts.params_note),
         charts.params.join(""),
         charts.params_legend
@@ -145,10 +143,9 @@ pub fn page(data: &ReportData, charts: &super::charts::Charts) -> String {
 }
 
 fn section(out: &mut String, title: &str, note: &str, svg: &str) {
-    let _ = write!(
+    let _ = writeln!(
         out,
-        r#"<section><h2>{}</h2><p class="note">{}</p>{svg}</section>
-"#,
+        r#"<section><h2>{}</h2><p class="note">{}</p>{svg}</section>"#,
         escape(title),
         escape(note)
     );

@@ -68,7 +68,8 @@ pub fn nice_step(span: f64, max_ticks: usize) -> f64 {
 /// Multiples of [`nice_step`] inside `[low, high]`, rounded to the step's
 /// precision so labels read `0.3`, not `0.30000000000000004`.
 pub fn ticks(low: f64, high: f64, max_ticks: usize) -> Vec<f64> {
-    if !(high > low) {
+    // Also catches NaN bounds.
+    if high.partial_cmp(&low) != Some(std::cmp::Ordering::Greater) {
         return vec![low];
     }
     let step = nice_step(high - low, max_ticks);
