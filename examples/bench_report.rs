@@ -7,7 +7,8 @@
 //!
 //! ```text
 //! cargo build --release && cargo run --release --example bench_report [-- N]
-//! LATINA_BIN=/path/to/latina BENCH_REPORT_KEEP=/tmp/big.html cargo run --release --example bench_report
+//! LATINA_BIN=/path/to/latina BENCH_REPORT_KEEP=/tmp/big.html BENCH_REPORT_DIR=/tmp/big \
+//!     cargo run --release --example bench_report
 //! ```
 
 use latina::prompts::base_prompt;
@@ -192,8 +193,13 @@ fn main() {
         binary.exists(),
         "build the binary first: cargo build --release"
     );
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("latina.db");
+    let temp = tempfile::tempdir().unwrap();
+    // BENCH_REPORT_DIR: fill and keep the database there (it must not hold one yet).
+    let dir_path = std::env::var_os("BENCH_REPORT_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| temp.path().to_path_buf());
+    let dir = dir_path.as_path();
+    let db = dir.join("latina.db");
     let renders: Vec<String> = ["room_hotel_desk.jpg", "room_hotel_bed.jpg", "coffee.jpg"]
         .iter()
         .map(|f| {
@@ -210,7 +216,7 @@ fn main() {
         started.elapsed().as_secs_f64(),
         std::fs::metadata(&db).unwrap().len() as f64 / 1e6
     );
-    let out = dir.path().join("report.html");
+    let out = dir.join("report.html");
     let mut times = Vec::new();
     for _ in 0..5 {
         let started = Instant::now();
@@ -218,9 +224,10 @@ fn main() {
             .arg("--db")
             .arg(&db)
             .arg("--data-dir")
-            .arg(dir.path())
+            .arg(dir)
             .args(["-q", "report", "--out"])
             .arg(&out)
+            .stdout(std::process::Stdio::null())
             .env_remove("LATINA_CONFIG")
             .status()
             .unwrap();
