@@ -134,6 +134,16 @@ pub enum Error {
     /// The Gaussian-process model could not be fitted.
     #[error("optimizer model: {0}")]
     Gp(#[from] crate::optim::GpError),
+
+    /// `latina report` on a database where nothing is rated yet.
+    #[error(
+        "nothing to report yet: no rated experiments in {} (rate some renders first with `latina rate`)",
+        database.display()
+    )]
+    NothingToReport {
+        /// The database read.
+        database: PathBuf,
+    },
 }
 
 /// Why an input image was rejected.

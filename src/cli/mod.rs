@@ -8,6 +8,7 @@ mod history;
 mod interrupt;
 mod prompts;
 mod rate;
+mod report;
 mod show;
 mod simulate;
 mod status;
@@ -94,6 +95,8 @@ pub enum Command {
     History(history::HistoryArgs),
     /// One experiment in full: parameters, prompt, why it was chosen, ratings, files
     Show(show::ShowArgs),
+    /// Write the learning state as one self-contained HTML file with charts
+    Report(report::ReportArgs),
 }
 
 /// Runs a parsed command line.
@@ -115,6 +118,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Prompts(args) => prompts::run(&ws, &ui, args),
         Command::History(args) => history::run(&ws, &ui, args),
         Command::Show(args) => show::run(&ws, &ui, args),
+        Command::Report(args) => report::run(&ws, &ui, args),
     }
 }
 

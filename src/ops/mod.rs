@@ -12,6 +12,7 @@ mod files;
 pub mod history;
 pub mod prompts;
 pub mod rate;
+pub mod report;
 pub mod simulate;
 pub mod status;
 pub mod suggest;

@@ -16,6 +16,7 @@ mod migrations;
 mod model_cache;
 mod prompts;
 mod ratings;
+mod report;
 mod summary;
 
 pub use evolutions::{Challenger, EvolutionOutcome, EvolutionRecord};
@@ -27,6 +28,7 @@ pub use history::{
 pub use images::{ImageRecord, NewImage};
 pub use prompts::{PromptVersion, PromptVersionSummary};
 pub use ratings::RatingRecord;
+pub use report::{DecisionRow, Extreme, ProviderStars, RatedRow, RenderRow, VersionRow};
 pub use summary::{ProviderSummary, Summary};
 
 use rusqlite::{Connection, OpenFlags};

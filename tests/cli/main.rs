@@ -15,4 +15,5 @@ mod leonardo;
 mod offline_loop;
 mod providers;
 mod replicate;
+mod report;
 mod simulate;
