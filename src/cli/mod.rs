@@ -4,6 +4,8 @@
 mod doctor;
 mod enhance;
 mod evolve;
+mod export;
+mod import;
 mod interrupt;
 mod prompts;
 mod rate;
@@ -88,6 +90,10 @@ pub enum Command {
     Evolve(evolve::EvolveArgs),
     /// Prompt versions: list, show, diff, activate, rollback, export
     Prompts(prompts::PromptsArgs),
+    /// Write the whole history as JSON Lines, and the ratings as CSV
+    Export(export::ExportArgs),
+    /// Read an export into the database (all of it or nothing)
+    Import(import::ImportArgs),
 }
 
 /// Runs a parsed command line.
@@ -107,6 +113,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(args) => doctor::run(&ws, &ui, args),
         Command::Evolve(args) => evolve::run(&ws, &ui, args),
         Command::Prompts(args) => prompts::run(&ws, &ui, args),
+        Command::Export(args) => export::run(&ws, &ui, args),
+        Command::Import(args) => import::run(&ws, &ui, args),
     }
 }
 

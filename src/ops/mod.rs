@@ -14,6 +14,7 @@ pub mod rate;
 pub mod simulate;
 pub mod status;
 pub mod suggest;
+pub mod transfer;
 mod workspace;
 
 pub use workspace::{Paths, Workspace};

@@ -16,13 +16,19 @@ mod model_cache;
 mod prompts;
 mod ratings;
 mod summary;
+mod transfer;
 
 pub use evolutions::{Challenger, EvolutionOutcome, EvolutionRecord};
 pub use experiments::{ExperimentRecord, ExperimentUpdate, Fallback, NewBatch, NewExperiment};
 pub use images::{ImageRecord, NewImage};
+pub use migrations::SCHEMA_VERSION;
 pub use prompts::{PromptVersion, PromptVersionSummary};
 pub use ratings::RatingRecord;
 pub use summary::{ProviderSummary, Summary};
+pub use transfer::{
+    Applied, BatchRow, EvolutionRow, ExperimentRow, ImageRow, Importer, PromptDecisionRow,
+    PromptVersionRow, RatingRow, RatingWithTrial, Refusal, Snapshot,
+};
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
