@@ -741,8 +741,14 @@ impl ImportRun<'_> {
                 let echo = matches!(&refusal, Refusal::MissingReference { key, .. }
                     if self.failed_keys.contains(key));
                 if !echo {
-                    self.problems
-                        .add(line, format!("{} {refusal}", kind.word().replace('_', " ")));
+                    // Only a dangling reference needs to say which record it is.
+                    let message = match &refusal {
+                        Refusal::MissingReference { .. } => {
+                            format!("{} {refusal}", kind.word().replace('_', " "))
+                        }
+                        _ => refusal.to_string(),
+                    };
+                    self.problems.add(line, message);
                 }
                 self.failed_keys.extend(key);
             }

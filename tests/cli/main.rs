@@ -14,3 +14,4 @@ mod offline_loop;
 mod providers;
 mod replicate;
 mod simulate;
+mod transfer;
