@@ -294,26 +294,64 @@ fn write_to<T>(
 }
 
 fn write_jsonl(snapshot: &crate::store::Snapshot<'_>, w: &mut dyn Write) -> Result<Counts> {
-    let mut counts = Counts::default();
-    let header = Header {
-        format: FORMAT.into(),
-        version: FORMAT_VERSION,
-        schema_version: SCHEMA_VERSION,
-    };
-    line(w, &Record::Header(&header))?;
-    snapshot.images(|row| {
-        counts.images += 1;
-        line(w, &Record::Image(&row))
-    })?;
-    snapshot.prompt_versions(|row| {
-        counts.prompt_versions += 1;
-        line(w, &Record::PromptVersion(&row))
-    })?;
-    snapshot.batches(|row| {
-        counts.batches += 1;
-        line(w, &Record::Batch(&row))
-    })?;
-    snapshot.experiments(|row| {
+    let mut out = ExportWriter::new(w)?;
+    snapshot.images(|row| out.image(&row))?;
+    snapshot.prompt_versions(|row| out.prompt_version(&row))?;
+    snapshot.batches(|row| out.batch(&row))?;
+    snapshot.experiments(|row| out.experiment(&row))?;
+    snapshot.ratings(|row| out.rating(&row))?;
+    snapshot.evolutions(|row| out.evolution(&row))?;
+    snapshot.prompt_decisions(|row| out.prompt_decision(&row))?;
+    out.finish()
+}
+
+/// Writes an export file record by record: the header when created, the
+/// end record with the counts when finished. The caller writes the rows in
+/// the file's order (images, prompt versions, batches, experiments,
+/// ratings, evolutions, decisions; parents before children).
+pub struct ExportWriter<W: Write> {
+    out: W,
+    counts: Counts,
+}
+
+impl<W: Write> ExportWriter<W> {
+    /// Starts a file with its header.
+    pub fn new(mut out: W) -> Result<Self> {
+        let header = Header {
+            format: FORMAT.into(),
+            version: FORMAT_VERSION,
+            schema_version: SCHEMA_VERSION,
+        };
+        line(&mut out, &Record::Header(&header))?;
+        Ok(ExportWriter {
+            out,
+            counts: Counts::default(),
+        })
+    }
+
+    /// Writes an `image` record.
+    pub fn image(&mut self, row: &ImageRow) -> Result<()> {
+        self.counts.images += 1;
+        line(&mut self.out, &Record::Image(row))
+    }
+
+    /// Writes a `prompt_version` record.
+    pub fn prompt_version(&mut self, row: &PromptVersionRow) -> Result<()> {
+        self.counts.prompt_versions += 1;
+        line(&mut self.out, &Record::PromptVersion(row))
+    }
+
+    /// Writes a `batch` record.
+    pub fn batch(&mut self, row: &BatchRow) -> Result<()> {
+        self.counts.batches += 1;
+        line(&mut self.out, &Record::Batch(row))
+    }
+
+    /// Writes an `experiment` record.
+    ///
+    /// # Errors
+    /// [`Error::Unexportable`] for a non-finite number.
+    pub fn experiment(&mut self, row: &ExperimentRow) -> Result<()> {
         let floats = [
             ("init_strength", Some(row.init_strength)),
             ("guidance_scale", Some(row.guidance_scale)),
@@ -325,18 +363,27 @@ fn write_jsonl(snapshot: &crate::store::Snapshot<'_>, w: &mut dyn Write) -> Resu
             ("cost_usd", row.cost_usd),
         ];
         finite_or_refuse("experiment", &row.id, &floats)?;
-        counts.experiments += 1;
-        line(w, &Record::Experiment(&row))
-    })?;
-    snapshot.ratings(|row| {
-        counts.ratings += 1;
-        line(w, &Record::Rating(&row))
-    })?;
-    snapshot.evolutions(|row| {
-        counts.evolutions += 1;
-        line(w, &Record::Evolution(&row))
-    })?;
-    snapshot.prompt_decisions(|row| {
+        self.counts.experiments += 1;
+        line(&mut self.out, &Record::Experiment(row))
+    }
+
+    /// Writes a `rating` record.
+    pub fn rating(&mut self, row: &RatingRow) -> Result<()> {
+        self.counts.ratings += 1;
+        line(&mut self.out, &Record::Rating(row))
+    }
+
+    /// Writes an `evolution` record.
+    pub fn evolution(&mut self, row: &EvolutionRow) -> Result<()> {
+        self.counts.evolutions += 1;
+        line(&mut self.out, &Record::Evolution(row))
+    }
+
+    /// Writes a `prompt_decision` record.
+    ///
+    /// # Errors
+    /// [`Error::Unexportable`] for a non-finite number.
+    pub fn prompt_decision(&mut self, row: &PromptDecisionRow) -> Result<()> {
         let floats = [
             ("champion_mean", Some(row.champion_mean)),
             ("challenger_mean", Some(row.challenger_mean)),
@@ -346,11 +393,23 @@ fn write_jsonl(snapshot: &crate::store::Snapshot<'_>, w: &mut dyn Write) -> Resu
             ("prob_better", row.prob_better),
         ];
         finite_or_refuse("prompt decision at", &row.created_at, &floats)?;
-        counts.prompt_decisions += 1;
-        line(w, &Record::PromptDecision(&row))
-    })?;
-    line(w, &Record::End { counts: &counts })?;
-    Ok(counts)
+        self.counts.prompt_decisions += 1;
+        line(&mut self.out, &Record::PromptDecision(row))
+    }
+
+    /// Writes the end record, flushes, and returns the counts.
+    pub fn finish(mut self) -> Result<Counts> {
+        line(
+            &mut self.out,
+            &Record::End {
+                counts: &self.counts,
+            },
+        )?;
+        self.out
+            .flush()
+            .map_err(|e| Error::io("cannot write", "export", e))?;
+        Ok(self.counts)
+    }
 }
 
 /// JSON has no NaN or infinity; serde_json would write `null` and the
@@ -370,12 +429,12 @@ fn finite_or_refuse(what: &'static str, key: &str, floats: &[(&str, Option<f64>)
     Ok(())
 }
 
-fn line(w: &mut dyn Write, record: &Record<'_>) -> Result<()> {
-    let write = |w: &mut dyn Write| -> std::io::Result<()> {
-        serde_json::to_writer(&mut *w, record).map_err(std::io::Error::other)?;
+fn line(w: &mut impl Write, record: &Record<'_>) -> Result<()> {
+    let mut write = || -> std::io::Result<()> {
+        serde_json::to_writer(&mut *w, record).map_err(std::io::Error::from)?;
         w.write_all(b"\n")
     };
-    write(w).map_err(|e| Error::io("cannot write", "export", e))
+    write().map_err(|e| Error::io("cannot write", "export", e))
 }
 
 fn write_ratings_csv(snapshot: &crate::store::Snapshot<'_>, w: &mut dyn Write) -> Result<u64> {

@@ -566,7 +566,7 @@ pub enum Refusal {
     },
     /// A rating of an experiment that cannot be rated.
     #[error(
-        "rates experiment {experiment}, whose status is {status} (only proposed or done ones can be rated)"
+        "a rating of experiment {experiment}, whose status is {status} (only proposed or done ones can be rated)"
     )]
     NotRateable {
         /// The experiment.
