@@ -523,7 +523,7 @@ pub fn import(
     options: &ImportOptions,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ImportReport> {
-    let (importer, replaced_seed_prompt) = store.begin_import()?;
+    let (importer, replaced_seed_prompt) = store.begin_import(&crate::prompts::base_prompt())?;
     let mut run = ImportRun {
         importer,
         problems: Problems {

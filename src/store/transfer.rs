@@ -23,7 +23,7 @@
 use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
-use super::Store;
+use super::{PromptVersion, Store};
 use crate::error::Result;
 
 /// A photo, keyed by its content hash.
@@ -586,11 +586,11 @@ pub struct Importer<'a> {
 }
 
 impl Store {
-    /// Begins an import. A database that holds nothing but the base prompt
-    /// seeded on first open is treated as empty: that seed is removed, so
-    /// that the file's own prompt history (with its dates and statuses)
-    /// comes in unchanged. Returns whether that happened.
-    pub fn begin_import(&mut self) -> Result<(Importer<'_>, bool)> {
+    /// Begins an import. A database that holds nothing but `seed`, the base
+    /// prompt seeded on first open, is treated as empty: that seed is
+    /// removed, so that the file's own prompt history (with its dates and
+    /// statuses) comes in unchanged. Returns whether that happened.
+    pub fn begin_import(&mut self, seed: &PromptVersion) -> Result<(Importer<'_>, bool)> {
         // One cached statement per lookup and insert of every table.
         self.conn.set_prepared_statement_cache_capacity(32);
         let tx = self
@@ -603,7 +603,15 @@ impl Store {
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let unseeded = history == 0 && prompts == 1;
+        let only_seed = history == 0
+            && prompts == 1
+            && tx.query_row(
+                "SELECT count(*) FROM prompt_versions
+                     WHERE version = ?1 AND prompt = ?2 AND status = 'champion'",
+                params![seed.version, seed.prompt],
+                |r| r.get::<_, i64>(0),
+            )? == 1;
+        let unseeded = only_seed;
         if unseeded {
             // Experiments and ratings hang off batches, so none exist here.
             tx.execute("DELETE FROM prompt_versions", [])?;

@@ -277,8 +277,25 @@ fn bad_rows_are_reported_by_line_number_and_nothing_is_imported() {
         "\"init_strength\":\"strong\",\"was\":",
         1,
     );
+    // 1.1.0, which only later rows use: nothing else depends on it here.
+    let version = version + 1;
     records[version] =
-        records[version].replacen("\"status\":\"retired\"", "\"status\":\"winner\"", 1);
+        records[version].replacen("\"status\":\"champion\"", "\"status\":\"winner\"", 1);
+    // A failed render cannot carry a rating.
+    let failed_id = serde_json::from_str::<Value>(&records[experiment + 5]).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    records[experiment + 5] =
+        records[experiment + 5].replacen("\"status\":\"done\"", "\"status\":\"failed\"", 1);
+    let failed_rating = records
+        .iter()
+        .position(|l| {
+            l.contains(&format!(
+                "\"type\":\"rating\",\"experiment_id\":\"{failed_id}\""
+            ))
+        })
+        .unwrap();
     let file = write_lines(&source, "bad.jsonl", &records);
 
     let fresh = Env::new();
@@ -303,6 +320,10 @@ fn bad_rows_are_reported_by_line_number_and_nothing_is_imported() {
         ),
         format!("line {}: invalid JSON: EOF while parsing", n(rating + 3)),
         format!("line {}: rating missing field `stars`", n(rating + 4)),
+        format!(
+            "line {}: a rating of experiment {failed_id}, whose status is failed",
+            n(failed_rating)
+        ),
     ] {
         assert!(stderr.contains(&expected), "{expected}\nnot in:\n{stderr}");
     }
