@@ -557,7 +557,7 @@ pub fn import(
         }
         line_no += 1;
         bytes += n as u64;
-        if line_no % 2048 == 0 {
+        if line_no.is_multiple_of(2048) {
             progress(bytes);
         }
         let last_line_complete = buf.ends_with(b"\n");
