@@ -144,6 +144,52 @@ pub enum Error {
         /// The database read.
         database: PathBuf,
     },
+    /// An import file was refused; nothing from it was imported.
+    #[error("{}: {}", path.display(), refusal_summary(problems, *more))]
+    ImportRefused {
+        /// The file (`-` for standard input).
+        path: PathBuf,
+        /// The first bad lines, in file order.
+        problems: Vec<LineProblem>,
+        /// Bad lines beyond those listed.
+        more: u64,
+    },
+
+    /// A stored row cannot be written to an export without changing it.
+    #[error("cannot export {what} {key}: {problem}")]
+    Unexportable {
+        /// e.g. `experiment`.
+        what: &'static str,
+        /// Its key.
+        key: String,
+        /// e.g. "init_strength is not a finite number".
+        problem: String,
+    },
+}
+
+/// One bad line of an import file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LineProblem {
+    /// 1-based line number.
+    pub line: u64,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl std::fmt::Display for LineProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+fn refusal_summary(problems: &[LineProblem], more: u64) -> String {
+    match (problems, more) {
+        ([only], 0) => format!("{only}; nothing imported"),
+        _ => format!(
+            "{} bad lines; nothing imported",
+            problems.len() as u64 + more
+        ),
+    }
 }
 
 /// Why an input image was rejected.

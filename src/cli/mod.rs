@@ -4,7 +4,9 @@
 mod doctor;
 mod enhance;
 mod evolve;
+mod export;
 mod history;
+mod import;
 mod interrupt;
 mod prompts;
 mod rate;
@@ -97,6 +99,10 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Write the learning state as one self-contained HTML file with charts
     Report(report::ReportArgs),
+    /// Write the whole history as JSON Lines, and the ratings as CSV
+    Export(export::ExportArgs),
+    /// Read an export into the database (all of it or nothing)
+    Import(import::ImportArgs),
 }
 
 /// Runs a parsed command line.
@@ -119,6 +125,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::History(args) => history::run(&ws, &ui, args),
         Command::Show(args) => show::run(&ws, &ui, args),
         Command::Report(args) => report::run(&ws, &ui, args),
+        Command::Export(args) => export::run(&ws, &ui, args),
+        Command::Import(args) => import::run(&ws, &ui, args),
     }
 }
 

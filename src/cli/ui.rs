@@ -65,6 +65,12 @@ impl Ui {
         self.interactive
     }
 
+    /// Whether progress bars may be drawn: a person watches stderr, and
+    /// neither `-q` nor `--json` was given.
+    pub fn shows_progress(&self) -> bool {
+        self.stderr_tty && !self.quiet && !self.json
+    }
+
     /// Prints a line of results on stdout.
     pub fn out(&self, line: impl AsRef<str>) -> std::io::Result<()> {
         let mut stdout = std::io::stdout().lock();

@@ -16,6 +16,7 @@ pub mod report;
 pub mod simulate;
 pub mod status;
 pub mod suggest;
+pub mod transfer;
 mod workspace;
 
 pub use workspace::{Paths, Workspace};

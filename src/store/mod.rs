@@ -18,6 +18,7 @@ mod prompts;
 mod ratings;
 mod report;
 mod summary;
+mod transfer;
 
 pub use evolutions::{Challenger, EvolutionOutcome, EvolutionRecord};
 pub use experiments::{ExperimentRecord, ExperimentUpdate, Fallback, NewBatch, NewExperiment};
@@ -26,10 +27,15 @@ pub use history::{
     PromptUsed, RatedFilter, RatingEntry,
 };
 pub use images::{ImageRecord, NewImage};
+pub use migrations::SCHEMA_VERSION;
 pub use prompts::{PromptVersion, PromptVersionSummary};
 pub use ratings::RatingRecord;
 pub use report::{DecisionRow, Extreme, ProviderStars, RatedRow, RenderRow, VersionRow};
 pub use summary::{ProviderSummary, Summary};
+pub use transfer::{
+    Applied, BatchRow, EvolutionRow, ExperimentRow, ImageRow, Importer, PromptDecisionRow,
+    PromptVersionRow, RatingRow, RatingWithTrial, Refusal, Snapshot,
+};
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};

@@ -17,3 +17,4 @@ mod providers;
 mod replicate;
 mod report;
 mod simulate;
+mod transfer;
