@@ -2,7 +2,7 @@
 //! champion/challenger trial with its decisions, `latina prompts`, and
 //! concurrent `evolve` processes.
 
-use crate::harness::Env;
+use crate::harness::{Env, stderr_of};
 
 /// Enhances the sample room `batches` times and rates every variant with
 /// `stars(i)` and `comment(i)`; returns the experiment ids in order.
@@ -376,4 +376,140 @@ fn the_llm_evolver_creates_a_validated_challenger_and_a_bad_answer_saves_nothing
             .windows(12)
             .any(|w| w == b"llm-key-5150")
     );
+}
+
+/// A fake OpenAI-compatible server answering chat completions with each of
+/// `contents` once, in order, then with the last one.
+fn fake_llm_sequence(rt: &tokio::runtime::Runtime, contents: &[String]) -> wiremock::MockServer {
+    use wiremock::matchers::{method, path};
+    let server = rt.block_on(wiremock::MockServer::start());
+    for (i, content) in contents.iter().enumerate() {
+        let body = serde_json::json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "model": "test-model",
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": content}}],
+        });
+        let mock = wiremock::Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(body));
+        let mock = if i + 1 < contents.len() {
+            mock.up_to_n_times(1)
+        } else {
+            mock
+        };
+        rt.block_on(mock.mount(&server));
+    }
+    server
+}
+
+fn statuses(env: &Env) -> Vec<(String, String)> {
+    env.json(&["prompts", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["version"].as_str().unwrap().to_string(),
+                v["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Issue 5, version clash: a rejected sibling keeps its number. The rule
+/// evolver skips past it; the LLM is told and retries; only when every
+/// attempt clashes does the evolution fail, with nothing saved.
+#[test]
+fn a_version_that_exists_already_is_never_reused() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let env = Env::new();
+    no_inline_evolution(&env);
+    rate_batches(&env, 5, |_| 2, |i| COMPLAINTS[i % 4]);
+    assert_eq!(env.json(&["evolve"])["proposal"]["new_version"], "1.1.0");
+    env.latina()
+        .args(["prompts", "rollback"])
+        .assert()
+        .success();
+    // The same comments lead the rules to the same fix: a fresh number.
+    let again = env.json(&["evolve", "--force"]);
+    assert_eq!(again["outcome"], "created", "{again}");
+    assert_eq!(again["proposal"]["new_version"], "1.2.0");
+    env.latina()
+        .args(["prompts", "rollback"])
+        .assert()
+        .success();
+
+    let evolution = |version: &str| {
+        serde_json::json!({
+            "new_version": version,
+            "new_prompt": "Professional interior photograph, bright, strong sense of depth",
+            "negative_prompt": "flat lighting, underexposed",
+            "reasoning": "designers find it flat and dark",
+            "changes": ["added depth"]
+        })
+        .to_string()
+    };
+    let server = fake_llm_sequence(&rt, &[evolution("1.1.0"), evolution("1.3.0")]);
+    llm_config(&env, &server);
+    let created = env
+        .latina()
+        .env("LLM_KEY", "llm-key-5150")
+        .args(["--json", "evolve", "--force"])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", stderr_of(&created));
+    let report: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    assert_eq!(report["proposal"]["new_version"], "1.3.0", "{report}");
+    let requests = rt.block_on(server.received_requests()).unwrap();
+    assert_eq!(requests.len(), 2);
+    let retry: serde_json::Value = serde_json::from_slice(&requests[1].body).unwrap();
+    let retry = retry["messages"][1]["content"].as_str().unwrap();
+    assert!(
+        retry.contains("version 1.1.0 already exists (the highest existing version is 1.2.0)"),
+        "{retry}"
+    );
+    env.latina()
+        .args(["prompts", "rollback"])
+        .assert()
+        .success();
+    let before = statuses(&env);
+    assert_eq!(
+        before,
+        [
+            ("1.0.0".to_string(), "champion".to_string()),
+            ("1.1.0".into(), "rejected".into()),
+            ("1.2.0".into(), "rejected".into()),
+            ("1.3.0".into(), "rejected".into()),
+        ]
+    );
+
+    // Every attempt clashes: one line, exit 1, no new version.
+    let server = fake_llm_sequence(&rt, &[evolution("1.2.0")]);
+    llm_config(&env, &server);
+    let failed = env
+        .latina()
+        .env("LLM_KEY", "llm-key-5150")
+        .args(["evolve", "--force"])
+        .output()
+        .unwrap();
+    assert_eq!(failed.status.code(), Some(1));
+    let stderr = stderr_of(&failed);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("after 2 attempts") && stderr.contains("1.2.0 already exists"),
+        "{stderr}"
+    );
+    assert_eq!(statuses(&env), before);
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    let outcome: String = conn
+        .query_row(
+            "SELECT outcome FROM evolutions ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(outcome, "failed");
 }
