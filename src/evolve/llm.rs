@@ -510,6 +510,7 @@ fn proposal_from(
         changes,
     }
     .validate(&input.parent)
+    .and_then(|p| input.check_free(p.new_version).map(|()| p))
     .map_err(|e| e.to_string())
 }
 
@@ -567,6 +568,11 @@ impl EmbeddingsClient {
             policy,
         )?;
         Ok(EmbeddingsClient { settings, api })
+    }
+
+    /// `embeddings:<model>`, as errors name it.
+    pub fn name(&self) -> String {
+        format!("embeddings:{}", one_line(&self.settings.model, 80))
     }
 
     /// One vector per text, in the texts' order, all of the same length
@@ -966,6 +972,7 @@ mod tests {
                 comment: "muy plano,\nsin profundidad".into(),
             }],
             recent_mean: 2.9,
+            taken_versions: Vec::new(),
         }
     }
 

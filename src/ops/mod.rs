@@ -12,6 +12,7 @@ mod files;
 pub mod prompts;
 pub mod rate;
 pub mod simulate;
+pub mod simulate_evolution;
 pub mod status;
 pub mod suggest;
 mod workspace;

@@ -17,6 +17,7 @@ mod prompts;
 mod ratings;
 mod summary;
 
+pub use evolutions::DecisionRecord;
 pub use evolutions::{Challenger, EvolutionOutcome, EvolutionRecord};
 pub use experiments::{ExperimentRecord, ExperimentUpdate, Fallback, NewBatch, NewExperiment};
 pub use images::{ImageRecord, NewImage};
