@@ -280,7 +280,7 @@ fn session_line(s: &PromptSession) -> String {
         String::new()
     } else {
         format!(
-            "; {} evolution(s) found nothing to change",
+            "; {} evolution(s) made no version",
             s.evolutions_failed.len()
         )
     };

@@ -513,3 +513,171 @@ fn a_version_that_exists_already_is_never_reused() {
         .unwrap();
     assert_eq!(outcome, "failed");
 }
+
+/// A fake `/v1/embeddings` that checks the key and gives every input
+/// containing "plano" or "dark" the vector [1, 0] and every other [0, 1]:
+/// a grouping the offline TF-IDF would never make (it pairs "plano" with
+/// "flat" and "dark" with "oscura").
+fn fake_embeddings(rt: &tokio::runtime::Runtime, status: u16) -> wiremock::MockServer {
+    use wiremock::matchers::{header, method, path};
+    let server = rt.block_on(wiremock::MockServer::start());
+    let respond = move |request: &wiremock::Request| {
+        if status != 200 {
+            return wiremock::ResponseTemplate::new(status).set_body_json(serde_json::json!({
+                "error": {"message": "Incorrect API key", "code": "invalid_api_key"}
+            }));
+        }
+        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+        let data: Vec<serde_json::Value> = body["input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let text = text.as_str().unwrap();
+                let v = if text.contains("plano") || text.contains("dark") {
+                    [1.0, 0.0]
+                } else {
+                    [0.0, 1.0]
+                };
+                serde_json::json!({"object": "embedding", "index": i, "embedding": v})
+            })
+            .collect();
+        wiremock::ResponseTemplate::new(200)
+            .set_body_json(serde_json::json!({"object": "list", "data": data}))
+    };
+    rt.block_on(
+        wiremock::Mock::given(method("POST"))
+            .and(path("/v1/embeddings"))
+            .and(header("authorization", "Bearer emb-key-0451"))
+            .respond_with(respond)
+            .mount(&server),
+    );
+    server
+}
+
+fn embeddings_config(env: &Env, server: &wiremock::MockServer) {
+    std::fs::write(
+        env.path("cwd/latina.toml"),
+        format!(
+            "[evolution]\non_rate = false\n\n[evolution.embeddings]\nbase_url = \"{}/v1\"\nmodel = \"embed-test\"\napi_key_env = \"EMB_KEY\"\nthreshold = 0.9\n",
+            server.uri()
+        ),
+    )
+    .unwrap();
+}
+
+/// The groups, each as its sorted distinct examples, largest first.
+fn groups(report: &serde_json::Value) -> Vec<(u64, Vec<String>)> {
+    report["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let mut examples: Vec<String> = c["examples"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e.as_str().unwrap().to_string())
+                .collect();
+            examples.sort();
+            examples.dedup();
+            (c["size"].as_u64().unwrap(), examples)
+        })
+        .collect()
+}
+
+/// Issue 5: `[evolution.embeddings]` groups the comments with the served
+/// vectors; a failing endpoint falls back to the offline TF-IDF with one
+/// warning line that never shows the key.
+#[test]
+fn comments_are_grouped_by_the_embeddings_endpoint_or_offline_when_it_fails() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = fake_embeddings(&rt, 200);
+    let env = Env::new();
+    no_inline_evolution(&env);
+    // plano, dark, oscura, flat, plano, dark
+    rate_batches(&env, 3, |_| 2, |i| COMPLAINTS[i % 4]);
+    embeddings_config(&env, &server);
+    let out = env
+        .latina()
+        .env("EMB_KEY", "emb-key-0451")
+        .args(["--json", "evolve", "--force", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).is_empty(), "{}", stderr_of(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        groups(&report),
+        [
+            (
+                4,
+                vec![COMPLAINTS[0].to_string(), COMPLAINTS[1].to_string()]
+            ),
+            (
+                2,
+                vec![COMPLAINTS[3].to_string(), COMPLAINTS[2].to_string()]
+            ),
+        ]
+    );
+    let requests = rt.block_on(server.received_requests()).unwrap();
+    assert_eq!(requests.len(), 1);
+    let sent: serde_json::Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(sent["model"], "embed-test");
+    let mut inputs: Vec<&str> = sent["input"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    inputs.sort_unstable();
+    let mut expected: Vec<&str> = (0..6).map(|i| COMPLAINTS[i % 4]).collect();
+    expected.sort_unstable();
+    assert_eq!(inputs, expected);
+
+    // The endpoint refuses the key: one warning line, the offline groups
+    // (by issue: flat with plano, dark with oscura).
+    let refusing = fake_embeddings(&rt, 401);
+    embeddings_config(&env, &refusing);
+    let out = env
+        .latina()
+        .env("EMB_KEY", "emb-key-0451")
+        .args(["--json", "evolve", "--force", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let stderr = stderr_of(&out);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("comments grouped offline") && stderr.contains("key rejected"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("emb-key-0451"));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let offline = groups(&report);
+    assert!(
+        offline
+            .iter()
+            .any(|(_, e)| e.contains(&COMPLAINTS[0].to_string())
+                && e.contains(&COMPLAINTS[3].to_string())),
+        "{offline:?}"
+    );
+
+    // No key in the environment: offline, saying which variable.
+    let out = env
+        .latina()
+        .args(["--json", "evolve", "--force", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        stderr_of(&out).contains("EMB_KEY is not set"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(rt.block_on(refusing.received_requests()).unwrap().len(), 1);
+}
