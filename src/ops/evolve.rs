@@ -73,8 +73,8 @@ pub enum Grouping {
     Offline,
     /// The configured `/embeddings` endpoint, merging groups at `threshold`.
     Endpoint {
-        /// The client.
-        client: EmbeddingsClient,
+        /// The client (boxed: it is large beside the other variants).
+        client: Box<EmbeddingsClient>,
         /// Cosine similarity at which groups merge.
         threshold: f64,
     },
@@ -113,7 +113,7 @@ pub fn grouping(ws: &Workspace, env: &dyn Fn(&str) -> Option<String>) -> Groupin
     };
     match build() {
         Ok(client) => Grouping::Endpoint {
-            client,
+            client: Box::new(client),
             threshold: e.threshold,
         },
         Err(err) => Grouping::Unavailable(err.to_string()),
