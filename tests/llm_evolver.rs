@@ -51,6 +51,7 @@ fn input() -> EvolutionInput {
             },
         ],
         recent_mean: 2.8,
+        taken_versions: Vec::new(),
     }
 }
 
@@ -838,4 +839,56 @@ async fn embeddings_transport_errors_name_the_call_and_not_the_key() {
     );
     assert!(error.contains("/v1/embeddings: key rejected"), "{error}");
     assert_clean(&error);
+}
+
+/// A rejected sibling keeps its number: an answer that reuses it is a
+/// validation failure fed back to the model with the highest existing
+/// version, so the next attempt can pick a free one.
+#[tokio::test]
+async fn a_version_that_exists_already_is_asked_for_again_naming_the_highest() {
+    let taken = ["1.0.0", "1.2.0", "1.3.0", "1.4.0"].map(|v| v.parse().unwrap());
+    let clashing = EvolutionInput {
+        taken_versions: taken.to_vec(),
+        ..input()
+    };
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        completion(&evolution("1.3.0", GOOD_PROMPT).to_string()),
+        Some(1),
+    )
+    .await;
+    mount(
+        &server,
+        completion(&evolution("1.5.0", GOOD_PROMPT).to_string()),
+        None,
+    )
+    .await;
+    let evolver = Arc::new(LlmEvolver::new(settings(&server, Some(KEY)), quick_policy()).unwrap());
+    let proposal = evolver.clone().propose(clashing.clone()).await.unwrap();
+    assert_eq!(proposal.new_version.to_string(), "1.5.0");
+    let bodies = checked_requests(&server, Some(KEY), "json_object").await;
+    assert_eq!(bodies.len(), 2);
+    let retry = user_message(&bodies[1]);
+    assert!(
+        retry.contains(
+            "previous answer was rejected: invalid proposal: version 1.3.0 already exists \
+             (the highest existing version is 1.4.0); propose a version above 1.4.0"
+        ),
+        "{retry}"
+    );
+
+    // Clashing on every attempt fails cleanly, naming the clash.
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        completion(&evolution("1.4.0", GOOD_PROMPT).to_string()),
+        None,
+    )
+    .await;
+    let evolver = Arc::new(LlmEvolver::new(settings(&server, Some(KEY)), quick_policy()).unwrap());
+    let error = llm_error(evolver.propose(clashing).await);
+    assert!(error.contains("after 3 attempts"), "{error}");
+    assert!(error.contains("version 1.4.0 already exists"), "{error}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
 }

@@ -80,6 +80,22 @@ fn print(ui: &Ui, r: &DoctorReport) -> std::io::Result<()> {
             ui.out(format!("  {} {:<28} {}", mark(ui, c.ok), c.what, c.detail))?;
         }
     }
+    for e in &r.endpoints {
+        let key = match (&e.key_env, e.key_present) {
+            (Some(var), Some(true)) => format!(", key from {var}: set"),
+            (Some(var), _) => format!(", key from {var}: NOT SET"),
+            _ => ", no key".to_string(),
+        };
+        ui.out(format!(
+            "{} {} at {}{key}",
+            ui.bold(format!("{:<8}", e.role)),
+            ui.bold(&e.model),
+            e.base_url
+        ))?;
+        for c in &e.checks {
+            ui.out(format!("  {} {:<28} {}", mark(ui, c.ok), c.what, c.detail))?;
+        }
+    }
     let failing = !r.all_ok();
     ui.out(if failing {
         "Some checks failed (see FAIL above).".to_string()

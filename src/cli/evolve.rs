@@ -9,7 +9,8 @@ use super::ui::Ui;
 use crate::evolve::issues;
 use crate::ops::Workspace;
 use crate::ops::evolve::{
-    EvolveOptions, EvolveReport, TrialStanding, build_evolver, evolve, judge,
+    EvolveOptions, EvolveReport, TrialStanding, after_rating as ops_after_rating, build_evolver,
+    evolve, grouping, judge,
 };
 use crate::store::{OpenMode, Store};
 
@@ -60,27 +61,49 @@ fn run_evolution(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    Ok(runtime.block_on(evolve(ws, store, evolver, &issues::summarise, options))?)
+    let grouping = grouping(ws, &|var| std::env::var(var).ok());
+    Ok(runtime.block_on(evolve(
+        ws,
+        store,
+        evolver,
+        &issues::summarise,
+        &grouping,
+        options,
+    ))?)
 }
 
 /// After ratings are saved: decide the trial and, when `[evolution] on_rate`,
 /// evolve if due. Never fails the rating: problems are reported on stderr.
 pub fn after_rating(ws: &Workspace, ui: &Ui, store: &mut Store) {
-    match judge(ws, store) {
-        Ok(Some(standing)) if standing.applied => ui.note(decision_line(&standing)),
-        Ok(_) => {}
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("latina: the rating is saved; cannot start the async runtime: {e}");
+            return;
+        }
+    };
+    let done = runtime.block_on(ops_after_rating(
+        ws,
+        store,
+        || build_evolver(ws, &|var| std::env::var(var).ok()),
+        &issues::summarise,
+        &grouping(ws, &|var| std::env::var(var).ok()),
+    ));
+    match done.decided {
+        Ok(Some(standing)) => ui.note(decision_line(&standing)),
+        Ok(None) => {}
         Err(e) => eprintln!("latina: the rating is saved; judging the prompt trial failed: {e}"),
     }
-    if !ws.config.evolution.on_rate {
-        return;
-    }
-    match run_evolution(ws, store, EvolveOptions::default()) {
-        Ok(EvolveReport::Created { proposal, evolver, .. }) => ui.note(format!(
+    match done.evolution {
+        Some(Ok(EvolveReport::Created { proposal, evolver, .. })) => ui.note(format!(
             "prompt {} written by {evolver} from the recent comments is now on trial (latina prompts show {})",
             proposal.new_version, proposal.new_version
         )),
-        Ok(_) => {}
-        Err(e) => eprintln!("latina: the rating is saved; prompt evolution failed: {e:#}"),
+        Some(Err(e)) => eprintln!("latina: the rating is saved; prompt evolution failed: {e:#}"),
+        Some(Ok(_)) | None => {}
     }
 }
 

@@ -8,6 +8,9 @@ use std::process::ExitCode;
 use super::ui::Ui;
 use crate::ops::Workspace;
 use crate::ops::simulate::{Summary, contenders, panel, run_session, scratch_dir, summarize};
+use crate::ops::simulate_evolution::{
+    PromptSession, PromptSummary, prompt_panel, run_prompt_session, summarize_prompt_sessions,
+};
 
 /// Arguments of `latina simulate`.
 #[derive(Debug, Args)]
@@ -28,6 +31,11 @@ pub struct SimulateArgs {
     /// running the same designers against other optimizers)
     #[arg(long)]
     pub print_panel: bool,
+    /// Simulate prompt evolution instead: designers whose ratings depend on
+    /// the prompt each variant was served with, the rule-based evolver, and
+    /// the champion/challenger decisions it leads to
+    #[arg(long, conflicts_with_all = ["only", "print_panel"])]
+    pub prompt_evolution: bool,
 }
 
 /// Runs every (setup, designer, seed) session, in parallel, and prints the table.
@@ -35,6 +43,9 @@ pub fn run(ws: &Workspace, ui: &Ui, args: SimulateArgs) -> anyhow::Result<ExitCo
     if args.print_panel {
         ui.json_pretty(&panel())?;
         return Ok(ExitCode::SUCCESS);
+    }
+    if args.prompt_evolution {
+        return run_prompt_evolution(ws, ui, &args);
     }
     anyhow::ensure!(args.ratings >= 10, "--ratings must be at least 10");
     anyhow::ensure!((1..=8).contains(&args.batch), "--batch must be from 1 to 8");
@@ -138,4 +149,144 @@ pub fn run(ws: &Workspace, ui: &Ui, args: SimulateArgs) -> anyhow::Result<ExitCo
     }
     ui.out("\n(to 4.0 / to 4.5: median ratings until the best render tried truly reaches that quality, and how many sessions got there; last 10 seen: mean stars given, true quality in brackets)")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--prompt-evolution`: every (designer, seed) session, in parallel; one
+/// line per session with what was created and decided, then a summary.
+fn run_prompt_evolution(ws: &Workspace, ui: &Ui, args: &SimulateArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(args.ratings >= 10, "--ratings must be at least 10");
+    anyhow::ensure!((1..=8).contains(&args.batch), "--batch must be from 1 to 8");
+    let designers = prompt_panel();
+    let base_seed = ws.seed.unwrap_or(0);
+    let jobs: Vec<(usize, u64)> = (0..designers.len())
+        .flat_map(|d| (0..args.seeds).map(move |s| (d, base_seed + s)))
+        .collect();
+    let sessions: Vec<PromptSession> = jobs
+        .par_iter()
+        .map(|&(d, seed)| -> anyhow::Result<PromptSession> {
+            let dir = scratch_dir(&format!("prompt-{d}-{seed}"))?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            Ok(runtime.block_on(run_prompt_session(
+                &ws.config,
+                &designers[d],
+                seed,
+                args.ratings,
+                args.batch,
+                dir,
+            ))?)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let summaries: Vec<PromptSummary> = designers
+        .iter()
+        .map(|d| {
+            let mine: Vec<PromptSession> = sessions
+                .iter()
+                .filter(|s| s.designer == d.name)
+                .cloned()
+                .collect();
+            summarize_prompt_sessions(&d.name, &mine)
+        })
+        .collect();
+    if ui.json {
+        ui.json_pretty(&serde_json::json!({
+            "designers": designers,
+            "sessions": sessions,
+            "summaries": summaries,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rules = ws.config.evolution.rules();
+    ui.out(format!(
+        "{} sessions of {} ratings in batches of {}; evolution every {} ratings (rule-based), \
+         challenger share {}, decision after {} challenger ratings (promote +{}, reject {}, P ≥ {})",
+        sessions.len(),
+        args.ratings,
+        args.batch,
+        ws.config.evolution.every,
+        ws.config.evolution.challenger_share,
+        rules.min_ratings,
+        rules.promote_margin,
+        rules.reject_margin,
+        rules.confidence
+    ))?;
+    for (designer, summary) in designers.iter().zip(&summaries) {
+        ui.out(format!(
+            "\n{}  {}",
+            ui.bold(format!("designer '{}'", designer.name)),
+            ui.dim(&designer.story)
+        ))?;
+        for s in sessions.iter().filter(|s| s.designer == designer.name) {
+            ui.out(format!("  seed {}: {}", s.seed, session_line(s)))?;
+        }
+        let median = |m: Option<f64>| m.map_or_else(|| "-".to_string(), |v| format!("{v}"));
+        ui.out(format!(
+            "  {} first decision: promoted {}/{}, rolled back {}/{}, undecided {}; median at rating {} \
+             on {} challenger ratings; true quality first 10 {:.2} → last 10 {:.2}",
+            ui.bold("summary"),
+            summary.promoted_first,
+            summary.runs,
+            summary.rejected_first,
+            summary.runs,
+            summary.undecided_first,
+            median(summary.median_ratings_to_decision),
+            median(summary.median_challenger_ratings),
+            summary.mean_true_first_10,
+            summary.mean_true_last_10
+        ))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `1.1.0 at 10 (flat_look, lighting; true 3.80) → promote at 29: 4.00 (n 10) vs 2.89 (n 19), diff +1.11, t 5.1, P 1.00; …`
+fn session_line(s: &PromptSession) -> String {
+    let mut parts = Vec::new();
+    for v in &s.versions {
+        let mut part = format!(
+            "{} at {} ({}; true {:.2})",
+            v.version,
+            v.at_rating,
+            v.issues.join(", "),
+            v.true_quality
+        );
+        if let Some(d) = s
+            .decisions
+            .iter()
+            .find(|d| d.record.challenger == v.version)
+        {
+            let r = &d.record;
+            part.push_str(&format!(
+                " → {} at {}: {:.2} (n {}) vs {:.2} (n {}), diff {:+.2}, t {:.1}, P(better) {:.2}",
+                r.decision,
+                d.at_rating.map_or_else(|| "?".into(), |a| a.to_string()),
+                r.challenger_mean,
+                r.challenger_n,
+                r.champion_mean,
+                r.champion_n,
+                r.difference.unwrap_or(f64::NAN),
+                r.t.unwrap_or(f64::NAN),
+                r.prob_better.unwrap_or(f64::NAN)
+            ));
+        } else {
+            part.push_str(" → on trial");
+        }
+        parts.push(part);
+    }
+    if parts.is_empty() {
+        parts.push("no version created".into());
+    }
+    let failed = if s.evolutions_failed.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} evolution(s) made no version",
+            s.evolutions_failed.len()
+        )
+    };
+    format!(
+        "{}; champion {}{failed}",
+        parts.join("; "),
+        s.final_champion
+    )
 }

@@ -132,6 +132,43 @@ pub struct EvolutionConfig {
     pub evolver: EvolverKind,
     /// The OpenAI-compatible LLM, when `evolver = "llm"`.
     pub llm: LlmConfig,
+    /// An OpenAI-compatible `/embeddings` endpoint for grouping comments;
+    /// absent: the offline character n-gram TF-IDF.
+    pub embeddings: Option<EmbeddingsConfig>,
+}
+
+/// `[evolution.embeddings]`: an OpenAI-compatible embeddings endpoint that
+/// groups the recent comments (the offline TF-IDF is used when it fails).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmbeddingsConfig {
+    /// API root with the version, as `[evolution.llm] base_url`.
+    pub base_url: String,
+    /// Model name, e.g. `text-embedding-3-small` or `nomic-embed-text`.
+    pub model: String,
+    /// Variable holding the key; empty sends none (local servers).
+    pub api_key_env: String,
+    /// Vector length to ask for (`text-embedding-3*` only); 0 takes the model's.
+    pub dimensions: u32,
+    /// Least mean cosine similarity (-1 to 1) at which two groups of
+    /// comments merge: model vectors of unrelated texts are more alike than
+    /// TF-IDF ones, so this is higher than the offline 0.3.
+    pub threshold: f64,
+    /// Seconds one request may take.
+    pub timeout_secs: u64,
+}
+
+impl Default for EmbeddingsConfig {
+    fn default() -> Self {
+        EmbeddingsConfig {
+            base_url: "https://api.openai.com/v1".into(),
+            model: "text-embedding-3-small".into(),
+            api_key_env: "OPENAI_API_KEY".into(),
+            dimensions: 0,
+            threshold: 0.5,
+            timeout_secs: 30,
+        }
+    }
 }
 
 /// Which evolver writes new prompt versions.
@@ -211,6 +248,7 @@ impl Default for EvolutionConfig {
             max_ratings: rules.max_ratings,
             evolver: EvolverKind::Rules,
             llm: LlmConfig::default(),
+            embeddings: None,
         }
     }
 }
@@ -662,6 +700,35 @@ fn validate(config: &Config, label: &str) -> Result<()> {
             return Err(fail(key, expected.to_string()));
         }
     }
+    if let Some(e) = &v.embeddings {
+        let embeddings_checks: [(&str, bool, &str); 4] = [
+            (
+                "evolution.embeddings.base_url",
+                e.base_url.starts_with("http://") || e.base_url.starts_with("https://"),
+                "expected an http:// or https:// URL",
+            ),
+            (
+                "evolution.embeddings.model",
+                !e.model.trim().is_empty(),
+                "expected a model name",
+            ),
+            (
+                "evolution.embeddings.threshold",
+                e.threshold.is_finite() && (-1.0..=1.0).contains(&e.threshold),
+                "expected a cosine similarity from -1 to 1",
+            ),
+            (
+                "evolution.embeddings.timeout_secs",
+                e.timeout_secs > 0,
+                "expected at least 1",
+            ),
+        ];
+        for (key, ok, expected) in embeddings_checks {
+            if !ok {
+                return Err(fail(key, expected.to_string()));
+            }
+        }
+    }
     if config.providers.is_empty() {
         return Err(fail(
             "providers",
@@ -853,6 +920,53 @@ mod tests {
             })
             .collect();
         assert_eq!(kinds, ["sd-webui", "leonardo", "replicate"]);
+    }
+
+    /// The example's commented `[evolution.embeddings]` block, uncommented,
+    /// is valid; bad values are refused with the key named.
+    #[test]
+    fn the_examples_embeddings_block_parses_when_uncommented_and_is_checked() {
+        let text = include_str!("../../latina.toml.example");
+        let start = text
+            .find("# [evolution.embeddings]")
+            .expect("the example documents [evolution.embeddings]");
+        let block: String = text[start..]
+            .lines()
+            .take_while(|l| !l.trim().is_empty())
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| {
+                l.starts_with('[')
+                    || l.split_once(" = ")
+                        .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let config =
+            parse("example block", &block, NO_ENV).unwrap_or_else(|e| panic!("{e}\n{block}"));
+        let embeddings = config.evolution.embeddings.expect("configured");
+        assert_eq!(embeddings, EmbeddingsConfig::default());
+        for (bad, key) in [
+            ("threshold = 1.5", "evolution.embeddings.threshold"),
+            ("model = \" \"", "evolution.embeddings.model"),
+            ("base_url = \"ftp://x\"", "evolution.embeddings.base_url"),
+            ("timeout_secs = 0", "evolution.embeddings.timeout_secs"),
+        ] {
+            let text = format!("[evolution.embeddings]\n{bad}\n");
+            let msg = message(parse("f.toml", &text, NO_ENV));
+            assert!(msg.contains(key), "{msg}");
+        }
+        let msg = message(parse(
+            "f.toml",
+            "[evolution.embeddings]\nmodel = \"m\"\nkey = \"sk-x\"\n",
+            NO_ENV,
+        ));
+        assert!(msg.contains("line 3") && msg.contains("key"), "{msg}");
+        let msg = message(parse(
+            "f.toml",
+            "[evolution.embeddings]\ndimensions = \"many\"\n",
+            NO_ENV,
+        ));
+        assert!(msg.contains("line 2"), "{msg}");
     }
 
     #[test]

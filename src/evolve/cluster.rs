@@ -416,6 +416,44 @@ pub fn categorise_vectors(
 }
 
 /// Indices of the comments worth clustering: the newest, non-blank.
+/// The texts [`categorise`] asks its embedder for, in order: the non-blank
+/// comments among the first [`MAX_CLUSTERED_COMMENTS`]. An asynchronous
+/// client embeds these and hands them over as [`Precomputed`].
+pub fn texts_to_embed(comments: &[RatedComment]) -> Vec<String> {
+    clusterable(comments)
+        .into_iter()
+        .map(|i| comments[i].comment.clone())
+        .collect()
+}
+
+/// Vectors made elsewhere (e.g. by the async `/embeddings` client) for
+/// exactly [`texts_to_embed`]'s texts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Precomputed {
+    /// Where they came from, e.g. `embeddings:text-embedding-3-small`.
+    pub name: String,
+    /// The texts embedded.
+    pub texts: Vec<String>,
+    /// One vector per text.
+    pub vectors: Vec<Vec<f32>>,
+}
+
+impl TextEmbedder for Precomputed {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if texts != self.texts.as_slice() {
+            return Err(EmbedError {
+                embedder: self.name.clone(),
+                reason: "asked for other texts than were embedded".into(),
+            });
+        }
+        Ok(self.vectors.clone())
+    }
+}
+
 fn clusterable(comments: &[RatedComment]) -> Vec<usize> {
     comments
         .iter()

@@ -510,7 +510,100 @@ fn proposal_from(
         changes,
     }
     .validate(&input.parent)
+    .and_then(|p| input.check_free(p.new_version).map(|()| p))
     .map_err(|e| e.to_string())
+}
+
+/// `latina doctor`'s checks of an OpenAI-compatible endpoint (the LLM or
+/// the embeddings one): one authenticated `GET {base_url}/models`, with
+/// the quick retry policy of the provider checks, and whether `model` is
+/// among the models the server lists (servers that list none are not
+/// held to it). `name` is `llm:<model>` or `embeddings:<model>`. Never
+/// shows the key.
+pub async fn check_endpoint(
+    name: &str,
+    base_url: &str,
+    model: &str,
+    api_key: Option<Secret>,
+    policy: HttpPolicy,
+) -> Vec<crate::provider::Check> {
+    use crate::provider::Check;
+    let policy = HttpPolicy {
+        max_retries: 1,
+        max_backoff: Duration::from_secs(2),
+        ..policy
+    };
+    let api = match Api::new(name, base_url, "/models", api_key, policy) {
+        Ok(api) => api,
+        Err(e) => {
+            return vec![Check {
+                what: "configuration".into(),
+                ok: false,
+                detail: crate::provider::error_detail(e),
+            }];
+        }
+    };
+    let what = "GET /models".to_string();
+    let body = match api.call(Method::GET, None).await {
+        Ok(body) => body,
+        Err(reason) => {
+            return vec![Check {
+                what,
+                ok: false,
+                detail: api.scrub(&reason),
+            }];
+        }
+    };
+    #[derive(serde::Deserialize)]
+    struct Listed {
+        id: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Models {
+        data: Vec<Listed>,
+    }
+    let Ok(models) = serde_json::from_slice::<Models>(&body) else {
+        return vec![Check {
+            what,
+            ok: false,
+            detail: "the answer is not an OpenAI-style model list ({\"data\": [{\"id\": …}]})"
+                .into(),
+        }];
+    };
+    let ids: Vec<String> = models.data.into_iter().map(|m| m.id).collect();
+    let mut checks = vec![Check {
+        what,
+        ok: true,
+        detail: format!(
+            "answered{}, {} model{} listed",
+            if api.key.is_some() {
+                " with the key"
+            } else {
+                ""
+            },
+            ids.len(),
+            if ids.len() == 1 { "" } else { "s" }
+        ),
+    }];
+    if ids.is_empty() {
+        return checks;
+    }
+    let listed = ids.iter().any(|id| id == model);
+    checks.push(Check {
+        what: format!("model {}", one_line(model, 60)),
+        ok: listed,
+        detail: if listed {
+            "listed by the server".into()
+        } else {
+            let some: Vec<String> = ids.iter().take(5).map(|i| one_line(i, 60)).collect();
+            format!(
+                "not among the {} models the server lists (e.g. {})",
+                ids.len(),
+                some.join(", ")
+            )
+        },
+    });
+    checks
 }
 
 /// Settings of an OpenAI-compatible `POST /embeddings` endpoint.
@@ -567,6 +660,11 @@ impl EmbeddingsClient {
             policy,
         )?;
         Ok(EmbeddingsClient { settings, api })
+    }
+
+    /// `embeddings:<model>`, as errors name it.
+    pub fn name(&self) -> String {
+        format!("embeddings:{}", one_line(&self.settings.model, 80))
     }
 
     /// One vector per text, in the texts' order, all of the same length
@@ -736,11 +834,23 @@ impl Api {
     /// `insufficient_quota`), 500, 502, 503, 504 and broken connections
     /// per the policy. The error is one line, naming the call.
     async fn post(&self, body: &Value) -> std::result::Result<Vec<u8>, String> {
-        let what = format!("POST {}", self.shown_url);
+        self.call(Method::POST, Some(body)).await
+    }
+
+    /// [`Api::post`] for any method, with an optional JSON body.
+    async fn call(
+        &self,
+        method: Method,
+        body: Option<&Value>,
+    ) -> std::result::Result<Vec<u8>, String> {
+        let what = format!("{method} {}", self.shown_url);
         let policy = self.http.policy().clone();
         let mut attempt = 0u32;
         loop {
-            let mut request = self.http.request(Method::POST, &self.url).json(body);
+            let mut request = self.http.request(method.clone(), &self.url);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
             if let Some(key) = &self.key {
                 request = request.bearer_auth(key.expose());
             }
@@ -966,6 +1076,7 @@ mod tests {
                 comment: "muy plano,\nsin profundidad".into(),
             }],
             recent_mean: 2.9,
+            taken_versions: Vec::new(),
         }
     }
 

@@ -67,6 +67,38 @@ pub struct EvolutionInput {
     pub comments: Vec<RatedComment>,
     /// Mean of the recent ratings.
     pub recent_mean: f64,
+    /// Versions that exist already, whatever their status (a rejected
+    /// sibling keeps its number): a proposal must pick another.
+    #[serde(default)]
+    pub taken_versions: Vec<Version>,
+}
+
+impl EvolutionInput {
+    /// Refuses a version that exists already, naming the highest existing
+    /// one so that a retry can pick a free number.
+    ///
+    /// # Errors
+    /// [`EvolveError::Invalid`] when `version` is taken.
+    pub fn check_free(&self, version: Version) -> Result<(), EvolveError> {
+        if !self.taken_versions.contains(&version) {
+            return Ok(());
+        }
+        let highest = self.taken_versions.iter().max().copied().unwrap_or(version);
+        Err(EvolveError::Invalid(format!(
+            "version {version} already exists (the highest existing version is {highest}); \
+             propose a version above {highest}"
+        )))
+    }
+
+    /// The first of `bump`, `bump` again, … from the parent's version that
+    /// is not taken.
+    pub fn free_version(&self, bump: Bump) -> Version {
+        let mut version = self.parent.version.bumped(bump);
+        while self.taken_versions.contains(&version) {
+            version = version.bumped(bump);
+        }
+        version
+    }
 }
 
 /// A proposed new prompt version.

@@ -18,7 +18,8 @@
 //! [`MAX_PROMPT_CHARS`].
 //!
 //! Versions: MINOR when an issue gets its first fix, PATCH when only
-//! reinforcing wording changed, and [`EvolveError::Invalid`] when there is
+//! reinforcing wording changed (bumped again past any version that exists,
+//! e.g. a rejected sibling), and [`EvolveError::Invalid`] when there is
 //! nothing left to change. Detecting the issues is in `issues`.
 
 use super::issues::{self, Lexicon, TokenKind};
@@ -362,7 +363,7 @@ impl RuleEvolver {
             Bump::Patch
         };
         Proposal {
-            new_version: parent.version.bumped(bump),
+            new_version: input.free_version(bump),
             new_prompt: prompt.render(),
             negative_prompt: negative.render(),
             reasoning: reasoning(input, &outcomes, &left_out),
@@ -698,6 +699,7 @@ mod tests {
             issues: issues::summarise(&comments),
             comments,
             recent_mean: mean,
+            taken_versions: Vec::new(),
         }
     }
 
@@ -715,6 +717,7 @@ mod tests {
             issues,
             comments: Vec::new(),
             recent_mean: 2.0,
+            taken_versions: Vec::new(),
         }
     }
 
@@ -1165,5 +1168,20 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(RuleEvolver::default().evolve(&input).unwrap(), first);
         }
+    }
+
+    #[test]
+    fn the_version_skips_past_numbers_that_exist_already() {
+        let mut input = input_with(base_parent(), vec![count("flat_look", 3, 2.0)]);
+        input.taken_versions = ["1.0.0", "1.1.0", "1.2.0", "1.0.1"]
+            .map(|v| v.parse().unwrap())
+            .to_vec();
+        let minor = RuleEvolver::default().evolve(&input).unwrap();
+        assert_eq!(minor.new_version.to_string(), "1.3.0");
+        // Reinforcing only is a patch bump, past 1.3.1 too.
+        let mut again = input_with(as_parent(&minor), vec![count("flat_look", 3, 2.0)]);
+        again.taken_versions = ["1.3.1"].map(|v| v.parse().unwrap()).to_vec();
+        let patch = RuleEvolver::default().evolve(&again).unwrap();
+        assert_eq!(patch.new_version.to_string(), "1.3.2");
     }
 }

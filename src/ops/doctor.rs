@@ -1,6 +1,8 @@
 //! `latina doctor`: is everything in place to render and learn? Config,
 //! data dir, database, and for each provider arm its key (present or not,
-//! never shown), its base URL reachable and the key accepted.
+//! never shown), its base URL reachable and the key accepted; and the
+//! prompt-evolution endpoints in use (the LLM when `evolver = "llm"`, the
+//! embeddings endpoint when configured): key set, key accepted, model listed.
 
 use serde::Serialize;
 use std::path::PathBuf;
@@ -8,7 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Workspace;
-use crate::config::ProviderConfig;
+use crate::config::{EvolverKind, ProviderConfig};
+use crate::evolve::llm;
 use crate::provider::{self, Check};
 use crate::store::{Health, OpenMode, Store};
 
@@ -26,6 +29,25 @@ pub struct DoctorReport {
     pub database: DatabaseFinding,
     /// One block per provider arm, in config order.
     pub providers: Vec<ProviderFinding>,
+    /// The LLM evolver's and the embeddings endpoints, when in use.
+    pub endpoints: Vec<EndpointFinding>,
+}
+
+/// One OpenAI-compatible endpoint used by prompt evolution.
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointFinding {
+    /// `llm` or `embeddings`.
+    pub role: String,
+    /// API root.
+    pub base_url: String,
+    /// The configured model.
+    pub model: String,
+    /// The variable the key is read from (`None`: no key is sent).
+    pub key_env: Option<String>,
+    /// Whether that variable is set (its value is never read out).
+    pub key_present: Option<bool>,
+    /// Key set, `GET /models` answered, model listed.
+    pub checks: Vec<Check>,
 }
 
 impl DoctorReport {
@@ -34,6 +56,7 @@ impl DoctorReport {
         self.data_dir.ok
             && self.database.ok
             && self.providers.iter().all(|p| p.checks.iter().all(|c| c.ok))
+            && self.endpoints.iter().all(|e| e.checks.iter().all(|c| c.ok))
     }
 }
 
@@ -98,10 +121,51 @@ pub async fn doctor(ws: &Workspace, env: &(dyn Fn(&str) -> Option<String> + Sync
         };
         handles.push(tokio::spawn(check_provider(config.clone(), built, finding)));
     }
+    let evolution = &ws.config.evolution;
+    let mut endpoint_handles = Vec::new();
+    let mut wanted: Vec<(&str, &str, &str, &str, u64)> = Vec::new();
+    if evolution.evolver == EvolverKind::Llm {
+        let l = &evolution.llm;
+        wanted.push(("llm", &l.base_url, &l.model, &l.api_key_env, l.timeout_secs));
+    }
+    if let Some(e) = &evolution.embeddings {
+        wanted.push((
+            "embeddings",
+            &e.base_url,
+            &e.model,
+            &e.api_key_env,
+            e.timeout_secs,
+        ));
+    }
+    for (role, base_url, model, key_env, timeout_secs) in wanted {
+        let key_env = (!key_env.is_empty()).then(|| key_env.to_string());
+        let key = key_env
+            .as_deref()
+            .map(|var| env(var).filter(|v| !v.trim().is_empty()));
+        let finding = EndpointFinding {
+            role: role.to_string(),
+            base_url: base_url.to_string(),
+            model: model.to_string(),
+            key_present: key.as_ref().map(Option::is_some),
+            key_env,
+            checks: Vec::new(),
+        };
+        let policy = crate::provider::http::HttpPolicy {
+            request_timeout: Duration::from_secs(timeout_secs).min(PROVIDER_CHECK_BUDGET),
+            ..crate::provider::http::HttpPolicy::default()
+        };
+        endpoint_handles.push(tokio::spawn(check_endpoint(finding, key, policy)));
+    }
     let mut providers = Vec::new();
     for handle in handles {
         if let Ok(finding) = handle.await {
             providers.push(finding);
+        }
+    }
+    let mut endpoints = Vec::new();
+    for handle in endpoint_handles {
+        if let Ok(finding) = handle.await {
+            endpoints.push(finding);
         }
     }
     DoctorReport {
@@ -109,7 +173,40 @@ pub async fn doctor(ws: &Workspace, env: &(dyn Fn(&str) -> Option<String> + Sync
         data_dir,
         database,
         providers,
+        endpoints,
     }
+}
+
+/// `key`: `None` when no key is configured, `Some(None)` when its variable
+/// is unset (then nothing is sent).
+async fn check_endpoint(
+    mut finding: EndpointFinding,
+    key: Option<Option<String>>,
+    policy: crate::provider::http::HttpPolicy,
+) -> EndpointFinding {
+    let name = format!("{}:{}", finding.role, finding.model);
+    let secret = match (key, &finding.key_env) {
+        (Some(None), Some(var)) => {
+            finding.checks.push(Check {
+                what: "configuration".into(),
+                ok: false,
+                detail: format!("environment variable {var} is not set (the key is read from it)"),
+            });
+            return finding;
+        }
+        (Some(Some(value)), _) => Some(provider::Secret::new(value.trim().to_string())),
+        _ => None,
+    };
+    let checks = llm::check_endpoint(&name, &finding.base_url, &finding.model, secret, policy);
+    match tokio::time::timeout(PROVIDER_CHECK_BUDGET, checks).await {
+        Ok(checks) => finding.checks.extend(checks),
+        Err(_) => finding.checks.push(Check {
+            what: "reachability".into(),
+            ok: false,
+            detail: format!("no answer within {} s", PROVIDER_CHECK_BUDGET.as_secs()),
+        }),
+    }
+    finding
 }
 
 async fn check_provider(

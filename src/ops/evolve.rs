@@ -14,9 +14,11 @@ use std::sync::Arc;
 use super::Workspace;
 use crate::config::{EvolverKind, LlmResponseFormat};
 use crate::error::{Error, Result};
-use crate::evolve::cluster::{self, Category, CharNgramTfIdf, ClusterOptions};
+use crate::evolve::cluster::{self, Category, CharNgramTfIdf, ClusterOptions, Precomputed};
 use crate::evolve::compare::{self, ArmStats, Comparison, Decision};
-use crate::evolve::llm::{LlmEvolver, LlmSettings, ResponseFormat};
+use crate::evolve::llm::{
+    EmbeddingsClient, EmbeddingsSettings, LlmEvolver, LlmSettings, ResponseFormat,
+};
 use crate::evolve::rules::RuleEvolver;
 use crate::evolve::{EvolutionInput, Evolver, IssueCount, ParentPrompt, Proposal, RatedComment};
 use crate::store::{EvolutionOutcome, PromptVersion, Store};
@@ -64,16 +66,102 @@ pub fn build_evolver(
     })
 }
 
-/// Groups the comments beyond the lexicon (character n-gram TF-IDF, offline).
-fn categories(comments: &[RatedComment]) -> Vec<Category> {
-    cluster::categorise(
-        comments,
-        &CharNgramTfIdf::default(),
-        &ClusterOptions::default(),
-    )
-    .unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "comments could not be grouped");
-        Vec::new()
+/// How the recent comments are grouped beyond the lexicon.
+#[derive(Debug)]
+pub enum Grouping {
+    /// Character n-gram TF-IDF, offline.
+    Offline,
+    /// The configured `/embeddings` endpoint, merging groups at `threshold`.
+    Endpoint {
+        /// The client (boxed: it is large beside the other variants).
+        client: Box<EmbeddingsClient>,
+        /// Cosine similarity at which groups merge.
+        threshold: f64,
+    },
+    /// Configured but not usable (e.g. its key variable is unset): offline,
+    /// with a warning saying why.
+    Unavailable(String),
+}
+
+/// The grouping `[evolution.embeddings]` asks for. `env` looks up the
+/// key's variable; the key is only ever sent as `Authorization: Bearer`.
+pub fn grouping(ws: &Workspace, env: &dyn Fn(&str) -> Option<String>) -> Grouping {
+    let Some(e) = &ws.config.evolution.embeddings else {
+        return Grouping::Offline;
+    };
+    let build = || -> Result<EmbeddingsClient> {
+        let api_key = if e.api_key_env.is_empty() {
+            None
+        } else {
+            Some(crate::provider::read_secret(
+                &format!("embeddings:{}", e.model),
+                &e.api_key_env,
+                env,
+            )?)
+        };
+        let settings = EmbeddingsSettings {
+            base_url: e.base_url.clone(),
+            model: e.model.clone(),
+            api_key,
+            dimensions: (e.dimensions > 0).then_some(e.dimensions),
+        };
+        let policy = crate::provider::http::HttpPolicy {
+            request_timeout: std::time::Duration::from_secs(e.timeout_secs),
+            ..crate::provider::http::HttpPolicy::default()
+        };
+        EmbeddingsClient::new(settings, policy)
+    };
+    match build() {
+        Ok(client) => Grouping::Endpoint {
+            client: Box::new(client),
+            threshold: e.threshold,
+        },
+        Err(err) => Grouping::Unavailable(err.to_string()),
+    }
+}
+
+/// Groups the comments beyond the lexicon: through the endpoint when one is
+/// configured and answers, else offline with a one-line warning.
+async fn categories(comments: &[RatedComment], grouping: &Grouping) -> Vec<Category> {
+    let offline = |comments: &[RatedComment]| {
+        cluster::categorise(
+            comments,
+            &CharNgramTfIdf::default(),
+            &ClusterOptions::default(),
+        )
+        .unwrap_or_else(|e| {
+            tracing::warn!("comments could not be grouped: {e}");
+            Vec::new()
+        })
+    };
+    let (client, threshold) = match grouping {
+        Grouping::Offline => return offline(comments),
+        Grouping::Unavailable(reason) => {
+            tracing::warn!("comments grouped offline: {reason}");
+            return offline(comments);
+        }
+        Grouping::Endpoint { client, threshold } => (client, *threshold),
+    };
+    let texts = cluster::texts_to_embed(comments);
+    if texts.is_empty() {
+        return Vec::new();
+    }
+    let served = client.embed(&texts).await.and_then(|vectors| {
+        let embedder = Precomputed {
+            name: client.name(),
+            texts,
+            vectors,
+        };
+        let options = ClusterOptions {
+            threshold,
+            ..ClusterOptions::default()
+        };
+        cluster::categorise(comments, &embedder, &options)
+            .map_err(|e| Error::Evolution(e.to_string()))
+    });
+    served.unwrap_or_else(|e| {
+        tracing::warn!("comments grouped offline: {e}");
+        offline(comments)
     })
 }
 
@@ -206,6 +294,7 @@ pub async fn evolve(
     store: &mut Store,
     evolver: Arc<dyn Evolver>,
     detect: &IssueDetector,
+    grouping: &Grouping,
     options: EvolveOptions,
 ) -> Result<EvolveReport> {
     let settings = &ws.config.evolution;
@@ -261,12 +350,20 @@ pub async fn evolve(
         .map(|(stars, comment)| RatedComment { stars, comment })
         .collect();
     let issues = detect(&comments);
-    let categories = categories(&comments);
+    let categories = categories(&comments, grouping).await;
+    // Rejected and retired versions keep their numbers: a proposal must not
+    // reuse one (the LLM is told on its retry, the rules skip past them).
+    let taken_versions = store
+        .prompt_versions()?
+        .iter()
+        .filter_map(|v| v.prompt.version.parse().ok())
+        .collect();
     let input = EvolutionInput {
         parent: parent.clone(),
         issues: issues.clone(),
         comments,
         recent_mean: recent_mean.unwrap_or(0.0),
+        taken_versions,
     };
     let name = evolver.name();
 
@@ -339,4 +436,47 @@ pub async fn evolve(
         proposal,
         evolver: name,
     })
+}
+
+/// What ran after ratings were saved ([`after_rating`]).
+#[derive(Debug)]
+pub struct AfterRating {
+    /// Judging the trial: the standing when a decision was applied
+    /// (`Ok(None)` when nothing was decided).
+    pub decided: Result<Option<TrialStanding>>,
+    /// The evolution, when `[evolution] on_rate` let it run.
+    pub evolution: Option<Result<EvolveReport>>,
+}
+
+/// The step `latina rate` runs once ratings are saved: decide the trial if
+/// its rules say so, then (when `[evolution] on_rate`) evolve if due.
+/// Failures are returned, not raised: the ratings are saved either way.
+/// `evolver` is only called when an evolution may run.
+pub async fn after_rating(
+    ws: &Workspace,
+    store: &mut Store,
+    evolver: impl FnOnce() -> Result<Arc<dyn Evolver>>,
+    detect: &IssueDetector,
+    grouping: &Grouping,
+) -> AfterRating {
+    let decided = judge(ws, store).map(|s| s.filter(|s| s.applied));
+    let evolution = if ws.config.evolution.on_rate {
+        Some(match evolver() {
+            Ok(evolver) => {
+                evolve(
+                    ws,
+                    store,
+                    evolver,
+                    detect,
+                    grouping,
+                    EvolveOptions::default(),
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        })
+    } else {
+        None
+    };
+    AfterRating { decided, evolution }
 }

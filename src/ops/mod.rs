@@ -14,6 +14,7 @@ pub mod prompts;
 pub mod rate;
 pub mod report;
 pub mod simulate;
+pub mod simulate_evolution;
 pub mod status;
 pub mod suggest;
 pub mod transfer;

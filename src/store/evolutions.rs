@@ -41,6 +41,36 @@ pub struct EvolutionRecord {
     pub created_at: String,
 }
 
+/// One recorded champion/challenger decision (automatic, or a manual
+/// `activate`/`rollback` whose numbers are zero and tests empty).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecisionRecord {
+    /// The champion when it was made.
+    pub champion: String,
+    /// The challenger (or the version activated / rolled back).
+    pub challenger: String,
+    /// `promote`, `reject`, `expire`, `activate` or `rollback`.
+    pub decision: String,
+    /// Champion ratings in the trial period.
+    pub champion_n: u64,
+    /// Their mean stars.
+    pub champion_mean: f64,
+    /// Challenger ratings.
+    pub challenger_n: u64,
+    /// Their mean stars.
+    pub challenger_mean: f64,
+    /// Challenger mean − champion mean (automatic decisions).
+    pub difference: Option<f64>,
+    /// Welch's t.
+    pub t: Option<f64>,
+    /// Welch–Satterthwaite degrees of freedom.
+    pub df: Option<f64>,
+    /// Probability that the challenger is better.
+    pub prob_better: Option<f64>,
+    /// When.
+    pub created_at: String,
+}
+
 /// What a finished evolution produced.
 pub enum EvolutionOutcome<'a> {
     /// A new challenger.
@@ -327,6 +357,36 @@ impl Store {
                     outcome: r.get(4)?,
                     detail: r.get(5)?,
                     created_at: r.get(6)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+}
+
+impl Store {
+    /// Every champion/challenger decision, oldest first.
+    pub fn prompt_decisions(&self) -> Result<Vec<DecisionRecord>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT champion, challenger, decision, champion_n, champion_mean, challenger_n,
+                    challenger_mean, difference, t, df, prob_better, created_at
+             FROM prompt_decisions ORDER BY id",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(DecisionRecord {
+                    champion: r.get(0)?,
+                    challenger: r.get(1)?,
+                    decision: r.get(2)?,
+                    champion_n: r.get::<_, i64>(3)? as u64,
+                    champion_mean: r.get(4)?,
+                    challenger_n: r.get::<_, i64>(5)? as u64,
+                    challenger_mean: r.get(6)?,
+                    difference: r.get(7)?,
+                    t: r.get(8)?,
+                    df: r.get(9)?,
+                    prob_better: r.get(10)?,
+                    created_at: r.get(11)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;

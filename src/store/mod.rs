@@ -20,6 +20,7 @@ mod report;
 mod summary;
 mod transfer;
 
+pub use evolutions::DecisionRecord;
 pub use evolutions::{Challenger, EvolutionOutcome, EvolutionRecord};
 pub use experiments::{ExperimentRecord, ExperimentUpdate, Fallback, NewBatch, NewExperiment};
 pub use history::{

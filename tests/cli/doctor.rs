@@ -182,3 +182,176 @@ fn a_corrupt_database_is_reported() {
             .contains("corrupt or not a latina database")
     );
 }
+
+const LLM_KEY: &str = "sk-doctor-llm-5d21a9";
+
+fn llm_config(env: &Env, base_url: &str, embeddings: bool) {
+    let mut text = format!(
+        "[evolution]\nevolver = \"llm\"\n\n[evolution.llm]\nbase_url = \"{base_url}/v1\"\nmodel = \"gpt-4o-mini\"\napi_key_env = \"DOCTOR_LLM_KEY\"\n"
+    );
+    if embeddings {
+        text.push_str(&format!(
+            "\n[evolution.embeddings]\nbase_url = \"{base_url}/v1\"\nmodel = \"text-embedding-3-small\"\napi_key_env = \"DOCTOR_LLM_KEY\"\n"
+        ));
+    }
+    std::fs::write(env.path("cwd/latina.toml"), text).unwrap();
+}
+
+/// An OpenAI-style `/v1/models` that wants the key and lists `models`.
+async fn models_server(models: &[&str]) -> MockServer {
+    use wiremock::matchers::header;
+    let server = MockServer::start().await;
+    let data: Vec<serde_json::Value> = models
+        .iter()
+        .map(|m| serde_json::json!({"id": m, "object": "model", "owned_by": "openai"}))
+        .collect();
+    Mock::given(method("GET"))
+        .and(path("/v1/models"))
+        .and(header(
+            "authorization",
+            format!("Bearer {LLM_KEY}").as_str(),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"object": "list", "data": data})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/models"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({
+            "error": {"message": "Incorrect API key provided: sk-wro***", "type": "invalid_request_error", "code": "invalid_api_key"}
+        })))
+        .mount(&server)
+        .await;
+    server
+}
+
+fn endpoint_checks(report: &serde_json::Value, role: &str) -> Vec<(bool, String, String)> {
+    report["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["role"] == role)
+        .unwrap_or_else(|| panic!("no {role} in {report}"))["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["ok"].as_bool().unwrap(),
+                c["what"].as_str().unwrap().to_string(),
+                c["detail"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Issue 5: with `evolver = "llm"` (and an embeddings endpoint) doctor makes
+/// one authenticated `GET /models` per endpoint and checks the model is
+/// listed; the key is never shown.
+#[test]
+fn the_llm_and_embeddings_endpoints_are_checked_with_the_key_never_shown() {
+    let rt = runtime();
+    let server = rt.block_on(models_server(&["gpt-4o-mini", "text-embedding-3-small"]));
+    let env = Env::new();
+    llm_config(&env, &server.uri(), true);
+    let out = env
+        .latina()
+        .env("DOCTOR_LLM_KEY", LLM_KEY)
+        .args(["-vv", "doctor"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("gpt-4o-mini at ") && stdout.contains("key from DOCTOR_LLM_KEY: set"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("model gpt-4o-mini"), "{stdout}");
+    assert!(stdout.contains("model text-embedding-3-small"), "{stdout}");
+    assert!(stdout.contains("All checks passed."), "{stdout}");
+    assert!(!stdout.contains(LLM_KEY) && !stderr.contains(LLM_KEY));
+    let requests = rt.block_on(server.received_requests()).unwrap();
+    assert_eq!(requests.len(), 2, "one GET /models per endpoint");
+
+    let report = env
+        .latina()
+        .env("DOCTOR_LLM_KEY", LLM_KEY)
+        .args(["--json", "doctor"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let llm = endpoint_checks(&report, "llm");
+    assert_eq!(llm.len(), 2);
+    assert!(llm.iter().all(|c| c.0), "{llm:?}");
+    assert_eq!(llm[1].2, "listed by the server");
+    assert_eq!(report["endpoints"][0]["key_present"], true);
+}
+
+#[test]
+fn a_rejected_key_a_missing_model_an_unset_key_or_nothing_listening_fail_with_exit_1() {
+    let rt = runtime();
+    let server = rt.block_on(models_server(&["gpt-4o", "o3-mini"]));
+    let env = Env::new();
+    llm_config(&env, &server.uri(), false);
+    let doctor = |key: Option<&str>| {
+        let mut cmd = env.latina();
+        if let Some(key) = key {
+            cmd.env("DOCTOR_LLM_KEY", key);
+        }
+        let out = cmd.args(["--json", "doctor"]).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("sk-wrong-key"));
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("sk-wrong-key"));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        endpoint_checks(&report, "llm")
+    };
+
+    // The model is not listed.
+    let checks = doctor(Some(LLM_KEY));
+    assert!(checks[0].0, "{checks:?}");
+    assert!(!checks[1].0);
+    assert!(
+        checks[1]
+            .2
+            .contains("not among the 2 models the server lists (e.g. gpt-4o, o3-mini)"),
+        "{checks:?}"
+    );
+
+    // A wrong key: 401, said in words, the key not quoted.
+    let checks = doctor(Some("sk-wrong-key"));
+    assert_eq!(checks.len(), 1);
+    assert!(!checks[0].0);
+    assert_eq!(checks[0].1, "GET /models");
+    assert!(checks[0].2.contains("key rejected (HTTP 401"), "{checks:?}");
+
+    // No key: nothing sent.
+    let before = rt.block_on(server.received_requests()).unwrap().len();
+    let checks = doctor(None);
+    assert!(
+        checks[0].2.contains("DOCTOR_LLM_KEY is not set"),
+        "{checks:?}"
+    );
+    assert_eq!(
+        rt.block_on(server.received_requests()).unwrap().len(),
+        before
+    );
+
+    // Nothing listening: a quick, readable failure.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    llm_config(&env, &format!("http://127.0.0.1:{port}"), false);
+    let started = std::time::Instant::now();
+    let checks = doctor(Some(LLM_KEY));
+    assert!(checks[0].2.contains("cannot connect"), "{checks:?}");
+    assert!(started.elapsed().as_secs() < 15);
+}

@@ -2,7 +2,7 @@
 //! champion/challenger trial with its decisions, `latina prompts`, and
 //! concurrent `evolve` processes.
 
-use crate::harness::Env;
+use crate::harness::{Env, stderr_of};
 
 /// Enhances the sample room `batches` times and rates every variant with
 /// `stars(i)` and `comment(i)`; returns the experiment ids in order.
@@ -376,4 +376,308 @@ fn the_llm_evolver_creates_a_validated_challenger_and_a_bad_answer_saves_nothing
             .windows(12)
             .any(|w| w == b"llm-key-5150")
     );
+}
+
+/// A fake OpenAI-compatible server answering chat completions with each of
+/// `contents` once, in order, then with the last one.
+fn fake_llm_sequence(rt: &tokio::runtime::Runtime, contents: &[String]) -> wiremock::MockServer {
+    use wiremock::matchers::{method, path};
+    let server = rt.block_on(wiremock::MockServer::start());
+    for (i, content) in contents.iter().enumerate() {
+        let body = serde_json::json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "model": "test-model",
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": content}}],
+        });
+        let mock = wiremock::Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(body));
+        let mock = if i + 1 < contents.len() {
+            mock.up_to_n_times(1)
+        } else {
+            mock
+        };
+        rt.block_on(mock.mount(&server));
+    }
+    server
+}
+
+fn statuses(env: &Env) -> Vec<(String, String)> {
+    env.json(&["prompts", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["version"].as_str().unwrap().to_string(),
+                v["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Issue 5, version clash: a rejected sibling keeps its number. The rule
+/// evolver skips past it; the LLM is told and retries; only when every
+/// attempt clashes does the evolution fail, with nothing saved.
+#[test]
+fn a_version_that_exists_already_is_never_reused() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let env = Env::new();
+    no_inline_evolution(&env);
+    rate_batches(&env, 5, |_| 2, |i| COMPLAINTS[i % 4]);
+    assert_eq!(env.json(&["evolve"])["proposal"]["new_version"], "1.1.0");
+    env.latina()
+        .args(["prompts", "rollback"])
+        .assert()
+        .success();
+    // The same comments lead the rules to the same fix: a fresh number.
+    let again = env.json(&["evolve", "--force"]);
+    assert_eq!(again["outcome"], "created", "{again}");
+    assert_eq!(again["proposal"]["new_version"], "1.2.0");
+    env.latina()
+        .args(["prompts", "rollback"])
+        .assert()
+        .success();
+
+    let evolution = |version: &str| {
+        serde_json::json!({
+            "new_version": version,
+            "new_prompt": "Professional interior photograph, bright, strong sense of depth",
+            "negative_prompt": "flat lighting, underexposed",
+            "reasoning": "designers find it flat and dark",
+            "changes": ["added depth"]
+        })
+        .to_string()
+    };
+    let server = fake_llm_sequence(&rt, &[evolution("1.1.0"), evolution("1.3.0")]);
+    llm_config(&env, &server);
+    let created = env
+        .latina()
+        .env("LLM_KEY", "llm-key-5150")
+        .args(["--json", "evolve", "--force"])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", stderr_of(&created));
+    let report: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    assert_eq!(report["proposal"]["new_version"], "1.3.0", "{report}");
+    let requests = rt.block_on(server.received_requests()).unwrap();
+    assert_eq!(requests.len(), 2);
+    let retry: serde_json::Value = serde_json::from_slice(&requests[1].body).unwrap();
+    let retry = retry["messages"][1]["content"].as_str().unwrap();
+    assert!(
+        retry.contains("version 1.1.0 already exists (the highest existing version is 1.2.0)"),
+        "{retry}"
+    );
+    env.latina()
+        .args(["prompts", "rollback"])
+        .assert()
+        .success();
+    let before = statuses(&env);
+    assert_eq!(
+        before,
+        [
+            ("1.0.0".to_string(), "champion".to_string()),
+            ("1.1.0".into(), "rejected".into()),
+            ("1.2.0".into(), "rejected".into()),
+            ("1.3.0".into(), "rejected".into()),
+        ]
+    );
+
+    // Every attempt clashes: one line, exit 1, no new version.
+    let server = fake_llm_sequence(&rt, &[evolution("1.2.0")]);
+    llm_config(&env, &server);
+    let failed = env
+        .latina()
+        .env("LLM_KEY", "llm-key-5150")
+        .args(["evolve", "--force"])
+        .output()
+        .unwrap();
+    assert_eq!(failed.status.code(), Some(1));
+    let stderr = stderr_of(&failed);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("after 2 attempts") && stderr.contains("1.2.0 already exists"),
+        "{stderr}"
+    );
+    assert_eq!(statuses(&env), before);
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    let outcome: String = conn
+        .query_row(
+            "SELECT outcome FROM evolutions ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(outcome, "failed");
+}
+
+/// A fake `/v1/embeddings` that checks the key and gives every input
+/// containing "plano" or "dark" the vector [1, 0] and every other [0, 1]:
+/// a grouping the offline TF-IDF would never make (it pairs "plano" with
+/// "flat" and "dark" with "oscura").
+fn fake_embeddings(rt: &tokio::runtime::Runtime, status: u16) -> wiremock::MockServer {
+    use wiremock::matchers::{header, method, path};
+    let server = rt.block_on(wiremock::MockServer::start());
+    let respond = move |request: &wiremock::Request| {
+        if status != 200 {
+            return wiremock::ResponseTemplate::new(status).set_body_json(serde_json::json!({
+                "error": {"message": "Incorrect API key", "code": "invalid_api_key"}
+            }));
+        }
+        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+        let data: Vec<serde_json::Value> = body["input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let text = text.as_str().unwrap();
+                let v = if text.contains("plano") || text.contains("dark") {
+                    [1.0, 0.0]
+                } else {
+                    [0.0, 1.0]
+                };
+                serde_json::json!({"object": "embedding", "index": i, "embedding": v})
+            })
+            .collect();
+        wiremock::ResponseTemplate::new(200)
+            .set_body_json(serde_json::json!({"object": "list", "data": data}))
+    };
+    rt.block_on(
+        wiremock::Mock::given(method("POST"))
+            .and(path("/v1/embeddings"))
+            .and(header("authorization", "Bearer emb-key-0451"))
+            .respond_with(respond)
+            .mount(&server),
+    );
+    server
+}
+
+fn embeddings_config(env: &Env, server: &wiremock::MockServer) {
+    std::fs::write(
+        env.path("cwd/latina.toml"),
+        format!(
+            "[evolution]\non_rate = false\n\n[evolution.embeddings]\nbase_url = \"{}/v1\"\nmodel = \"embed-test\"\napi_key_env = \"EMB_KEY\"\nthreshold = 0.9\n",
+            server.uri()
+        ),
+    )
+    .unwrap();
+}
+
+/// The groups, each as its sorted distinct examples, largest first.
+fn groups(report: &serde_json::Value) -> Vec<(u64, Vec<String>)> {
+    report["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let mut examples: Vec<String> = c["examples"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e.as_str().unwrap().to_string())
+                .collect();
+            examples.sort();
+            examples.dedup();
+            (c["size"].as_u64().unwrap(), examples)
+        })
+        .collect()
+}
+
+/// Issue 5: `[evolution.embeddings]` groups the comments with the served
+/// vectors; a failing endpoint falls back to the offline TF-IDF with one
+/// warning line that never shows the key.
+#[test]
+fn comments_are_grouped_by_the_embeddings_endpoint_or_offline_when_it_fails() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = fake_embeddings(&rt, 200);
+    let env = Env::new();
+    no_inline_evolution(&env);
+    // plano, dark, oscura, flat, plano, dark
+    rate_batches(&env, 3, |_| 2, |i| COMPLAINTS[i % 4]);
+    embeddings_config(&env, &server);
+    let out = env
+        .latina()
+        .env("EMB_KEY", "emb-key-0451")
+        .args(["--json", "evolve", "--force", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).is_empty(), "{}", stderr_of(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        groups(&report),
+        [
+            (
+                4,
+                vec![COMPLAINTS[0].to_string(), COMPLAINTS[1].to_string()]
+            ),
+            (
+                2,
+                vec![COMPLAINTS[3].to_string(), COMPLAINTS[2].to_string()]
+            ),
+        ]
+    );
+    let requests = rt.block_on(server.received_requests()).unwrap();
+    assert_eq!(requests.len(), 1);
+    let sent: serde_json::Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(sent["model"], "embed-test");
+    let mut inputs: Vec<&str> = sent["input"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    inputs.sort_unstable();
+    let mut expected: Vec<&str> = (0..6).map(|i| COMPLAINTS[i % 4]).collect();
+    expected.sort_unstable();
+    assert_eq!(inputs, expected);
+
+    // The endpoint refuses the key: one warning line, the offline groups
+    // (by issue: flat with plano, dark with oscura).
+    let refusing = fake_embeddings(&rt, 401);
+    embeddings_config(&env, &refusing);
+    let out = env
+        .latina()
+        .env("EMB_KEY", "emb-key-0451")
+        .args(["--json", "evolve", "--force", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let stderr = stderr_of(&out);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("comments grouped offline") && stderr.contains("key rejected"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("emb-key-0451"));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let offline = groups(&report);
+    assert!(
+        offline
+            .iter()
+            .any(|(_, e)| e.contains(&COMPLAINTS[0].to_string())
+                && e.contains(&COMPLAINTS[3].to_string())),
+        "{offline:?}"
+    );
+
+    // No key in the environment: offline, saying which variable.
+    let out = env
+        .latina()
+        .args(["--json", "evolve", "--force", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        stderr_of(&out).contains("EMB_KEY is not set"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(rt.block_on(refusing.received_requests()).unwrap().len(), 1);
 }

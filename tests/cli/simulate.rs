@@ -31,3 +31,56 @@ fn simulate_reports_every_setup_on_every_designer() {
     // The simulation cleans up after itself and never touches the user's database.
     assert!(!env.db_path().exists());
 }
+
+/// Issue 5: the prompt-evolution simulation, readable and as JSON, with the
+/// configured trial rules.
+#[test]
+fn simulate_prompt_evolution_prints_versions_and_decisions_per_seed() {
+    let env = Env::new();
+    std::fs::write(
+        env.path("cwd/latina.toml"),
+        "[evolution]\nmin_ratings = 8\n",
+    )
+    .unwrap();
+    let args = [
+        "simulate",
+        "--prompt-evolution",
+        "--seeds",
+        "2",
+        "--ratings",
+        "40",
+    ];
+    let report = env.json(&args);
+    let sessions = report["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 4);
+    for s in sessions {
+        let first = s["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["decision"] != "activate")
+            .unwrap_or_else(|| panic!("no decision: {s}"));
+        let expected = match s["designer"].as_str().unwrap() {
+            "depth-seeker" => "promote",
+            _ => "reject",
+        };
+        assert_eq!(first["decision"], expected, "{s}");
+        // Decided once both sides have their minimums (8 and 5), not before.
+        assert!(first["challenger_n"].as_u64().unwrap() >= 8, "{first}");
+        assert!(first["champion_n"].as_u64().unwrap() >= 5, "{first}");
+        assert!(first["at_rating"].as_u64().unwrap() >= 10 + 8);
+    }
+    let out = env.latina().args(args).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("decision after 8 challenger ratings"),
+        "{text}"
+    );
+    assert!(text.contains("designer 'depth-seeker'"), "{text}");
+    assert!(text.contains("seed 1: 1.1.0 at 10"), "{text}");
+    assert!(text.contains("→ reject at "), "{text}");
+    assert!(text.contains("promoted 2/2"), "{text}");
+    assert!(text.contains("rolled back 2/2"), "{text}");
+    assert!(!env.db_path().exists());
+}
