@@ -25,7 +25,7 @@ median_ms() {
     for _ in $(seq "$RUNS"); do
         local t0 t1
         t0=$(date +%s%N)
-        bash -c "$1" >/dev/null
+        bash -c "$1" >/dev/null 2>&1
         t1=$(date +%s%N)
         times+=($(( (t1 - t0) / 1000000 )))
     done

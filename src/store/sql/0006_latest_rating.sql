@@ -16,8 +16,11 @@ UPDATE experiments SET stars = (SELECT stars FROM ratings WHERE id = experiments
 WHERE rating_id IS NOT NULL;
 
 CREATE INDEX experiments_by_rating ON experiments(rating_id) WHERE rating_id IS NOT NULL;
--- The few experiments rated more than once (inter-rater agreement).
-CREATE INDEX experiments_rerated ON experiments(seq) WHERE rating_count >= 2;
+-- The few experiments rated more than once (inter-rater agreement), and
+-- their ratings with rater and stars, both read without touching the tables.
+CREATE INDEX experiments_rerated ON experiments(seq, id) WHERE rating_count >= 2;
+DROP INDEX ratings_by_experiment;
+CREATE INDEX ratings_by_experiment ON ratings(experiment_id, id, rated_by, stars);
 -- Per-rater counts and means (status) and a rater's experiments (history
 -- --by), both without a table scan.
 CREATE INDEX ratings_by_rater ON ratings(rated_by, experiment_id, stars);
