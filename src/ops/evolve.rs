@@ -345,7 +345,7 @@ pub async fn evolve(
         negative_prompt: champion.negative_prompt.clone(),
     };
     let comments: Vec<RatedComment> = store
-        .recent_comments(COMMENTS_READ)?
+        .recent_comments(&champion.version, COMMENTS_READ)?
         .into_iter()
         .map(|(stars, comment)| RatedComment { stars, comment })
         .collect();

@@ -104,15 +104,17 @@ impl Store {
         Ok((n as u64, mean))
     }
 
-    /// The latest ratings that have a comment, newest first.
-    pub fn recent_comments(&self, limit: usize) -> Result<Vec<(u8, String)>> {
+    /// The latest ratings that have a comment on renders made with prompt
+    /// `version`, newest first: what designers say about that prompt, not
+    /// about the one it replaced.
+    pub fn recent_comments(&self, version: &str, limit: usize) -> Result<Vec<(u8, String)>> {
         let mut stmt = self.conn.prepare(
             "SELECT lr.stars, lr.comment FROM experiments e JOIN ratings lr ON lr.id = e.rating_id
-             WHERE lr.comment IS NOT NULL AND trim(lr.comment) != ''
+             WHERE lr.comment IS NOT NULL AND trim(lr.comment) != '' AND e.prompt_version = ?2
              ORDER BY e.rating_id DESC LIMIT ?1",
         )?;
         let rows = stmt
-            .query_map([limit as i64], |r| {
+            .query_map(params![limit as i64, version], |r| {
                 Ok((r.get::<_, i64>(0)? as u8, r.get(1)?))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -391,5 +393,43 @@ impl Store {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_comments_are_only_those_on_the_given_prompt_versions_renders() {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO prompt_versions (version, prompt, negative_prompt, status)
+                     VALUES ('1.0.0', 'p', '', 'retired'), ('1.1.0', 'q', '', 'champion');
+                 INSERT INTO batches (id) VALUES ('b1');
+                 INSERT INTO experiments (id, batch_id, option, provider, init_strength,
+                     guidance_scale, controlnet_weight, prompt_version, method, status)
+                 VALUES ('e1', 'b1', 'A', 'tone', 0.2, 7, 0.8, '1.0.0', 'random', 'done'),
+                        ('e2', 'b1', 'B', 'tone', 0.3, 8, 0.9, '1.1.0', 'random', 'done'),
+                        ('e3', 'b1', 'C', 'tone', 0.3, 8, 0.9, '1.1.0', 'random', 'done');
+                 INSERT INTO ratings (experiment_id, stars, comment) VALUES
+                     ('e1', 2, 'se ve plano'),
+                     ('e2', 3, 'too dark'),
+                     ('e3', 4, '   '),
+                     ('e2', 2, 'muy oscuro');",
+            )
+            .unwrap();
+        // The old champion's complaint is not read for the new one; only the
+        // latest rating of e2 counts; a blank comment is no comment.
+        assert_eq!(
+            store.recent_comments("1.1.0", 10).unwrap(),
+            vec![(2, "muy oscuro".to_string())]
+        );
+        assert_eq!(
+            store.recent_comments("1.0.0", 10).unwrap(),
+            vec![(2, "se ve plano".to_string())]
+        );
     }
 }
