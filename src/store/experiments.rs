@@ -345,13 +345,40 @@ impl Store {
     /// Every rated experiment's trial and latest rating, oldest first: the
     /// optimizer's observations.
     pub fn rated_trials(&self) -> Result<Vec<RatedTrial>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT e.provider, e.init_strength, e.guidance_scale, e.controlnet_weight, lr.stars
-             FROM experiments e JOIN ratings lr ON lr.id = e.rating_id
-             ORDER BY e.seq",
+        self.query_rated_trials(
+            "SELECT provider, init_strength, guidance_scale, controlnet_weight, stars
+             FROM experiments WHERE rating_id IS NOT NULL ORDER BY seq",
+            [],
+        )
+    }
+
+    /// The latest `limit` rated trials (oldest first) and how many rated
+    /// trials exist in all: enough for the model's window without reading
+    /// years of history.
+    pub fn rated_trials_tail(&self, limit: usize) -> Result<(Vec<RatedTrial>, u64)> {
+        let total: i64 = self.conn.query_row(
+            "SELECT count(*) FROM experiments WHERE rating_id IS NOT NULL",
+            [],
+            |r| r.get(0),
         )?;
+        let mut trials = self.query_rated_trials(
+            "SELECT provider, init_strength, guidance_scale, controlnet_weight, stars
+             FROM experiments WHERE rating_id IS NOT NULL ORDER BY seq DESC LIMIT ?1",
+            [limit as i64],
+        )?;
+        trials.reverse();
+        Ok((trials, total as u64))
+    }
+
+    /// Runs a query selecting provider, the three parameters and stars.
+    fn query_rated_trials(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<RatedTrial>> {
+        let mut stmt = self.conn.prepare(sql)?;
         let rows = stmt
-            .query_map([], |r| {
+            .query_map(params, |r| {
                 Ok((
                     Trial {
                         provider: r.get(0)?,
@@ -373,47 +400,6 @@ impl Store {
                 })
             })
             .collect()
-    }
-
-    /// The latest `limit` rated trials (oldest first) and how many rated
-    /// trials exist in all: enough for the model's window without reading
-    /// years of history.
-    pub fn rated_trials_tail(&self, limit: usize) -> Result<(Vec<RatedTrial>, u64)> {
-        let total: i64 = self.conn.query_row(
-            "SELECT count(*) FROM experiments WHERE rating_id IS NOT NULL",
-            [],
-            |r| r.get(0),
-        )?;
-        let mut stmt = self.conn.prepare(
-            "SELECT provider, init_strength, guidance_scale, controlnet_weight, stars
-             FROM experiments WHERE rating_id IS NOT NULL ORDER BY seq DESC LIMIT ?1",
-        )?;
-        let mut rows = stmt
-            .query_map([limit as i64], |r| {
-                Ok((
-                    Trial {
-                        provider: r.get(0)?,
-                        params: Params {
-                            init_strength: r.get(1)?,
-                            guidance_scale: r.get(2)?,
-                            controlnet_weight: r.get(3)?,
-                        },
-                    },
-                    r.get::<_, i64>(4)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        rows.reverse();
-        let trials = rows
-            .into_iter()
-            .map(|(trial, stars)| {
-                Ok(RatedTrial {
-                    trial,
-                    stars: Stars::new(stars)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok((trials, total as u64))
     }
 
     /// Trials proposed or rendered but not yet rated: the optimizer's pending points.
