@@ -223,8 +223,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     drop(store);
 
-    let binary: PathBuf = std::env::var_os("LATINA_BIN")
-        .map_or_else(|| PathBuf::from("target/release/latina"), PathBuf::from);
+    let binary: PathBuf = std::env::var_os("LATINA_BIN").map_or_else(
+        || {
+            let target = std::env::var_os("CARGO_TARGET_DIR").unwrap_or("target".into());
+            PathBuf::from(target).join("release/latina")
+        },
+        PathBuf::from,
+    );
     if !binary.is_file() {
         println!("(build the release binary, or set LATINA_BIN, for the whole-process figures)");
         let _ = std::fs::remove_dir_all(&dir);

@@ -35,7 +35,7 @@ median_ms() {
 L="$LATINA --data-dir $WORK/data"
 # The first status after the import fits and caches the model's hyperparameters.
 $L status >/dev/null
-for cmd in "status" "--json status" "--json history | head" "history" "report --out $WORK/r.html"; do
+for cmd in "status" "--json status" "--json history | head" "history" "history --unrated" "report --out $WORK/r.html"; do
     printf '%-28s %s\n' "latina $cmd" "$(median_ms "$L $cmd")"
 done
 echo "report size: $(du -k "$WORK/r.html" | cut -f1) KB"

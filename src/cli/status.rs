@@ -126,11 +126,25 @@ pub fn run(ws: &Workspace, ui: &Ui, _args: StatusArgs) -> anyhow::Result<ExitCod
         ))?;
     }
     let pe = &report.prompt_evolution;
+    let next = match (&pe.challenger, pe.overdue) {
+        (_, false) => format!("next evolution at sample {}", pe.next_evolution_at_sample),
+        (Some(c), true) => format!(
+            "next evolution due since sample {}, after challenger {}'s decision",
+            pe.next_evolution_at_sample, c.challenger
+        ),
+        (None, true) if !ws.config.evolution.on_rate => format!(
+            "next evolution due since sample {}: run `latina evolve`",
+            pe.next_evolution_at_sample
+        ),
+        (None, true) => format!(
+            "next evolution due since sample {}, with the next rating",
+            pe.next_evolution_at_sample
+        ),
+    };
     ui.out(format!(
-        "{} {} champion; next evolution at sample {} ({} since the last)",
+        "{} {} champion; {next} ({} since the last)",
         ui.bold("Prompt:"),
         pe.current_version.as_deref().unwrap_or("-"),
-        pe.next_evolution_at_sample,
         pe.samples_since_last
     ))?;
     if let Some(c) = &pe.challenger {

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::Workspace;
 use crate::error::Result;
 use crate::optim::bayes::{ArmBest, Outlook};
-use crate::optim::stats::{TrendBucket, fleiss_kappa, icc_oneway, rating_trend, win_records};
+use crate::optim::stats::{TrendBucket, icc_from_tallies, kappa_from_tallies, rating_trend};
 use crate::store::{Store, Summary};
 
 /// Samples after which Phase 1 ("fast learning") ends, as in the original.
@@ -86,6 +86,10 @@ pub struct PromptEvolution {
     pub next_evolution_at_sample: u64,
     /// Rated samples since the last evolution's trigger.
     pub samples_since_last: u64,
+    /// The next evolution's sample has passed and it has not run: it waits
+    /// for the challenger's decision, or for `latina evolve` when
+    /// `evolution.on_rate` is off.
+    pub overdue: bool,
 }
 
 /// Phase 1 block.
@@ -165,13 +169,13 @@ pub fn status(ws: &Workspace, store: &mut Store) -> Result<StatusReport> {
         samples_since_last: s.total_samples.saturating_sub(last_trigger.unwrap_or(0)),
         last_evolution,
         next_evolution_at_sample,
+        overdue: next_evolution_at_sample <= s.total_samples,
     };
     let phase = if s.total_samples >= PHASE1_SAMPLES || best >= PHASE1_TARGET {
         2
     } else {
         1
     };
-    let wins = win_records(s.rated_batches.iter().map(Vec::as_slice));
     let inter_rater = inter_rater(&s);
     Ok(StatusReport {
         phase1: Phase1 {
@@ -185,7 +189,7 @@ pub fn status(ws: &Workspace, store: &mut Store) -> Result<StatusReport> {
             .providers
             .into_iter()
             .map(|p| {
-                let w = wins.get(&p.name).copied().unwrap_or_default();
+                let w = p.wins;
                 let best = best_by_arm
                     .iter()
                     .find(|b| b.trial.provider == p.name)
@@ -252,23 +256,11 @@ fn inter_rater(s: &Summary) -> Option<InterRater> {
     if s.raters.len() < 2 {
         return None;
     }
-    // offset sums and counts per rater, from the shared experiments
-    let mut offsets: std::collections::BTreeMap<&str, (f64, u64)> = Default::default();
-    for item in &s.shared {
-        let total: f64 = item.iter().map(|(_, st)| f64::from(*st)).sum();
-        let others = (item.len() - 1) as f64;
-        for (rater, stars) in item {
-            let mine = f64::from(*stars);
-            let e = offsets.entry(rater.as_str()).or_default();
-            e.0 += mine - (total - mine) / others;
-            e.1 += 1;
-        }
-    }
     let raters = s
         .raters
         .iter()
         .map(|(name, (count, sum))| {
-            let (offset_sum, shared) = offsets.get(name.as_str()).copied().unwrap_or_default();
+            let (shared, offset_sum) = s.rater_offsets.get(name).copied().unwrap_or_default();
             RaterRecord {
                 name: name.clone(),
                 count: *count,
@@ -282,27 +274,11 @@ fn inter_rater(s: &Summary) -> Option<InterRater> {
             }
         })
         .collect();
-    let values: Vec<Vec<f64>> = s
-        .shared
-        .iter()
-        .map(|item| item.iter().map(|(_, st)| f64::from(*st)).collect())
-        .collect();
-    let categories: Vec<Vec<u32>> = s
-        .shared
-        .iter()
-        .map(|item| {
-            let mut c = vec![0u32; 5];
-            for (_, st) in item {
-                c[usize::from(*st) - 1] += 1;
-            }
-            c
-        })
-        .collect();
     Some(InterRater {
         raters,
-        shared_experiments: s.shared.len() as u64,
-        icc: icc_oneway(&values),
-        fleiss_kappa: fleiss_kappa(&categories),
+        shared_experiments: s.shared_experiments(),
+        icc: icc_from_tallies(&s.agreement),
+        fleiss_kappa: kappa_from_tallies(&s.agreement),
     })
 }
 

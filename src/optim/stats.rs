@@ -151,6 +151,121 @@ pub fn fleiss_kappa(counts: &[Vec<u32>]) -> Option<f64> {
     (p_e < 1.0).then(|| (p_bar - p_e) / (1.0 - p_e))
 }
 
+/// Sums over the items rated by the same number `raters` (k ≥ 2) of
+/// raters on the 1–5 star scale: enough for [`icc_from_tallies`] and
+/// [`kappa_from_tallies`] to equal [`icc_oneway`] and [`fleiss_kappa`] on
+/// the items themselves. Kept this way so the database can maintain them
+/// as each rating arrives instead of rereading every shared rating.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct AgreementTally {
+    /// k, the raters per item.
+    pub raters: u64,
+    /// Items with k raters.
+    pub items: u64,
+    /// Σ over items of the item's star total T.
+    pub star_sum: i64,
+    /// Σ T².
+    pub item_sum_sq: i64,
+    /// Σ over every rating of stars².
+    pub star_sq: i64,
+    /// Σ over items of Σⱼ nⱼ², nⱼ = raters giving j stars.
+    pub category_sq: i64,
+    /// Σ nⱼ for j = 1..=5 stars.
+    pub categories: [i64; 5],
+}
+
+/// Tallies items (each a list of 1–5 star ratings) by rater count; items
+/// with fewer than two ratings are left out.
+pub fn agreement_tallies(items: &[Vec<u8>]) -> Vec<AgreementTally> {
+    let mut by_k: BTreeMap<usize, AgreementTally> = BTreeMap::new();
+    for item in items.iter().filter(|i| i.len() >= 2) {
+        let t = by_k.entry(item.len()).or_insert_with(|| AgreementTally {
+            raters: item.len() as u64,
+            ..AgreementTally::default()
+        });
+        let total: i64 = item.iter().map(|&s| i64::from(s)).sum();
+        let mut counts = [0i64; 5];
+        for &s in item {
+            counts[usize::from(s.clamp(1, 5)) - 1] += 1;
+        }
+        t.items += 1;
+        t.star_sum += total;
+        t.item_sum_sq += total * total;
+        t.star_sq += item
+            .iter()
+            .map(|&s| i64::from(s) * i64::from(s))
+            .sum::<i64>();
+        t.category_sq += counts.iter().map(|c| c * c).sum::<i64>();
+        for (sum, c) in t.categories.iter_mut().zip(counts) {
+            *sum += c;
+        }
+    }
+    by_k.into_values().collect()
+}
+
+/// [`icc_oneway`] from [`AgreementTally`] sums: with a items, N ratings and
+/// grand total G, SS_between = Σ T²/k − G²/N and SS_within = Σ s² − Σ T²/k.
+pub fn icc_from_tallies(tallies: &[AgreementTally]) -> Option<f64> {
+    let tallies: Vec<&AgreementTally> = tallies
+        .iter()
+        .filter(|t| t.raters >= 2 && t.items > 0)
+        .collect();
+    let a: f64 = tallies.iter().map(|t| t.items as f64).sum();
+    if a < 2.0 {
+        return None;
+    }
+    let n_total: f64 = tallies.iter().map(|t| (t.raters * t.items) as f64).sum();
+    let grand: f64 = tallies.iter().map(|t| t.star_sum as f64).sum();
+    let between_raw: f64 = tallies
+        .iter()
+        .map(|t| t.item_sum_sq as f64 / t.raters as f64)
+        .sum();
+    let star_sq: f64 = tallies.iter().map(|t| t.star_sq as f64).sum();
+    // Differences of large sums: what is left at rounding level is zero
+    // (identical items must give "no variance", as the item form does).
+    let flush = |x: f64| if x.abs() <= 1e-12 * star_sq { 0.0 } else { x };
+    let ss_between = flush(between_raw - grand * grand / n_total);
+    let ss_within = flush(star_sq - between_raw);
+    let ms_between = ss_between / (a - 1.0);
+    let ms_within = ss_within / (n_total - a);
+    let sum_sq: f64 = tallies
+        .iter()
+        .map(|t| (t.raters * t.raters * t.items) as f64)
+        .sum();
+    let n0 = (n_total - sum_sq / n_total) / (a - 1.0);
+    let denominator = ms_between + (n0 - 1.0) * ms_within;
+    (denominator > 0.0).then(|| (ms_between - ms_within) / denominator)
+}
+
+/// [`fleiss_kappa`] on the five star categories from [`AgreementTally`]
+/// sums: an item's agreement (Σⱼ nⱼ² − k)/(k(k − 1)) summed per k.
+pub fn kappa_from_tallies(tallies: &[AgreementTally]) -> Option<f64> {
+    let tallies: Vec<&AgreementTally> = tallies
+        .iter()
+        .filter(|t| t.raters >= 2 && t.items > 0)
+        .collect();
+    let items: f64 = tallies.iter().map(|t| t.items as f64).sum();
+    if items == 0.0 {
+        return None;
+    }
+    let agreement: f64 = tallies
+        .iter()
+        .map(|t| {
+            let k = t.raters as f64;
+            (t.category_sq as f64 - k * t.items as f64) / (k * (k - 1.0))
+        })
+        .sum();
+    let total: f64 = tallies.iter().map(|t| (t.raters * t.items) as f64).sum();
+    let p_bar = agreement / items;
+    let p_e: f64 = (0..5)
+        .map(|j| {
+            let c: f64 = tallies.iter().map(|t| t.categories[j] as f64).sum();
+            (c / total).powi(2)
+        })
+        .sum();
+    (p_e < 1.0).then(|| (p_bar - p_e) / (1.0 - p_e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,5 +392,81 @@ mod tests {
         assert_eq!(fleiss_kappa(&[vec![3, 0], vec![2, 0]]), None);
         // Single ratings carry no agreement information.
         assert_eq!(fleiss_kappa(&[vec![1, 0, 0]]), None);
+    }
+
+    /// The tallied forms are the same statistics: on the published
+    /// examples, and on random unbalanced data against the item forms.
+    #[test]
+    fn tallies_give_the_same_icc_and_kappa_as_the_items() {
+        let shrout: Vec<Vec<u8>> = vec![
+            vec![9, 2, 5, 8],
+            vec![6, 1, 3, 2],
+            vec![8, 4, 6, 8],
+            vec![7, 1, 2, 6],
+            vec![10, 5, 6, 9],
+            vec![6, 2, 4, 7],
+        ];
+        let icc = icc_from_tallies(&agreement_tallies(&shrout)).unwrap();
+        assert!(close(icc, 0.17, 0.005), "{icc}");
+        // Fleiss (1971): counts per category expanded to 14 ratings per item.
+        let counts = [
+            [0, 0, 0, 0, 14],
+            [0, 2, 6, 4, 2],
+            [0, 0, 3, 5, 6],
+            [0, 3, 9, 2, 0],
+            [2, 2, 8, 1, 1],
+            [7, 7, 0, 0, 0],
+            [3, 2, 6, 3, 0],
+            [2, 5, 3, 2, 2],
+            [6, 5, 2, 1, 0],
+            [0, 2, 2, 3, 7],
+        ];
+        let fleiss: Vec<Vec<u8>> = counts
+            .iter()
+            .map(|c| {
+                (0..5u8)
+                    .flat_map(|j| std::iter::repeat_n(j + 1, c[usize::from(j)]))
+                    .collect()
+            })
+            .collect();
+        let kappa = kappa_from_tallies(&agreement_tallies(&fleiss)).unwrap();
+        assert!(close(kappa, 0.210, 0.0005), "{kappa}");
+
+        use rand::rngs::StdRng;
+        use rand::{RngExt, SeedableRng};
+        for seed in 0..20 {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let items: Vec<Vec<u8>> = (0..rng.random_range(2..40))
+                .map(|_| {
+                    let base: i32 = rng.random_range(1..=5);
+                    (0..rng.random_range(1..6))
+                        .map(|_| (base + rng.random_range(-1..=1)).clamp(1, 5) as u8)
+                        .collect()
+                })
+                .collect();
+            let as_f64: Vec<Vec<f64>> = items
+                .iter()
+                .map(|i| i.iter().map(|&s| f64::from(s)).collect())
+                .collect();
+            let as_counts: Vec<Vec<u32>> = items
+                .iter()
+                .map(|i| {
+                    let mut c = vec![0u32; 5];
+                    for &s in i {
+                        c[usize::from(s) - 1] += 1;
+                    }
+                    c
+                })
+                .collect();
+            let tallies = agreement_tallies(&items);
+            match (icc_oneway(&as_f64), icc_from_tallies(&tallies)) {
+                (Some(a), Some(b)) => assert!(close(a, b, 1e-9), "seed {seed}: {a} vs {b}"),
+                (a, b) => assert_eq!(a, b, "seed {seed}"),
+            }
+            match (fleiss_kappa(&as_counts), kappa_from_tallies(&tallies)) {
+                (Some(a), Some(b)) => assert!(close(a, b, 1e-12), "seed {seed}: {a} vs {b}"),
+                (a, b) => assert_eq!(a, b, "seed {seed}"),
+            }
+        }
     }
 }

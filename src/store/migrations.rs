@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sql/0005_prompt_trials.sql"),
     include_str!("sql/0006_latest_rating.sql"),
     include_str!("sql/0007_history_indexes.sql"),
+    include_str!("sql/0008_status_tallies.sql"),
 ];
 
 /// The schema version this binary writes.

@@ -1,15 +1,16 @@
-//! The rows behind `latina status`, read in two passes: one scan of the
-//! experiments (with their latest rating, kept on the row by triggers) and
-//! one over the few experiments rated more than once. Kept to scans because
-//! `status` must stay under 100 ms with years of ratings.
+//! The numbers behind `latina status`. Totals per provider, per rater and
+//! for rater agreement are kept by triggers (migration 8) and read as a
+//! handful of rows; only the trend's latest stars are read per rating, from
+//! a covering index. `status` must stay under 100 ms with years of ratings.
 
 use std::collections::BTreeMap;
 
 use super::Store;
 use crate::error::Result;
+use crate::optim::stats::{AgreementTally, WinRecord};
 
-/// The learning state at a glance, plus what the trend, win rates and
-/// inter-rater statistics are computed from.
+/// The learning state at a glance, plus what the trend and inter-rater
+/// statistics are computed from.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Summary {
     /// Experiments with at least one rating (each counted once, latest rating).
@@ -26,15 +27,22 @@ pub struct Summary {
     pub providers: Vec<ProviderSummary>,
     /// Latest stars of the rated experiments, in the order they were made.
     pub stars_in_order: Vec<u8>,
-    /// Per batch (one photo's variants shown together) with at least two
-    /// rated variants: `(provider, latest stars)` of each.
-    pub rated_batches: Vec<Vec<(String, u8)>>,
     /// Per named rater: ratings given (re-ratings included) and the sum of
     /// their stars.
     pub raters: BTreeMap<String, (u64, u64)>,
-    /// Experiments rated by two or more named raters: each rater's latest
-    /// stars there.
-    pub shared: Vec<Vec<(String, u8)>>,
+    /// Experiments rated by two or more named raters (each rater's latest
+    /// stars), tallied by how many raters.
+    pub agreement: Vec<AgreementTally>,
+    /// Per named rater: shared experiments and the sum of their offsets
+    /// from the others' mean there.
+    pub rater_offsets: BTreeMap<String, (u64, f64)>,
+}
+
+impl Summary {
+    /// Experiments rated by two or more named raters.
+    pub fn shared_experiments(&self) -> u64 {
+        self.agreement.iter().map(|t| t.items).sum()
+    }
 }
 
 /// One provider arm's record.
@@ -58,6 +66,17 @@ pub struct ProviderSummary {
     pub total_cost_usd: f64,
     /// Finished renders whose cost is unknown (no price configured).
     pub renders_without_cost: u64,
+    /// Same-photo pairs against other providers (variants of one batch,
+    /// both rated).
+    pub wins: WinRecord,
+}
+
+/// The latest stars in the order the renders were made; reads the covering
+/// index `experiments_rated_stars` alone (a tenth of the table's pages).
+const TREND_SQL: &str = "SELECT stars FROM experiments WHERE stars IS NOT NULL ORDER BY seq";
+
+fn count(r: &rusqlite::Row, i: usize) -> rusqlite::Result<u64> {
+    Ok(r.get::<_, i64>(i)?.max(0) as u64)
 }
 
 impl Store {
@@ -66,146 +85,91 @@ impl Store {
         let tx = self.conn.transaction()?;
         let mut s = Summary::default();
         let mut star_sum = 0u64;
-        // Names are interned as indices: one allocation per provider or
-        // rater, not per row (100,000 rows must scan in tens of ms).
-        let mut providers: Vec<(ProviderSummary, u64)> = Vec::new();
-        let mut groups: Vec<Vec<(usize, u8)>> = Vec::new();
-        let mut batch: Vec<(usize, u8)> = Vec::new();
-        let mut batch_id = String::new();
         {
             let mut stmt = tx.prepare(
-                "SELECT provider, status, stars, latency_ms, cost_usd, batch_id
-                 FROM experiments ORDER BY seq",
+                "SELECT provider, rated, successes, star_sum, unrated, renders, failed,
+                        latency_ms, cost_nano_usd, renders_without_cost, comparisons, wins, ties
+                 FROM provider_tallies WHERE experiments > 0 ORDER BY provider",
             )?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
-                let text = |i: usize| r.get_ref(i)?.as_str().map_err(rusqlite::Error::from);
-                let provider = text(0)?;
-                let index = match providers.iter().position(|(p, _)| p.name == provider) {
-                    Some(i) => i,
-                    None => {
-                        providers.push((
-                            ProviderSummary {
-                                name: provider.to_string(),
-                                ..ProviderSummary::default()
-                            },
-                            0,
-                        ));
-                        providers.len() - 1
-                    }
-                };
-                let status = text(1)?;
-                let stars: Option<i64> = r.get(2)?;
-                let (p, p_sum) = &mut providers[index];
-                p.total_latency_ms += r.get::<_, Option<i64>>(3)?.unwrap_or(0).max(0) as u64;
-                let cost: Option<f64> = r.get(4)?;
-                p.total_cost_usd += cost.unwrap_or(0.0);
-                match status {
-                    "done" => {
-                        p.renders += 1;
-                        p.renders_without_cost += u64::from(cost.is_none());
-                    }
-                    "failed" => {
-                        p.failed += 1;
-                        s.failed += 1;
-                    }
-                    _ => {}
-                }
-                let Some(stars) = stars else {
-                    s.unrated += u64::from(matches!(status, "done" | "proposed"));
-                    continue;
-                };
-                let stars = stars.clamp(1, 5) as u8;
-                p.count += 1;
-                p.successes += u64::from(stars >= 4);
-                *p_sum += u64::from(stars);
-                star_sum += u64::from(stars);
-                s.total_samples += 1;
+                let rated = count(r, 1)?;
+                let stars = count(r, 3)?;
+                star_sum += stars;
+                s.unrated += count(r, 4)?;
+                s.failed += count(r, 6)?;
+                s.providers.push(ProviderSummary {
+                    name: r.get(0)?,
+                    count: rated,
+                    successes: count(r, 2)?,
+                    avg_rating: (rated > 0).then(|| stars as f64 / rated as f64),
+                    renders: count(r, 5)?,
+                    failed: count(r, 6)?,
+                    total_latency_ms: count(r, 7)?,
+                    total_cost_usd: r.get::<_, i64>(8)? as f64 / 1e9,
+                    renders_without_cost: count(r, 9)?,
+                    wins: WinRecord {
+                        comparisons: count(r, 10)?,
+                        wins: count(r, 11)?,
+                        ties: count(r, 12)?,
+                    },
+                });
+            }
+        }
+        {
+            let mut stmt = tx.prepare(TREND_SQL)?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let stars = r.get::<_, i64>(0)?.clamp(1, 5) as u8;
                 s.best_rating = s.best_rating.max(Some(stars));
                 s.stars_in_order.push(stars);
-                // A batch's variants are inserted in one transaction, so
-                // they are consecutive in `seq` order.
-                let this_batch = text(5)?;
-                if this_batch != batch_id {
-                    if batch.len() >= 2 {
-                        groups.push(std::mem::take(&mut batch));
-                    }
-                    batch.clear();
-                    batch_id.clear();
-                    batch_id.push_str(this_batch);
-                }
-                batch.push((index, stars));
             }
-            if batch.len() >= 2 {
-                groups.push(batch);
-            }
+            s.total_samples = s.stars_in_order.len() as u64;
         }
+        s.avg_rating = (s.total_samples > 0).then(|| star_sum as f64 / s.total_samples as f64);
         {
             let mut stmt = tx.prepare(
-                "SELECT rated_by, count(*), sum(stars) FROM ratings
-                 WHERE rated_by IS NOT NULL GROUP BY rated_by",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    (r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64),
-                ))
-            })?;
-            for row in rows {
-                let (name, tally) = row?;
-                s.raters.insert(name, tally);
-            }
-        }
-        s.rated_batches = groups
-            .into_iter()
-            .map(|g| {
-                g.into_iter()
-                    .map(|(i, stars)| (providers[i].0.name.clone(), stars))
-                    .collect()
-            })
-            .collect();
-        {
-            let mut stmt = tx.prepare(
-                "SELECT e.seq, r.rated_by, r.stars
-                 FROM experiments e JOIN ratings r ON r.experiment_id = e.id
-                 WHERE e.rating_count >= 2 AND r.rated_by IS NOT NULL
-                 ORDER BY e.seq, r.id",
+                "SELECT rated_by, ratings, star_sum FROM rater_tallies WHERE ratings > 0",
             )?;
             let mut rows = stmt.query([])?;
-            let mut current: Option<i64> = None;
-            let mut latest: Vec<(String, u8)> = Vec::new();
-            let flush = |latest: &mut Vec<(String, u8)>, s: &mut Summary| {
-                if latest.len() >= 2 {
-                    s.shared.push(std::mem::take(latest));
-                }
-                latest.clear();
-            };
             while let Some(r) = rows.next()? {
-                let seq: i64 = r.get(0)?;
-                if current != Some(seq) {
-                    flush(&mut latest, &mut s);
-                    current = Some(seq);
-                }
-                let rater: String = r.get(1)?;
-                let stars = r.get::<_, i64>(2)?.clamp(1, 5) as u8;
-                // Ordered by rating id: a rater's later rating replaces theirs.
-                match latest.iter_mut().find(|(who, _)| *who == rater) {
-                    Some(entry) => entry.1 = stars,
-                    None => latest.push((rater, stars)),
-                }
+                s.raters.insert(r.get(0)?, (count(r, 1)?, count(r, 2)?));
             }
-            flush(&mut latest, &mut s);
+        }
+        {
+            let mut stmt = tx.prepare(
+                "SELECT raters, items, star_sum, item_sum_sq, star_sq, category_sq,
+                        n1, n2, n3, n4, n5
+                 FROM agreement_tallies WHERE items > 0 AND raters >= 2 ORDER BY raters",
+            )?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                s.agreement.push(AgreementTally {
+                    raters: count(r, 0)?,
+                    items: count(r, 1)?,
+                    star_sum: r.get(2)?,
+                    item_sum_sq: r.get(3)?,
+                    star_sq: r.get(4)?,
+                    category_sq: r.get(5)?,
+                    categories: [r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?],
+                });
+            }
+        }
+        {
+            let mut stmt = tx.prepare(
+                "SELECT rated_by, raters, items, offset_num FROM rater_agreement
+                 WHERE items > 0 AND raters >= 2",
+            )?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let k = count(r, 1)?;
+                let entry = s.rater_offsets.entry(r.get(0)?).or_default();
+                entry.0 += count(r, 2)?;
+                // Σ(k·s − T) over items with k raters, each divided by k − 1.
+                entry.1 += r.get::<_, i64>(3)? as f64 / (k - 1) as f64;
+            }
         }
         tx.commit()?;
-        s.avg_rating = (s.total_samples > 0).then(|| star_sum as f64 / s.total_samples as f64);
-        providers.sort_by(|a, b| a.0.name.cmp(&b.0.name));
-        s.providers = providers
-            .into_iter()
-            .map(|(mut p, sum)| {
-                p.avg_rating = (p.count > 0).then(|| sum as f64 / p.count as f64);
-                p
-            })
-            .collect();
         Ok(s)
     }
 }
@@ -307,23 +271,293 @@ mod tests {
         assert!((s.avg_rating.unwrap() - 4.0).abs() < 1e-12);
         assert_eq!(s.unrated, 0);
         assert_eq!(s.failed, 1);
-        // Only batch b1 has two rated variants.
-        assert_eq!(
-            s.rated_batches,
-            vec![vec![("tone".to_string(), 5), ("detail".to_string(), 2)]]
-        );
+        // Only batch b1 has two rated variants: tone 5 beats detail 2.
         let tone = s.providers.iter().find(|p| p.name == "tone").unwrap();
         assert_eq!((tone.count, tone.successes, tone.renders), (2, 2, 2));
         assert_eq!(tone.total_latency_ms, 300);
+        assert_eq!(
+            tone.wins,
+            WinRecord {
+                comparisons: 1,
+                wins: 1,
+                ties: 0
+            }
+        );
         let detail = s.providers.iter().find(|p| p.name == "detail").unwrap();
         assert_eq!((detail.count, detail.failed, detail.renders), (1, 1, 1));
+        assert_eq!((detail.wins.comparisons, detail.wins.wins), (1, 0));
         // Ratings given, re-ratings included.
         assert_eq!(s.raters["ana"], (3, 11));
         assert_eq!(s.raters["luis"], (2, 8));
-        // e1 is shared: ana's latest 5, luis 3.
+        // e1 is shared: ana's latest 5, luis 3; T = 8, offsets ±2.
+        assert_eq!(s.shared_experiments(), 1);
         assert_eq!(
-            s.shared,
-            vec![vec![("ana".to_string(), 5), ("luis".to_string(), 3)]]
+            s.agreement,
+            vec![AgreementTally {
+                raters: 2,
+                items: 1,
+                star_sum: 8,
+                item_sum_sq: 64,
+                star_sq: 34,
+                category_sq: 2,
+                categories: [0, 0, 1, 0, 1],
+            }]
         );
+        assert_eq!(s.rater_offsets["ana"], (1, 2.0));
+        assert_eq!(s.rater_offsets["luis"], (1, -2.0));
+    }
+
+    #[test]
+    fn the_trend_reads_only_its_covering_index() {
+        let store = store_with(&[("e1", 4, None)]);
+        let plan: Vec<String> = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {TREND_SQL}"))
+            .unwrap()
+            .query_map([], |r| r.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            plan,
+            vec!["SCAN experiments USING COVERING INDEX experiments_rated_stars"]
+        );
+    }
+
+    /// Everything status reads straight from the rows, the slow way: the
+    /// oracle for the tallies the triggers keep.
+    fn recount(store: &Store) -> Summary {
+        use crate::optim::stats::{agreement_tallies, win_records};
+        let conn = &store.conn;
+        struct Row {
+            id: String,
+            batch: String,
+            provider: String,
+            status: String,
+            latency: Option<i64>,
+            cost: Option<f64>,
+        }
+        let experiments: Vec<Row> = conn
+            .prepare(
+                "SELECT id, batch_id, provider, status, latency_ms, cost_usd
+                 FROM experiments ORDER BY seq",
+            )
+            .unwrap()
+            .query_map([], |r| {
+                Ok(Row {
+                    id: r.get(0)?,
+                    batch: r.get(1)?,
+                    provider: r.get(2)?,
+                    status: r.get(3)?,
+                    latency: r.get(4)?,
+                    cost: r.get(5)?,
+                })
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let ratings: Vec<(i64, String, u8, Option<String>)> = conn
+            .prepare("SELECT id, experiment_id, stars, rated_by FROM ratings ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let latest = |e: &str| ratings.iter().rev().find(|r| r.1 == e).map(|r| r.2);
+        let mut s = Summary::default();
+        let mut by_provider: BTreeMap<String, (ProviderSummary, u64)> = BTreeMap::new();
+        let mut batches: BTreeMap<&str, Vec<(String, u8)>> = BTreeMap::new();
+        for e in &experiments {
+            let (p, sum) = by_provider.entry(e.provider.clone()).or_insert_with(|| {
+                (
+                    ProviderSummary {
+                        name: e.provider.clone(),
+                        ..ProviderSummary::default()
+                    },
+                    0,
+                )
+            });
+            p.total_latency_ms += e.latency.unwrap_or(0).max(0) as u64;
+            p.total_cost_usd += e.cost.unwrap_or(0.0);
+            p.renders += u64::from(e.status == "done");
+            p.failed += u64::from(e.status == "failed");
+            s.failed += u64::from(e.status == "failed");
+            p.renders_without_cost += u64::from(e.status == "done" && e.cost.is_none());
+            match latest(&e.id) {
+                Some(stars) => {
+                    p.count += 1;
+                    p.successes += u64::from(stars >= 4);
+                    *sum += u64::from(stars);
+                    s.stars_in_order.push(stars);
+                    batches
+                        .entry(&e.batch)
+                        .or_default()
+                        .push((e.provider.clone(), stars));
+                }
+                None => s.unrated += u64::from(matches!(e.status.as_str(), "done" | "proposed")),
+            }
+        }
+        let wins = win_records(batches.values().map(Vec::as_slice));
+        s.providers = by_provider
+            .into_values()
+            .map(|(mut p, sum)| {
+                p.avg_rating = (p.count > 0).then(|| sum as f64 / p.count as f64);
+                p.wins = wins.get(&p.name).copied().unwrap_or_default();
+                p
+            })
+            .collect();
+        s.total_samples = s.stars_in_order.len() as u64;
+        s.best_rating = s.stars_in_order.iter().copied().max();
+        let total: u64 = s.stars_in_order.iter().map(|&x| u64::from(x)).sum();
+        s.avg_rating = (s.total_samples > 0).then(|| total as f64 / s.total_samples as f64);
+        let mut per_item: BTreeMap<&str, BTreeMap<&str, u8>> = BTreeMap::new();
+        for (_, e, stars, by) in &ratings {
+            if let Some(by) = by {
+                let t = s.raters.entry(by.clone()).or_default();
+                t.0 += 1;
+                t.1 += u64::from(*stars);
+                per_item.entry(e).or_default().insert(by, *stars);
+            }
+        }
+        let items: Vec<Vec<u8>> = per_item
+            .values()
+            .map(|m| m.values().copied().collect())
+            .collect();
+        s.agreement = agreement_tallies(&items);
+        for m in per_item.values().filter(|m| m.len() >= 2) {
+            let t: f64 = m.values().map(|&x| f64::from(x)).sum();
+            for (who, &mine) in m {
+                let e = s.rater_offsets.entry(who.to_string()).or_default();
+                e.0 += 1;
+                e.1 += f64::from(mine) - (t - f64::from(mine)) / (m.len() - 1) as f64;
+            }
+        }
+        s
+    }
+
+    /// Random histories with re-ratings, several raters, status and cost
+    /// changes, and the hand edits latina never makes (deleting and editing
+    /// ratings): the trigger-kept tallies always equal a recount.
+    #[test]
+    fn tallies_kept_by_triggers_equal_a_recount_after_any_history() {
+        use rand::rngs::StdRng;
+        use rand::{RngExt, SeedableRng};
+        for seed in 0..8 {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let mut store = Store::open_in_memory().unwrap();
+            store
+                .conn
+                .execute_batch(
+                    "INSERT INTO prompt_versions (version, prompt, negative_prompt, status)
+                     VALUES ('1.0.0', 'p', '', 'champion');",
+                )
+                .unwrap();
+            let providers = ["tone", "detail", "leonardo"];
+            let raters = [None, Some("ana"), Some("luis"), Some("marta")];
+            let statuses = ["proposed", "running", "done", "failed"];
+            let mut ids: Vec<String> = Vec::new();
+            for step in 0..300 {
+                let conn = &store.conn;
+                match rng.random_range(0..10) {
+                    0 | 1 => {
+                        let batch = format!("b{step}");
+                        conn.execute("INSERT INTO batches (id) VALUES (?1)", [&batch])
+                            .unwrap();
+                        for option in ["A", "B", "C"].iter().take(rng.random_range(1..4)) {
+                            let id = format!("e{step}{option}");
+                            let cost = (rng.random_range(0..3) > 0)
+                                .then(|| f64::from(rng.random_range(1..500)) / 1e4);
+                            conn.execute(
+                                "INSERT INTO experiments (id, batch_id, option, provider,
+                                     init_strength, guidance_scale, controlnet_weight,
+                                     prompt_version, method, status, latency_ms, cost_usd)
+                                 VALUES (?1, ?2, ?3, ?4, 0.3, 8, 0.8, '1.0.0', 'random', ?5, ?6, ?7)",
+                                rusqlite::params![
+                                    id,
+                                    batch,
+                                    option,
+                                    providers[rng.random_range(0..3)],
+                                    statuses[rng.random_range(0..4)],
+                                    (rng.random_range(0..4) > 0)
+                                        .then(|| rng.random_range(0..5000i64)),
+                                    cost
+                                ],
+                            )
+                            .unwrap();
+                            ids.push(id);
+                        }
+                    }
+                    2..=6 if !ids.is_empty() => {
+                        conn.execute(
+                            "INSERT INTO ratings (experiment_id, stars, rated_by) VALUES (?1, ?2, ?3)",
+                            rusqlite::params![
+                                ids[rng.random_range(0..ids.len())],
+                                rng.random_range(1..=5),
+                                raters[rng.random_range(0..4)]
+                            ],
+                        )
+                        .unwrap();
+                    }
+                    7 if !ids.is_empty() => {
+                        conn.execute(
+                            "UPDATE experiments SET status = ?2, cost_usd = ?3 WHERE id = ?1",
+                            rusqlite::params![
+                                ids[rng.random_range(0..ids.len())],
+                                statuses[rng.random_range(0..4)],
+                                f64::from(rng.random_range(1..500)) / 1e4
+                            ],
+                        )
+                        .unwrap();
+                    }
+                    8 => {
+                        conn.execute(
+                            "DELETE FROM ratings WHERE id =
+                               (SELECT id FROM ratings ORDER BY random() LIMIT 1)",
+                            [],
+                        )
+                        .unwrap();
+                    }
+                    9 => {
+                        conn.execute(
+                            "UPDATE ratings SET stars = ?1, rated_by = ?2 WHERE id =
+                               (SELECT id FROM ratings ORDER BY random() LIMIT 1)",
+                            rusqlite::params![
+                                rng.random_range(1..=5),
+                                raters[rng.random_range(0..4)]
+                            ],
+                        )
+                        .unwrap();
+                    }
+                    _ => {}
+                }
+            }
+            let expected = recount(&store);
+            let mut got = store.summary().unwrap();
+            assert!(got.shared_experiments() > 0, "seed {seed}: no shared items");
+            // Float sums: compare to rounding, then exactly the rest.
+            for (g, e) in got.providers.iter_mut().zip(&expected.providers) {
+                assert!(
+                    (g.total_cost_usd - e.total_cost_usd).abs() < 1e-9,
+                    "seed {seed}"
+                );
+                g.total_cost_usd = e.total_cost_usd;
+                assert_eq!(g.avg_rating.is_some(), e.avg_rating.is_some());
+                if let (Some(a), Some(b)) = (g.avg_rating, e.avg_rating) {
+                    assert!((a - b).abs() < 1e-12);
+                }
+                g.avg_rating = e.avg_rating;
+            }
+            for (name, (n, sum)) in &expected.rater_offsets {
+                let (gn, gsum) = got.rater_offsets[name];
+                assert_eq!(gn, *n, "seed {seed} {name}");
+                assert!(
+                    (gsum - sum).abs() < 1e-9,
+                    "seed {seed} {name}: {gsum} vs {sum}"
+                );
+            }
+            got.rater_offsets = expected.rater_offsets.clone();
+            got.avg_rating = expected.avg_rating;
+            assert_eq!(got, expected, "seed {seed}");
+        }
     }
 }

@@ -593,6 +593,11 @@ impl Store {
     pub fn begin_import(&mut self, seed: &PromptVersion) -> Result<(Importer<'_>, bool)> {
         // One cached statement per lookup and insert of every table.
         self.conn.set_prepared_statement_cache_capacity(32);
+        // A whole history in one transaction touches more pages than the
+        // default 2 MB page cache holds; spilling them to the WAL and
+        // reading them back made a 100k import I/O-bound. 64 MB, for this
+        // connection only (it ends with the import command).
+        self.conn.pragma_update(None, "cache_size", -65536)?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -149,6 +149,7 @@ fn status_json_matches_hand_computed_numbers() {
     assert_eq!(pe["last_evolution"]["trigger_sample"], 10, "{pe}");
     assert_eq!(pe["next_evolution_at_sample"], 20);
     assert_eq!(pe["samples_since_last"], 2);
+    assert_eq!(pe["overdue"], false);
 }
 
 #[test]
@@ -176,4 +177,30 @@ fn status_text_shows_the_trend_win_rates_and_raters_without_colour() {
     }
     // The sparkline: bucket means 3.5 and 3.0 on the 1–5 scale.
     assert!(text.contains("▅▅") || text.contains("▅▄"), "{text}");
+}
+
+/// With evolutions left to `latina evolve`, the one due at sample 10 has not
+/// run at 12 ratings: status says it is overdue and how it will run,
+/// instead of pointing at a sample already past.
+#[test]
+fn status_says_when_an_evolution_is_overdue() {
+    let env = Env::new();
+    std::fs::write(
+        env.path("cwd/latina.toml"),
+        "[evolution]\non_rate = false\n",
+    )
+    .unwrap();
+    rated_database(&env);
+    let status = env.json(&["status"]);
+    let pe = &status["prompt_evolution"];
+    assert_eq!(pe["last_evolution"], Value::Null, "{pe}");
+    assert_eq!(pe["next_evolution_at_sample"], 10, "{pe}");
+    assert_eq!(pe["samples_since_last"], 12, "{pe}");
+    assert_eq!(pe["overdue"], true, "{pe}");
+    let out = env.latina().arg("status").assert().success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains("next evolution due since sample 10: run `latina evolve`"),
+        "{text}"
+    );
 }
