@@ -435,129 +435,157 @@ mod tests {
         s
     }
 
-    /// Random histories with re-ratings, several raters, status and cost
-    /// changes, and the hand edits latina never makes (deleting and editing
-    /// ratings): the trigger-kept tallies always equal a recount.
-    #[test]
-    fn tallies_kept_by_triggers_equal_a_recount_after_any_history() {
+    /// Writes a random history: batches of one to three variants on three
+    /// providers, ratings by no one or three named raters (re-ratings
+    /// included), status and cost changes, and the hand edits latina never
+    /// makes (deleting and editing ratings).
+    fn random_history(conn: &rusqlite::Connection, seed: u64, steps: usize) {
         use rand::rngs::StdRng;
         use rand::{RngExt, SeedableRng};
-        for seed in 0..8 {
-            let mut rng = StdRng::seed_from_u64(seed);
-            let mut store = Store::open_in_memory().unwrap();
-            store
-                .conn
-                .execute_batch(
-                    "INSERT INTO prompt_versions (version, prompt, negative_prompt, status)
-                     VALUES ('1.0.0', 'p', '', 'champion');",
-                )
-                .unwrap();
-            let providers = ["tone", "detail", "leonardo"];
-            let raters = [None, Some("ana"), Some("luis"), Some("marta")];
-            let statuses = ["proposed", "running", "done", "failed"];
-            let mut ids: Vec<String> = Vec::new();
-            for step in 0..300 {
-                let conn = &store.conn;
-                match rng.random_range(0..10) {
-                    0 | 1 => {
-                        let batch = format!("b{step}");
-                        conn.execute("INSERT INTO batches (id) VALUES (?1)", [&batch])
-                            .unwrap();
-                        for option in ["A", "B", "C"].iter().take(rng.random_range(1..4)) {
-                            let id = format!("e{step}{option}");
-                            let cost = (rng.random_range(0..3) > 0)
-                                .then(|| f64::from(rng.random_range(1..500)) / 1e4);
-                            conn.execute(
-                                "INSERT INTO experiments (id, batch_id, option, provider,
-                                     init_strength, guidance_scale, controlnet_weight,
-                                     prompt_version, method, status, latency_ms, cost_usd)
-                                 VALUES (?1, ?2, ?3, ?4, 0.3, 8, 0.8, '1.0.0', 'random', ?5, ?6, ?7)",
-                                rusqlite::params![
-                                    id,
-                                    batch,
-                                    option,
-                                    providers[rng.random_range(0..3)],
-                                    statuses[rng.random_range(0..4)],
-                                    (rng.random_range(0..4) > 0)
-                                        .then(|| rng.random_range(0..5000i64)),
-                                    cost
-                                ],
-                            )
-                            .unwrap();
-                            ids.push(id);
-                        }
-                    }
-                    2..=6 if !ids.is_empty() => {
-                        conn.execute(
-                            "INSERT INTO ratings (experiment_id, stars, rated_by) VALUES (?1, ?2, ?3)",
-                            rusqlite::params![
-                                ids[rng.random_range(0..ids.len())],
-                                rng.random_range(1..=5),
-                                raters[rng.random_range(0..4)]
-                            ],
-                        )
+        let mut rng = StdRng::seed_from_u64(seed);
+        let providers = ["tone", "detail", "leonardo"];
+        let raters = [None, Some("ana"), Some("luis"), Some("marta")];
+        let statuses = ["proposed", "running", "done", "failed"];
+        let mut ids: Vec<String> = Vec::new();
+        for step in 0..steps {
+            match rng.random_range(0..10) {
+                0 | 1 => {
+                    let batch = format!("b{seed}-{step}");
+                    conn.execute("INSERT INTO batches (id) VALUES (?1)", [&batch])
                         .unwrap();
-                    }
-                    7 if !ids.is_empty() => {
+                    for option in ["A", "B", "C"].iter().take(rng.random_range(1..4)) {
+                        let id = format!("e{seed}-{step}{option}");
+                        let cost = (rng.random_range(0..3) > 0)
+                            .then(|| f64::from(rng.random_range(1..500)) / 1e4);
                         conn.execute(
-                            "UPDATE experiments SET status = ?2, cost_usd = ?3 WHERE id = ?1",
+                            "INSERT INTO experiments (id, batch_id, option, provider,
+                                 init_strength, guidance_scale, controlnet_weight,
+                                 prompt_version, method, status, latency_ms, cost_usd)
+                             VALUES (?1, ?2, ?3, ?4, 0.3, 8, 0.8, '1.0.0', 'random', ?5, ?6, ?7)",
                             rusqlite::params![
-                                ids[rng.random_range(0..ids.len())],
+                                id,
+                                batch,
+                                option,
+                                providers[rng.random_range(0..3)],
                                 statuses[rng.random_range(0..4)],
-                                f64::from(rng.random_range(1..500)) / 1e4
+                                (rng.random_range(0..4) > 0).then(|| rng.random_range(0..5000i64)),
+                                cost
                             ],
                         )
                         .unwrap();
+                        ids.push(id);
                     }
-                    8 => {
-                        conn.execute(
-                            "DELETE FROM ratings WHERE id =
-                               (SELECT id FROM ratings ORDER BY random() LIMIT 1)",
-                            [],
-                        )
-                        .unwrap();
-                    }
-                    9 => {
-                        conn.execute(
-                            "UPDATE ratings SET stars = ?1, rated_by = ?2 WHERE id =
-                               (SELECT id FROM ratings ORDER BY random() LIMIT 1)",
-                            rusqlite::params![
-                                rng.random_range(1..=5),
-                                raters[rng.random_range(0..4)]
-                            ],
-                        )
-                        .unwrap();
-                    }
-                    _ => {}
                 }
-            }
-            let expected = recount(&store);
-            let mut got = store.summary().unwrap();
-            assert!(got.shared_experiments() > 0, "seed {seed}: no shared items");
-            // Float sums: compare to rounding, then exactly the rest.
-            for (g, e) in got.providers.iter_mut().zip(&expected.providers) {
-                assert!(
-                    (g.total_cost_usd - e.total_cost_usd).abs() < 1e-9,
-                    "seed {seed}"
-                );
-                g.total_cost_usd = e.total_cost_usd;
-                assert_eq!(g.avg_rating.is_some(), e.avg_rating.is_some());
-                if let (Some(a), Some(b)) = (g.avg_rating, e.avg_rating) {
-                    assert!((a - b).abs() < 1e-12);
+                2..=6 if !ids.is_empty() => {
+                    conn.execute(
+                        "INSERT INTO ratings (experiment_id, stars, rated_by) VALUES (?1, ?2, ?3)",
+                        rusqlite::params![
+                            ids[rng.random_range(0..ids.len())],
+                            rng.random_range(1..=5),
+                            raters[rng.random_range(0..4)]
+                        ],
+                    )
+                    .unwrap();
                 }
-                g.avg_rating = e.avg_rating;
+                7 if !ids.is_empty() => {
+                    conn.execute(
+                        "UPDATE experiments SET status = ?2, cost_usd = ?3 WHERE id = ?1",
+                        rusqlite::params![
+                            ids[rng.random_range(0..ids.len())],
+                            statuses[rng.random_range(0..4)],
+                            f64::from(rng.random_range(1..500)) / 1e4
+                        ],
+                    )
+                    .unwrap();
+                }
+                8 => {
+                    conn.execute(
+                        "DELETE FROM ratings WHERE id =
+                           (SELECT id FROM ratings ORDER BY random() LIMIT 1)",
+                        [],
+                    )
+                    .unwrap();
+                }
+                9 => {
+                    conn.execute(
+                        "UPDATE ratings SET stars = ?1, rated_by = ?2 WHERE id =
+                           (SELECT id FROM ratings ORDER BY random() LIMIT 1)",
+                        rusqlite::params![rng.random_range(1..=5), raters[rng.random_range(0..4)]],
+                    )
+                    .unwrap();
+                }
+                _ => {}
             }
-            for (name, (n, sum)) in &expected.rater_offsets {
-                let (gn, gsum) = got.rater_offsets[name];
-                assert_eq!(gn, *n, "seed {seed} {name}");
-                assert!(
-                    (gsum - sum).abs() < 1e-9,
-                    "seed {seed} {name}: {gsum} vs {sum}"
-                );
+        }
+    }
+
+    /// The summary equals the recount (float sums to rounding).
+    fn assert_summary_is_the_recount(store: &mut Store, seed: u64) {
+        let expected = recount(store);
+        let mut got = store.summary().unwrap();
+        assert!(got.shared_experiments() > 0, "seed {seed}: no shared items");
+        for (g, e) in got.providers.iter_mut().zip(&expected.providers) {
+            assert!(
+                (g.total_cost_usd - e.total_cost_usd).abs() < 1e-9,
+                "seed {seed}"
+            );
+            g.total_cost_usd = e.total_cost_usd;
+            assert_eq!(g.avg_rating.is_some(), e.avg_rating.is_some());
+            if let (Some(a), Some(b)) = (g.avg_rating, e.avg_rating) {
+                assert!((a - b).abs() < 1e-12);
             }
-            got.rater_offsets = expected.rater_offsets.clone();
-            got.avg_rating = expected.avg_rating;
-            assert_eq!(got, expected, "seed {seed}");
+            g.avg_rating = e.avg_rating;
+        }
+        for (name, (n, sum)) in &expected.rater_offsets {
+            let (gn, gsum) = got.rater_offsets[name];
+            assert_eq!(gn, *n, "seed {seed} {name}");
+            assert!(
+                (gsum - sum).abs() < 1e-9,
+                "seed {seed} {name}: {gsum} vs {sum}"
+            );
+        }
+        got.rater_offsets = expected.rater_offsets.clone();
+        got.avg_rating = expected.avg_rating;
+        assert_eq!(got, expected, "seed {seed}");
+    }
+
+    const SEED_PROMPT: &str =
+        "INSERT INTO prompt_versions (version, prompt, negative_prompt, status)
+                               VALUES ('1.0.0', 'p', '', 'champion');";
+
+    /// Random histories written through the triggers: the tallies always
+    /// equal a recount.
+    #[test]
+    fn tallies_kept_by_triggers_equal_a_recount_after_any_history() {
+        for seed in 0..8 {
+            let mut store = Store::open_in_memory().unwrap();
+            store.conn.execute_batch(SEED_PROMPT).unwrap();
+            random_history(&store.conn, seed, 300);
+            assert_summary_is_the_recount(&mut store, seed);
+        }
+    }
+
+    /// A database written before schema 8 gets its tallies from the
+    /// migration's backfill, and the triggers carry on from there.
+    #[test]
+    fn the_migration_backfills_tallies_that_equal_a_recount() {
+        use super::super::migrations::MIGRATIONS;
+        for seed in 0..4 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("latina.db");
+            {
+                let conn = rusqlite::Connection::open(&path).unwrap();
+                for sql in &MIGRATIONS[..7] {
+                    conn.execute_batch(sql).unwrap();
+                }
+                conn.pragma_update(None, "user_version", 7).unwrap();
+                conn.execute_batch(SEED_PROMPT).unwrap();
+                random_history(&conn, seed, 300);
+            }
+            let mut store = Store::open(&path, super::super::OpenMode::MustExist).unwrap();
+            assert_summary_is_the_recount(&mut store, seed);
+            random_history(&store.conn, seed + 100, 100);
+            assert_summary_is_the_recount(&mut store, seed);
         }
     }
 }
