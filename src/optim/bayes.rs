@@ -21,9 +21,10 @@
 //!   arms' rating record) and the GP chooses the reals for that arm by EI;
 //!   with [`Strategy::Gp`] EI is maximised over every arm and the best
 //!   wins, as scikit-optimize does with a categorical dimension.
-//! * **Exploration never repeats itself**: exploring variants stay out of
-//!   an exclusion zone around every point tried on their arm (radius
-//!   `min_distance · n^(-1/3)`), and a `space_filling` share of them is what
+//! * **Exploration does not repeat itself**: exploring variants stay out of
+//!   an exclusion zone around the points tried on their arm that the model
+//!   predicts below 4 stars (radius `min_distance · n^(-1/3)`; near good
+//!   settings EI may still refine), and a `space_filling` share of them is what
 //!   random search would propose (uniform arm, uniform point) outside those
 //!   zones. Without this, on a landscape that is flat almost everywhere the
 //!   GP explains the ratings as noise around a small signal, EI keeps
@@ -95,10 +96,11 @@ pub struct OptimizerSettings {
     /// still found at least as surely as by random search.
     pub space_filling: f64,
     /// Exploring variants are kept at least `min_distance · n^(-1/3)` (unit
-    /// cube) from each of the `n` points tried or pending on their arm. A
-    /// GP fitted on mostly flat ratings has a small signal variance and a
-    /// large noise, so EI would otherwise re-rate the mediocre incumbent
-    /// again and again; the exploiting variant is not restricted.
+    /// cube) from the `n` points tried or pending on their arm (EI variants:
+    /// from those predicted below [`EXPLOIT_MIN_MEAN`]). A GP fitted on
+    /// mostly flat ratings has a small signal variance and a large noise, so
+    /// EI would otherwise re-rate the mediocre incumbent again and again;
+    /// the exploiting variant is not restricted.
     pub min_distance: f64,
 }
 
@@ -524,6 +526,20 @@ impl Optimizer {
         let radius: Vec<f64> = tried
             .iter()
             .map(|t| exclusion_radius(self.settings.min_distance, t.len()))
+            .collect();
+        // Zones only around settings the model believes mediocre (predicted
+        // below the good-render bar): around good ones EI may still refine,
+        // which is what the designer sees late in a session.
+        let tried: Vec<Vec<[f64; 3]>> = tried
+            .iter()
+            .enumerate()
+            .map(|(arm, points)| {
+                points
+                    .iter()
+                    .copied()
+                    .filter(|u| gp.predict_mean(&encode(space, arm, *u)) < EXPLOIT_MIN_MEAN)
+                    .collect()
+            })
             .collect();
         // Inside an exclusion zone the score is −1, below any EI (≥ 0), so
         // the search leaves the zones whenever there is room outside them.
