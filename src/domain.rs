@@ -188,7 +188,8 @@ pub enum Method {
     GpEi,
     /// The model's best predicted settings (exploits).
     GpExploit,
-    /// The point farthest from everything tried on its arm (explores blind spots).
+    /// A uniformly random arm and point away from everything tried on it:
+    /// random search that does not repeat itself.
     SpaceFilling,
 }
 

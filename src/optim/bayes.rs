@@ -21,6 +21,16 @@
 //!   arms' rating record) and the GP chooses the reals for that arm by EI;
 //!   with [`Strategy::Gp`] EI is maximised over every arm and the best
 //!   wins, as scikit-optimize does with a categorical dimension.
+//! * **Exploration does not repeat itself**: exploring variants stay out of
+//!   an exclusion zone around the points tried on their arm that the model
+//!   predicts below 4 stars (radius `min_distance · n^(-1/3)`; near good
+//!   settings EI may still refine), and a `space_filling` share of them is what
+//!   random search would propose (uniform arm, uniform point) outside those
+//!   zones. Without this, on a landscape that is flat almost everywhere the
+//!   GP explains the ratings as noise around a small signal, EI keeps
+//!   re-rating the mediocre incumbent or the corners of the box (where a
+//!   stationary GP is least sure), and a small interior peak is found less
+//!   often than by random search.
 
 use rand::RngExt;
 use rand::rngs::StdRng;
@@ -29,7 +39,7 @@ use serde::{Deserialize, Serialize};
 
 use super::acquisition::{expected_improvement, maximize_on_unit_cube};
 use super::bandit::{Bandit, BanditRule, Reward};
-use super::design::latin_hypercube;
+use super::design::{exclusion_radius, latin_hypercube, outside_exclusion, uniform_outside};
 use super::gp::{GaussianProcess, GpError, HyperBounds, HyperPrior, Hyperparameters, Prediction};
 use super::space::SearchSpace;
 use crate::domain::{ArmRule, Explanation, Method, RatedTrial, Trial};
@@ -80,10 +90,18 @@ pub struct OptimizerSettings {
     /// ratings would otherwise take seconds and gigabytes per command. The
     /// bandit still counts every observation.
     pub max_model_points: usize,
-    /// Share of exploring variants placed space-filling (farthest from every
-    /// point tried on their arm) instead of by EI, so that a narrow peak the
-    /// model has not seen yet is still found as surely as by random search.
+    /// Share of exploring variants placed space-filling (a uniformly random
+    /// arm and point outside every exclusion zone, see `min_distance`)
+    /// instead of by EI, so that a narrow peak the model has not seen yet is
+    /// still found at least as surely as by random search.
     pub space_filling: f64,
+    /// Exploring variants are kept at least `min_distance · n^(-1/3)` (unit
+    /// cube) from the `n` points tried or pending on their arm (EI variants:
+    /// from those predicted below [`EXPLOIT_MIN_MEAN`]). A GP fitted on
+    /// mostly flat ratings has a small signal variance and a large noise, so
+    /// EI would otherwise re-rate the mediocre incumbent again and again;
+    /// the exploiting variant is not restricted.
+    pub min_distance: f64,
 }
 
 impl Default for OptimizerSettings {
@@ -99,6 +117,7 @@ impl Default for OptimizerSettings {
             hyperparameter_fit_points: 200,
             max_model_points: 300,
             space_filling: 0.25,
+            min_distance: 0.5,
         }
     }
 }
@@ -387,9 +406,9 @@ impl Optimizer {
             let (arm, unit, explanation, method) = if let Some(chosen) = exploited {
                 chosen
             } else if self.rng.random::<f64>() < self.settings.space_filling {
-                self.fill_space(&gp, &bandit, &tried)
+                self.fill_space(&gp, &tried)
             } else {
-                self.explore(&gp, &model, &bandit)
+                self.explore(&gp, &model, &bandit, &tried)
             };
             tried[arm].push(unit);
             let x = self.encode(arm, unit);
@@ -425,28 +444,22 @@ impl Optimizer {
         }
     }
 
-    /// The candidate farthest from every point tried on the arm (maximin).
+    /// What random search would do, without repeating itself: a uniformly
+    /// random arm (the bandit is not asked, so an arm it has written off by
+    /// bad luck still gets looked at) and a uniformly random point outside
+    /// the exclusion zones of the points tried on it.
     fn fill_space(
         &mut self,
         gp: &GaussianProcess,
-        bandit: &Bandit,
         tried: &[Vec<[f64; 3]>],
     ) -> (usize, [f64; 3], Explanation, Method) {
-        let (arm, arm_rule, arm_score) = self.explore_arm(bandit);
-        let distance = |u: &[f64; 3]| {
-            tried[arm]
-                .iter()
-                .map(|t| t.iter().zip(u).map(|(a, b)| (a - b).powi(2)).sum::<f64>())
-                .fold(f64::INFINITY, f64::min)
-        };
-        let unit = latin_hypercube::<3, _>(self.candidates_now.max(16), &mut self.rng)
-            .into_iter()
-            .max_by(|a, b| distance(a).total_cmp(&distance(b)))
-            .unwrap_or([0.5; 3]);
+        let arm = self.rng.random_range(0..self.space.providers().len());
+        let radius = exclusion_radius(self.settings.min_distance, tried[arm].len());
+        let unit = uniform_outside(&tried[arm], radius, 256, &mut self.rng);
         let p = gp.predict(&self.encode(arm, unit));
         let explanation = Explanation {
-            arm_rule,
-            arm_score,
+            arm_rule: ArmRule::Design,
+            arm_score: None,
             predicted_mean: Some(p.mean),
             predicted_sd: Some(p.sd),
             expected_improvement: None,
@@ -496,6 +509,7 @@ impl Optimizer {
         gp: &GaussianProcess,
         model: &Model,
         bandit: &Bandit,
+        tried: &[Vec<[f64; 3]>],
     ) -> (usize, [f64; 3], Explanation, Method) {
         let (arms, arm_rule, arm_score) = match self.settings.strategy {
             Strategy::GpBandit => {
@@ -509,12 +523,45 @@ impl Optimizer {
             ),
         };
         let (incumbent, xi, space) = (model.incumbent, self.settings.xi, &self.space);
+        let radius: Vec<f64> = tried
+            .iter()
+            .map(|t| exclusion_radius(self.settings.min_distance, t.len()))
+            .collect();
+        // Zones only around settings the model believes mediocre (predicted
+        // below the good-render bar): around good ones EI may still refine,
+        // which is what the designer sees late in a session.
+        let tried: Vec<Vec<[f64; 3]>> = tried
+            .iter()
+            .enumerate()
+            .map(|(arm, points)| {
+                points
+                    .iter()
+                    .copied()
+                    .filter(|u| gp.predict_mean(&encode(space, arm, *u)) < EXPLOIT_MIN_MEAN)
+                    .collect()
+            })
+            .collect();
+        // Inside an exclusion zone the score is −1, below any EI (≥ 0), so
+        // the search leaves the zones whenever there is room outside them.
         let ei = |arm: usize, u: [f64; 3]| {
+            if !outside_exclusion(&u, &tried[arm], radius[arm]) {
+                return -1.0;
+            }
             let p = gp.predict(&encode(space, arm, u));
             expected_improvement(p.mean, p.sd, incumbent, xi)
         };
-        let (arm, unit, ei) =
+        let (mut arm, mut unit, mut ei) =
             maximize_over_arms(&arms, model, self.candidates_now, &mut self.rng, &ei);
+        if ei < 0.0 {
+            // Every candidate was excluded (only with a huge `min_distance`):
+            // plain EI rather than a point chosen by nothing.
+            let plain = |arm: usize, u: [f64; 3]| {
+                let p = gp.predict(&encode(space, arm, u));
+                expected_improvement(p.mean, p.sd, incumbent, xi)
+            };
+            (arm, unit, ei) =
+                maximize_over_arms(&arms, model, self.candidates_now, &mut self.rng, &plain);
+        }
         let p = gp.predict(&self.encode(arm, unit));
         let explanation = Explanation {
             arm_rule,
@@ -958,6 +1005,58 @@ mod tests {
             if s.method == Method::GpEi {
                 assert!(s.explanation.expected_improvement.unwrap() >= 0.0);
                 assert_eq!(s.explanation.arm_rule, ArmRule::Thompson);
+            }
+        }
+    }
+
+    #[test]
+    fn exploring_variants_keep_out_of_the_exclusion_zones() {
+        // A flat history that keeps rating one mediocre spot a little higher:
+        // plain EI would re-rate it; the exclusion zones send both variants
+        // elsewhere, away from every point tried on their arm and each other.
+        for seed in 0..10 {
+            let mut opt = Optimizer::new(
+                space(),
+                OptimizerSettings {
+                    batch: BatchPolicy::Ei,
+                    ..OptimizerSettings::default()
+                },
+                StdRng::seed_from_u64(seed),
+            );
+            let mut rng = StdRng::seed_from_u64(100 + seed);
+            for i in 0..16 {
+                let provider = if i % 2 == 0 { "tone" } else { "detail" };
+                let (s, g, c, stars) = if i % 4 == 0 {
+                    (0.3, 8.0, 0.8, 3)
+                } else {
+                    (
+                        rng.random_range(0.1..0.5),
+                        rng.random_range(5.0..12.0),
+                        rng.random_range(0.7..0.99),
+                        1 + i64::from(rng.random::<bool>()),
+                    )
+                };
+                opt.tell(rated(provider, s, g, c, stars));
+            }
+            let batch = opt.ask(2, &[]).unwrap();
+            let mut tried: Vec<Vec<[f64; 3]>> = vec![Vec::new(); 2];
+            for o in opt.observations() {
+                let arm = opt.space().provider_index(&o.trial.provider).unwrap();
+                tried[arm].push(opt.space().unit_reals(&o.trial.params));
+            }
+            for s in &batch {
+                assert!(matches!(s.method, Method::GpEi | Method::SpaceFilling));
+                let arm = opt.space().provider_index(&s.trial.provider).unwrap();
+                let u = opt.space().unit_reals(&s.trial.params);
+                let radius = exclusion_radius(0.5, tried[arm].len());
+                assert!(
+                    outside_exclusion(&u, &tried[arm], radius),
+                    "seed {seed}: {s:?}"
+                );
+                if s.method == Method::SpaceFilling {
+                    assert_eq!(s.explanation.arm_rule, ArmRule::Design);
+                }
+                tried[arm].push(u);
             }
         }
     }

@@ -1,4 +1,5 @@
-//! Space-filling designs on the unit cube.
+//! Space-filling designs on the unit cube, and the exclusion zones that keep
+//! exploration away from points already tried.
 
 use rand::RngExt;
 use rand::seq::SliceRandom;
@@ -21,6 +22,47 @@ pub fn latin_hypercube<const D: usize, R: rand::Rng + ?Sized>(
     points
 }
 
+/// Radius of the zone around each of `n` tried points inside which an
+/// exploring proposal is not placed: `factor · n^(-1/3)`, a fraction of the
+/// typical spacing of `n` points spread over the unit cube. It shrinks as
+/// points accumulate, so the search can still close in on a peak later.
+pub fn exclusion_radius(factor: f64, n: usize) -> f64 {
+    factor * (n.max(1) as f64).powf(-1.0 / 3.0)
+}
+
+/// Whether `u` lies farther than `radius` from every point of `tried`.
+pub fn outside_exclusion(u: &[f64; 3], tried: &[[f64; 3]], radius: f64) -> bool {
+    let r2 = radius * radius;
+    tried
+        .iter()
+        .all(|t| t.iter().zip(u).map(|(a, b)| (a - b).powi(2)).sum::<f64>() >= r2)
+}
+
+/// A uniformly random point of the unit cube at least `radius` from every
+/// tried point ("dart throwing", as in Poisson-disk sampling), redrawn at
+/// most `attempts` times; the last draw if none qualifies.
+///
+/// Why not the point farthest from everything (maximin): in a box the
+/// farthest points are corners and faces, so maximin explores the boundary
+/// first and an interior peak is found later than by plain random search.
+/// Dart throwing keeps random search's even coverage of the volume and only
+/// refuses to repeat itself.
+pub fn uniform_outside<R: rand::Rng + ?Sized>(
+    tried: &[[f64; 3]],
+    radius: f64,
+    attempts: usize,
+    rng: &mut R,
+) -> [f64; 3] {
+    let mut u = [0.5; 3];
+    for _ in 0..attempts.max(1) {
+        u = [rng.random(), rng.random(), rng.random()];
+        if outside_exclusion(&u, tried, radius) {
+            break;
+        }
+    }
+    u
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,6 +82,49 @@ mod tests {
                 assert_eq!(strata, (0..n).collect::<Vec<_>>(), "n={n} d={d}");
             }
         }
+    }
+
+    #[test]
+    fn exclusion_radius_is_a_fraction_of_the_typical_spacing() {
+        assert!((exclusion_radius(0.5, 8) - 0.25).abs() < 1e-12);
+        assert!((exclusion_radius(0.5, 1) - 0.5).abs() < 1e-12);
+        assert!((exclusion_radius(0.6, 27) - 0.2).abs() < 1e-12);
+        // No points tried yet: as for one point, never infinite.
+        assert!((exclusion_radius(0.5, 0) - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn exclusion_is_by_euclidean_distance() {
+        let tried = [[0.5, 0.5, 0.5]];
+        assert!(!outside_exclusion(&[0.6, 0.5, 0.5], &tried, 0.2));
+        assert!(outside_exclusion(&[0.5, 0.5, 0.75], &tried, 0.2));
+        assert!(outside_exclusion(&[0.1, 0.1, 0.1], &[], 10.0));
+    }
+
+    #[test]
+    fn darts_land_outside_every_exclusion_zone_and_cover_the_interior() {
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut tried: Vec<[f64; 3]> = Vec::new();
+        for _ in 0..40 {
+            let r = exclusion_radius(0.5, tried.len());
+            let u = uniform_outside(&tried, r, 200, &mut rng);
+            assert!(outside_exclusion(&u, &tried, r), "{u:?}");
+            tried.push(u);
+        }
+        // Unlike maximin, most points are not on the boundary: uniform
+        // points have all three coordinates in [0.05, 0.95] with chance 0.73.
+        let interior = tried
+            .iter()
+            .filter(|u| u.iter().all(|x| (0.05..=0.95).contains(x)))
+            .count();
+        assert!(interior >= 20, "{interior} of 40 inside");
+    }
+
+    #[test]
+    fn an_impossible_exclusion_still_returns_a_point() {
+        let mut rng = StdRng::seed_from_u64(2);
+        let u = uniform_outside(&[[0.5; 3]], 5.0, 10, &mut rng);
+        assert!(u.iter().all(|x| (0.0..1.0).contains(x)));
     }
 
     #[test]
