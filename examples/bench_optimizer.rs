@@ -16,7 +16,7 @@ use latina::optim::{Optimizer, OptimizerSettings};
 use latina::store::{NewBatch, NewExperiment, OpenMode, Store};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
@@ -77,7 +77,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
-    let binary = Path::new("target/release/latina");
+    let binary: PathBuf = std::env::var_os("LATINA_BIN").map_or_else(
+        || {
+            let target = std::env::var_os("CARGO_TARGET_DIR").unwrap_or("target".into());
+            PathBuf::from(target).join("release/latina")
+        },
+        PathBuf::from,
+    );
     if binary.is_file() {
         let snapshot = std::fs::read(&db)?;
         let run = |restore: bool| -> Result<f64, Box<dyn std::error::Error>> {
@@ -86,7 +92,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let _ = std::fs::remove_file(dir.join("latina.db-wal"));
             }
             let t = Instant::now();
-            let out = Command::new(binary)
+            let out = Command::new(&binary)
                 .args([
                     "--db",
                     db.to_str().unwrap(),

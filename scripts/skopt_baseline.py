@@ -94,13 +94,17 @@ def main():
     ap.add_argument("--ratings", type=int, default=50)
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--latina", default="target/release/latina")
+    ap.add_argument("--designers", default="", help="comma-separated names (default: the whole panel)")
     args = ap.parse_args()
     panel = json.loads(subprocess.run([args.latina, "simulate", "--print-panel"], capture_output=True, check=True, text=True).stdout)
     warnings.filterwarnings("ignore")
     print(f"scikit-optimize GP+EI (original settings), {args.seeds} seeds, {args.ratings} ratings in batches of {args.batch}")
     print(f"  {'designer':<10} {'to 4.0':>11} {'to 4.5':>11}  {'best true @10/20/30/50':>23}  {'last 10 seen':>12}")
     fill = args.ratings + 1
+    wanted = [n for n in args.designers.split(",") if n]
     for d in panel:
+        if wanted and d["name"] not in wanted:
+            continue
         runs = [session(d, s, args.ratings, args.batch) for s in range(args.seeds)]
         med = lambda key: statistics.median([r[key] if r[key] is not None else fill for r in runs])
         reached = lambda key: sum(r[key] is not None for r in runs)
