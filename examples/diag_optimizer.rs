@@ -5,6 +5,10 @@
 //! ```text
 //! cargo run --release --example diag_optimizer -- [designer] [seeds] [ratings] [verbose-seed]
 //! ```
+//!
+//! `STRATEGY` (random, gp), `BATCH` (ei) and the knobs `SPACE_FILLING`,
+//! `MIN_DISTANCE` and `XI` override the defaults, to compare settings over
+//! many seeds in a minute.
 
 use latina::config::Config;
 use latina::domain::RatedTrial;
@@ -71,10 +75,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             while history.len() < ratings {
                 let n = history.len() as u64;
                 let rng = StdRng::seed_from_u64(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                let defaults = OptimizerSettings::default();
+                let knob = |name: &str, default: f64| {
+                    std::env::var(name)
+                        .ok()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(default)
+                };
                 let settings = OptimizerSettings {
                     strategy,
                     batch,
-                    ..OptimizerSettings::default()
+                    space_filling: knob("SPACE_FILLING", defaults.space_filling),
+                    min_distance: knob("MIN_DISTANCE", defaults.min_distance),
+                    xi: knob("XI", defaults.xi),
+                    ..defaults
                 };
                 let mut opt = Optimizer::new(space.clone(), settings, rng)
                     .with_cached_hyperparameters(cached.clone());
