@@ -76,6 +76,9 @@ CREATE TABLE rater_agreement (
 
 -- The trend reads only the latest stars in order, from this index alone.
 CREATE INDEX experiments_rated_stars ON experiments(seq, stars) WHERE stars IS NOT NULL;
+-- The inter-rater view read re-rated experiments through this index; it now
+-- reads `rater_latest` tallies, and nothing else uses it.
+DROP INDEX experiments_rerated;
 -- `history --unrated`: the few unrated experiments in time order, instead
 -- of checking every row of the time index for a rating.
 CREATE INDEX experiments_unrated_created ON experiments(created_at) WHERE rating_id IS NULL;
