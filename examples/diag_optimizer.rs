@@ -61,8 +61,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut to45 = Vec::new();
         let mut last10 = Vec::new();
         let mut boundary = 0usize;
+        // Per rating index: proposals made, and how many had true quality ≥ 4.
+        let mut hits_at = vec![(0usize, 0usize); ratings];
         let mut proposals = 0usize;
-        for seed in 0..seeds {
+        // SEED_OFFSET checks a change on seeds it was not tuned on.
+        let offset: u64 = std::env::var("SEED_OFFSET")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        for seed in offset..offset + seeds {
             if verbose.is_some_and(|v| v != seed) {
                 continue;
             }
@@ -88,6 +95,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     space_filling: knob("SPACE_FILLING", defaults.space_filling),
                     min_distance: knob("MIN_DISTANCE", defaults.min_distance),
                     xi: knob("XI", defaults.xi),
+                    reward: match std::env::var("REWARD").as_deref() {
+                        Ok("graded") => latina::optim::bandit::Reward::Graded,
+                        _ => defaults.reward,
+                    },
                     ..defaults
                 };
                 let mut opt = Optimizer::new(space.clone(), settings, rng)
@@ -146,6 +157,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         stars,
                     });
                     truths.push(truth);
+                    hits_at[history.len() - 1].0 += 1;
+                    hits_at[history.len() - 1].1 += usize::from(truth >= 4.0);
                     if reached45.is_none() && truth >= 4.5 {
                         reached45 = Some(history.len());
                     }
@@ -179,6 +192,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             last10.iter().sum::<f64>() / last10.len() as f64,
             boundary as f64 / proposals as f64
         );
+        if std::env::var("HIT_RATES").is_ok() {
+            let rates: Vec<String> = hits_at
+                .iter()
+                .take(24)
+                .map(|(n, h)| format!("{:.0}", 100.0 * *h as f64 / (*n).max(1) as f64))
+                .collect();
+            println!("  % of proposals ≥ 4.0 by rating: {}", rates.join(" "));
+        }
     }
     Ok(())
 }
