@@ -64,21 +64,22 @@ fn the_gp_finds_good_settings_sooner_than_random_search() {
 
 #[test]
 fn exploiting_in_batches_shows_the_designer_better_renders() {
-    // Designer 2 ("tilted"): slopes everywhere, so a model that knows good
-    // settings can show them. Over 100 seeds exploit/explore raises the
-    // last renders' quality on all six designers (README); on eight seeds
-    // the smaller gains on the others are within the seed noise.
+    // Designer 4 ("narrow"): a peak in a flat landscape, where pure EI keeps
+    // showing flat settings long after the peak is known. Over 100 seeds
+    // (diag_optimizer) exploit/explore raises the last renders' true quality
+    // there by 0.2 stars and in every one of eight 8-seed blocks; on the
+    // smoother designers the gain is smaller than 8-seed noise.
     let ratings = 40;
     let ei = summarize(
         "gp-ei",
-        "tilted",
-        &sessions(&contender("gp-ei"), 2, 0..8, ratings),
+        "narrow",
+        &sessions(&contender("gp-ei"), 4, 0..8, ratings),
         ratings,
     );
     let mixed = summarize(
         "gp-exploit-explore",
-        "tilted",
-        &sessions(&contender("gp-exploit-explore"), 2, 0..8, ratings),
+        "narrow",
+        &sessions(&contender("gp-exploit-explore"), 4, 0..8, ratings),
         ratings,
     );
     eprintln!("{ei:?}\n{mixed:?}");

@@ -291,7 +291,8 @@ pub struct OptimizerConfig {
     pub xi: f64,
     /// Random candidates per arm when maximising the acquisition.
     pub candidates: u32,
-    /// Share of exploring variants placed space-filling instead of by EI (0–1).
+    /// Share of exploring variants placed space-filling instead of by EI (0–1),
+    /// until the model knows good settings.
     pub space_filling: f64,
     /// The GP is fitted on at most this many most recent ratings (50–5000).
     pub max_model_points: u32,

@@ -24,10 +24,11 @@
 //! * **Exploration does not repeat itself**: exploring variants stay out of
 //!   an exclusion zone around the points tried on their arm that the model
 //!   predicts below 4 stars (radius `min_distance · n^(-1/3)`; near good
-//!   settings EI may still refine), and a `space_filling` share of them is what
-//!   random search would propose (uniform arm, uniform point) outside those
-//!   zones. Without this, on a landscape that is flat almost everywhere the
-//!   GP explains the ratings as noise around a small signal, EI keeps
+//!   settings EI may still refine), and, until the model knows good settings,
+//!   a `space_filling` share of them is what random search would propose
+//!   (uniform arm, uniform point) outside those zones. Without this, on a
+//!   landscape that is flat almost everywhere the GP explains the ratings
+//!   as noise around a small signal, EI keeps
 //!   re-rating the mediocre incumbent or the corners of the box (where a
 //!   stationary GP is least sure), and a small interior peak is found less
 //!   often than by random search.
@@ -93,7 +94,8 @@ pub struct OptimizerSettings {
     /// Share of exploring variants placed space-filling (a uniformly random
     /// arm and point outside every exclusion zone, see `min_distance`)
     /// instead of by EI, so that a narrow peak the model has not seen yet is
-    /// still found at least as surely as by random search.
+    /// still found at least as surely as by random search. Only until the
+    /// model knows good settings (the test the exploiting variant uses).
     pub space_filling: f64,
     /// Exploring variants are kept at least `min_distance · n^(-1/3)` (unit
     /// cube) from the `n` points tried or pending on their arm (EI variants:
@@ -394,18 +396,23 @@ impl Optimizer {
         // fixed budget as the history grows (full candidate set up to 300).
         let n = self.observations.len().max(1);
         self.candidates_now = (self.settings.candidates * 300 / n.max(300)).max(64);
+        // Once the model knows good settings, random-search-like slots stop:
+        // they exist so a peak is not missed while nothing good is known,
+        // and after that they only show the designer ~2-star renders.
+        // Exploration goes on by EI (still outside the exclusion zones).
+        let mut best_known = self.exploit(&gp, &model);
+        let knows_good = best_known.is_some();
+        let exploit_first = self.settings.batch == BatchPolicy::ExploitExplore && count >= 2;
         let mut out = Vec::with_capacity(count);
         for slot in 0..count {
-            let exploit =
-                self.settings.batch == BatchPolicy::ExploitExplore && count >= 2 && slot == 0;
-            let exploited = if exploit {
-                self.exploit(&gp, &model)
+            let exploited = if exploit_first && slot == 0 {
+                best_known.take()
             } else {
                 None
             };
             let (arm, unit, explanation, method) = if let Some(chosen) = exploited {
                 chosen
-            } else if self.rng.random::<f64>() < self.settings.space_filling {
+            } else if !knows_good && self.rng.random::<f64>() < self.settings.space_filling {
                 self.fill_space(&gp, &tried)
             } else {
                 self.explore(&gp, &model, &bandit, &tried)
@@ -939,10 +946,7 @@ mod tests {
         assert_eq!(batch[0].method, Method::GpExploit);
         assert_eq!(batch[0].trial.provider, "detail");
         assert!(batch[0].explanation.predicted_mean.unwrap() >= EXPLOIT_MIN_MEAN);
-        assert!(matches!(
-            batch[1].method,
-            Method::GpEi | Method::SpaceFilling
-        ));
+        assert_eq!(batch[1].method, Method::GpEi);
         assert_ne!(batch[0].trial, batch[1].trial);
         for s in &batch {
             let e = s.explanation;
@@ -1006,6 +1010,50 @@ mod tests {
                 assert!(s.explanation.expected_improvement.unwrap() >= 0.0);
                 assert_eq!(s.explanation.arm_rule, ArmRule::Thompson);
             }
+        }
+    }
+
+    #[test]
+    fn space_filling_stops_once_good_settings_are_known() {
+        let always = |seed| {
+            Optimizer::new(
+                space(),
+                OptimizerSettings {
+                    space_filling: 1.0,
+                    ..OptimizerSettings::default()
+                },
+                StdRng::seed_from_u64(seed),
+            )
+        };
+        // Nothing good known: every exploring variant is space-filling.
+        let mut opt = always(4);
+        for o in history() {
+            opt.tell(o);
+        }
+        let methods: Vec<Method> = opt.ask(3, &[]).unwrap().iter().map(|s| s.method).collect();
+        assert_eq!(methods, vec![Method::SpaceFilling; 3]);
+        // Good settings known: variant A exploits, the others explore by EI,
+        // and a single suggestion explores by EI too.
+        for count in [1, 3] {
+            let mut opt = always(4);
+            for o in history() {
+                opt.tell(o);
+            }
+            for _ in 0..4 {
+                opt.tell(rated("detail", 0.36, 9.2, 0.94, 5));
+            }
+            let methods: Vec<Method> = opt
+                .ask(count, &[])
+                .unwrap()
+                .iter()
+                .map(|s| s.method)
+                .collect();
+            let expected = if count == 1 {
+                vec![Method::GpEi]
+            } else {
+                vec![Method::GpExploit, Method::GpEi, Method::GpEi]
+            };
+            assert_eq!(methods, expected);
         }
     }
 
