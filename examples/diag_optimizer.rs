@@ -13,7 +13,7 @@
 use latina::config::Config;
 use latina::domain::RatedTrial;
 use latina::ops::simulate::{ArmLandscape, Designer, Shape, panel};
-use latina::optim::bayes::{BatchPolicy, FittedHyperparameters, Strategy};
+use latina::optim::{BatchPolicy, FittedHyperparameters, Strategy};
 use latina::optim::{Optimizer, OptimizerSettings};
 use rand::SeedableRng;
 use rand::rngs::StdRng;

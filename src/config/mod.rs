@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::optim::bandit::{BanditRule, Reward};
-use crate::optim::bayes::{BatchPolicy, Strategy};
+use crate::optim::{BatchPolicy, Strategy};
 
 mod providers;
 pub use providers::{

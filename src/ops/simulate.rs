@@ -26,7 +26,7 @@ use crate::config::Config;
 use crate::domain::{Params, Stars, Trial};
 use crate::error::{Error, Result};
 use crate::optim::bandit::BanditRule;
-use crate::optim::bayes::{BatchPolicy, Strategy};
+use crate::optim::{BatchPolicy, Strategy};
 use crate::store::OpenMode;
 
 /// One provider arm's landscape for a simulated designer.

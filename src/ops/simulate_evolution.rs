@@ -33,7 +33,7 @@ use crate::domain::Stars;
 use crate::error::Result;
 use crate::evolve::rules::RuleEvolver;
 use crate::evolve::{Evolver, issues};
-use crate::optim::bayes::Strategy;
+use crate::optim::Strategy;
 use crate::store::{DecisionRecord, OpenMode, Store};
 
 /// A phrase the designer reacts to, wherever it appears in the prompt.

@@ -4,8 +4,8 @@ use serde::Serialize;
 
 use super::Workspace;
 use crate::error::Result;
-use crate::optim::bayes::{ArmBest, Outlook};
 use crate::optim::stats::{TrendBucket, icc_from_tallies, kappa_from_tallies, rating_trend};
+use crate::optim::{ArmBest, Outlook};
 use crate::store::{Store, Summary};
 
 /// Samples after which Phase 1 ("fast learning") ends, as in the original.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::optim::bayes::FittedHyperparameters;
+use crate::optim::FittedHyperparameters;
 use crate::optim::{Bounds, Optimizer, OptimizerSettings, SearchSpace, Suggestion};
 use crate::prompts;
 use crate::store::{OpenMode, PromptVersion, Store};

@@ -32,97 +32,28 @@
 //!   re-rating the mediocre incumbent or the corners of the box (where a
 //!   stationary GP is least sure), and a small interior peak is found less
 //!   often than by random search.
+//!
+//! Where each piece lives: the settings and thresholds in
+//! [`super::settings`], the GP fit and its hyperparameter cache in
+//! [`super::model`], the role of each slot of a batch and the arms an
+//! exploring slot searches in [`super::policy`], turning a role into a point
+//! in [`super::proposal`], and the convergence view in [`super::outlook`].
+//! This file only sequences them: ask, tell, and which model to use when.
 
 use rand::RngExt;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use serde::{Deserialize, Serialize};
 
-use super::acquisition::{expected_improvement, maximize_on_unit_cube};
-use super::bandit::{Bandit, BanditRule, Reward};
-use super::design::{exclusion_radius, latin_hypercube, outside_exclusion, uniform_outside};
-use super::gp::{GaussianProcess, GpError, HyperBounds, HyperPrior, Hyperparameters, Prediction};
+use super::bandit::Bandit;
+use super::design::latin_hypercube;
+use super::gp::GpError;
+use super::model::{FitInputs, FittedHyperparameters, Model, encode};
+use super::outlook::{ArmBest, Outlook};
+use super::policy::{BatchState, SlotRole};
+use super::proposal::Proposer;
+use super::settings::{OptimizerSettings, Strategy};
 use super::space::SearchSpace;
-use crate::domain::{ArmRule, Explanation, Method, RatedTrial, Trial};
-
-/// Which model proposes points after the initial design.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Strategy {
-    /// Uniform random search (the floor to beat).
-    Random,
-    /// GP + EI over all arms jointly.
-    Gp,
-    /// Bandit picks the arm, GP + EI the parameters.
-    GpBandit,
-}
-
-/// How a batch of several variants is composed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum BatchPolicy {
-    /// Every variant by EI (kriging believer between them).
-    Ei,
-    /// Variant A exploits the best prediction, the rest explore by EI.
-    ExploitExplore,
-}
-
-/// Settings, checked once at construction.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct OptimizerSettings {
-    /// Proposals drawn from the initial design before any model is used.
-    pub n_initial_points: usize,
-    /// Model after the initial design.
-    pub strategy: Strategy,
-    /// Batch composition.
-    pub batch: BatchPolicy,
-    /// Bandit rule for [`Strategy::GpBandit`].
-    pub bandit: BanditRule,
-    /// Bandit reward.
-    pub reward: Reward,
-    /// EI exploration margin, in stars.
-    pub xi: f64,
-    /// Random candidates per arm when maximising an acquisition.
-    pub candidates: usize,
-    /// Hyperparameter fits use at most this many (most recent) observations.
-    pub hyperparameter_fit_points: usize,
-    /// The GP is conditioned on at most this many (most recent) observations:
-    /// exact GP cost grows as O(n³) time and O(n²) memory, so years of
-    /// ratings would otherwise take seconds and gigabytes per command. The
-    /// bandit still counts every observation.
-    pub max_model_points: usize,
-    /// Share of exploring variants placed space-filling (a uniformly random
-    /// arm and point outside every exclusion zone, see `min_distance`)
-    /// instead of by EI, so that a narrow peak the model has not seen yet is
-    /// still found at least as surely as by random search. Only until the
-    /// model knows good settings (the test the exploiting variant uses).
-    pub space_filling: f64,
-    /// Exploring variants are kept at least `min_distance · n^(-1/3)` (unit
-    /// cube) from the `n` points tried or pending on their arm (EI variants:
-    /// from those predicted below [`EXPLOIT_MIN_MEAN`]). A GP fitted on
-    /// mostly flat ratings has a small signal variance and a large noise, so
-    /// EI would otherwise re-rate the mediocre incumbent again and again;
-    /// the exploiting variant is not restricted.
-    pub min_distance: f64,
-}
-
-impl Default for OptimizerSettings {
-    fn default() -> Self {
-        OptimizerSettings {
-            n_initial_points: 5,
-            strategy: Strategy::GpBandit,
-            batch: BatchPolicy::ExploitExplore,
-            bandit: BanditRule::Thompson,
-            reward: Reward::Binary,
-            xi: 0.01,
-            candidates: 256,
-            hyperparameter_fit_points: 200,
-            max_model_points: 300,
-            space_filling: 0.25,
-            min_distance: 0.5,
-        }
-    }
-}
+use crate::domain::{Explanation, Method, RatedTrial, Trial};
 
 /// A proposed trial and how it was chosen.
 #[derive(Debug, Clone, PartialEq)]
@@ -135,28 +66,6 @@ pub struct Suggestion {
     pub explanation: Explanation,
 }
 
-/// The least rating noise the model assumes, in stars² (sd 0.5): rounding
-/// to whole stars alone adds 1/12, and a person rating the same render
-/// twice rarely agrees to better than half a star. Without this floor a few
-/// ratings are explained as noise-free and one lucky 5 looks like a sure thing.
-pub const RATING_NOISE_FLOOR: f64 = 0.25;
-
-/// Largest predicted sd (stars) at which the exploiting variant trusts the model.
-pub const EXPLOIT_MAX_SD: f64 = 0.35;
-/// The exploiting variant waits until the model knows settings predicted at
-/// this rating or better (the original's bar for a good render); until then
-/// every variant explores, so the search is not slowed early.
-pub const EXPLOIT_MIN_MEAN: f64 = 4.0;
-
-/// Hyperparameters fitted for a number of observations, for reuse.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FittedHyperparameters {
-    /// How many ratings had been told when they were fitted.
-    pub observations: usize,
-    /// The values.
-    pub hyperparameters: Hyperparameters,
-}
-
 /// The ask/tell optimizer over a [`SearchSpace`].
 pub struct Optimizer {
     space: SearchSpace,
@@ -165,19 +74,9 @@ pub struct Optimizer {
     rng: StdRng,
     cached: Option<FittedHyperparameters>,
     fitted: Option<FittedHyperparameters>,
-    candidates_now: usize,
     /// Ratings older than the ones told, known only by count (a caller that
     /// only needs the model loads just its window).
     earlier: usize,
-}
-
-/// A GP fitted on the usable observations, with the incumbent.
-pub struct Model {
-    gp: GaussianProcess,
-    /// Best posterior mean at an observed point (noise-robust incumbent).
-    incumbent: f64,
-    /// Unit-cube points observed per arm, best first.
-    seeds_by_arm: Vec<Vec<[f64; 3]>>,
 }
 
 impl Optimizer {
@@ -190,7 +89,6 @@ impl Optimizer {
             rng,
             cached: None,
             fitted: None,
-            candidates_now: settings.candidates,
             earlier: 0,
         }
     }
@@ -236,12 +134,7 @@ impl Optimizer {
     /// window rather than a best-rated selection: keeping only old successes
     /// would bias the posterior mean upwards where they lie.
     pub fn model_window(&self) -> &[RatedTrial] {
-        let keep = self.settings.max_model_points.max(2);
-        &self.observations[self.observations.len().saturating_sub(keep)..]
-    }
-
-    fn encode(&self, arm: usize, unit: [f64; 3]) -> Vec<f64> {
-        encode(&self.space, arm, unit)
+        recent(&self.observations, self.settings.max_model_points)
     }
 
     /// Fits the GP on the usable observations (needs two); `None` before that.
@@ -249,99 +142,21 @@ impl Optimizer {
     /// # Errors
     /// [`GpError`] if the covariance cannot be factorised even with jitter.
     pub fn model(&mut self) -> Result<Option<Model>, GpError> {
-        let usable: Vec<(usize, [f64; 3], f64)> = self
-            .model_window()
-            .iter()
-            .filter_map(|o| {
-                let arm = self.space.provider_index(&o.trial.provider)?;
-                Some((
-                    arm,
-                    self.space.unit_reals(&o.trial.params),
-                    f64::from(o.stars.get()),
-                ))
-            })
-            .collect();
-        if usable.len() < 2 {
-            return Ok(None);
-        }
-        let x: Vec<Vec<f64>> = usable.iter().map(|(a, u, _)| self.encode(*a, *u)).collect();
-        let y: Vec<f64> = usable.iter().map(|(_, _, s)| *s).collect();
-        let n = x.len();
-        // Staleness counts every rating, not the window, so hyperparameters
-        // are still refreshed as the window slides over new ratings.
-        let total = self.earlier + self.observations.len();
-        let reuse = self.cached.as_ref().filter(|c| {
-            c.hyperparameters.log_length_scales.len() == self.space.encoded_len()
-                && c.observations <= total
-                && total < c.observations + (c.observations / 10).max(1)
-        });
-        // A reused fit keeps the count it was made at: recording today's
-        // count would postpone the refit forever, 2 ratings at a time.
-        let fitted_at = reuse.map_or(total, |c| c.observations);
-        let gp = match reuse {
-            Some(c) => GaussianProcess::fit(x.clone(), &y, &c.hyperparameters)?,
-            None => {
-                // Fit hyperparameters on the most recent observations only:
-                // each likelihood evaluation costs O(m³).
-                let m = n.min(self.settings.hyperparameter_fit_points.max(2));
-                let random_start = self.random_start();
-                let starts: Vec<Hyperparameters> = self
-                    .cached
-                    .iter()
-                    .map(|c| c.hyperparameters.clone())
-                    .filter(|h| h.log_length_scales.len() == self.space.encoded_len())
-                    .chain(std::iter::once(random_start))
-                    .collect();
-                let bounds = HyperBounds {
-                    target_noise_floor: RATING_NOISE_FLOOR,
-                    ..HyperBounds::default()
-                };
-                let sub = GaussianProcess::fit_with_hyperparameter_search(
-                    x[n - m..].to_vec(),
-                    &y[n - m..],
-                    &bounds,
-                    Some(&HyperPrior::default()),
-                    &starts,
-                    60,
-                )?;
-                let hyper = sub.hyperparameters().clone();
-                if m == n {
-                    sub
-                } else {
-                    GaussianProcess::fit(x.clone(), &y, &hyper)?
-                }
-            }
-        };
-        self.fitted = Some(FittedHyperparameters {
-            observations: fitted_at,
-            hyperparameters: gp.hyperparameters().clone(),
-        });
-        let incumbent = x
-            .iter()
-            .map(|xi| gp.predict(xi).mean)
-            .fold(f64::NEG_INFINITY, f64::max);
-        let mut seeds_by_arm = vec![Vec::new(); self.space.providers().len()];
-        let mut order: Vec<usize> = (0..usable.len()).collect();
-        order.sort_by(|&a, &b| usable[b].2.total_cmp(&usable[a].2));
-        for i in order.into_iter().take(10) {
-            seeds_by_arm[usable[i].0].push(usable[i].1);
-        }
-        Ok(Some(Model {
-            gp,
-            incumbent,
-            seeds_by_arm,
+        let window = recent(&self.observations, self.settings.max_model_points);
+        let fitted = Model::fit(
+            FitInputs {
+                space: &self.space,
+                window,
+                total: self.earlier + self.observations.len(),
+                cached: self.cached.as_ref(),
+                hyperparameter_fit_points: self.settings.hyperparameter_fit_points,
+            },
+            &mut self.rng,
+        )?;
+        Ok(fitted.map(|(model, hyperparameters)| {
+            self.fitted = Some(hyperparameters);
+            model
         }))
-    }
-
-    fn random_start(&mut self) -> Hyperparameters {
-        let dims = self.space.encoded_len();
-        Hyperparameters {
-            log_length_scales: (0..dims)
-                .map(|_| self.rng.random_range(0.1f64.ln()..2f64.ln()))
-                .collect(),
-            log_signal_variance: self.rng.random_range(0.3f64.ln()..3f64.ln()),
-            log_noise_variance: self.rng.random_range(0.01f64.ln()..0.5f64.ln()),
-        }
     }
 
     /// Proposes `count` distinct trials, given `pending` proposals that have
@@ -368,7 +183,8 @@ impl Optimizer {
         let pending_x: Vec<Vec<f64>> = pending
             .iter()
             .filter_map(|t| {
-                Some(self.encode(
+                Some(encode(
+                    &self.space,
                     self.space.provider_index(&t.provider)?,
                     self.space.unit_reals(&t.params),
                 ))
@@ -395,189 +211,45 @@ impl Optimizer {
         // Each prediction costs O(n²): keep the acquisition search within a
         // fixed budget as the history grows (full candidate set up to 300).
         let n = self.observations.len().max(1);
-        self.candidates_now = (self.settings.candidates * 300 / n.max(300)).max(64);
-        // Once the model knows good settings, random-search-like slots stop:
-        // they exist so a peak is not missed while nothing good is known,
-        // and after that they only show the designer ~2-star renders.
-        // Exploration goes on by EI (still outside the exclusion zones).
-        let mut best_known = self.exploit(&gp, &model);
-        let knows_good = best_known.is_some();
-        let exploit_first = self.settings.batch == BatchPolicy::ExploitExplore && count >= 2;
+        let candidates = (self.settings.candidates * 300 / n.max(300)).max(64);
+        let mut proposer = Proposer {
+            space: &self.space,
+            settings: &self.settings,
+            model: &model,
+            bandit: &bandit,
+            candidates,
+            rng: &mut self.rng,
+        };
+        // Whether the model knows good settings decides the batch's roles;
+        // the search for them runs even when no slot exploits, so seeded
+        // suggestions do not depend on the batch policy's draws.
+        let mut best_known = proposer.exploit(&gp);
+        let batch = BatchState {
+            count,
+            knows_good: best_known.is_some(),
+            space_filling: self.settings.space_filling,
+        };
         let mut out = Vec::with_capacity(count);
         for slot in 0..count {
-            let exploited = if exploit_first && slot == 0 {
-                best_known.take()
-            } else {
-                None
+            let role = self.settings.batch.slot_role(slot, batch, proposer.rng);
+            let proposal = match (role, best_known.take()) {
+                (SlotRole::Exploit, Some(best)) => best,
+                (SlotRole::SpaceFilling, _) => proposer.fill_space(&gp, &tried),
+                _ => proposer.explore(&gp, &tried),
             };
-            let (arm, unit, explanation, method) = if let Some(chosen) = exploited {
-                chosen
-            } else if !knows_good && self.rng.random::<f64>() < self.settings.space_filling {
-                self.fill_space(&gp, &tried)
-            } else {
-                self.explore(&gp, &model, &bandit, &tried)
-            };
-            tried[arm].push(unit);
-            let x = self.encode(arm, unit);
+            tried[proposal.arm].push(proposal.unit);
+            let x = encode(proposer.space, proposal.arm, proposal.unit);
             gp = gp.with_believed(std::slice::from_ref(&x))?;
             out.push(Suggestion {
                 trial: Trial {
-                    provider: self.space.providers()[arm].clone(),
-                    params: self.space.params_from_unit(unit),
+                    provider: proposer.space.providers()[proposal.arm].clone(),
+                    params: proposer.space.params_from_unit(proposal.unit),
                 },
-                method,
-                explanation,
+                method: proposal.method,
+                explanation: proposal.explanation,
             });
         }
         Ok(out)
-    }
-
-    /// The arm for an exploring variant: the bandit's draw, or (GP-only) uniform.
-    fn explore_arm(&mut self, bandit: &Bandit) -> (usize, ArmRule, Option<f64>) {
-        match self.settings.strategy {
-            Strategy::GpBandit => {
-                let choice = bandit.choose(&mut self.rng);
-                let rule = match self.settings.bandit {
-                    BanditRule::Thompson => ArmRule::Thompson,
-                    BanditRule::Ucb1 => ArmRule::Ucb1,
-                };
-                (choice.arm, rule, Some(choice.score))
-            }
-            _ => (
-                self.rng.random_range(0..self.space.providers().len()),
-                ArmRule::Design,
-                None,
-            ),
-        }
-    }
-
-    /// What random search would do, without repeating itself: a uniformly
-    /// random arm (the bandit is not asked, so an arm it has written off by
-    /// bad luck still gets looked at) and a uniformly random point outside
-    /// the exclusion zones of the points tried on it.
-    fn fill_space(
-        &mut self,
-        gp: &GaussianProcess,
-        tried: &[Vec<[f64; 3]>],
-    ) -> (usize, [f64; 3], Explanation, Method) {
-        let arm = self.rng.random_range(0..self.space.providers().len());
-        let radius = exclusion_radius(self.settings.min_distance, tried[arm].len());
-        let unit = uniform_outside(&tried[arm], radius, 256, &mut self.rng);
-        let p = gp.predict(&self.encode(arm, unit));
-        let explanation = Explanation {
-            arm_rule: ArmRule::Design,
-            arm_score: None,
-            predicted_mean: Some(p.mean),
-            predicted_sd: Some(p.sd),
-            expected_improvement: None,
-        };
-        (arm, unit, explanation, Method::SpaceFilling)
-    }
-
-    /// The best predicted settings over all arms (maximise μ − σ/2), but only
-    /// once the model knows good settings: predicted at least
-    /// [`EXPLOIT_MIN_MEAN`] stars with sd at most [`EXPLOIT_MAX_SD`]. Before
-    /// that, exploiting would only repeat a guess, so the slot explores.
-    fn exploit(
-        &mut self,
-        gp: &GaussianProcess,
-        model: &Model,
-    ) -> Option<(usize, [f64; 3], Explanation, Method)> {
-        let arms: Vec<usize> = (0..self.space.providers().len()).collect();
-        let space = &self.space;
-        let score = |arm: usize, u: [f64; 3]| {
-            let p = gp.predict(&encode(space, arm, u));
-            p.mean - 0.5 * p.sd
-        };
-        let (arm, unit, _) =
-            maximize_over_arms(&arms, model, self.candidates_now, &mut self.rng, &score);
-        let p = gp.predict(&self.encode(arm, unit));
-        if p.sd > EXPLOIT_MAX_SD || p.mean < EXPLOIT_MIN_MEAN {
-            return None;
-        }
-        let explanation = Explanation {
-            arm_rule: ArmRule::BestPrediction,
-            arm_score: None,
-            predicted_mean: Some(p.mean),
-            predicted_sd: Some(p.sd),
-            expected_improvement: Some(expected_improvement(
-                p.mean,
-                p.sd,
-                model.incumbent,
-                self.settings.xi,
-            )),
-        };
-        Some((arm, unit, explanation, Method::GpExploit))
-    }
-
-    /// Expected Improvement, on the bandit's arm or (GP only) over all arms.
-    fn explore(
-        &mut self,
-        gp: &GaussianProcess,
-        model: &Model,
-        bandit: &Bandit,
-        tried: &[Vec<[f64; 3]>],
-    ) -> (usize, [f64; 3], Explanation, Method) {
-        let (arms, arm_rule, arm_score) = match self.settings.strategy {
-            Strategy::GpBandit => {
-                let (arm, rule, score) = self.explore_arm(bandit);
-                (vec![arm], rule, score)
-            }
-            _ => (
-                (0..self.space.providers().len()).collect(),
-                ArmRule::Acquisition,
-                None,
-            ),
-        };
-        let (incumbent, xi, space) = (model.incumbent, self.settings.xi, &self.space);
-        let radius: Vec<f64> = tried
-            .iter()
-            .map(|t| exclusion_radius(self.settings.min_distance, t.len()))
-            .collect();
-        // Zones only around settings the model believes mediocre (predicted
-        // below the good-render bar): around good ones EI may still refine,
-        // which is what the designer sees late in a session.
-        let tried: Vec<Vec<[f64; 3]>> = tried
-            .iter()
-            .enumerate()
-            .map(|(arm, points)| {
-                points
-                    .iter()
-                    .copied()
-                    .filter(|u| gp.predict_mean(&encode(space, arm, *u)) < EXPLOIT_MIN_MEAN)
-                    .collect()
-            })
-            .collect();
-        // Inside an exclusion zone the score is −1, below any EI (≥ 0), so
-        // the search leaves the zones whenever there is room outside them.
-        let ei = |arm: usize, u: [f64; 3]| {
-            if !outside_exclusion(&u, &tried[arm], radius[arm]) {
-                return -1.0;
-            }
-            let p = gp.predict(&encode(space, arm, u));
-            expected_improvement(p.mean, p.sd, incumbent, xi)
-        };
-        let (mut arm, mut unit, mut ei) =
-            maximize_over_arms(&arms, model, self.candidates_now, &mut self.rng, &ei);
-        if ei < 0.0 {
-            // Every candidate was excluded (only with a huge `min_distance`):
-            // plain EI rather than a point chosen by nothing.
-            let plain = |arm: usize, u: [f64; 3]| {
-                let p = gp.predict(&encode(space, arm, u));
-                expected_improvement(p.mean, p.sd, incumbent, xi)
-            };
-            (arm, unit, ei) =
-                maximize_over_arms(&arms, model, self.candidates_now, &mut self.rng, &plain);
-        }
-        let p = gp.predict(&self.encode(arm, unit));
-        let explanation = Explanation {
-            arm_rule,
-            arm_score,
-            predicted_mean: Some(p.mean),
-            predicted_sd: Some(p.sd),
-            expected_improvement: Some(ei),
-        };
-        (arm, unit, explanation, Method::GpEi)
     }
 
     /// Initial design (Latin hypercube) while `already + i < n_initial_points`,
@@ -629,52 +301,10 @@ impl Optimizer {
     }
 }
 
-/// Maximises `f(arm, point)` on each arm's unit cube (candidates seeded with
-/// the arm's best observed points) and returns the best arm, point and value.
-fn maximize_over_arms(
-    arms: &[usize],
-    model: &Model,
-    candidates: usize,
-    rng: &mut StdRng,
-    f: &dyn Fn(usize, [f64; 3]) -> f64,
-) -> (usize, [f64; 3], f64) {
-    let mut best: Option<(usize, [f64; 3], f64)> = None;
-    for &arm in arms {
-        let (unit, value) =
-            maximize_on_unit_cube(&|u| f(arm, u), &model.seeds_by_arm[arm], candidates, 3, rng);
-        if best.is_none_or(|b| value > b.2) {
-            best = Some((arm, unit, value));
-        }
-    }
-    best.expect("the search space has at least one arm")
-}
-
-/// One-hot arm followed by the unit-scaled reals.
-fn encode(space: &SearchSpace, arm: usize, unit: [f64; 3]) -> Vec<f64> {
-    let mut x = vec![0.0; space.encoded_len()];
-    x[arm] = 1.0;
-    x[space.providers().len()..].copy_from_slice(&unit);
-    x
-}
-
-/// The noise-aware view of convergence: what the model believes about the
-/// best settings tried, and how far a target rating looks.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Outlook {
-    /// The tried settings with the best posterior mean.
-    pub best: Trial,
-    /// Predicted rating there (the model's belief, not the luckiest rating).
-    pub predicted_mean: f64,
-    /// Its standard deviation.
-    pub predicted_sd: f64,
-    /// The target rating the estimate is about.
-    pub target: f64,
-    /// Highest probability, over the search space, that settings truly rate at least `target`.
-    pub best_chance: f64,
-    /// Trials until a render at or above `target` is more likely than not:
-    /// 0 when the model is already confident (mean − 2·sd ≥ target), `None`
-    /// when the chance per trial is below 1%.
-    pub trials_to_target: Option<u32>,
+/// The latest `max_model_points` observations (two at least).
+fn recent(observations: &[RatedTrial], max_model_points: usize) -> &[RatedTrial] {
+    let keep = max_model_points.max(2);
+    &observations[observations.len().saturating_sub(keep)..]
 }
 
 impl Optimizer {
@@ -691,47 +321,8 @@ impl Optimizer {
 
     /// [`Optimizer::outlook`] with a model fitted already.
     pub fn outlook_with(&mut self, model: &Model, target: f64) -> Option<Outlook> {
-        // Means first (O(n) each), the standard deviation only for the winner.
-        let mut best: Option<(&Trial, f64, Vec<f64>)> = None;
-        for o in self.model_window() {
-            let Some(arm) = self.space.provider_index(&o.trial.provider) else {
-                continue;
-            };
-            let x = encode(&self.space, arm, self.space.unit_reals(&o.trial.params));
-            let mean = model.gp.predict_mean(&x);
-            if best.as_ref().is_none_or(|b| mean > b.1) {
-                best = Some((&o.trial, mean, x));
-            }
-        }
-        let (trial, x) = best.map(|(t, _, x)| (t.clone(), x))?;
-        let Prediction { mean, sd } = model.gp.predict(&x);
-        let mut chance: f64 = 0.0;
-        for arm in 0..self.space.providers().len() {
-            for u in latin_hypercube::<3, _>(256, &mut self.rng) {
-                let p = model.gp.predict(&encode(&self.space, arm, u));
-                chance = chance.max(super::acquisition::normal_cdf(
-                    (p.mean - target) / p.sd.max(1e-9),
-                ));
-            }
-        }
-        let trials = if mean - 2.0 * sd >= target {
-            Some(0)
-        } else if chance < 0.01 {
-            None
-        } else if chance >= 0.5 {
-            Some(1)
-        } else {
-            // Trials until at least one success is more likely than not.
-            Some((0.5f64.ln() / (1.0 - chance).ln()).ceil() as u32)
-        };
-        Some(Outlook {
-            best: trial,
-            predicted_mean: mean,
-            predicted_sd: sd,
-            target,
-            best_chance: chance,
-            trials_to_target: trials,
-        })
+        let window = recent(&self.observations, self.settings.max_model_points);
+        super::outlook::outlook(&self.space, window, model, target, &mut self.rng)
     }
 
     /// Per configured arm, the settings with the highest predicted rating
@@ -739,66 +330,19 @@ impl Optimizer {
     /// space-filling sample of its untried settings; `None` for an arm with
     /// no rating yet, whose predictions are only the prior.
     pub fn best_by_arm(&mut self, model: &Model) -> Vec<Option<ArmBest>> {
-        let arms = self.space.providers().len();
-        let mut tried: Vec<Vec<[f64; 3]>> = vec![Vec::new(); arms];
-        for o in self.model_window() {
-            if let Some(arm) = self.space.provider_index(&o.trial.provider) {
-                tried[arm].push(self.space.unit_reals(&o.trial.params));
-            }
-        }
-        (0..arms)
-            .map(|arm| {
-                if tried[arm].is_empty() {
-                    return None;
-                }
-                let sample = latin_hypercube::<3, _>(256, &mut self.rng);
-                let (unit, _) = tried[arm]
-                    .iter()
-                    .chain(sample.iter())
-                    .map(|u| (*u, model.gp.predict_mean(&encode(&self.space, arm, *u))))
-                    .max_by(|a, b| a.1.total_cmp(&b.1))?;
-                let p = model.gp.predict(&encode(&self.space, arm, unit));
-                Some(ArmBest {
-                    trial: Trial {
-                        provider: self.space.providers()[arm].clone(),
-                        params: self.space.params_from_unit(unit),
-                    },
-                    predicted_mean: p.mean,
-                    predicted_sd: p.sd,
-                })
-            })
-            .collect()
-    }
-}
-
-/// The best settings the model knows on one arm.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ArmBest {
-    /// The arm and its settings.
-    pub trial: Trial,
-    /// Predicted rating there.
-    pub predicted_mean: f64,
-    /// Its standard deviation (noise excluded).
-    pub predicted_sd: f64,
-}
-
-impl Model {
-    /// The fitted GP.
-    pub fn gp(&self) -> &GaussianProcess {
-        &self.gp
-    }
-
-    /// The best posterior mean at an observed point.
-    pub fn incumbent(&self) -> f64 {
-        self.incumbent
+        let window = recent(&self.observations, self.settings.max_model_points);
+        super::outlook::best_by_arm(&self.space, window, model, &mut self.rng)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ArmRule;
     use crate::domain::{Params, Stars};
     use crate::optim::Bounds;
+    use crate::optim::design::{exclusion_radius, outside_exclusion};
+    use crate::optim::settings::{BatchPolicy, EXPLOIT_MIN_MEAN};
     use rand::SeedableRng;
 
     fn space() -> SearchSpace {

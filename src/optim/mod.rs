@@ -11,9 +11,17 @@ pub mod design;
 pub mod gp;
 pub mod kernel;
 pub mod lbfgs;
+pub mod model;
+pub mod outlook;
+mod policy;
+mod proposal;
+pub mod settings;
 pub mod space;
 pub mod stats;
 
-pub use bayes::{Optimizer, OptimizerSettings, Suggestion};
+pub use bayes::{Optimizer, Suggestion};
 pub use gp::{GaussianProcess, GpError, Hyperparameters};
+pub use model::{FittedHyperparameters, Model};
+pub use outlook::{ArmBest, Outlook};
+pub use settings::{BatchPolicy, OptimizerSettings, Strategy};
 pub use space::{Bounds, SearchSpace};

@@ -1,0 +1,189 @@
+//! The two policies behind a batch, kept apart from the numerics so a new
+//! one is a variant and a match arm: what each slot of a batch is for
+//! ([`BatchPolicy`]), and which provider arms an exploring slot searches
+//! ([`Strategy`] with the bandit).
+
+use rand::RngExt;
+use rand::rngs::StdRng;
+
+use super::bandit::{Bandit, BanditRule};
+use super::settings::{BatchPolicy, Strategy};
+use crate::domain::ArmRule;
+
+/// What one slot of a batch proposes, once a model exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SlotRole {
+    /// The best settings the model knows (it must know good ones).
+    Exploit,
+    /// Expected Improvement, outside the exclusion zones.
+    Explore,
+    /// What random search would propose, outside the exclusion zones.
+    SpaceFilling,
+}
+
+/// What the batch knows when it assigns roles.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct BatchState {
+    /// Variants in the batch.
+    pub count: usize,
+    /// The model knows settings good enough to exploit.
+    pub knows_good: bool,
+    /// Share of exploring slots given to space filling while nothing good is known.
+    pub space_filling: f64,
+}
+
+impl BatchPolicy {
+    /// The role of slot `slot` (0-based). Space filling stops once good
+    /// settings are known: it exists so a peak is not missed while nothing
+    /// good is known, and afterwards it only shows ~2-star renders.
+    ///
+    /// Draws from `rng` only for a slot that may be space-filling, so the
+    /// draws, and with them seeded suggestions, stay as they were.
+    pub(super) fn slot_role(self, slot: usize, batch: BatchState, rng: &mut StdRng) -> SlotRole {
+        let exploits = match self {
+            BatchPolicy::ExploitExplore => batch.count >= 2 && slot == 0,
+            BatchPolicy::Ei => false,
+        };
+        if exploits && batch.knows_good {
+            SlotRole::Exploit
+        } else if !batch.knows_good && rng.random::<f64>() < batch.space_filling {
+            SlotRole::SpaceFilling
+        } else {
+            SlotRole::Explore
+        }
+    }
+}
+
+/// The arms an exploring slot searches, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct ArmSelection {
+    /// Indices into the search space's providers.
+    pub arms: Vec<usize>,
+    /// How they were chosen.
+    pub rule: ArmRule,
+    /// The bandit's score of the chosen arm, when one chose.
+    pub score: Option<f64>,
+}
+
+impl Strategy {
+    /// With the bandit, the arm it draws; GP-only, every arm (EI compares
+    /// them, as scikit-optimize does with a categorical dimension).
+    pub(super) fn arms_to_explore(
+        self,
+        rule: BanditRule,
+        bandit: &Bandit,
+        arm_count: usize,
+        rng: &mut StdRng,
+    ) -> ArmSelection {
+        match self {
+            Strategy::GpBandit => {
+                let choice = bandit.choose(rng);
+                ArmSelection {
+                    arms: vec![choice.arm],
+                    rule: match rule {
+                        BanditRule::Thompson => ArmRule::Thompson,
+                        BanditRule::Ucb1 => ArmRule::Ucb1,
+                    },
+                    score: Some(choice.score),
+                }
+            }
+            Strategy::Gp | Strategy::Random => ArmSelection {
+                arms: (0..arm_count).collect(),
+                rule: ArmRule::Acquisition,
+                score: None,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn state(count: usize, knows_good: bool, space_filling: f64) -> BatchState {
+        BatchState {
+            count,
+            knows_good,
+            space_filling,
+        }
+    }
+
+    #[test]
+    fn exploit_explore_exploits_only_the_first_of_two_or_more_when_good_is_known() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let policy = BatchPolicy::ExploitExplore;
+        assert_eq!(
+            policy.slot_role(0, state(2, true, 0.0), &mut rng),
+            SlotRole::Exploit
+        );
+        assert_eq!(
+            policy.slot_role(1, state(2, true, 0.0), &mut rng),
+            SlotRole::Explore
+        );
+        // A batch of one explores: the designer would otherwise only ever
+        // see the incumbent.
+        assert_eq!(
+            policy.slot_role(0, state(1, true, 0.0), &mut rng),
+            SlotRole::Explore
+        );
+        assert_eq!(
+            policy.slot_role(0, state(2, false, 0.0), &mut rng),
+            SlotRole::Explore
+        );
+    }
+
+    #[test]
+    fn ei_policy_never_exploits() {
+        let mut rng = StdRng::seed_from_u64(2);
+        for slot in 0..3 {
+            assert_eq!(
+                BatchPolicy::Ei.slot_role(slot, state(3, true, 0.0), &mut rng),
+                SlotRole::Explore
+            );
+        }
+    }
+
+    #[test]
+    fn space_filling_share_applies_only_while_nothing_good_is_known() {
+        let mut rng = StdRng::seed_from_u64(3);
+        for policy in [BatchPolicy::Ei, BatchPolicy::ExploitExplore] {
+            assert_eq!(
+                policy.slot_role(1, state(2, false, 1.0), &mut rng),
+                SlotRole::SpaceFilling
+            );
+            assert_eq!(
+                policy.slot_role(1, state(2, true, 1.0), &mut rng),
+                SlotRole::Explore
+            );
+        }
+        let filled = (0..1000)
+            .filter(|_| {
+                BatchPolicy::Ei.slot_role(0, state(1, false, 0.25), &mut rng)
+                    == SlotRole::SpaceFilling
+            })
+            .count();
+        assert!(
+            (200..300).contains(&filled),
+            "{filled} of 1000 at a 25% share"
+        );
+    }
+
+    #[test]
+    fn gp_only_searches_every_arm_and_the_bandit_one() {
+        let mut rng = StdRng::seed_from_u64(4);
+        let bandit = Bandit::from_observations(
+            &["a".to_string(), "b".to_string(), "c".to_string()],
+            &[],
+            BanditRule::Thompson,
+            super::super::bandit::Reward::Binary,
+        );
+        let all = Strategy::Gp.arms_to_explore(BanditRule::Thompson, &bandit, 3, &mut rng);
+        assert_eq!(all.arms, vec![0, 1, 2]);
+        assert_eq!(all.rule, ArmRule::Acquisition);
+        let one = Strategy::GpBandit.arms_to_explore(BanditRule::Ucb1, &bandit, 3, &mut rng);
+        assert_eq!(one.arms.len(), 1);
+        assert_eq!(one.rule, ArmRule::Ucb1);
+        assert!(one.score.is_some());
+    }
+}

@@ -1,0 +1,99 @@
+//! The optimizer's settings and the constants behind its rules: which model
+//! proposes points, how a batch is composed, and when the model is trusted.
+//! Checked once where they are read (config); the optimizer takes them as given.
+
+use serde::{Deserialize, Serialize};
+
+use super::bandit::{BanditRule, Reward};
+
+/// Which model proposes points after the initial design.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// Uniform random search (the floor to beat).
+    Random,
+    /// GP + EI over all arms jointly.
+    Gp,
+    /// Bandit picks the arm, GP + EI the parameters.
+    GpBandit,
+}
+
+/// How a batch of several variants is composed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BatchPolicy {
+    /// Every variant by EI (kriging believer between them).
+    Ei,
+    /// Variant A exploits the best prediction, the rest explore by EI.
+    ExploitExplore,
+}
+
+/// Settings, checked once at construction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OptimizerSettings {
+    /// Proposals drawn from the initial design before any model is used.
+    pub n_initial_points: usize,
+    /// Model after the initial design.
+    pub strategy: Strategy,
+    /// Batch composition.
+    pub batch: BatchPolicy,
+    /// Bandit rule for [`Strategy::GpBandit`].
+    pub bandit: BanditRule,
+    /// Bandit reward.
+    pub reward: Reward,
+    /// EI exploration margin, in stars.
+    pub xi: f64,
+    /// Random candidates per arm when maximising an acquisition.
+    pub candidates: usize,
+    /// Hyperparameter fits use at most this many (most recent) observations.
+    pub hyperparameter_fit_points: usize,
+    /// The GP is conditioned on at most this many (most recent) observations:
+    /// exact GP cost grows as O(n³) time and O(n²) memory, so years of
+    /// ratings would otherwise take seconds and gigabytes per command. The
+    /// bandit still counts every observation.
+    pub max_model_points: usize,
+    /// Share of exploring variants placed space-filling (a uniformly random
+    /// arm and point outside every exclusion zone, see `min_distance`)
+    /// instead of by EI, so that a narrow peak the model has not seen yet is
+    /// still found at least as surely as by random search. Only until the
+    /// model knows good settings (the test the exploiting variant uses).
+    pub space_filling: f64,
+    /// Exploring variants are kept at least `min_distance · n^(-1/3)` (unit
+    /// cube) from the `n` points tried or pending on their arm (EI variants:
+    /// from those predicted below [`EXPLOIT_MIN_MEAN`]). A GP fitted on
+    /// mostly flat ratings has a small signal variance and a large noise, so
+    /// EI would otherwise re-rate the mediocre incumbent again and again;
+    /// the exploiting variant is not restricted.
+    pub min_distance: f64,
+}
+
+impl Default for OptimizerSettings {
+    fn default() -> Self {
+        OptimizerSettings {
+            n_initial_points: 5,
+            strategy: Strategy::GpBandit,
+            batch: BatchPolicy::ExploitExplore,
+            bandit: BanditRule::Thompson,
+            reward: Reward::Binary,
+            xi: 0.01,
+            candidates: 256,
+            hyperparameter_fit_points: 200,
+            max_model_points: 300,
+            space_filling: 0.25,
+            min_distance: 0.5,
+        }
+    }
+}
+
+/// The least rating noise the model assumes, in stars² (sd 0.5): rounding
+/// to whole stars alone adds 1/12, and a person rating the same render
+/// twice rarely agrees to better than half a star. Without this floor a few
+/// ratings are explained as noise-free and one lucky 5 looks like a sure thing.
+pub const RATING_NOISE_FLOOR: f64 = 0.25;
+
+/// Largest predicted sd (stars) at which the exploiting variant trusts the model.
+pub const EXPLOIT_MAX_SD: f64 = 0.35;
+/// The exploiting variant waits until the model knows settings predicted at
+/// this rating or better (the original's bar for a good render); until then
+/// every variant explores, so the search is not slowed early.
+pub const EXPLOIT_MIN_MEAN: f64 = 4.0;
