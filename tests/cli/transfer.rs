@@ -539,3 +539,44 @@ fn export_goes_to_stdout_with_a_dash_and_refuses_ambiguous_outputs() {
         "{line}"
     );
 }
+
+/// Issue 13, defect 8: `import` read a line of any length into memory (a
+/// 200 MB line took 420 MB). A line past the cap is refused by number,
+/// without being held, and the lines after it are still checked.
+#[test]
+fn import_refuses_a_line_longer_than_the_cap_without_reading_it_into_memory() {
+    let source = Env::new();
+    build_history(&source);
+    let (jsonl, _) = export(&source, "a");
+    let mut lines = lines(&jsonl);
+    let rating = line_of(&lines, "rating");
+    // A rating whose comment alone is 6 MiB, then a bad line after it.
+    let endless = "muy plano ".repeat(600 * 1024);
+    lines[rating] = lines[rating].replacen(
+        "\"comment\":",
+        &format!("\"comment\":\"{endless}\",\"x\":"),
+        1,
+    );
+    lines.insert(rating + 1, "{\"type\":\"rating\"".to_string());
+    let file = write_lines(&source, "long.jsonl", &lines);
+    let fresh = Env::new();
+    let out = import(&fresh, &file);
+    let stderr = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("line {}", rating + 1))
+            && stderr.contains("longer than any record latina writes"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("line {}", rating + 2)),
+        "the line after it is still read: {stderr}"
+    );
+    assert!(
+        stderr.len() < 4096,
+        "the long line is not echoed: {} bytes",
+        stderr.len()
+    );
+    assert_eq!(fresh.count("experiments"), 0);
+    assert_eq!(fresh.count("ratings"), 0);
+}
