@@ -1,520 +1,19 @@
-//! Whole-database export and import: every table that holds history, row by
-//! row, in the order it was written, and back.
-//!
-//! Reading happens in one read transaction ([`Snapshot`]), so an export is a
-//! consistent picture even while designers rate. Writing happens in one
-//! IMMEDIATE transaction ([`Importer`]) that the caller commits only when
-//! every row was accepted.
-//!
-//! Rows are matched on natural keys, never on local row ids: images by
-//! `sha256`, batches and experiments by `id`, prompt versions by `version`,
-//! evolutions by `trigger_sample`. Ratings and prompt decisions have no key
-//! of their own; a row is identified by all of its columns (a rating by
-//! experiment, stars, comment, rater and `rated_at` to the millisecond), and
-//! identical rows are counted, so a file holding the same rating twice
-//! imports twice once and never again. An import never changes a row that
-//! exists: a different row under the same key is a [`Refusal`]. Images are
-//! the exception that proves the rule: the same photo (same hash, size and
-//! format) recorded on another machine under other paths is the same image,
-//! and the database keeps its own paths.
-//!
-//! Derived state (`model_cache`) is neither exported nor imported.
+//! Writing an imported history: one IMMEDIATE transaction, rows matched on
+//! their natural keys, an existing row never changed (a different one under
+//! the same key is a [`Refusal`]).
 
-use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
-use serde::{Deserialize, Serialize};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
 
-use super::{PromptVersion, Store};
+use super::snapshot::{
+    DECISION_COLUMNS, EVOLUTION_COLUMNS, EXPERIMENT_COLUMNS, batch_from_row, evolution_from_row,
+    experiment_from_row, image_from_row, prompt_version_from_row,
+};
+use super::{
+    BatchRow, EvolutionRow, ExperimentRow, ImageRow, PromptDecisionRow, PromptVersionRow, RatingRow,
+};
 use crate::error::Result;
-
-/// A photo, keyed by its content hash.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ImageRow {
-    /// Hex SHA-256 of the file's bytes (64 lowercase hex digits).
-    pub sha256: String,
-    /// The copy under the data dir where it was recorded.
-    pub stored_path: String,
-    /// Where the designer's file was.
-    pub source_path: String,
-    /// Decoded format, e.g. `jpeg`.
-    pub format: String,
-    /// Width in pixels (≥ 1).
-    pub width: i64,
-    /// Height in pixels (≥ 1).
-    pub height: i64,
-    /// File size in bytes (≥ 1).
-    pub bytes: i64,
-    /// When it was first recorded (UTC, `YYYY-MM-DDTHH:MM:SS.sssZ`).
-    pub created_at: String,
-}
-
-/// A prompt version, keyed by its version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PromptVersionRow {
-    /// `MAJOR.MINOR.PATCH`.
-    pub version: String,
-    /// The positive prompt (not empty).
-    pub prompt: String,
-    /// The negative prompt.
-    pub negative_prompt: String,
-    /// The version it was evolved from.
-    #[serde(default)]
-    pub parent: Option<String>,
-    /// `champion`, `challenger`, `retired` or `rejected`.
-    pub status: String,
-    /// Why it was written.
-    #[serde(default)]
-    pub reasoning: Option<String>,
-    /// What changed, one line each.
-    pub changes: Vec<String>,
-    /// When it was created.
-    pub created_at: String,
-}
-
-/// One `enhance` of one photo or one `suggest` call, keyed by its id.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BatchRow {
-    /// 32 lowercase hex digits.
-    pub id: String,
-    /// The photo's hash; `None` for `suggest`.
-    #[serde(default)]
-    pub image_sha256: Option<String>,
-    /// Project or client.
-    #[serde(default)]
-    pub project: Option<String>,
-    /// What the designer wanted improved.
-    #[serde(default)]
-    pub kind: Option<String>,
-    /// Room type.
-    #[serde(default)]
-    pub room: Option<String>,
-    /// Design style.
-    #[serde(default)]
-    pub style: Option<String>,
-    /// The side-by-side preview, when written.
-    #[serde(default)]
-    pub preview_path: Option<String>,
-    /// When it was created.
-    pub created_at: String,
-}
-
-/// One variant, keyed by its id; every column of `experiments` but `seq`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExperimentRow {
-    /// 32 lowercase hex digits.
-    pub id: String,
-    /// Its batch.
-    pub batch_id: String,
-    /// A, B, …
-    pub option: String,
-    /// The provider arm that rendered it (or was proposed).
-    pub provider: String,
-    /// How far the render moves from the photo.
-    pub init_strength: f64,
-    /// How strongly the prompt is followed.
-    pub guidance_scale: f64,
-    /// How much of the room's structure is kept.
-    pub controlnet_weight: f64,
-    /// The prompt version used.
-    pub prompt_version: String,
-    /// How the optimizer chose the point.
-    pub method: String,
-    /// `proposed`, `running`, `done` or `failed`.
-    pub status: String,
-    /// The render, when done.
-    #[serde(default)]
-    pub output_path: Option<String>,
-    /// Provider wall time, milliseconds.
-    #[serde(default)]
-    pub latency_ms: Option<i64>,
-    /// Why it failed (or why its provider failed before a fallback).
-    #[serde(default)]
-    pub error: Option<String>,
-    /// When it was proposed.
-    pub created_at: String,
-    /// When its render ended.
-    #[serde(default)]
-    pub finished_at: Option<String>,
-    /// How the arm was chosen.
-    #[serde(default)]
-    pub arm_rule: Option<String>,
-    /// The Thompson draw or UCB index behind the arm.
-    #[serde(default)]
-    pub arm_score: Option<f64>,
-    /// The GP's predicted rating at the point.
-    #[serde(default)]
-    pub predicted_mean: Option<f64>,
-    /// Its standard deviation.
-    #[serde(default)]
-    pub predicted_sd: Option<f64>,
-    /// Expected Improvement at the point.
-    #[serde(default)]
-    pub expected_improvement: Option<f64>,
-    /// The provider that failed before a fallback arm rendered it.
-    #[serde(default)]
-    pub fallback_from: Option<String>,
-    /// What the render cost, US dollars.
-    #[serde(default)]
-    pub cost_usd: Option<f64>,
-}
-
-/// One rating; identified by all of its columns.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RatingRow {
-    /// The rated experiment.
-    pub experiment_id: String,
-    /// 1–5.
-    pub stars: i64,
-    /// The designer's comment.
-    #[serde(default)]
-    pub comment: Option<String>,
-    /// Who rated.
-    #[serde(default)]
-    pub rated_by: Option<String>,
-    /// When.
-    pub rated_at: String,
-}
-
-/// One prompt evolution, keyed by the sample count that triggered it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EvolutionRow {
-    /// The rated-sample count that triggered it.
-    pub trigger_sample: i64,
-    /// The champion it started from.
-    pub parent_version: String,
-    /// The challenger it created.
-    #[serde(default)]
-    pub new_version: Option<String>,
-    /// `rules` or `llm:<model>`.
-    pub evolver: String,
-    /// `pending`, `created`, `failed` or `skipped`.
-    pub outcome: String,
-    /// The detected issues (as the evolver recorded them).
-    pub issues: serde_json::Value,
-    /// The evolver's reasoning.
-    #[serde(default)]
-    pub reasoning: Option<String>,
-    /// What changed, one line each.
-    pub changes: Vec<String>,
-    /// Why it was skipped or failed.
-    #[serde(default)]
-    pub detail: Option<String>,
-    /// When it was claimed.
-    pub created_at: String,
-    /// When it ended.
-    #[serde(default)]
-    pub finished_at: Option<String>,
-}
-
-/// One champion/challenger decision; identified by all of its columns.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PromptDecisionRow {
-    /// The champion at the time.
-    pub champion: String,
-    /// The challenger (or the version activated by hand).
-    pub challenger: String,
-    /// `promote`, `reject`, `expire`, `activate` or `rollback`.
-    pub decision: String,
-    /// The champion's ratings in the trial.
-    pub champion_n: i64,
-    /// Their mean.
-    pub champion_mean: f64,
-    /// The challenger's ratings.
-    pub challenger_n: i64,
-    /// Their mean.
-    pub challenger_mean: f64,
-    /// Challenger mean − champion mean.
-    #[serde(default)]
-    pub difference: Option<f64>,
-    /// Welch's t.
-    #[serde(default)]
-    pub t: Option<f64>,
-    /// Welch–Satterthwaite degrees of freedom.
-    #[serde(default)]
-    pub df: Option<f64>,
-    /// Probability that the challenger is better.
-    #[serde(default)]
-    pub prob_better: Option<f64>,
-    /// When.
-    pub created_at: String,
-}
-
-/// One rating with its experiment's settings: a row of the ratings CSV.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RatingWithTrial {
-    /// The rating.
-    pub rating: RatingRow,
-    /// The experiment's provider arm.
-    pub provider: String,
-    /// `[init_strength, guidance_scale, controlnet_weight]`.
-    pub params: [f64; 3],
-    /// The prompt version the experiment used.
-    pub prompt_version: String,
-    /// Whether this is the experiment's latest rating (the one that counts).
-    pub latest: bool,
-}
-
-/// A consistent read of the whole database for an export.
-pub struct Snapshot<'a> {
-    tx: rusqlite::Transaction<'a>,
-}
-
-impl Store {
-    /// Starts a read transaction: everything read through the snapshot sees
-    /// the database as it was at the first read.
-    pub fn snapshot(&mut self) -> Result<Snapshot<'_>> {
-        Ok(Snapshot {
-            tx: self.conn.transaction()?,
-        })
-    }
-}
-
-impl Snapshot<'_> {
-    /// Calls `each` with every image, oldest first.
-    pub fn images(&self, each: impl FnMut(ImageRow) -> Result<()>) -> Result<()> {
-        self.stream(
-            "SELECT sha256, stored_path, source_path, format, width, height, bytes, created_at
-             FROM images ORDER BY id",
-            image_from_row,
-            each,
-        )
-    }
-
-    /// Calls `each` with every prompt version in the order they were written
-    /// (a parent before its children).
-    pub fn prompt_versions(&self, each: impl FnMut(PromptVersionRow) -> Result<()>) -> Result<()> {
-        self.stream(
-            "SELECT version, prompt, negative_prompt, parent, status, reasoning, changes, created_at
-             FROM prompt_versions ORDER BY rowid",
-            prompt_version_from_row,
-            each,
-        )
-    }
-
-    /// Calls `each` with every batch in the order they were written.
-    pub fn batches(&self, each: impl FnMut(BatchRow) -> Result<()>) -> Result<()> {
-        self.stream(
-            "SELECT b.id, i.sha256, b.project, b.kind, b.room, b.style, b.preview_path, b.created_at
-             FROM batches b LEFT JOIN images i ON i.id = b.image_id ORDER BY b.rowid",
-            batch_from_row,
-            each,
-        )
-    }
-
-    /// Calls `each` with every experiment in the order they were written.
-    pub fn experiments(&self, each: impl FnMut(ExperimentRow) -> Result<()>) -> Result<()> {
-        self.stream(
-            &format!("SELECT {EXPERIMENT_COLUMNS} FROM experiments ORDER BY seq"),
-            experiment_from_row,
-            each,
-        )
-    }
-
-    /// Calls `each` with every rating, oldest first (the history, not only
-    /// the latest of each experiment).
-    pub fn ratings(&self, each: impl FnMut(RatingRow) -> Result<()>) -> Result<()> {
-        self.stream(
-            "SELECT experiment_id, stars, comment, rated_by, rated_at FROM ratings ORDER BY id",
-            rating_from_row,
-            each,
-        )
-    }
-
-    /// Calls `each` with every rating and its experiment's settings, oldest first.
-    pub fn ratings_with_trials(
-        &self,
-        each: impl FnMut(RatingWithTrial) -> Result<()>,
-    ) -> Result<()> {
-        self.stream(
-            "SELECT r.experiment_id, r.stars, r.comment, r.rated_by, r.rated_at,
-                    e.provider, e.init_strength, e.guidance_scale, e.controlnet_weight,
-                    e.prompt_version,
-                    r.id = (SELECT max(id) FROM ratings WHERE experiment_id = r.experiment_id)
-             FROM ratings r JOIN experiments e ON e.id = r.experiment_id ORDER BY r.id",
-            |r| {
-                Ok(RatingWithTrial {
-                    rating: rating_from_row(r)?,
-                    provider: r.get(5)?,
-                    params: [r.get(6)?, r.get(7)?, r.get(8)?],
-                    prompt_version: r.get(9)?,
-                    latest: r.get(10)?,
-                })
-            },
-            each,
-        )
-    }
-
-    /// Calls `each` with every evolution in the order they were claimed.
-    pub fn evolutions(&self, each: impl FnMut(EvolutionRow) -> Result<()>) -> Result<()> {
-        self.stream(
-            &format!("SELECT {EVOLUTION_COLUMNS} FROM evolutions ORDER BY id"),
-            evolution_from_row,
-            each,
-        )
-    }
-
-    /// Calls `each` with every champion/challenger decision, oldest first.
-    pub fn prompt_decisions(
-        &self,
-        each: impl FnMut(PromptDecisionRow) -> Result<()>,
-    ) -> Result<()> {
-        self.stream(
-            &format!("SELECT {DECISION_COLUMNS} FROM prompt_decisions ORDER BY id"),
-            decision_from_row,
-            each,
-        )
-    }
-
-    /// Runs `sql` and hands each row, converted, to `each`, one at a time:
-    /// memory stays constant however large the table.
-    fn stream<T>(
-        &self,
-        sql: &str,
-        convert: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
-        mut each: impl FnMut(T) -> Result<()>,
-    ) -> Result<()> {
-        let mut stmt = self.tx.prepare(sql)?;
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
-            each(convert(row)?)?;
-        }
-        Ok(())
-    }
-}
-
-const EXPERIMENT_COLUMNS: &str = "id, batch_id, option, provider, init_strength, guidance_scale,
-    controlnet_weight, prompt_version, method, status, output_path, latency_ms, error,
-    created_at, finished_at, arm_rule, arm_score, predicted_mean, predicted_sd,
-    expected_improvement, fallback_from, cost_usd";
-
-const EVOLUTION_COLUMNS: &str = "trigger_sample, parent_version, new_version, evolver, outcome,
-    issues, reasoning, changes, detail, created_at, finished_at";
-
-const DECISION_COLUMNS: &str = "champion, challenger, decision, champion_n, champion_mean,
-    challenger_n, challenger_mean, difference, t, df, prob_better, created_at";
-
-/// A stored JSON column that does not parse is reported, not guessed at.
-fn json_column<T: serde::de::DeserializeOwned>(r: &Row<'_>, index: usize) -> rusqlite::Result<T> {
-    let text: String = r.get(index)?;
-    serde_json::from_str(&text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
-    })
-}
-
-fn image_from_row(r: &Row<'_>) -> rusqlite::Result<ImageRow> {
-    Ok(ImageRow {
-        sha256: r.get(0)?,
-        stored_path: r.get(1)?,
-        source_path: r.get(2)?,
-        format: r.get(3)?,
-        width: r.get(4)?,
-        height: r.get(5)?,
-        bytes: r.get(6)?,
-        created_at: r.get(7)?,
-    })
-}
-
-fn prompt_version_from_row(r: &Row<'_>) -> rusqlite::Result<PromptVersionRow> {
-    Ok(PromptVersionRow {
-        version: r.get(0)?,
-        prompt: r.get(1)?,
-        negative_prompt: r.get(2)?,
-        parent: r.get(3)?,
-        status: r.get(4)?,
-        reasoning: r.get(5)?,
-        changes: json_column(r, 6)?,
-        created_at: r.get(7)?,
-    })
-}
-
-fn batch_from_row(r: &Row<'_>) -> rusqlite::Result<BatchRow> {
-    Ok(BatchRow {
-        id: r.get(0)?,
-        image_sha256: r.get(1)?,
-        project: r.get(2)?,
-        kind: r.get(3)?,
-        room: r.get(4)?,
-        style: r.get(5)?,
-        preview_path: r.get(6)?,
-        created_at: r.get(7)?,
-    })
-}
-
-fn experiment_from_row(r: &Row<'_>) -> rusqlite::Result<ExperimentRow> {
-    Ok(ExperimentRow {
-        id: r.get(0)?,
-        batch_id: r.get(1)?,
-        option: r.get(2)?,
-        provider: r.get(3)?,
-        init_strength: r.get(4)?,
-        guidance_scale: r.get(5)?,
-        controlnet_weight: r.get(6)?,
-        prompt_version: r.get(7)?,
-        method: r.get(8)?,
-        status: r.get(9)?,
-        output_path: r.get(10)?,
-        latency_ms: r.get(11)?,
-        error: r.get(12)?,
-        created_at: r.get(13)?,
-        finished_at: r.get(14)?,
-        arm_rule: r.get(15)?,
-        arm_score: r.get(16)?,
-        predicted_mean: r.get(17)?,
-        predicted_sd: r.get(18)?,
-        expected_improvement: r.get(19)?,
-        fallback_from: r.get(20)?,
-        cost_usd: r.get(21)?,
-    })
-}
-
-fn rating_from_row(r: &Row<'_>) -> rusqlite::Result<RatingRow> {
-    Ok(RatingRow {
-        experiment_id: r.get(0)?,
-        stars: r.get(1)?,
-        comment: r.get(2)?,
-        rated_by: r.get(3)?,
-        rated_at: r.get(4)?,
-    })
-}
-
-fn evolution_from_row(r: &Row<'_>) -> rusqlite::Result<EvolutionRow> {
-    Ok(EvolutionRow {
-        trigger_sample: r.get(0)?,
-        parent_version: r.get(1)?,
-        new_version: r.get(2)?,
-        evolver: r.get(3)?,
-        outcome: r.get(4)?,
-        issues: json_column(r, 5)?,
-        reasoning: r.get(6)?,
-        changes: json_column(r, 7)?,
-        detail: r.get(8)?,
-        created_at: r.get(9)?,
-        finished_at: r.get(10)?,
-    })
-}
-
-fn decision_from_row(r: &Row<'_>) -> rusqlite::Result<PromptDecisionRow> {
-    Ok(PromptDecisionRow {
-        champion: r.get(0)?,
-        challenger: r.get(1)?,
-        decision: r.get(2)?,
-        champion_n: r.get(3)?,
-        champion_mean: r.get(4)?,
-        challenger_n: r.get(5)?,
-        challenger_mean: r.get(6)?,
-        difference: r.get(7)?,
-        t: r.get(8)?,
-        df: r.get(9)?,
-        prob_better: r.get(10)?,
-        created_at: r.get(11)?,
-    })
-}
+use crate::store::{PromptVersion, Store};
 
 /// What became of one imported row.
 #[derive(Debug, Clone, PartialEq)]
@@ -1068,5 +567,209 @@ fn shorten(value: &serde_json::Value) -> String {
         text
     } else {
         text.chars().take(57).collect::<String>() + "..."
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: &str = "2026-11-20T09:30:00.000Z";
+
+    fn image() -> ImageRow {
+        ImageRow {
+            sha256: "ab".repeat(32),
+            stored_path: "/studio/originals/ab.jpg".into(),
+            source_path: "/home/ana/salon.jpg".into(),
+            format: "jpeg".into(),
+            width: 800,
+            height: 600,
+            bytes: 51_234,
+            created_at: T0.into(),
+        }
+    }
+
+    fn champion() -> PromptVersionRow {
+        PromptVersionRow {
+            version: "1.0.0".into(),
+            prompt: "photorealistic interior, soft natural light".into(),
+            negative_prompt: "blurry".into(),
+            parent: None,
+            status: "champion".into(),
+            reasoning: None,
+            changes: Vec::new(),
+            created_at: T0.into(),
+        }
+    }
+
+    fn batch() -> BatchRow {
+        BatchRow {
+            id: "b".repeat(32),
+            image_sha256: Some("ab".repeat(32)),
+            project: Some("casa-lopez".into()),
+            kind: None,
+            room: Some("living_room".into()),
+            style: None,
+            preview_path: None,
+            created_at: T0.into(),
+        }
+    }
+
+    fn experiment() -> ExperimentRow {
+        ExperimentRow {
+            id: "e".repeat(32),
+            batch_id: "b".repeat(32),
+            option: "A".into(),
+            provider: "tone".into(),
+            init_strength: 0.3,
+            guidance_scale: 7.5,
+            controlnet_weight: 0.9,
+            prompt_version: "1.0.0".into(),
+            method: "initial_design".into(),
+            status: "done".into(),
+            output_path: Some("/studio/renders/e.jpg".into()),
+            latency_ms: Some(410),
+            error: None,
+            created_at: T0.into(),
+            finished_at: Some(T0.into()),
+            arm_rule: Some("design".into()),
+            arm_score: None,
+            predicted_mean: None,
+            predicted_sd: None,
+            expected_improvement: None,
+            fallback_from: None,
+            cost_usd: Some(0.0),
+        }
+    }
+
+    fn rating(stars: i64) -> RatingRow {
+        RatingRow {
+            experiment_id: "e".repeat(32),
+            stars,
+            comment: Some("muy plano".into()),
+            rated_by: Some("ana".into()),
+            rated_at: T0.into(),
+        }
+    }
+
+    /// Imports one of each row into `store` and commits.
+    fn import_history(store: &mut Store) -> Vec<Applied> {
+        let (importer, _) = store.begin_import(&crate::prompts::base_prompt()).unwrap();
+        let applied = vec![
+            importer.image(&image()).unwrap(),
+            importer.prompt_version(&champion()).unwrap(),
+            importer.batch(&batch()).unwrap(),
+            importer.experiment(&experiment()).unwrap(),
+            importer.rating(&rating(4)).unwrap(),
+        ];
+        importer.commit().unwrap();
+        applied
+    }
+
+    fn count(store: &mut Store, table: &str) -> i64 {
+        store
+            .conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn rows_come_back_from_a_snapshot_as_they_were_imported() {
+        let mut store = Store::open_in_memory().unwrap();
+        assert!(
+            import_history(&mut store)
+                .iter()
+                .all(|a| *a == Applied::Inserted)
+        );
+        let snapshot = store.snapshot().unwrap();
+        let mut experiments = Vec::new();
+        snapshot
+            .experiments(|row| {
+                experiments.push(row);
+                Ok(())
+            })
+            .unwrap();
+        let mut ratings = Vec::new();
+        snapshot
+            .ratings(|row| {
+                ratings.push(row);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(experiments, [experiment()]);
+        assert_eq!(ratings, [rating(4)]);
+    }
+
+    #[test]
+    fn importing_the_same_rows_again_changes_nothing() {
+        let mut store = Store::open_in_memory().unwrap();
+        import_history(&mut store);
+        let (importer, _) = store.begin_import(&crate::prompts::base_prompt()).unwrap();
+        assert_eq!(importer.image(&image()).unwrap(), Applied::Present);
+        assert_eq!(
+            importer.experiment(&experiment()).unwrap(),
+            Applied::Present
+        );
+        // A rating has no key: the one already there is counted, so the
+        // same row in a file is present once.
+        assert_eq!(importer.ratings_present(&rating(4)).unwrap(), 1);
+        importer.commit().unwrap();
+        assert_eq!(count(&mut store, "ratings"), 1);
+    }
+
+    #[test]
+    fn a_different_row_under_an_existing_key_is_a_conflict_naming_the_field() {
+        let mut store = Store::open_in_memory().unwrap();
+        import_history(&mut store);
+        let (importer, _) = store.begin_import(&crate::prompts::base_prompt()).unwrap();
+        let changed = ExperimentRow {
+            guidance_scale: 9.0,
+            ..experiment()
+        };
+        match importer.experiment(&changed).unwrap() {
+            Applied::Refused(Refusal::Conflict {
+                what,
+                field,
+                existing,
+                incoming,
+                ..
+            }) => {
+                assert_eq!((what, field.as_str()), ("experiment", "guidance_scale"));
+                assert_eq!((existing.as_str(), incoming.as_str()), ("7.5", "9.0"));
+            }
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+        // The same photo stored under other paths on another machine is
+        // the same image, not a conflict.
+        let elsewhere = ImageRow {
+            stored_path: "/laptop/originals/ab.jpg".into(),
+            source_path: "C:/fotos/salon.jpg".into(),
+            ..image()
+        };
+        assert_eq!(importer.image(&elsewhere).unwrap(), Applied::Present);
+    }
+
+    #[test]
+    fn a_row_referring_to_nothing_known_is_refused_and_a_dropped_import_leaves_nothing() {
+        let mut store = Store::open_in_memory().unwrap();
+        {
+            let (importer, _) = store.begin_import(&crate::prompts::base_prompt()).unwrap();
+            assert_eq!(importer.image(&image()).unwrap(), Applied::Inserted);
+            assert!(matches!(
+                importer.experiment(&experiment()).unwrap(),
+                Applied::Refused(Refusal::MissingReference { what: "batch", .. })
+            ));
+            // Dropped without commit: rolled back.
+        }
+        assert_eq!(count(&mut store, "images"), 0);
+    }
+
+    #[test]
+    fn values_in_messages_are_cut_to_sixty_characters() {
+        let long = serde_json::Value::String("x".repeat(100));
+        let short = shorten(&long);
+        assert_eq!(short.chars().count(), 60);
+        assert!(short.ends_with("..."));
+        assert_eq!(shorten(&serde_json::json!(7.5)), "7.5");
     }
 }

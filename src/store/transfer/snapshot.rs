@@ -1,0 +1,270 @@
+//! Reading the whole history for an export, in one read transaction, each
+//! table in the order it was written, through one row mapper per table.
+
+use rusqlite::Row;
+
+use super::{
+    BatchRow, EvolutionRow, ExperimentRow, ImageRow, PromptDecisionRow, PromptVersionRow,
+    RatingRow, RatingWithTrial,
+};
+use crate::error::Result;
+use crate::store::Store;
+
+/// A consistent read of the whole database for an export.
+pub struct Snapshot<'a> {
+    tx: rusqlite::Transaction<'a>,
+}
+
+impl Store {
+    /// Starts a read transaction: everything read through the snapshot sees
+    /// the database as it was at the first read.
+    pub fn snapshot(&mut self) -> Result<Snapshot<'_>> {
+        Ok(Snapshot {
+            tx: self.conn.transaction()?,
+        })
+    }
+}
+
+impl Snapshot<'_> {
+    /// Calls `each` with every image, oldest first.
+    pub fn images(&self, each: impl FnMut(ImageRow) -> Result<()>) -> Result<()> {
+        self.stream(
+            "SELECT sha256, stored_path, source_path, format, width, height, bytes, created_at
+             FROM images ORDER BY id",
+            image_from_row,
+            each,
+        )
+    }
+
+    /// Calls `each` with every prompt version in the order they were written
+    /// (a parent before its children).
+    pub fn prompt_versions(&self, each: impl FnMut(PromptVersionRow) -> Result<()>) -> Result<()> {
+        self.stream(
+            "SELECT version, prompt, negative_prompt, parent, status, reasoning, changes, created_at
+             FROM prompt_versions ORDER BY rowid",
+            prompt_version_from_row,
+            each,
+        )
+    }
+
+    /// Calls `each` with every batch in the order they were written.
+    pub fn batches(&self, each: impl FnMut(BatchRow) -> Result<()>) -> Result<()> {
+        self.stream(
+            "SELECT b.id, i.sha256, b.project, b.kind, b.room, b.style, b.preview_path, b.created_at
+             FROM batches b LEFT JOIN images i ON i.id = b.image_id ORDER BY b.rowid",
+            batch_from_row,
+            each,
+        )
+    }
+
+    /// Calls `each` with every experiment in the order they were written.
+    pub fn experiments(&self, each: impl FnMut(ExperimentRow) -> Result<()>) -> Result<()> {
+        self.stream(
+            &format!("SELECT {EXPERIMENT_COLUMNS} FROM experiments ORDER BY seq"),
+            experiment_from_row,
+            each,
+        )
+    }
+
+    /// Calls `each` with every rating, oldest first (the history, not only
+    /// the latest of each experiment).
+    pub fn ratings(&self, each: impl FnMut(RatingRow) -> Result<()>) -> Result<()> {
+        self.stream(
+            "SELECT experiment_id, stars, comment, rated_by, rated_at FROM ratings ORDER BY id",
+            rating_from_row,
+            each,
+        )
+    }
+
+    /// Calls `each` with every rating and its experiment's settings, oldest first.
+    pub fn ratings_with_trials(
+        &self,
+        each: impl FnMut(RatingWithTrial) -> Result<()>,
+    ) -> Result<()> {
+        self.stream(
+            "SELECT r.experiment_id, r.stars, r.comment, r.rated_by, r.rated_at,
+                    e.provider, e.init_strength, e.guidance_scale, e.controlnet_weight,
+                    e.prompt_version,
+                    r.id = (SELECT max(id) FROM ratings WHERE experiment_id = r.experiment_id)
+             FROM ratings r JOIN experiments e ON e.id = r.experiment_id ORDER BY r.id",
+            |r| {
+                Ok(RatingWithTrial {
+                    rating: rating_from_row(r)?,
+                    provider: r.get(5)?,
+                    params: [r.get(6)?, r.get(7)?, r.get(8)?],
+                    prompt_version: r.get(9)?,
+                    latest: r.get(10)?,
+                })
+            },
+            each,
+        )
+    }
+
+    /// Calls `each` with every evolution in the order they were claimed.
+    pub fn evolutions(&self, each: impl FnMut(EvolutionRow) -> Result<()>) -> Result<()> {
+        self.stream(
+            &format!("SELECT {EVOLUTION_COLUMNS} FROM evolutions ORDER BY id"),
+            evolution_from_row,
+            each,
+        )
+    }
+
+    /// Calls `each` with every champion/challenger decision, oldest first.
+    pub fn prompt_decisions(
+        &self,
+        each: impl FnMut(PromptDecisionRow) -> Result<()>,
+    ) -> Result<()> {
+        self.stream(
+            &format!("SELECT {DECISION_COLUMNS} FROM prompt_decisions ORDER BY id"),
+            decision_from_row,
+            each,
+        )
+    }
+
+    /// Runs `sql` and hands each row, converted, to `each`, one at a time:
+    /// memory stays constant however large the table.
+    fn stream<T>(
+        &self,
+        sql: &str,
+        convert: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
+        mut each: impl FnMut(T) -> Result<()>,
+    ) -> Result<()> {
+        let mut stmt = self.tx.prepare(sql)?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            each(convert(row)?)?;
+        }
+        Ok(())
+    }
+}
+
+pub(super) const EXPERIMENT_COLUMNS: &str =
+    "id, batch_id, option, provider, init_strength, guidance_scale,
+    controlnet_weight, prompt_version, method, status, output_path, latency_ms, error,
+    created_at, finished_at, arm_rule, arm_score, predicted_mean, predicted_sd,
+    expected_improvement, fallback_from, cost_usd";
+
+pub(super) const EVOLUTION_COLUMNS: &str =
+    "trigger_sample, parent_version, new_version, evolver, outcome,
+    issues, reasoning, changes, detail, created_at, finished_at";
+
+pub(super) const DECISION_COLUMNS: &str =
+    "champion, challenger, decision, champion_n, champion_mean,
+    challenger_n, challenger_mean, difference, t, df, prob_better, created_at";
+
+/// A stored JSON column that does not parse is reported, not guessed at.
+fn json_column<T: serde::de::DeserializeOwned>(r: &Row<'_>, index: usize) -> rusqlite::Result<T> {
+    let text: String = r.get(index)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+pub(super) fn image_from_row(r: &Row<'_>) -> rusqlite::Result<ImageRow> {
+    Ok(ImageRow {
+        sha256: r.get(0)?,
+        stored_path: r.get(1)?,
+        source_path: r.get(2)?,
+        format: r.get(3)?,
+        width: r.get(4)?,
+        height: r.get(5)?,
+        bytes: r.get(6)?,
+        created_at: r.get(7)?,
+    })
+}
+
+pub(super) fn prompt_version_from_row(r: &Row<'_>) -> rusqlite::Result<PromptVersionRow> {
+    Ok(PromptVersionRow {
+        version: r.get(0)?,
+        prompt: r.get(1)?,
+        negative_prompt: r.get(2)?,
+        parent: r.get(3)?,
+        status: r.get(4)?,
+        reasoning: r.get(5)?,
+        changes: json_column(r, 6)?,
+        created_at: r.get(7)?,
+    })
+}
+
+pub(super) fn batch_from_row(r: &Row<'_>) -> rusqlite::Result<BatchRow> {
+    Ok(BatchRow {
+        id: r.get(0)?,
+        image_sha256: r.get(1)?,
+        project: r.get(2)?,
+        kind: r.get(3)?,
+        room: r.get(4)?,
+        style: r.get(5)?,
+        preview_path: r.get(6)?,
+        created_at: r.get(7)?,
+    })
+}
+
+pub(super) fn experiment_from_row(r: &Row<'_>) -> rusqlite::Result<ExperimentRow> {
+    Ok(ExperimentRow {
+        id: r.get(0)?,
+        batch_id: r.get(1)?,
+        option: r.get(2)?,
+        provider: r.get(3)?,
+        init_strength: r.get(4)?,
+        guidance_scale: r.get(5)?,
+        controlnet_weight: r.get(6)?,
+        prompt_version: r.get(7)?,
+        method: r.get(8)?,
+        status: r.get(9)?,
+        output_path: r.get(10)?,
+        latency_ms: r.get(11)?,
+        error: r.get(12)?,
+        created_at: r.get(13)?,
+        finished_at: r.get(14)?,
+        arm_rule: r.get(15)?,
+        arm_score: r.get(16)?,
+        predicted_mean: r.get(17)?,
+        predicted_sd: r.get(18)?,
+        expected_improvement: r.get(19)?,
+        fallback_from: r.get(20)?,
+        cost_usd: r.get(21)?,
+    })
+}
+
+pub(super) fn rating_from_row(r: &Row<'_>) -> rusqlite::Result<RatingRow> {
+    Ok(RatingRow {
+        experiment_id: r.get(0)?,
+        stars: r.get(1)?,
+        comment: r.get(2)?,
+        rated_by: r.get(3)?,
+        rated_at: r.get(4)?,
+    })
+}
+
+pub(super) fn evolution_from_row(r: &Row<'_>) -> rusqlite::Result<EvolutionRow> {
+    Ok(EvolutionRow {
+        trigger_sample: r.get(0)?,
+        parent_version: r.get(1)?,
+        new_version: r.get(2)?,
+        evolver: r.get(3)?,
+        outcome: r.get(4)?,
+        issues: json_column(r, 5)?,
+        reasoning: r.get(6)?,
+        changes: json_column(r, 7)?,
+        detail: r.get(8)?,
+        created_at: r.get(9)?,
+        finished_at: r.get(10)?,
+    })
+}
+
+pub(super) fn decision_from_row(r: &Row<'_>) -> rusqlite::Result<PromptDecisionRow> {
+    Ok(PromptDecisionRow {
+        champion: r.get(0)?,
+        challenger: r.get(1)?,
+        decision: r.get(2)?,
+        champion_n: r.get(3)?,
+        champion_mean: r.get(4)?,
+        challenger_n: r.get(5)?,
+        challenger_mean: r.get(6)?,
+        difference: r.get(7)?,
+        t: r.get(8)?,
+        df: r.get(9)?,
+        prob_better: r.get(10)?,
+        created_at: r.get(11)?,
+    })
+}
