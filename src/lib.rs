@@ -14,6 +14,9 @@
 //! * [`ops`]: one workflow per subcommand.
 //! * [`cli`]: argument parsing, terminal output and prompts.
 
+// Library code reports outside input as errors; tests may unwrap.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 pub mod cli;
 pub mod config;
 pub mod domain;

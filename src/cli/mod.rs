@@ -41,8 +41,10 @@ pub const EXIT_INTERRUPTED: u8 = 130;
     args_override_self = true
 )]
 pub struct Cli {
+    /// Flags every subcommand accepts.
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
