@@ -274,10 +274,13 @@ pub struct OptimizerConfig {
     /// Suggestions drawn space-filling at random before the model takes over.
     pub n_initial_points: u32,
     /// `[low, high]` for init_strength (how far from the photo).
+    #[serde(deserialize_with = "range")]
     pub init_strength: [f64; 2],
     /// `[low, high]` for guidance_scale (how strongly the prompt is followed).
+    #[serde(deserialize_with = "range")]
     pub guidance_scale: [f64; 2],
     /// `[low, high]` for controlnet_weight (how much structure is kept).
+    #[serde(deserialize_with = "range")]
     pub controlnet_weight: [f64; 2],
     /// `gp-bandit` (bandit picks the arm, GP the parameters), `gp`, or `random`.
     pub strategy: Strategy,
@@ -319,6 +322,22 @@ impl Default for OptimizerConfig {
     }
 }
 
+/// Reads a `[low, high]` pair: serde's fixed-size arrays stop after two
+/// elements and would accept `[0.1, 0.2, 0.3]` without a word.
+fn range<'de, D>(deserializer: D) -> std::result::Result<[f64; 2], D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let values = Vec::<f64>::deserialize(deserializer)?;
+    match values[..] {
+        [low, high] => Ok([low, high]),
+        _ => Err(serde::de::Error::custom(format!(
+            "expected [low, high] (two numbers), got {} numbers",
+            values.len()
+        ))),
+    }
+}
+
 /// Where the configuration was read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigSource {
@@ -339,14 +358,7 @@ pub fn locate(
     user_config_dir: Option<&Path>,
 ) -> Result<ConfigSource> {
     if let Some(path) = explicit {
-        if !path.is_file() {
-            return Err(Error::io(
-                "cannot read config",
-                path,
-                std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
-            ));
-        }
-        return Ok(ConfigSource::File(path.to_path_buf()));
+        return explicit_source(path);
     }
     let local = cwd.join("latina.toml");
     if local.is_file() {
@@ -359,6 +371,34 @@ pub fn locate(
         }
     }
     Ok(ConfigSource::Defaults)
+}
+
+/// Checks an explicit `--config` path and says what is wrong with it:
+/// missing, a directory, or not a regular file (a FIFO or device would
+/// block or never end). `/dev/null` is the usual way to say "no config
+/// file" and means the defaults.
+fn explicit_source(path: &Path) -> Result<ConfigSource> {
+    use std::io::ErrorKind;
+    let refuse = |kind: ErrorKind, what: &str| {
+        Err(Error::io(
+            "cannot read config",
+            path,
+            std::io::Error::new(kind, what.to_string()),
+        ))
+    };
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => Ok(ConfigSource::File(path.to_path_buf())),
+        Ok(meta) if meta.is_dir() => refuse(
+            ErrorKind::IsADirectory,
+            "it is a directory: pass the latina.toml inside it",
+        ),
+        Ok(_) if path.canonicalize().is_ok_and(|p| p == Path::new("/dev/null")) => {
+            Ok(ConfigSource::Defaults)
+        }
+        Ok(_) => refuse(ErrorKind::InvalidInput, "not a regular file"),
+        Err(e) if e.kind() == ErrorKind::NotFound => refuse(ErrorKind::NotFound, "no such file"),
+        Err(e) => Err(Error::io("cannot read config", path, e)),
+    }
 }
 
 /// Reads and parses the located config, then applies environment overrides.
@@ -474,6 +514,41 @@ fn deserialize_text<T: serde::de::DeserializeOwned>(label: &str, text: &str) -> 
 
 type Override = (String, Vec<String>, toml::Value);
 
+/// The config's tables, which an environment variable cannot set as a whole.
+const SECTIONS: [&str; 4] = ["enhance", "optimizer", "evolution", "providers"];
+
+/// The process environment as text, for [`load`]: variables whose name or
+/// value is not UTF-8 are skipped (a Latin-1 `LANG` is not latina's
+/// business), except a `LATINA_<SECTION>__<KEY>` override, which latina
+/// would have read. (The flag twins such as `LATINA_DB` are paths, which
+/// need not be UTF-8; clap reads them.)
+///
+/// # Errors
+/// [`Error::Config`] naming the override whose value is not UTF-8.
+pub fn text_env<I>(vars: I) -> Result<Vec<(String, String)>>
+where
+    I: IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+{
+    let mut out = Vec::new();
+    for (key, value) in vars {
+        let Ok(key) = key.into_string() else {
+            continue;
+        };
+        match value.into_string() {
+            Ok(value) => out.push((key, value)),
+            Err(_) if key.starts_with("LATINA_") && key.contains("__") => {
+                return Err(Error::Config {
+                    source_label: format!("environment {key}"),
+                    location: String::new(),
+                    message: "the value is not valid UTF-8".into(),
+                });
+            }
+            Err(_) => {}
+        }
+    }
+    Ok(out)
+}
+
 /// Collects `LATINA_<A>__<B>=value` variables as (variable, key path, value).
 /// Values are read as TOML when they parse as such (numbers, booleans,
 /// arrays), else as plain strings.
@@ -490,6 +565,18 @@ where
             continue;
         };
         if !rest.contains("__") {
+            // `LATINA_ENHANCE=3` names a whole section: a value cannot
+            // replace it, and ignoring it would hide the mistake.
+            let name = rest.to_ascii_lowercase();
+            if SECTIONS.contains(&name.as_str()) {
+                return Err(Error::Config {
+                    source_label: format!("environment {key}"),
+                    location: String::new(),
+                    message: format!(
+                        "names the [{name}] section, not a key: set one key with {key}__<KEY>"
+                    ),
+                });
+            }
             continue; // flag twins such as LATINA_DB are handled by the CLI
         }
         let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
