@@ -188,3 +188,36 @@ fn a_read_only_renders_location_records_nothing_half_done() {
         .unwrap();
     assert_eq!(failed, 2);
 }
+
+/// Issue 13, defect 8: a FIFO given as the photo hung `enhance` forever.
+#[test]
+fn a_fifo_as_the_photo_is_refused_without_hanging() {
+    let env = Env::new();
+    let fifo = env.path("room.jpg");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let mut child = env
+        .latina_process()
+        .args(["enhance", "--no-rate"])
+        .arg(&fifo)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("enhance hung on a FIFO");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let line = one_line_failure(&out);
+    assert!(line.contains("room.jpg"), "{line}");
+    assert!(line.contains("FIFO"), "{line}");
+    assert_eq!(env.count("experiments"), 0);
+}
