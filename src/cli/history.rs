@@ -51,7 +51,7 @@ pub struct HistoryArgs {
 /// Lists experiments: a table on stdout, or with `--json` a JSON array
 /// written row by row as the database yields them.
 pub fn run(ws: &Workspace, ui: &Ui, args: HistoryArgs) -> anyhow::Result<ExitCode> {
-    let store = ws.open_store(OpenMode::MustExist)?;
+    let store = ws.open_store(OpenMode::ReadOnly)?;
     let limit = match (args.limit, args.all || ui.json) {
         (Some(n), _) => Some(n),
         (None, true) => None,

@@ -20,7 +20,7 @@ pub struct ShowArgs {
 /// Prints everything recorded about one experiment and whether its files
 /// are still on disk.
 pub fn run(ws: &Workspace, ui: &Ui, args: ShowArgs) -> anyhow::Result<ExitCode> {
-    let store = ws.open_store(OpenMode::MustExist)?;
+    let store = ws.open_store(OpenMode::ReadOnly)?;
     let report = show(&store, &args.experiment)?;
     if ui.json {
         ui.json_pretty(&report)?;
