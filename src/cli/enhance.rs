@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use clap::Args;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -74,6 +75,7 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
             image: image.clone(),
             meta: meta.clone(),
             cancel: interrupts.token(),
+            cancel_reason: interrupts.reason(),
         };
         interrupts.set_rendering(true);
         let result = runtime.block_on(enhance(ws, &mut store, &options, sink));
@@ -88,17 +90,25 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
                 continue;
             }
         };
+        if report.cancelled {
+            // After SIGHUP the terminal may be gone: what cannot be printed
+            // is already recorded, and the exit code still says why.
+            let _ = if ui.json {
+                ui.json_line(&report)
+            } else {
+                print_report(ui, &report)
+            };
+            let _ = writeln!(
+                std::io::stderr(),
+                "latina: {}: cancelled; unfinished variants are recorded as failed",
+                display::path(&report.image)
+            );
+            return Ok(ExitCode::from(interrupts.exit_code()));
+        }
         if ui.json {
             ui.json_line(&report)?;
         } else {
             print_report(ui, &report)?;
-        }
-        if report.cancelled {
-            eprintln!(
-                "latina: {}: cancelled; unfinished variants are recorded as failed",
-                display::path(&report.image)
-            );
-            return Ok(ExitCode::from(super::EXIT_INTERRUPTED));
         }
         if !report.any_succeeded() {
             failures += 1;

@@ -14,6 +14,7 @@ mod history;
 mod images;
 mod migrations;
 mod model_cache;
+mod owner;
 mod prompts;
 mod ratings;
 mod report;
@@ -118,6 +119,8 @@ impl Store {
         };
         store.configure().map_err(|e| classify(path, e))?;
         migrations::migrate(&mut store.conn, path)?;
+        // Every writer cleans up after processes that were killed mid-render.
+        store.recover_interrupted()?;
         Ok(store)
     }
 
