@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use super::rate::rate_interactively;
 use super::display;
+use super::rate::rate_interactively;
 use super::ui::{Ui, params_text};
 use crate::domain::{ExperimentStatus, ImageMeta};
 use crate::ops::Workspace;

@@ -148,9 +148,9 @@ impl Interrupts {
     fn on_signal(&self, stop: Stop, quiet: bool) {
         if self.rendering.load(Ordering::SeqCst) && !self.cancel.is_cancelled() {
             let _ = self.reason.set(stop.label());
-            let _ = self
-                .code
-                .compare_exchange(0, stop.exit_code(), Ordering::SeqCst, Ordering::SeqCst);
+            let _ =
+                self.code
+                    .compare_exchange(0, stop.exit_code(), Ordering::SeqCst, Ordering::SeqCst);
             self.cancel.cancel();
             // After SIGHUP the terminal is gone: writing to it could fail or
             // stop the process, so only the other signals are acknowledged.

@@ -170,11 +170,7 @@ fn text(ui: &Ui, report: &ExperimentReport) -> Vec<String> {
             (Some(p), true, Some(bytes)) => {
                 format!("{}  {bytes} bytes", super::display::printable(p))
             }
-            (Some(p), _, _) => format!(
-                "{}  {}",
-                super::display::printable(p),
-                ui.red("missing")
-            ),
+            (Some(p), _, _) => format!("{}  {}", super::display::printable(p), ui.red("missing")),
         };
         lines.push(format!(
             "{} {:<8} {state}",

@@ -392,7 +392,11 @@ fn explicit_source(path: &Path) -> Result<ConfigSource> {
             ErrorKind::IsADirectory,
             "it is a directory: pass the latina.toml inside it",
         ),
-        Ok(_) if path.canonicalize().is_ok_and(|p| p == Path::new("/dev/null")) => {
+        Ok(_)
+            if path
+                .canonicalize()
+                .is_ok_and(|p| p == Path::new("/dev/null")) =>
+        {
             Ok(ConfigSource::Defaults)
         }
         Ok(_) => refuse(ErrorKind::InvalidInput, "not a regular file"),

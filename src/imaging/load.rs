@@ -1,5 +1,5 @@
 //! Reading a designer's photo safely: content sniffing, size limits before
-//! decoding, truncation checks, EXIF orientation, and conversion to 8-bit RGB.
+//! decoding, truncation checks (markers and scan coverage), EXIF orientation, and conversion to 8-bit RGB.
 //!
 //! Conversions, documented because they change pixels: 16-bit channels are
 //! rounded to 8 bits (`round(v * 255 / 65535)`); an alpha channel is
@@ -13,6 +13,7 @@ use std::io::Cursor;
 use std::path::Path;
 
 use super::jpeg_markers::{self, JpegStructure};
+use super::jpeg_scan::{self, Coverage};
 use crate::error::{Error, ImageProblem, Result};
 
 /// Limits checked before and while decoding.
@@ -177,6 +178,16 @@ pub fn decode(bytes: &[u8], limits: &LoadLimits) -> Result<Decoded, ImageProblem
             JpegStructure::Malformed => {
                 return Err(ImageProblem::Corrupt("broken JPEG marker structure".into()));
             }
+        }
+        // A cut file with a fake end marker passes the marker walk; its
+        // scan data does not cover the image.
+        match jpeg_scan::coverage(bytes) {
+            Coverage::EndsEarly { decoded, expected } => {
+                tracing::debug!(decoded, expected, "JPEG scan data ends early");
+                return Err(ImageProblem::Truncated);
+            }
+            // The decoder judges what the walk cannot follow.
+            Coverage::Corrupt | Coverage::Unchecked | Coverage::Complete => {}
         }
     }
 

@@ -356,7 +356,10 @@ impl Store {
         }
         tx.commit()?;
         if marked > 0 {
-            tracing::warn!(rows = marked, "running experiments whose process is gone marked interrupted");
+            tracing::warn!(
+                rows = marked,
+                "running experiments whose process is gone marked interrupted"
+            );
         }
         Ok(marked)
     }
@@ -586,7 +589,11 @@ mod tests {
     #[test]
     fn rows_of_a_live_owner_stay_running_and_a_dead_owners_become_interrupted() {
         let (mut store, ids) = store_with_running(2);
-        assert_eq!(store.recover_interrupted().unwrap(), 0, "this process is alive");
+        assert_eq!(
+            store.recover_interrupted().unwrap(),
+            0,
+            "this process is alive"
+        );
         assert_eq!(store.pending_trials().unwrap().len(), 2);
 
         // The same pid started at another time: a reused pid, not the owner.

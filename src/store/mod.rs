@@ -158,10 +158,11 @@ impl Store {
         };
         let store = match open(None) {
             Ok(store) => store,
-            Err(e) if matches!(
-                e.sqlite_error_code(),
-                Some(rusqlite::ffi::ErrorCode::CannotOpen | rusqlite::ffi::ErrorCode::ReadOnly)
-            ) =>
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ffi::ErrorCode::CannotOpen | rusqlite::ffi::ErrorCode::ReadOnly)
+                ) =>
             {
                 tracing::debug!(error = %e, "opening the database as immutable");
                 open(Some(immutable_uri(path))).map_err(|e| classify(path, e))?

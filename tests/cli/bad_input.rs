@@ -239,7 +239,10 @@ fn escape_codes_and_newlines_in_file_names_are_not_printed_raw() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", crate::harness::stderr_of(&out));
-    assert!(!raw(&out.stdout) && !raw(&out.stderr), "enhance printed ESC");
+    assert!(
+        !raw(&out.stdout) && !raw(&out.stderr),
+        "enhance printed ESC"
+    );
     let stdout = crate::harness::stdout_of(&out);
     assert!(
         !stdout.lines().any(|l| l.starts_with("FAKE LINE")),
@@ -259,12 +262,11 @@ fn escape_codes_and_newlines_in_file_names_are_not_printed_raw() {
     let show = crate::harness::stdout_of(&shown);
     assert!(show.contains("\\u{1b}[2J"), "{show}");
 
-    let listing = env
-        .latina()
-        .args(["rate"])
-        .output()
-        .unwrap();
-    assert!(!raw(&listing.stdout) && !raw(&listing.stderr), "rate printed ESC");
+    let listing = env.latina().args(["rate"]).output().unwrap();
+    assert!(
+        !raw(&listing.stdout) && !raw(&listing.stderr),
+        "rate printed ESC"
+    );
 
     // JSON keeps the real name, escaped by serde.
     let text = serde_json::to_string(&history).unwrap();
@@ -315,7 +317,13 @@ fn read_commands_work_on_a_read_only_database() {
     };
     // Sanity: nobody really cannot write there.
     let touch = std::process::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--", "touch"])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+            "touch",
+        ])
         .arg(env.data().join("probe"))
         .output()
         .unwrap();
@@ -339,9 +347,41 @@ fn read_commands_work_on_a_read_only_database() {
     let history = as_nobody(&["--json", "history"]);
     let rows: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 2);
-    assert_eq!(std::fs::read(env.db_path()).unwrap(), before, "the file changed");
+    assert_eq!(
+        std::fs::read(env.db_path()).unwrap(),
+        before,
+        "the file changed"
+    );
 
     // A write command says why it cannot write, on one line.
     let out = as_nobody(&["rate", &id, "5"]);
     one_line_failure(&out);
+}
+
+/// Issue 13, defect 8: a JPEG cut in half with a fake end marker (`FF D9`
+/// appended) passed the marker walk and was rendered half grey.
+#[test]
+fn a_jpeg_cut_in_half_with_a_fake_end_marker_is_refused() {
+    let env = Env::new();
+    let full = std::fs::read(sample_room()).unwrap();
+    let mut cut = full[..full.len() / 2].to_vec();
+    cut.extend_from_slice(&[0xFF, 0xD9]);
+    let photo = env.path("half.jpg");
+    std::fs::write(&photo, cut).unwrap();
+    let out = env
+        .latina()
+        .args(["enhance", "--no-rate"])
+        .arg(&photo)
+        .output()
+        .unwrap();
+    let line = one_line_failure(&out);
+    assert!(line.contains("half.jpg"), "{line}");
+    assert!(line.contains("truncated"), "{line}");
+    assert_eq!(env.count("experiments"), 0);
+
+    // Every good photo still loads.
+    for name in ["images/coffee.jpg", "edge/progressive.jpg", "edge/cmyk.jpg"] {
+        let report = env.enhance(name);
+        assert_eq!(report["variants"].as_array().unwrap().len(), 2, "{name}");
+    }
 }

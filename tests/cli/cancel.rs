@@ -166,19 +166,29 @@ fn sigterm_and_sighup_cancel_the_renders_like_ctrl_c() {
         let out = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(code), "SIG{signal}: {stderr}");
-        assert!(sent.elapsed() < Duration::from_secs(8), "{:?}", sent.elapsed());
+        assert!(
+            sent.elapsed() < Duration::from_secs(8),
+            "{:?}",
+            sent.elapsed()
+        );
         let interrupts = rt
             .block_on(server.received_requests())
             .unwrap()
             .iter()
             .filter(|r| r.url.path() == "/sdapi/v1/interrupt")
             .count();
-        assert!(interrupts >= 1, "SIG{signal}: the webui was not asked to interrupt");
+        assert!(
+            interrupts >= 1,
+            "SIG{signal}: the webui was not asked to interrupt"
+        );
         let rows = statuses(&env);
         assert_eq!(rows.len(), 2);
         for (status, error) in rows {
             assert_eq!(status, "failed");
-            assert!(error.contains(&format!("cancelled (SIG{signal})")), "{error}");
+            assert!(
+                error.contains(&format!("cancelled (SIG{signal})")),
+                "{error}"
+            );
         }
     }
 }
