@@ -52,7 +52,7 @@ enum PromptsCommand {
 pub fn run(ws: &Workspace, ui: &Ui, args: PromptsArgs) -> anyhow::Result<ExitCode> {
     // Listing, showing, diffing and exporting only read.
     let mode = match args.command {
-        PromptsCommand::Activate { .. } | PromptsCommand::Rollback { .. } => OpenMode::MustExist,
+        PromptsCommand::Activate { .. } | PromptsCommand::Rollback => OpenMode::MustExist,
         _ => OpenMode::ReadOnly,
     };
     let mut store = ws.open_store(mode)?;

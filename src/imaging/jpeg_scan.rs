@@ -237,7 +237,7 @@ pub fn coverage(data: &[u8]) -> Coverage {
             return Coverage::Unchecked;
         };
         match marker {
-            0xC0 | 0xC1 | 0xC2 => {
+            0xC0..=0xC2 => {
                 progressive = marker == 0xC2;
                 if segment.len() < 6 {
                     return Coverage::Unchecked;
@@ -406,7 +406,10 @@ fn walk_scan(
     let last_ac = usize::from(scan.se.min(63));
     let mut decoded = 0u64;
     while decoded < units {
-        if restart_interval > 0 && decoded > 0 && decoded % u64::from(restart_interval) == 0 {
+        if restart_interval > 0
+            && decoded > 0
+            && decoded.is_multiple_of(u64::from(restart_interval))
+        {
             bits.restart();
         }
         let unit = (|| -> Result<(), Stop> {
