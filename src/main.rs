@@ -41,5 +41,6 @@ fn one_line(err: &anyhow::Error) -> String {
         }
         message.push_str(&text);
     }
-    message.replace(['\n', '\r'], " ")
+    // File names and provider messages may carry escape sequences.
+    latina::cli::printable(&message.replace(['\n', '\r'], " ")).into_owned()
 }

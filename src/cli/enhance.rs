@@ -2,10 +2,12 @@
 
 use anyhow::Context;
 use clap::Args;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use super::display;
 use super::rate::rate_interactively;
 use super::ui::{Ui, params_text};
 use crate::domain::{ExperimentStatus, ImageMeta};
@@ -73,6 +75,7 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
             image: image.clone(),
             meta: meta.clone(),
             cancel: interrupts.token(),
+            cancel_reason: interrupts.reason(),
         };
         interrupts.set_rendering(true);
         let result = runtime.block_on(enhance(ws, &mut store, &options, sink));
@@ -83,21 +86,29 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
             Err(err) if args.images.len() == 1 => return Err(err.into()),
             Err(err) => {
                 failures += 1;
-                eprintln!("latina: {err}");
+                eprintln!("latina: {}", display::printable(&err.to_string()));
                 continue;
             }
         };
+        if report.cancelled {
+            // After SIGHUP the terminal may be gone: what cannot be printed
+            // is already recorded, and the exit code still says why.
+            let _ = if ui.json {
+                ui.json_line(&report)
+            } else {
+                print_report(ui, &report)
+            };
+            let _ = writeln!(
+                std::io::stderr(),
+                "latina: {}: cancelled; unfinished variants are recorded as failed",
+                display::path(&report.image)
+            );
+            return Ok(ExitCode::from(interrupts.exit_code()));
+        }
         if ui.json {
             ui.json_line(&report)?;
         } else {
             print_report(ui, &report)?;
-        }
-        if report.cancelled {
-            eprintln!(
-                "latina: {}: cancelled; unfinished variants are recorded as failed",
-                report.image.display()
-            );
-            return Ok(ExitCode::from(super::EXIT_INTERRUPTED));
         }
         if !report.any_succeeded() {
             failures += 1;
@@ -107,8 +118,9 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
                 .find_map(|v| v.error.as_deref())
                 .unwrap_or("unknown error");
             eprintln!(
-                "latina: {}: no variant could be rendered: {reason}",
-                report.image.display()
+                "latina: {}: no variant could be rendered: {}",
+                display::path(&report.image),
+                display::printable(reason)
             );
             continue;
         }
@@ -144,18 +156,18 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
 fn print_report(ui: &Ui, report: &EnhanceReport) -> std::io::Result<()> {
     ui.out(format!(
         "{} → {} variants",
-        ui.bold(report.image.display()),
+        ui.bold(display::path(&report.image)),
         report.variants.len()
     ))?;
     for v in &report.variants {
         let where_ = match (&v.output, &v.error) {
             (Some(path), _) if v.fallback_from.is_some() => format!(
                 "{}  (rendered by the fallback: {})",
-                path.display(),
-                v.fallback_from.as_deref().unwrap_or_default()
+                display::path(path),
+                display::printable(v.fallback_from.as_deref().unwrap_or_default())
             ),
-            (Some(path), _) => path.display().to_string(),
-            (None, Some(err)) => format!("FAILED: {err}"),
+            (Some(path), _) => display::path(path),
+            (None, Some(err)) => format!("FAILED: {}", display::printable(err)),
             (None, None) => "FAILED".into(),
         };
         ui.out(format!(
@@ -172,7 +184,7 @@ fn print_report(ui: &Ui, report: &EnhanceReport) -> std::io::Result<()> {
     if let Some(preview) = &report.preview {
         ui.out(format!(
             "  preview (original | A | B …): {}",
-            preview.display()
+            display::path(preview)
         ))?;
     }
     Ok(())

@@ -52,7 +52,7 @@ pub fn run(ws: &Workspace, ui: &Ui, args: ExportArgs) -> anyhow::Result<ExitCode
         );
         return Ok(ExitCode::from(super::EXIT_USAGE));
     }
-    let mut store = ws.open_store(OpenMode::MustExist)?;
+    let mut store = ws.open_store(OpenMode::ReadOnly)?;
     let report = export(&mut store, &options, &mut std::io::stdout().lock())?;
     if ui.json {
         ui.json_pretty(&report)?;

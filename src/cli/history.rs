@@ -51,7 +51,7 @@ pub struct HistoryArgs {
 /// Lists experiments: a table on stdout, or with `--json` a JSON array
 /// written row by row as the database yields them.
 pub fn run(ws: &Workspace, ui: &Ui, args: HistoryArgs) -> anyhow::Result<ExitCode> {
-    let store = ws.open_store(OpenMode::MustExist)?;
+    let store = ws.open_store(OpenMode::ReadOnly)?;
     let limit = match (args.limit, args.all || ui.json) {
         (Some(n), _) => Some(n),
         (None, true) => None,
@@ -155,7 +155,10 @@ fn table_line(ui: &Ui, row: &HistoryRow, this_year: &str) -> String {
             .unwrap_or(&row.created_at)
             .to_string()
     };
-    let image = row.image.as_ref().map_or("-", |i| i.name.as_str());
+    let image = row
+        .image
+        .as_ref()
+        .map_or("-".into(), |i| super::display::printable(&i.name));
     let p = &row.params;
     let params = format!(
         "{:.2} {:>4.1} {:.2}",
@@ -176,11 +179,12 @@ fn table_line(ui: &Ui, row: &HistoryRow, this_year: &str) -> String {
             _ => cell("-", 7),
         },
     };
-    let rater = row
-        .rating
-        .as_ref()
-        .and_then(|r| r.rated_by.as_deref())
-        .unwrap_or("-");
+    let rater = super::display::printable(
+        row.rating
+            .as_ref()
+            .and_then(|r| r.rated_by.as_deref())
+            .unwrap_or("-"),
+    );
     let latency = row.latency_ms.map_or("-".to_string(), latency_text);
     let comment = row
         .rating
@@ -188,16 +192,17 @@ fn table_line(ui: &Ui, row: &HistoryRow, this_year: &str) -> String {
         .and_then(|r| r.comment.as_deref())
         .unwrap_or("")
         .replace(['\n', '\r', '\t'], " ");
+    let comment = super::display::printable(&comment);
     let line = format!(
         "{} {} {} {} {} {} {} {} {} {}",
         cell(row.experiment_id.short(), 8),
         ui.dim(cell(&when, 11)),
-        cell(image, 12),
+        cell(&image, 12),
         cell(&row.provider, 8),
         cell(&params, 14),
         cell(&row.prompt_version, 6),
         stars,
-        cell(rater, 6),
+        cell(&rater, 6),
         cell(&latency, 5),
         console::truncate_str(&comment, comment_width(), "…"),
     );

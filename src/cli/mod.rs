@@ -1,6 +1,7 @@
 //! Command-line interface: clap arguments, one file per subcommand, and the
 //! terminal UI. Everything printed or prompted lives here.
 
+mod display;
 mod doctor;
 mod enhance;
 mod evolve;
@@ -22,6 +23,7 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+pub use display::printable;
 pub use ui::Ui;
 
 /// Exit code for any failure.

@@ -50,7 +50,12 @@ enum PromptsCommand {
 
 /// Runs a `prompts` subcommand.
 pub fn run(ws: &Workspace, ui: &Ui, args: PromptsArgs) -> anyhow::Result<ExitCode> {
-    let mut store = ws.open_store(OpenMode::MustExist)?;
+    // Listing, showing, diffing and exporting only read.
+    let mode = match args.command {
+        PromptsCommand::Activate { .. } | PromptsCommand::Rollback => OpenMode::MustExist,
+        _ => OpenMode::ReadOnly,
+    };
+    let mut store = ws.open_store(mode)?;
     match args.command {
         PromptsCommand::List => {
             let versions = store.prompt_versions()?;

@@ -120,10 +120,10 @@ pub fn rater(ws: &Workspace, by: Option<&str>) -> Option<String> {
 }
 
 fn unrated_line(ui: &Ui, e: &ExperimentRecord) -> String {
-    let what = e
-        .output_path
-        .clone()
-        .unwrap_or_else(|| "(proposed parameters, no image)".into());
+    let what = e.output_path.as_deref().map_or_else(
+        || "(proposed parameters, no image)".into(),
+        |p| super::display::printable(p).into_owned(),
+    );
     format!(
         "{}  {}  {:<8} {}\n    {}",
         e.id.short(),

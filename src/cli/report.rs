@@ -24,7 +24,7 @@ pub struct ReportArgs {
 
 /// Writes the report and prints its path (`--json`: path, bytes, samples).
 pub fn run(ws: &Workspace, ui: &Ui, args: ReportArgs) -> anyhow::Result<ExitCode> {
-    let mut store = ws.open_store(OpenMode::MustExist)?;
+    let mut store = ws.open_store(OpenMode::ReadOnly)?;
     let written = report(
         ws,
         &mut store,

@@ -20,7 +20,7 @@ pub struct ShowArgs {
 /// Prints everything recorded about one experiment and whether its files
 /// are still on disk.
 pub fn run(ws: &Workspace, ui: &Ui, args: ShowArgs) -> anyhow::Result<ExitCode> {
-    let store = ws.open_store(OpenMode::MustExist)?;
+    let store = ws.open_store(OpenMode::ReadOnly)?;
     let report = show(&store, &args.experiment)?;
     if ui.json {
         ui.json_pretty(&report)?;
@@ -75,7 +75,11 @@ fn text(ui: &Ui, report: &ExperimentReport) -> Vec<String> {
     lines.push(format!("{} {status}", label("status")));
     match &d.image_info {
         Some(i) => {
-            lines.push(format!("{} {}", label("image"), i.source_path));
+            lines.push(format!(
+                "{} {}",
+                label("image"),
+                super::display::printable(&i.source_path)
+            ));
             lines.push(format!(
                 "{} {}x{} {}, {} bytes, sha256 {}",
                 label(""),
@@ -136,7 +140,11 @@ fn text(ui: &Ui, report: &ExperimentReport) -> Vec<String> {
             .map_or("unknown".into(), |c| format!("${c:.4}"))
     ));
     if let Some(error) = &row.error {
-        lines.push(format!("{} {}", label("error"), ui.red(error)));
+        lines.push(format!(
+            "{} {}",
+            label("error"),
+            ui.red(super::display::printable(error))
+        ));
     }
     if d.ratings.is_empty() {
         lines.push(format!("{} {}", label("ratings"), ui.dim("none")));
@@ -148,19 +156,21 @@ fn text(ui: &Ui, report: &ExperimentReport) -> Vec<String> {
             label(if i == 0 { "ratings" } else { "" }),
             ui.stars(r.stars),
             ui.dim(&r.rated_at),
-            r.rated_by.as_deref().unwrap_or("-"),
-            r.comment
-                .as_ref()
-                .map(|c| format!("  \"{}\"", c.replace(['\n', '\r'], " ")))
-                .unwrap_or_default(),
+            super::display::printable(r.rated_by.as_deref().unwrap_or("-")),
+            r.comment.as_ref().map_or(String::new(), |c| format!(
+                "  \"{}\"",
+                super::display::printable(&c.replace(['\n', '\r'], " "))
+            )),
             if latest { "  (counts)" } else { "" }
         ));
     }
     for (i, f) in report.files.iter().enumerate() {
         let state = match (&f.path, f.exists, f.bytes) {
             (None, _, _) => ui.dim("none"),
-            (Some(p), true, Some(bytes)) => format!("{p}  {bytes} bytes"),
-            (Some(p), _, _) => format!("{p}  {}", ui.red("missing")),
+            (Some(p), true, Some(bytes)) => {
+                format!("{}  {bytes} bytes", super::display::printable(p))
+            }
+            (Some(p), _, _) => format!("{}  {}", super::display::printable(p), ui.red("missing")),
         };
         lines.push(format!(
             "{} {:<8} {state}",

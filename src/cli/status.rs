@@ -25,7 +25,7 @@ fn duration_text(ms: f64) -> String {
 
 /// Prints the learning state.
 pub fn run(ws: &Workspace, ui: &Ui, _args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let mut store = ws.open_store(OpenMode::MustExist)?;
+    let mut store = ws.open_store(OpenMode::ReadOnly)?;
     let report = status(ws, &mut store)?;
     if ui.json {
         ui.json_pretty(&report)?;

@@ -17,7 +17,7 @@ pub fn resolve(args: &GlobalArgs) -> anyhow::Result<Workspace> {
         dirs.as_ref().map(|d| d.config_dir()),
     )?;
     tracing::debug!(?source, "config");
-    let config = config::load(&source, std::env::vars())?;
+    let config = config::load(&source, config::text_env(std::env::vars_os())?)?;
     let data_dir = args
         .data_dir
         .clone()

@@ -1,5 +1,5 @@
 //! Reading a designer's photo safely: content sniffing, size limits before
-//! decoding, truncation checks, EXIF orientation, and conversion to 8-bit RGB.
+//! decoding, truncation checks (markers and scan coverage), EXIF orientation, and conversion to 8-bit RGB.
 //!
 //! Conversions, documented because they change pixels: 16-bit channels are
 //! rounded to 8 bits (`round(v * 255 / 65535)`); an alpha channel is
@@ -13,6 +13,7 @@ use std::io::Cursor;
 use std::path::Path;
 
 use super::jpeg_markers::{self, JpegStructure};
+use super::jpeg_scan::{self, Coverage};
 use crate::error::{Error, ImageProblem, Result};
 
 /// Limits checked before and while decoding.
@@ -75,17 +76,37 @@ pub fn load(path: &Path, limits: &LoadLimits) -> Result<LoadedImage> {
         problem,
     };
     let metadata = std::fs::metadata(path).map_err(|e| Error::io("cannot read", path, e))?;
-    if metadata.is_dir() {
-        return Err(reject(ImageProblem::NotAnImage("it is a directory".into())));
+    if let Some(kind) = not_regular(&metadata) {
+        return Err(reject(ImageProblem::NotAnImage(kind.into())));
     }
-    if metadata.len() > limits.max_file_bytes {
-        return Err(reject(ImageProblem::TooLarge(format!(
+    let mut file = open_regular(path).map_err(|e| Error::io("cannot read", path, e))?;
+    // The handle's own type: the path may have been swapped since the check above.
+    let metadata = file
+        .metadata()
+        .map_err(|e| Error::io("cannot read", path, e))?;
+    if let Some(kind) = not_regular(&metadata) {
+        return Err(reject(ImageProblem::NotAnImage(kind.into())));
+    }
+    let too_large = |len: u64| {
+        reject(ImageProblem::TooLarge(format!(
             "the file is {} MB, the limit is {} MB (enhance.max_file_mb)",
-            metadata.len() / (1024 * 1024),
+            len / (1024 * 1024),
             limits.max_file_bytes / (1024 * 1024)
-        ))));
+        )))
+    };
+    if metadata.len() > limits.max_file_bytes {
+        return Err(too_large(metadata.len()));
     }
-    let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    // A file that grows while it is read stops at the limit.
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(&mut file, limits.max_file_bytes + 1),
+        &mut bytes,
+    )
+    .map_err(|e| Error::io("cannot read", path, e))?;
+    if bytes.len() as u64 > limits.max_file_bytes {
+        return Err(too_large(bytes.len() as u64));
+    }
     let image = decode(&bytes, limits).map_err(reject)?;
     let sha256 = hex(&Sha256::digest(&bytes));
     let (rgb, grayscale, flattened_alpha, format) = image;
@@ -97,6 +118,42 @@ pub fn load(path: &Path, limits: &LoadLimits) -> Result<LoadedImage> {
         grayscale,
         flattened_alpha,
     })
+}
+
+/// What a path is when it is not a regular file: a FIFO or a device would
+/// block a read forever (or never end), so only regular files are read.
+fn not_regular(metadata: &std::fs::Metadata) -> Option<&'static str> {
+    let kind = metadata.file_type();
+    if kind.is_file() {
+        return None;
+    }
+    if kind.is_dir() {
+        return Some("it is a directory");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return Some("it is a FIFO (named pipe), not a regular file");
+        }
+        if kind.is_socket() {
+            return Some("it is a socket, not a regular file");
+        }
+        if kind.is_block_device() || kind.is_char_device() {
+            return Some("it is a device, not a regular file");
+        }
+    }
+    Some("not a regular file")
+}
+
+/// Opens for reading without blocking: opening a FIFO that no one writes
+/// to would otherwise wait forever, before the handle's type can be checked.
+fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    options.open(path)
 }
 
 type Decoded = (RgbImage, bool, bool, ImageFormat);
@@ -121,6 +178,16 @@ pub fn decode(bytes: &[u8], limits: &LoadLimits) -> Result<Decoded, ImageProblem
             JpegStructure::Malformed => {
                 return Err(ImageProblem::Corrupt("broken JPEG marker structure".into()));
             }
+        }
+        // A cut file with a fake end marker passes the marker walk; its
+        // scan data does not cover the image.
+        match jpeg_scan::coverage(bytes) {
+            Coverage::EndsEarly { decoded, expected } => {
+                tracing::debug!(decoded, expected, "JPEG scan data ends early");
+                return Err(ImageProblem::Truncated);
+            }
+            // The decoder judges what the walk cannot follow.
+            Coverage::Corrupt | Coverage::Unchecked | Coverage::Complete => {}
         }
     }
 

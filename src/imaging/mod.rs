@@ -11,6 +11,7 @@ pub mod blur;
 pub mod encode;
 pub mod engine;
 pub mod jpeg_markers;
+pub mod jpeg_scan;
 pub mod load;
 pub mod metrics;
 pub mod preview;

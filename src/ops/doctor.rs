@@ -269,7 +269,7 @@ fn check_database(ws: &Workspace) -> DatabaseFinding {
             health: None,
         };
     }
-    match Store::open(&path, OpenMode::MustExist).and_then(|s| s.health()) {
+    match Store::open(&path, OpenMode::ReadOnly).and_then(|s| s.health()) {
         Ok(health) => DatabaseFinding {
             path,
             ok: health.quick_check == "ok",

@@ -5,11 +5,12 @@
 //! written under the data dir, then the batch and its experiments are
 //! recorded as `running` in one transaction, the variants are rendered
 //! concurrently, and each experiment is updated as its render lands (or
-//! fails). A process killed mid-render leaves `running` rows that say so.
+//! fails). A process killed mid-render leaves `running` rows that name
+//! their process; the next writer marks them interrupted (see the store).
 
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -30,9 +31,12 @@ pub struct EnhanceOptions {
     pub image: PathBuf,
     /// Project, type, room, style.
     pub meta: ImageMeta,
-    /// Cancelled on Ctrl-C: renders still running are stopped (remote jobs
-    /// cancelled where the API can) and recorded as failed.
+    /// Cancelled on Ctrl-C, SIGTERM or SIGHUP: renders still running are
+    /// stopped (remote jobs cancelled where the API can) and recorded as failed.
     pub cancel: CancellationToken,
+    /// What cancelled them ("Ctrl-C", "SIGTERM", …), set before `cancel`
+    /// fires; recorded errors read `cancelled (<reason>)`.
+    pub cancel_reason: Arc<OnceLock<&'static str>>,
 }
 
 /// How long a provider may take to wind down (cancel its remote job) after
@@ -111,7 +115,8 @@ pub struct EnhanceReport {
     pub variants: Vec<VariantReport>,
     /// The side-by-side preview (original | A | B …), if any render succeeded.
     pub preview: Option<PathBuf>,
-    /// Whether the designer cancelled (Ctrl-C) while variants were rendering.
+    /// Whether the renders were cancelled (Ctrl-C, SIGTERM, SIGHUP) while
+    /// variants were rendering.
     pub cancelled: bool,
 }
 
@@ -276,10 +281,12 @@ pub async fn enhance(
         let fallback = fallback.clone().filter(|f| f.name() != name);
         let slots = Arc::clone(&slots);
         let cancel = options.cancel.clone();
+        let reason = Arc::clone(&options.cancel_reason);
         tasks.spawn(async move {
+            let label = || format!("cancelled ({})", reason.get().copied().unwrap_or("Ctrl-C"));
             let cancelled = || Error::Provider {
                 provider: name.clone(),
-                message: "cancelled (Ctrl-C)".into(),
+                message: label(),
             };
             // Closed only when the command ends; a permit is always granted.
             let _permit = tokio::select! {
@@ -311,12 +318,13 @@ pub async fn enhance(
             let result = match result {
                 Err(e) if cancel.is_cancelled() => {
                     let detail = crate::provider::error_detail(e);
+                    let label = label();
                     Err(Error::Provider {
                         provider: name.clone(),
-                        message: if detail.starts_with("cancelled (Ctrl-C)") {
+                        message: if detail.starts_with(&label) {
                             detail
                         } else {
-                            format!("cancelled (Ctrl-C): {detail}")
+                            format!("{label}: {detail}")
                         },
                     })
                 }

@@ -52,7 +52,9 @@ impl Workspace {
     /// Opens the database and seeds the base prompt on first use.
     pub fn open_store(&self, mode: OpenMode) -> Result<Store> {
         let mut store = Store::open(&self.paths.database, mode)?;
-        store.seed_prompt(&prompts::base_prompt())?;
+        if !store.is_read_only() {
+            store.seed_prompt(&prompts::base_prompt())?;
+        }
         Ok(store)
     }
 

@@ -2,6 +2,7 @@
 
 use rusqlite::{OptionalExtension, Row, params};
 
+use super::owner::{self, Liveness, Owner};
 use super::{NewImage, Store, images};
 use crate::domain::{
     ArmRule, BatchId, ExperimentId, ExperimentStatus, Explanation, ImageMeta, Method, Params,
@@ -198,10 +199,15 @@ impl Store {
             let mut insert = tx.prepare(
                 "INSERT INTO experiments (id, batch_id, option, provider, init_strength,
                      guidance_scale, controlnet_weight, prompt_version, method, status,
-                     arm_rule, arm_score, predicted_mean, predicted_sd, expected_improvement)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                     arm_rule, arm_score, predicted_mean, predicted_sd, expected_improvement,
+                     owner_pid, owner_host, owner_start)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                     ?16, ?17, ?18)",
             )?;
+            let me = owner::current();
             for e in &batch.experiments {
+                // Only a render in progress has an owner that may vanish.
+                let running = e.status == ExperimentStatus::Running;
                 insert.execute(params![
                     e.id.as_str(),
                     batch.id.as_str(),
@@ -217,7 +223,10 @@ impl Store {
                     e.explanation.arm_score,
                     e.explanation.predicted_mean,
                     e.explanation.predicted_sd,
-                    e.explanation.expected_improvement
+                    e.explanation.expected_improvement,
+                    running.then_some(me.pid),
+                    running.then_some(me.host.as_deref()).flatten(),
+                    running.then_some(me.start.as_deref()).flatten()
                 ])?;
             }
         }
@@ -271,6 +280,88 @@ impl Store {
             ],
         )?;
         Ok(())
+    }
+
+    /// Marks `running` experiments whose process is gone as failed, with an
+    /// error starting `interrupted`, so they stop counting as pending and
+    /// say what happened. Runs whenever the database is opened for writing;
+    /// returns how many rows were marked.
+    ///
+    /// A row whose owner cannot be checked (another host, no start token,
+    /// or written before owners were recorded) is marked once it is older
+    /// than the lease ([`owner::LEASE`]).
+    pub fn recover_interrupted(&mut self) -> Result<usize> {
+        let lease = format!("-{} seconds", owner::LEASE.as_secs());
+        let candidates: Vec<(String, Option<Owner>, bool)> = {
+            let mut stmt = self.conn.prepare(
+                "SELECT id, owner_pid, owner_host, owner_start,
+                        created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)
+                 FROM experiments WHERE status = 'running'",
+            )?;
+            stmt.query_map([&lease], |r| {
+                let owner = r.get::<_, Option<i64>>(1)?.map(|pid| Owner {
+                    pid: u32::try_from(pid).unwrap_or(u32::MAX),
+                    host: r.get(2).ok().flatten(),
+                    start: r.get(3).ok().flatten(),
+                });
+                Ok((r.get(0)?, owner, r.get(4)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?
+        };
+        if candidates.is_empty() {
+            return Ok(0);
+        }
+        let gone: Vec<(String, String)> = candidates
+            .into_iter()
+            .filter_map(|(id, recorded, lease_expired)| {
+                let verdict = recorded.as_ref().map_or(Liveness::Unknown, owner::liveness);
+                let stale = match verdict {
+                    Liveness::Alive => false,
+                    Liveness::Gone => true,
+                    Liveness::Unknown => lease_expired,
+                };
+                stale.then(|| {
+                    let why = match (&recorded, verdict) {
+                        (Some(o), Liveness::Gone) => format!(
+                            "interrupted: latina (pid {}) stopped before the render finished \
+                             (killed, or the machine went down)",
+                            o.pid
+                        ),
+                        _ => format!(
+                            "interrupted: still running after {} minutes with no way to \
+                             check its process",
+                            owner::LEASE.as_secs() / 60
+                        ),
+                    };
+                    (id, why)
+                })
+            })
+            .collect();
+        if gone.is_empty() {
+            return Ok(0);
+        }
+        let tx = self.conn.transaction()?;
+        let mut marked = 0;
+        {
+            // `status = 'running'` again: the owner may have finished the
+            // row since it was read.
+            let mut update = tx.prepare(
+                "UPDATE experiments SET status = 'failed', error = ?2,
+                     finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                 WHERE id = ?1 AND status = 'running'",
+            )?;
+            for (id, why) in &gone {
+                marked += update.execute(params![id, why])?;
+            }
+        }
+        tx.commit()?;
+        if marked > 0 {
+            tracing::warn!(
+                rows = marked,
+                "running experiments whose process is gone marked interrupted"
+            );
+        }
+        Ok(marked)
     }
 
     /// Records where a batch's side-by-side preview was written.
@@ -431,5 +522,120 @@ impl Store {
             .conn
             .query_row("SELECT count(*) FROM experiments", [], |r| r.get(0))?;
         Ok(n as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store_with_running(n: usize) -> (Store, Vec<ExperimentId>) {
+        let mut store = Store::open_in_memory().unwrap();
+        store.seed_prompt(&crate::prompts::base_prompt()).unwrap();
+        let ids: Vec<ExperimentId> = (0..n).map(|_| ExperimentId::random()).collect();
+        store
+            .create_batch(&NewBatch {
+                id: BatchId::random(),
+                image: None,
+                meta: ImageMeta::default(),
+                experiments: ids
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| NewExperiment {
+                        id: id.clone(),
+                        option: crate::domain::option_label(i),
+                        trial: Trial {
+                            provider: "tone".into(),
+                            params: Params {
+                                init_strength: 0.2,
+                                guidance_scale: 7.0,
+                                controlnet_weight: 0.8,
+                            },
+                        },
+                        prompt_version: "1.0.0".into(),
+                        method: Method::Random,
+                        explanation: Explanation::design(),
+                        status: ExperimentStatus::Running,
+                    })
+                    .collect(),
+            })
+            .unwrap();
+        (store, ids)
+    }
+
+    fn status_and_error(store: &Store, id: &ExperimentId) -> (String, Option<String>) {
+        store
+            .conn
+            .query_row(
+                "SELECT status, error FROM experiments WHERE id = ?1",
+                [id.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+    }
+
+    fn failed_tally(store: &Store) -> i64 {
+        store
+            .conn
+            .query_row(
+                "SELECT failed FROM provider_tallies WHERE provider = 'tone'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn rows_of_a_live_owner_stay_running_and_a_dead_owners_become_interrupted() {
+        let (mut store, ids) = store_with_running(2);
+        assert_eq!(
+            store.recover_interrupted().unwrap(),
+            0,
+            "this process is alive"
+        );
+        assert_eq!(store.pending_trials().unwrap().len(), 2);
+
+        // The same pid started at another time: a reused pid, not the owner.
+        store
+            .conn
+            .execute(
+                "UPDATE experiments SET owner_start = owner_start || '0' WHERE id = ?1",
+                [ids[0].as_str()],
+            )
+            .unwrap();
+        assert_eq!(store.recover_interrupted().unwrap(), 1);
+        let (status, error) = status_and_error(&store, &ids[0]);
+        assert_eq!(status, "failed");
+        assert!(error.unwrap().starts_with("interrupted: latina (pid "));
+        assert_eq!(status_and_error(&store, &ids[1]).0, "running");
+        assert_eq!(store.pending_trials().unwrap().len(), 1);
+        assert_eq!(failed_tally(&store), 1, "the status tallies follow");
+    }
+
+    #[test]
+    fn rows_without_a_checkable_owner_are_trusted_until_the_lease_ends() {
+        let (mut store, ids) = store_with_running(2);
+        store
+            .conn
+            .execute(
+                "UPDATE experiments SET owner_pid = NULL, owner_host = NULL, owner_start = NULL",
+                [],
+            )
+            .unwrap();
+        assert_eq!(store.recover_interrupted().unwrap(), 0, "within the lease");
+        store
+            .conn
+            .execute(
+                "UPDATE experiments SET created_at = '2020-01-01T00:00:00.000Z' WHERE id = ?1",
+                [ids[1].as_str()],
+            )
+            .unwrap();
+        assert_eq!(store.recover_interrupted().unwrap(), 1);
+        let (status, error) = status_and_error(&store, &ids[1]);
+        assert_eq!(status, "failed");
+        assert!(error.unwrap().starts_with("interrupted: "));
+        assert_eq!(status_and_error(&store, &ids[0]).0, "running");
+        assert_eq!(failed_tally(&store), 1);
     }
 }

@@ -14,6 +14,7 @@ mod history;
 mod images;
 mod migrations;
 mod model_cache;
+mod owner;
 mod prompts;
 mod ratings;
 mod report;
@@ -51,6 +52,11 @@ pub enum OpenMode {
     CreateIfMissing,
     /// Fail with [`Error::DatabaseMissing`] if it does not exist.
     MustExist,
+    /// Read only (status, history, show, report, export, prompts list,
+    /// doctor): works on a database the user may not write, and never
+    /// changes the file. A database whose schema is older than this binary
+    /// is opened for writing once, to migrate it.
+    ReadOnly,
 }
 
 /// The database's state, for `latina doctor`.
@@ -70,6 +76,7 @@ pub struct Health {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    read_only: bool,
 }
 
 /// How long a writer waits for another process's lock before failing.
@@ -82,6 +89,9 @@ impl Store {
     /// [`Error::DatabaseMissing`], [`Error::DatabaseCorrupt`],
     /// [`Error::DatabaseTooNew`], or [`Error::Io`] when the directory cannot be created.
     pub fn open(path: &Path, mode: OpenMode) -> Result<Self> {
+        if mode == OpenMode::ReadOnly {
+            return Self::open_read_only(path);
+        }
         let exists = path.exists();
         if !exists && mode == OpenMode::MustExist {
             return Err(Error::DatabaseMissing {
@@ -105,10 +115,96 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            read_only: false,
         };
         store.configure().map_err(|e| classify(path, e))?;
         migrations::migrate(&mut store.conn, path)?;
+        // Every writer cleans up after processes that were killed mid-render.
+        store.recover_interrupted()?;
         Ok(store)
+    }
+
+    /// Opens without write access, so a database on a read-only file or
+    /// directory can be read. A WAL database normally needs its `-shm`
+    /// file, which cannot be created in a read-only directory; then the
+    /// file is opened as immutable (SQLite reads it without any locking or
+    /// shared memory; see <https://sqlite.org/wal.html#readonly>), which is
+    /// safe because nobody with our permissions can change it either.
+    fn open_read_only(path: &Path) -> Result<Self> {
+        if !path.exists() {
+            return Err(Error::DatabaseMissing {
+                path: path.to_path_buf(),
+            });
+        }
+        if path.is_dir() {
+            return Err(Error::DatabaseCorrupt {
+                path: path.to_path_buf(),
+                reason: "it is a directory".into(),
+            });
+        }
+        let open = |uri: Option<String>| -> rusqlite::Result<Store> {
+            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let conn = match uri {
+                Some(uri) => Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)?,
+                None => Connection::open_with_flags(path, flags)?,
+            };
+            let store = Store {
+                conn,
+                path: path.to_path_buf(),
+                read_only: true,
+            };
+            store.configure_read_only()?;
+            Ok(store)
+        };
+        let store = match open(None) {
+            Ok(store) => store,
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ffi::ErrorCode::CannotOpen | rusqlite::ffi::ErrorCode::ReadOnly)
+                ) =>
+            {
+                tracing::debug!(error = %e, "opening the database as immutable");
+                open(Some(immutable_uri(path))).map_err(|e| classify(path, e))?
+            }
+            Err(e) => return Err(classify(path, e)),
+        };
+        let version: i64 = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| classify(path, e))?;
+        if version > migrations::SCHEMA_VERSION {
+            return Err(Error::DatabaseTooNew {
+                path: path.to_path_buf(),
+                found: version,
+                supported: migrations::SCHEMA_VERSION,
+            });
+        }
+        if version < migrations::SCHEMA_VERSION {
+            // Reading needs the current schema: migrate once, writing.
+            drop(store);
+            return Self::open(path, OpenMode::MustExist).map_err(|e| match e {
+                Error::Io { .. } => Error::io(
+                    "cannot upgrade database",
+                    path,
+                    std::io::Error::new(
+                        std::io::ErrorKind::PermissionDenied,
+                        format!(
+                            "its schema version {version} must be upgraded to {} once, \
+                             by any latina command run with write access to it",
+                            migrations::SCHEMA_VERSION
+                        ),
+                    ),
+                ),
+                other => other,
+            });
+        }
+        Ok(store)
+    }
+
+    /// Whether this connection cannot write (opened with [`OpenMode::ReadOnly`]).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// What `latina doctor` reports: schema version, SQLite's quick check
@@ -140,6 +236,7 @@ impl Store {
         let mut store = Store {
             conn: Connection::open_in_memory()?,
             path: PathBuf::from(":memory:"),
+            read_only: false,
         };
         store.configure()?;
         migrations::migrate(&mut store.conn, Path::new(":memory:"))?;
@@ -149,6 +246,18 @@ impl Store {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The pragmas of [`Store::configure`] that do not write: the journal
+    /// mode is whatever the writer set (WAL).
+    fn configure_read_only(&self) -> rusqlite::Result<()> {
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        self.conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        self.conn
+            .pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
+        Ok(())
     }
 
     fn configure(&mut self) -> rusqlite::Result<()> {
@@ -168,6 +277,21 @@ impl Store {
             .pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
         Ok(())
     }
+}
+
+/// A `file:` URI for `path` with `mode=ro&immutable=1`; characters that
+/// mean something in a URI are percent-encoded.
+fn immutable_uri(path: &Path) -> String {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut uri = String::from("file:");
+    for byte in absolute.to_string_lossy().bytes() {
+        match byte {
+            b'?' | b'#' | b'%' => uri.push_str(&format!("%{byte:02X}")),
+            _ => uri.push(char::from(byte)),
+        }
+    }
+    uri.push_str("?mode=ro&immutable=1");
+    uri
 }
 
 /// Maps SQLite's open-time errors to what a user can act on.

@@ -26,7 +26,12 @@ pub struct PromptVersion {
 impl Store {
     /// Makes `base` the champion if the database has no prompt yet; a no-op otherwise.
     pub fn seed_prompt(&mut self, base: &PromptVersion) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        // Immediate: a read that turns into a write inside a deferred
+        // transaction fails at once with "database is locked" when another
+        // process wrote meanwhile (several first `enhance` runs at once).
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let count: i64 = tx.query_row("SELECT count(*) FROM prompt_versions", [], |r| r.get(0))?;
         if count == 0 {
             tx.execute(

@@ -188,3 +188,200 @@ fn a_read_only_renders_location_records_nothing_half_done() {
         .unwrap();
     assert_eq!(failed, 2);
 }
+
+/// Issue 13, defect 8: a FIFO given as the photo hung `enhance` forever.
+#[test]
+fn a_fifo_as_the_photo_is_refused_without_hanging() {
+    let env = Env::new();
+    let fifo = env.path("room.jpg");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let mut child = env
+        .latina_process()
+        .args(["enhance", "--no-rate"])
+        .arg(&fifo)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("enhance hung on a FIFO");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let line = one_line_failure(&out);
+    assert!(line.contains("room.jpg"), "{line}");
+    assert!(line.contains("FIFO"), "{line}");
+    assert_eq!(env.count("experiments"), 0);
+}
+
+/// Issue 13, defect 8: escape codes and newlines in file names were printed
+/// raw by `enhance`, `history`, `show` and the `rate` listing.
+#[test]
+fn escape_codes_and_newlines_in_file_names_are_not_printed_raw() {
+    let env = Env::new();
+    let name = "salon\u{1b}[2J\u{1b}[31m\nFAKE LINE.jpg";
+    let photo = env.path(name);
+    std::fs::copy(sample_room(), &photo).unwrap();
+    let raw = |bytes: &[u8]| bytes.contains(&0x1b);
+
+    let out = env
+        .latina()
+        .args(["enhance", "--no-rate"])
+        .arg(&photo)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", crate::harness::stderr_of(&out));
+    assert!(
+        !raw(&out.stdout) && !raw(&out.stderr),
+        "enhance printed ESC"
+    );
+    let stdout = crate::harness::stdout_of(&out);
+    assert!(
+        !stdout.lines().any(|l| l.starts_with("FAKE LINE")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\\u{1b}[31m\\nFAKE LINE.jpg"), "{stdout}");
+
+    let listing = env.latina().args(["history"]).output().unwrap();
+    assert!(listing.status.success());
+    assert!(!raw(&listing.stdout), "history printed ESC");
+
+    let history = env.json(&["history"]);
+    let id = history[0]["experiment_id"].as_str().unwrap().to_string();
+    let shown = env.latina().args(["show", &id]).output().unwrap();
+    assert!(shown.status.success());
+    assert!(!raw(&shown.stdout), "show printed ESC");
+    let show = crate::harness::stdout_of(&shown);
+    assert!(show.contains("\\u{1b}[2J"), "{show}");
+
+    let listing = env.latina().args(["rate"]).output().unwrap();
+    assert!(
+        !raw(&listing.stdout) && !raw(&listing.stderr),
+        "rate printed ESC"
+    );
+
+    // JSON keeps the real name, escaped by serde.
+    let text = serde_json::to_string(&history).unwrap();
+    assert!(text.contains("\\u001b[31m\\nFAKE LINE.jpg"), "{text}");
+}
+
+/// Issue 13, defect 8: a read-only database could not even be read by
+/// `status`/`history`. Tests run as root, which chmod does not stop, so the
+/// read commands run as `nobody` (setpriv) on a 0444 database in a 0555
+/// directory, where every write (the WAL's `-shm` included) is refused.
+#[test]
+fn read_commands_work_on_a_read_only_database() {
+    let env = Env::new();
+    let ids = env.json(&["suggest", "--count", "2"]);
+    let id = ids[0]["experiment_id"].as_str().unwrap().to_string();
+    env.latina()
+        .args(["rate", &id, "4", "--comment", "bien"])
+        .assert()
+        .success();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    // Let nobody reach the temp dirs (tempfile makes them 0700), then take
+    // write access away.
+    mode(&env.path(""), 0o755);
+    for sub in ["home", "cwd"] {
+        mode(&env.path(sub), 0o755);
+    }
+    for entry in std::fs::read_dir(env.data()).unwrap() {
+        let p = entry.unwrap().path();
+        mode(&p, if p.is_dir() { 0o555 } else { 0o444 });
+    }
+    mode(&env.data(), 0o555);
+    let before = std::fs::read(env.db_path()).unwrap();
+    let as_nobody = |args: &[&str]| {
+        let mut cmd = std::process::Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(env!("CARGO_BIN_EXE_latina"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", env.path("home"))
+            .current_dir(env.path("cwd"))
+            .arg("--data-dir")
+            .arg(env.data())
+            .args(args);
+        cmd.output().unwrap()
+    };
+    // Sanity: nobody really cannot write there.
+    let touch = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+            "touch",
+        ])
+        .arg(env.data().join("probe"))
+        .output()
+        .unwrap();
+    assert!(!touch.status.success(), "nobody can write the data dir");
+
+    for args in [
+        &["status"][..],
+        &["--json", "status"],
+        &["history"],
+        &["--json", "history"],
+        &["show", &id],
+        &["prompts", "list"],
+    ] {
+        let out = as_nobody(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            crate::harness::stderr_of(&out)
+        );
+    }
+    let history = as_nobody(&["--json", "history"]);
+    let rows: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 2);
+    assert_eq!(
+        std::fs::read(env.db_path()).unwrap(),
+        before,
+        "the file changed"
+    );
+
+    // A write command says why it cannot write, on one line.
+    let out = as_nobody(&["rate", &id, "5"]);
+    one_line_failure(&out);
+}
+
+/// Issue 13, defect 8: a JPEG cut in half with a fake end marker (`FF D9`
+/// appended) passed the marker walk and was rendered half grey.
+#[test]
+fn a_jpeg_cut_in_half_with_a_fake_end_marker_is_refused() {
+    let env = Env::new();
+    let full = std::fs::read(sample_room()).unwrap();
+    let mut cut = full[..full.len() / 2].to_vec();
+    cut.extend_from_slice(&[0xFF, 0xD9]);
+    let photo = env.path("half.jpg");
+    std::fs::write(&photo, cut).unwrap();
+    let out = env
+        .latina()
+        .args(["enhance", "--no-rate"])
+        .arg(&photo)
+        .output()
+        .unwrap();
+    let line = one_line_failure(&out);
+    assert!(line.contains("half.jpg"), "{line}");
+    assert!(line.contains("truncated"), "{line}");
+    assert_eq!(env.count("experiments"), 0);
+
+    // Every good photo still loads.
+    for name in ["images/coffee.jpg", "edge/progressive.jpg", "edge/cmyk.jpg"] {
+        let report = env.enhance(name);
+        assert_eq!(report["variants"].as_array().unwrap().len(), 2, "{name}");
+    }
+}
