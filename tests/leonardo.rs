@@ -5,7 +5,7 @@
 
 use latina::config::{LeonardoConfig, LeonardoStructure};
 use latina::domain::Params;
-use latina::provider::http::HttpPolicy;
+use latina::http::HttpPolicy;
 use latina::provider::leonardo::Leonardo;
 use latina::provider::{ImageProvider, ProgressFn, RenderRequest, Secret, SourcePhoto, Stage};
 use std::sync::{Arc, Mutex};

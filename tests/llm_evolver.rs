@@ -2,14 +2,13 @@
 //! OpenAI-compatible server that checks every request and answers like the
 //! real API, good answers, bad answers and faults alike.
 
-use latina::evolve::llm::{
-    EmbeddingsClient, EmbeddingsSettings, LlmEvolver, LlmSettings, ResponseFormat, SYSTEM_PROMPT,
-};
+use latina::evolve::llm::{LlmEvolver, LlmSettings, ResponseFormat, SYSTEM_PROMPT};
+use latina::llm::{EmbeddingsClient, EmbeddingsSettings};
 use latina::evolve::{
     EvolutionInput, EvolveError, Evolver, IssueCount, ParentPrompt, Proposal, RatedComment,
 };
 use latina::provider::Secret;
-use latina::provider::http::HttpPolicy;
+use latina::http::HttpPolicy;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

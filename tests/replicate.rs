@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use latina::config::{REPLICATE_DEFAULT_VERSION, ReplicateConfig};
 use latina::domain::Params;
-use latina::provider::http::HttpPolicy;
+use latina::http::HttpPolicy;
 use latina::provider::replicate::Replicate;
 use latina::provider::{ImageProvider, ProgressFn, RenderRequest, Secret, SourcePhoto, Stage};
 use serde_json::{Value, json};

@@ -19,7 +19,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Deserialize;
 use std::sync::Arc;
 
-use super::http::{HttpClient, HttpPolicy, Replay};
+use crate::http::{HttpClient, HttpPolicy, RequestKind};
 use super::{
     BoxFuture, Check, ImageProvider, ProgressFn, RenderOutput, RenderRequest, Secret, Stage,
     decoded_output,
@@ -155,7 +155,7 @@ impl SdWebUi {
         };
         let what = "POST /sdapi/v1/img2img";
         progress(Stage::Generating);
-        let sent = self.http.send(what, Replay::StartsWork, || {
+        let sent = self.http.send(what, RequestKind::CreatesJob, || {
             self.authed(self.http.request(reqwest::Method::POST, &url).json(&body))
         });
         let response = tokio::select! {
@@ -200,7 +200,7 @@ impl SdWebUi {
         let what = "GET /sdapi/v1/samplers";
         let url = self.url("/sdapi/v1/samplers");
         let samplers = match http
-            .send(what, Replay::Safe, || {
+            .send(what, RequestKind::Idempotent, || {
                 self.authed(http.request(reqwest::Method::GET, &url))
             })
             .await
@@ -231,7 +231,7 @@ impl SdWebUi {
         let what = "GET /controlnet/model_list";
         let url = self.url("/controlnet/model_list");
         let models = match http
-            .send(what, Replay::Safe, || {
+            .send(what, RequestKind::Idempotent, || {
                 self.authed(http.request(reqwest::Method::GET, &url))
             })
             .await
