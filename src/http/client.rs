@@ -153,9 +153,10 @@ impl HttpClient {
         read_status: &(dyn Fn(StatusCode, &[u8]) -> StatusVerdict + Sync),
     ) -> Result<Response> {
         let started = Instant::now();
-        let (deadline, length) = self
-            .deadline
-            .unwrap_or((started + self.policy.request_timeout, self.policy.request_timeout));
+        let (deadline, length) = self.deadline.unwrap_or((
+            started + self.policy.request_timeout,
+            self.policy.request_timeout,
+        ));
         let mut tries = 0u32;
         let mut connect_retries = 0u32;
         loop {
@@ -191,12 +192,18 @@ impl HttpClient {
                     let slow_connect = e.is_connect() && e.is_timeout();
                     let (fault, message) = if slow_connect {
                         let limit = seconds(self.policy.connect_timeout);
-                        (Fault::Refused, format!("cannot connect (no answer within {limit})"))
+                        (
+                            Fault::Refused,
+                            format!("cannot connect (no answer within {limit})"),
+                        )
                     } else if e.is_connect() {
                         (Fault::Refused, "cannot connect".to_string())
                     } else if e.is_timeout() {
                         let waited = Instant::now().saturating_duration_since(started);
-                        (Fault::TimedOut, format!("timed out after {}", seconds(waited)))
+                        (
+                            Fault::TimedOut,
+                            format!("timed out after {}", seconds(waited)),
+                        )
                     } else {
                         (Fault::Dropped, "the connection failed".to_string())
                     };

@@ -20,14 +20,14 @@
 
 mod client;
 mod excerpt;
-mod poll;
 pub mod policy;
+mod poll;
 pub mod redact;
 
 pub use client::{HttpClient, StatusVerdict, same_origin};
 pub use excerpt::{excerpt, one_line};
-pub use poll::{PollSchedule, WaitEnd};
 pub use policy::{HttpPolicy, RequestKind};
+pub use poll::{PollSchedule, WaitEnd};
 pub use redact::Secret;
 
 /// Re-exported so that the clients name methods and status codes without

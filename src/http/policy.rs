@@ -128,6 +128,11 @@ impl Fault {
     /// 4xx is a refusal and a refused connection sent nothing.
     pub fn job_may_exist(self) -> bool {
         match self {
+            // The API's own "come back later" is a refusal too.
+            Fault::Status {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                retry_after: true,
+            } => false,
             Fault::Status { status, .. } => status.is_server_error(),
             Fault::Refused => false,
             Fault::TimedOut | Fault::Dropped => true,
@@ -198,6 +203,7 @@ mod tests {
         assert!(Fault::TimedOut.job_may_exist());
         assert!(!status(400, false).job_may_exist());
         assert!(!Fault::Refused.job_may_exist());
+        assert!(!status(503, true).job_may_exist());
     }
 
     #[test]

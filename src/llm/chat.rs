@@ -20,7 +20,12 @@ impl ChatClient {
     ///
     /// # Errors
     /// As [`Endpoint::new`].
-    pub fn new(name: &str, base_url: &str, key: Option<Secret>, policy: HttpPolicy) -> Result<Self> {
+    pub fn new(
+        name: &str,
+        base_url: &str,
+        key: Option<Secret>,
+        policy: HttpPolicy,
+    ) -> Result<Self> {
         Ok(ChatClient {
             endpoint: Endpoint::new(name, base_url, "/chat/completions", key, policy)?,
         })

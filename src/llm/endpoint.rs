@@ -99,7 +99,11 @@ impl Endpoint {
     ///
     /// # Errors
     /// The failure in words (see [`HttpClient::send_reading`]).
-    pub async fn post(&self, body: &Value, deadline: Instant) -> std::result::Result<Vec<u8>, String> {
+    pub async fn post(
+        &self,
+        body: &Value,
+        deadline: Instant,
+    ) -> std::result::Result<Vec<u8>, String> {
         self.call(Method::POST, Some(body), deadline).await
     }
 

@@ -23,6 +23,16 @@ pub async fn check_endpoint(
     api_key: Option<Secret>,
     policy: HttpPolicy,
 ) -> Vec<Check> {
+    Check::redacted(checks(name, base_url, model, api_key, policy).await)
+}
+
+async fn checks(
+    name: &str,
+    base_url: &str,
+    model: &str,
+    api_key: Option<Secret>,
+    policy: HttpPolicy,
+) -> Vec<Check> {
     let policy = HttpPolicy {
         max_retries: 1,
         max_backoff: Duration::from_secs(2),
@@ -75,11 +85,7 @@ pub async fn check_endpoint(
         ok: true,
         detail: format!(
             "answered{}, {} model{} listed",
-            if api.has_key() {
-                " with the key"
-            } else {
-                ""
-            },
+            if api.has_key() { " with the key" } else { "" },
             ids.len(),
             if ids.len() == 1 { "" } else { "s" }
         ),

@@ -17,9 +17,9 @@ use crate::error::{Error, Result};
 use crate::evolve::cluster::{self, Category, CharNgramTfIdf, ClusterOptions, Precomputed};
 use crate::evolve::compare::{self, ArmStats, Comparison, Decision};
 use crate::evolve::llm::{LlmEvolver, LlmSettings, ResponseFormat};
-use crate::llm::{EmbeddingsClient, EmbeddingsSettings};
 use crate::evolve::rules::RuleEvolver;
 use crate::evolve::{EvolutionInput, Evolver, IssueCount, ParentPrompt, Proposal, RatedComment};
+use crate::llm::{EmbeddingsClient, EmbeddingsSettings};
 use crate::store::{EvolutionOutcome, PromptVersion, Store};
 
 /// Comments an evolver reads (newest first).

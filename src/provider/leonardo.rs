@@ -40,7 +40,6 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::error_detail as provider_message;
-use crate::http::{HttpClient, HttpPolicy, PollSchedule, RequestKind, StatusVerdict, WaitEnd};
 use super::{
     BoxFuture, Check, ImageProvider, ProgressFn, RenderOutput, RenderRequest, Secret, Stage,
     UploadImage,
@@ -48,6 +47,7 @@ use super::{
 use crate::config::{LeonardoConfig, LeonardoStructure};
 use crate::domain::Params;
 use crate::error::{Error, Result};
+use crate::http::{HttpClient, HttpPolicy, PollSchedule, RequestKind, StatusVerdict, WaitEnd};
 
 /// The Leonardo.Ai provider.
 pub struct Leonardo {
@@ -252,7 +252,8 @@ impl Leonardo {
                 }
             }
             let generation =
-                until_cancelled(&cancel, self.poll(&http, &generation_id, &what), cancelled).await?;
+                until_cancelled(&cancel, self.poll(&http, &generation_id, &what), cancelled)
+                    .await?;
             match generation.status.as_str() {
                 "COMPLETE" => {
                     let url = generation
@@ -684,7 +685,7 @@ impl ImageProvider for Leonardo {
     }
 
     fn check(self: Arc<Self>) -> BoxFuture<Vec<Check>> {
-        Box::pin(async move { self.check_async().await })
+        Box::pin(async move { Check::redacted(self.check_async().await) })
     }
 }
 

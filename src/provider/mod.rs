@@ -12,10 +12,10 @@ pub mod replicate;
 pub mod sdwebui;
 mod upload;
 
-pub use builtin::BuiltinEngine;
-pub use download::download_image;
 /// Re-exported: providers hold their keys as [`crate::http::Secret`].
 pub use crate::http::Secret;
+pub use builtin::BuiltinEngine;
+pub use download::download_image;
 pub use upload::UploadImage;
 
 use image::{ImageFormat, RgbImage};
@@ -219,6 +219,9 @@ pub fn from_config(
     configs.iter().map(|c| build(c, env)).collect()
 }
 
+/// The configured provider arms, in order.
+pub type Arms = Vec<Arc<dyn ImageProvider>>;
+
 /// The configured arms, as [`from_config`], except that when a `fallback`
 /// arm is configured, an arm that cannot be built (its key variable unset,
 /// a malformed secret) does not fail the command: it becomes an arm whose
@@ -232,7 +235,7 @@ pub fn from_config_with_fallback(
     configs: &[ProviderConfig],
     env: &dyn Fn(&str) -> Option<String>,
     fallback: Option<&str>,
-) -> Result<(Vec<Arc<dyn ImageProvider>>, Vec<Error>)> {
+) -> Result<(Arms, Vec<Error>)> {
     let mut arms = Vec::with_capacity(configs.len());
     let mut unavailable = Vec::new();
     for config in configs {
@@ -371,6 +374,19 @@ pub fn error_detail(e: Error) -> String {
 }
 
 impl Check {
+    /// The checks with every secret value redacted from what they say (a
+    /// provider may echo a key in the answer a check quotes).
+    pub fn redacted(checks: Vec<Check>) -> Vec<Check> {
+        checks
+            .into_iter()
+            .map(|c| Check {
+                what: http::redact::scrub(&c.what),
+                detail: http::redact::scrub(&c.detail),
+                ok: c.ok,
+            })
+            .collect()
+    }
+
     /// A failed check from the error of the call `what` (its name is not
     /// repeated in the detail).
     pub fn failed(what: &str, e: Error) -> Check {

@@ -69,15 +69,15 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::http::{
-    HttpClient, HttpPolicy, PollSchedule, RequestKind, WaitEnd, excerpt, same_origin,
-};
 use super::{
     BoxFuture, Check, ImageProvider, ProgressFn, RenderOutput, RenderRequest, Secret, Stage,
     UploadImage, decoded_output,
 };
 use crate::config::{ReplicateConfig, ReplicateSchema};
 use crate::error::{Error, Result};
+use crate::http::{
+    HttpClient, HttpPolicy, PollSchedule, RequestKind, WaitEnd, excerpt, same_origin,
+};
 
 /// Added to `Prefer: wait=N` for the create call's timeout (or the policy's
 /// request timeout, if shorter).
@@ -734,7 +734,7 @@ impl ImageProvider for Replicate {
     }
 
     fn check(self: Arc<Self>) -> BoxFuture<Vec<Check>> {
-        Box::pin(async move { self.check_async().await })
+        Box::pin(async move { Check::redacted(self.check_async().await) })
     }
 }
 

@@ -19,12 +19,12 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Deserialize;
 use std::sync::Arc;
 
-use crate::http::{HttpClient, HttpPolicy, RequestKind};
 use super::{
     BoxFuture, Check, ImageProvider, ProgressFn, RenderOutput, RenderRequest, Secret, Stage,
     decoded_output,
 };
 use crate::error::{Error, Result};
+use crate::http::{HttpClient, HttpPolicy, RequestKind};
 
 /// How to reach and drive one webui.
 #[derive(Debug, Clone)]
@@ -290,6 +290,6 @@ impl ImageProvider for SdWebUi {
     }
 
     fn check(self: Arc<Self>) -> BoxFuture<Vec<Check>> {
-        Box::pin(async move { self.check_async().await })
+        Box::pin(async move { Check::redacted(self.check_async().await) })
     }
 }

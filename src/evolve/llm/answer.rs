@@ -13,7 +13,10 @@ use crate::llm::quote;
 const MAX_CONTENT_BYTES: usize = 1024 * 1024;
 
 /// The JSON object the model answered with, or why there is none.
-pub(super) fn read_answer(body: &[u8], max_tokens: u32) -> std::result::Result<Map<String, Value>, String> {
+pub(super) fn read_answer(
+    body: &[u8],
+    max_tokens: u32,
+) -> std::result::Result<Map<String, Value>, String> {
     let answer: Value = serde_json::from_slice(body).map_err(|e| {
         format!(
             "the server's answer is not JSON ({})",
@@ -214,7 +217,6 @@ mod tests {
         }
     }
 
-
     #[test]
     fn json_is_found_plain_fenced_or_in_prose() {
         let cases = [
@@ -232,7 +234,6 @@ mod tests {
         assert!(extract_json_object("{unbalanced").is_none());
         assert!(extract_json_object("[1, 2]").is_none());
     }
-
 
     #[test]
     fn answers_map_to_validated_proposals_or_say_why_not() {
@@ -264,5 +265,4 @@ mod tests {
                 .contains("lacks \"reasoning\"")
         );
     }
-
 }

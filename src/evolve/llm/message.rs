@@ -148,7 +148,6 @@ mod tests {
         }
     }
 
-
     #[test]
     fn the_system_prompt_asks_for_json_with_the_five_keys() {
         assert!(SYSTEM_PROMPT.to_lowercase().contains("json"));
@@ -162,7 +161,6 @@ mod tests {
             assert!(SYSTEM_PROMPT.contains(key), "{key}");
         }
     }
-
 
     #[test]
     fn the_user_message_carries_the_parent_issues_and_comments_within_bounds() {
@@ -192,7 +190,6 @@ mod tests {
         assert!(text.ends_with("reasoning and changes."));
     }
 
-
     #[test]
     fn the_strict_schema_requires_every_property_and_allows_no_others() {
         let value = response_format_value(ResponseFormat::JsonSchema);
@@ -209,5 +206,4 @@ mod tests {
         assert_eq!(properties.len(), required.len());
         assert!(properties.iter().all(|p| required.contains(&p.as_str())));
     }
-
 }

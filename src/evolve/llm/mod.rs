@@ -138,12 +138,7 @@ impl LlmEvolver {
                 settings.max_attempts
             )));
         }
-        let chat = ChatClient::new(
-            &name,
-            &settings.base_url,
-            settings.api_key.clone(),
-            policy,
-        )?;
+        let chat = ChatClient::new(&name, &settings.base_url, settings.api_key.clone(), policy)?;
         Ok(LlmEvolver { settings, chat })
     }
 
