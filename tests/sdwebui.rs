@@ -3,41 +3,19 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use latina::domain::Params;
 use latina::http::HttpPolicy;
 use latina::provider::sdwebui::{SdWebUi, SdWebUiSettings};
-use latina::provider::{ImageProvider, ProgressFn, RenderRequest, Secret, SourcePhoto};
+use latina::provider::{ImageProvider, RenderRequest, Secret, SourcePhoto};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wiremock::matchers::{header_exists, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-fn photo() -> Arc<SourcePhoto> {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/images/coffee.jpg");
-    let bytes = std::fs::read(path).unwrap();
-    let rgb = image::load_from_memory(&bytes).unwrap().into_rgb8();
-    Arc::new(SourcePhoto::new(
-        rgb,
-        false,
-        bytes,
-        image::ImageFormat::Jpeg,
-    ))
-}
+mod support;
+use support::{no_progress, params, photo, quick_policy, render_request};
 
 fn request() -> RenderRequest {
-    RenderRequest {
-        source: photo(),
-        params: Params {
-            init_strength: 0.35,
-            guidance_scale: 8.5,
-            controlnet_weight: 0.9,
-        },
-        prompt: "photorealistic living room".into(),
-        negative_prompt: "cartoon".into(),
-        jpeg_quality: 90,
-        cancel: tokio_util::sync::CancellationToken::new(),
-    }
+    render_request("photorealistic living room", "cartoon", params())
 }
 
 fn png_base64() -> String {
@@ -74,19 +52,6 @@ fn provider_at(base_url: String, policy: HttpPolicy, auth: Option<(&str, &str)>)
         )
         .unwrap(),
     )
-}
-
-fn quick_policy() -> HttpPolicy {
-    HttpPolicy {
-        base_backoff: Duration::from_millis(20),
-        max_backoff: Duration::from_secs(2),
-        request_timeout: Duration::from_secs(5),
-        ..HttpPolicy::default()
-    }
-}
-
-fn no_progress() -> ProgressFn {
-    Arc::new(|_| {})
 }
 
 fn ok_answer() -> ResponseTemplate {

@@ -124,7 +124,12 @@ fn issue13_a_504_on_a_job_creating_request_is_not_resent() {
         .args(["--json", "enhance", sample_room().to_str().unwrap()])
         .output()
         .unwrap();
-    assert_eq!(count(&leo, &rt, "POST", "/generations"), 1, "{}", stderr_of(&out));
+    assert_eq!(
+        count(&leo, &rt, "POST", "/generations"),
+        1,
+        "{}",
+        stderr_of(&out)
+    );
     let stored = errors(&env);
     assert!(stored[0].contains("HTTP 504"), "{stored:?}");
     assert!(stored[0].contains("may have been created"), "{stored:?}");
@@ -144,7 +149,12 @@ fn issue13_a_504_on_a_job_creating_request_is_not_resent() {
         .args(["--json", "enhance", sample_room().to_str().unwrap()])
         .output()
         .unwrap();
-    assert_eq!(count(&rep, &rt, "POST", "/v1/predictions"), 1, "{}", stderr_of(&out));
+    assert_eq!(
+        count(&rep, &rt, "POST", "/v1/predictions"),
+        1,
+        "{}",
+        stderr_of(&out)
+    );
     let stored = errors(&env);
     assert!(stored[0].contains("may have been created"), "{stored:?}");
 }
@@ -432,7 +442,10 @@ fn issue13_an_unreachable_provider_costs_seconds_and_its_wait_is_not_the_fallbac
         .collect::<rusqlite::Result<_>>()
         .unwrap();
     // Two arms, two variants: the initial design gives each arm one.
-    assert!(rows.iter().any(|r| r.1.as_deref() == Some("leo")), "{rows:?}");
+    assert!(
+        rows.iter().any(|r| r.1.as_deref() == Some("leo")),
+        "{rows:?}"
+    );
     for (provider, from, latency_ms, error) in &rows {
         assert_eq!(provider, "tone");
         if from.as_deref() == Some("leo") {
