@@ -1,16 +1,20 @@
 //! latina: photorealistic room renders from AI image providers, tuned by
 //! designers' star ratings.
 //!
-//! Dependencies point one way: `cli → ops → store | optim | provider |
-//! imaging → domain`. `rusqlite` is used only in [`store`], `dialoguer` and
-//! `indicatif` only in [`cli`]; [`optim`] does no I/O.
+//! Dependencies point one way: `cli → ops → store | optim | evolve |
+//! provider | imaging → domain`; `provider` and `llm` sit on [`http`].
+//! `rusqlite` is used only in [`store`], `reqwest` only in [`http`] and the
+//! clients above it, `dialoguer` and `indicatif` only in [`cli`]; [`optim`]
+//! does no I/O.
 //!
 //! * [`config`]: `latina.toml`, defaults and environment overrides.
 //! * [`domain`]: experiments, parameters, ratings.
 //! * [`store`]: the SQLite database and its migrations.
 //! * [`optim`]: the search space and the ask/tell optimizer.
 //! * [`imaging`]: safe loading, the built-in enhancer, metrics, previews.
+//! * [`http`]: the one outbound HTTP layer (retries, deadlines, redaction).
 //! * [`provider`]: the `ImageProvider` interface and its implementations.
+//! * [`llm`]: clients of OpenAI-compatible servers (chat, embeddings).
 //! * [`ops`]: one workflow per subcommand.
 //! * [`cli`]: argument parsing, terminal output and prompts.
 
@@ -22,7 +26,9 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod evolve;
+pub mod http;
 pub mod imaging;
+pub mod llm;
 pub mod ops;
 pub mod optim;
 pub mod prompts;

@@ -19,7 +19,8 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) if latina::cli::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            let message = one_line(&err);
+            // Final guard: no secret value reaches the terminal.
+            let message = latina::http::redact::scrub(&one_line(&err));
             eprintln!("latina: {message}");
             ExitCode::from(latina::cli::EXIT_FAILURE)
         }

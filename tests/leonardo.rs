@@ -5,48 +5,27 @@
 
 use latina::config::{LeonardoConfig, LeonardoStructure};
 use latina::domain::Params;
-use latina::provider::http::HttpPolicy;
+use latina::http::HttpPolicy;
 use latina::provider::leonardo::Leonardo;
-use latina::provider::{ImageProvider, ProgressFn, RenderRequest, Secret, SourcePhoto, Stage};
+use latina::provider::{ImageProvider, ProgressFn, RenderRequest, Secret, Stage};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
+mod support;
+use support::{no_progress, params, quick_policy, render_request, requests_to};
+
 const KEY: &str = "leo-key-7d3f9b21c4e8";
 const SIGNATURE: &str = "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d";
 const POLICY: &str = "eyJleHBpcmF0aW9uIjoiMjAyNi0wMS0wMVQwMDowMjowMFoifQ==";
 
-fn photo() -> Arc<SourcePhoto> {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/images/coffee.jpg");
-    let bytes = std::fs::read(path).unwrap();
-    let rgb = image::load_from_memory(&bytes).unwrap().into_rgb8();
-    Arc::new(SourcePhoto::new(
-        rgb,
-        false,
-        bytes,
-        image::ImageFormat::Jpeg,
-    ))
-}
-
 fn request_with(params: Params) -> RenderRequest {
-    RenderRequest {
-        source: photo(),
-        params,
-        prompt: "photorealistic living room".into(),
-        negative_prompt: "cartoon".into(),
-        jpeg_quality: 90,
-        cancel: tokio_util::sync::CancellationToken::new(),
-    }
+    render_request("photorealistic living room", "cartoon", params)
 }
 
 fn request() -> RenderRequest {
-    request_with(Params {
-        init_strength: 0.35,
-        guidance_scale: 8.5,
-        controlnet_weight: 0.9,
-    })
+    request_with(params())
 }
 
 fn config(server: &MockServer) -> LeonardoConfig {
@@ -66,25 +45,12 @@ fn config(server: &MockServer) -> LeonardoConfig {
     }
 }
 
-fn quick_policy() -> HttpPolicy {
-    HttpPolicy {
-        base_backoff: Duration::from_millis(20),
-        max_backoff: Duration::from_secs(2),
-        request_timeout: Duration::from_secs(5),
-        ..HttpPolicy::default()
-    }
-}
-
 fn provider_with(config: LeonardoConfig, policy: HttpPolicy) -> Arc<Leonardo> {
     Arc::new(Leonardo::new(config, Secret::new(KEY.into()), policy).unwrap())
 }
 
 fn provider(server: &MockServer) -> Arc<Leonardo> {
     provider_with(config(server), quick_policy())
-}
-
-fn no_progress() -> ProgressFn {
-    Arc::new(|_| {})
 }
 
 /// The presigned fields as Leonardo sends them: a JSON object encoded as a string.
@@ -206,16 +172,6 @@ async fn mount_happy(server: &MockServer) {
     mount_create(server, created("DOLLARS")).await;
     mount_polls(server, 2).await;
     mount_download(server, jpeg_answer()).await;
-}
-
-async fn requests_to(server: &MockServer, method_name: &str, at: &str) -> Vec<Request> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.method.as_str() == method_name && r.url.path() == at)
-        .collect()
 }
 
 async fn generation_body(server: &MockServer) -> serde_json::Value {

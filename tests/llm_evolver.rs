@@ -2,19 +2,20 @@
 //! OpenAI-compatible server that checks every request and answers like the
 //! real API, good answers, bad answers and faults alike.
 
-use latina::evolve::llm::{
-    EmbeddingsClient, EmbeddingsSettings, LlmEvolver, LlmSettings, ResponseFormat, SYSTEM_PROMPT,
-};
+use latina::evolve::llm::{LlmEvolver, LlmSettings, ResponseFormat, SYSTEM_PROMPT};
 use latina::evolve::{
     EvolutionInput, EvolveError, Evolver, IssueCount, ParentPrompt, Proposal, RatedComment,
 };
+use latina::http::HttpPolicy;
+use latina::llm::{EmbeddingsClient, EmbeddingsSettings};
 use latina::provider::Secret;
-use latina::provider::http::HttpPolicy;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+mod support;
 
 const KEY: &str = "sk-test-4f9a1c7e2b8d";
 const MODEL: &str = "gpt-4o-mini";
@@ -58,10 +59,8 @@ fn input() -> EvolutionInput {
 fn quick_policy() -> HttpPolicy {
     HttpPolicy {
         base_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_secs(2),
-        request_timeout: Duration::from_secs(5),
         max_retries: 3,
-        ..HttpPolicy::default()
+        ..support::quick_policy()
     }
 }
 

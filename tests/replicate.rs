@@ -6,9 +6,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use latina::config::{REPLICATE_DEFAULT_VERSION, ReplicateConfig};
 use latina::domain::Params;
-use latina::provider::http::HttpPolicy;
+use latina::http::HttpPolicy;
 use latina::provider::replicate::Replicate;
-use latina::provider::{ImageProvider, ProgressFn, RenderRequest, Secret, SourcePhoto, Stage};
+use latina::provider::{ImageProvider, ProgressFn, RenderRequest, Secret, Stage};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,41 +16,24 @@ use std::time::{Duration, Instant};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+mod support;
+use support::{no_progress, params, quick_policy, render_request, requests_to};
+
 const TOKEN: &str = "r8_Zq7fakeTokenThatMustNotLeak41";
 /// A made-up version id in the right shape (the real one is read from
 /// `GET /models/fofr/sdxl-multi-controlnet-lora`).
 const SDXL_VERSION: &str = "fofr/sdxl-multi-controlnet-lora:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-fn photo() -> Arc<SourcePhoto> {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/images/coffee.jpg");
-    let bytes = std::fs::read(path).unwrap();
-    let rgb = image::load_from_memory(&bytes).unwrap().into_rgb8();
-    Arc::new(SourcePhoto::new(
-        rgb,
-        false,
-        bytes,
-        image::ImageFormat::Jpeg,
-    ))
-}
-
 fn request_with(params: Params) -> RenderRequest {
-    RenderRequest {
-        source: photo(),
+    render_request(
+        "japandi bedroom, linen, warm light",
+        "cartoon, blurry",
         params,
-        prompt: "japandi bedroom, linen, warm light".into(),
-        negative_prompt: "cartoon, blurry".into(),
-        jpeg_quality: 90,
-        cancel: tokio_util::sync::CancellationToken::new(),
-    }
+    )
 }
 
 fn request() -> RenderRequest {
-    request_with(Params {
-        init_strength: 0.35,
-        guidance_scale: 8.5,
-        controlnet_weight: 0.9,
-    })
+    request_with(params())
 }
 
 /// The API base on the fake server, with Replicate's `/v1` prefix.
@@ -75,21 +58,8 @@ fn config(server: &MockServer, overrides: Value) -> ReplicateConfig {
     serde_json::from_value(value).unwrap()
 }
 
-fn quick_policy() -> HttpPolicy {
-    HttpPolicy {
-        base_backoff: Duration::from_millis(20),
-        max_backoff: Duration::from_secs(2),
-        request_timeout: Duration::from_secs(5),
-        ..HttpPolicy::default()
-    }
-}
-
 fn provider(config: ReplicateConfig, policy: HttpPolicy) -> Arc<Replicate> {
     Arc::new(Replicate::new(config, Secret::new(TOKEN.into()), policy).unwrap())
-}
-
-fn no_progress() -> ProgressFn {
-    Arc::new(|_| {})
 }
 
 fn recorder() -> (ProgressFn, Arc<Mutex<Vec<Stage>>>) {
@@ -180,16 +150,6 @@ impl Respond for Sequence {
         let i = self.next.fetch_add(1, Ordering::SeqCst);
         self.answers[i.min(self.answers.len() - 1)].clone()
     }
-}
-
-async fn requests_to(server: &MockServer, verb: &str, p: &str) -> Vec<Request> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.method.as_str() == verb && r.url.path() == p)
-        .collect()
 }
 
 fn header(request: &Request, name: &str) -> Option<String> {

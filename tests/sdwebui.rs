@@ -3,41 +3,19 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use latina::domain::Params;
-use latina::provider::http::HttpPolicy;
+use latina::http::HttpPolicy;
 use latina::provider::sdwebui::{SdWebUi, SdWebUiSettings};
-use latina::provider::{ImageProvider, ProgressFn, RenderRequest, Secret, SourcePhoto};
+use latina::provider::{ImageProvider, RenderRequest, Secret, SourcePhoto};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wiremock::matchers::{header_exists, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-fn photo() -> Arc<SourcePhoto> {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/images/coffee.jpg");
-    let bytes = std::fs::read(path).unwrap();
-    let rgb = image::load_from_memory(&bytes).unwrap().into_rgb8();
-    Arc::new(SourcePhoto::new(
-        rgb,
-        false,
-        bytes,
-        image::ImageFormat::Jpeg,
-    ))
-}
+mod support;
+use support::{no_progress, params, photo, quick_policy, render_request};
 
 fn request() -> RenderRequest {
-    RenderRequest {
-        source: photo(),
-        params: Params {
-            init_strength: 0.35,
-            guidance_scale: 8.5,
-            controlnet_weight: 0.9,
-        },
-        prompt: "photorealistic living room".into(),
-        negative_prompt: "cartoon".into(),
-        jpeg_quality: 90,
-        cancel: tokio_util::sync::CancellationToken::new(),
-    }
+    render_request("photorealistic living room", "cartoon", params())
 }
 
 fn png_base64() -> String {
@@ -74,19 +52,6 @@ fn provider_at(base_url: String, policy: HttpPolicy, auth: Option<(&str, &str)>)
         )
         .unwrap(),
     )
-}
-
-fn quick_policy() -> HttpPolicy {
-    HttpPolicy {
-        base_backoff: Duration::from_millis(20),
-        max_backoff: Duration::from_secs(2),
-        request_timeout: Duration::from_secs(5),
-        ..HttpPolicy::default()
-    }
-}
-
-fn no_progress() -> ProgressFn {
-    Arc::new(|_| {})
 }
 
 fn ok_answer() -> ResponseTemplate {
@@ -184,9 +149,11 @@ async fn rate_limited_then_served_honours_retry_after() {
 
 #[tokio::test]
 async fn a_burst_of_503_is_retried_with_backoff() {
+    // A render starts work: only a 503 that says when to come back
+    // (`Retry-After`) proves the webui did not take it (issue 13).
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503))
+        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "0"))
         .up_to_n_times(3)
         .mount(&server)
         .await;
@@ -205,7 +172,11 @@ async fn a_burst_of_503_is_retried_with_backoff() {
 async fn too_many_503s_give_up_with_the_status() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
+        .respond_with(
+            ResponseTemplate::new(503)
+                .insert_header("retry-after", "0")
+                .set_body_string("Service Unavailable"),
+        )
         .mount(&server)
         .await;
     let policy = HttpPolicy {
@@ -219,6 +190,23 @@ async fn too_many_503s_give_up_with_the_status() {
         .unwrap();
     assert!(err.to_string().contains("HTTP 503"), "{err}");
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_503_without_retry_after_is_not_resent() {
+    // A gateway's bare 503 does not prove the render was not started.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let err = provider(&server, quick_policy(), None)
+        .render(request(), no_progress())
+        .await
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("may have been created"), "{err}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -55,7 +55,7 @@ pub struct EmbeddingsConfig {
     /// comments merge: model vectors of unrelated texts are more alike than
     /// TF-IDF ones, so this is higher than the offline 0.3.
     pub threshold: f64,
-    /// Seconds one request may take.
+    /// Seconds one embeddings request may take, retries and waits included.
     pub timeout_secs: u64,
 }
 
@@ -102,7 +102,8 @@ pub struct LlmConfig {
     pub max_attempts: u32,
     /// `json-object` or `json-schema` (strict Structured Outputs).
     pub response_format: LlmResponseFormat,
-    /// Seconds one request may take.
+    /// Seconds one evolution may take in all: every request, retry,
+    /// backoff wait and re-ask ends by this deadline.
     pub timeout_secs: u64,
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::Workspace;
 use crate::config::{EvolverKind, ProviderConfig};
-use crate::evolve::llm;
+use crate::llm;
 use crate::provider::{self, Check};
 use crate::store::{Health, OpenMode, Store};
 
@@ -150,9 +150,9 @@ pub async fn doctor(ws: &Workspace, env: &(dyn Fn(&str) -> Option<String> + Sync
             key_env,
             checks: Vec::new(),
         };
-        let policy = crate::provider::http::HttpPolicy {
+        let policy = crate::http::HttpPolicy {
             request_timeout: Duration::from_secs(timeout_secs).min(PROVIDER_CHECK_BUDGET),
-            ..crate::provider::http::HttpPolicy::default()
+            ..crate::http::HttpPolicy::default()
         };
         endpoint_handles.push(tokio::spawn(check_endpoint(finding, key, policy)));
     }
@@ -182,7 +182,7 @@ pub async fn doctor(ws: &Workspace, env: &(dyn Fn(&str) -> Option<String> + Sync
 async fn check_endpoint(
     mut finding: EndpointFinding,
     key: Option<Option<String>>,
-    policy: crate::provider::http::HttpPolicy,
+    policy: crate::http::HttpPolicy,
 ) -> EndpointFinding {
     let name = format!("{}:{}", finding.role, finding.model);
     let secret = match (key, &finding.key_env) {

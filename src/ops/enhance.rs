@@ -147,8 +147,28 @@ pub async fn enhance(
         min_side: cfg.min_side,
         max_file_bytes: cfg.max_file_mb * 1024 * 1024,
     };
-    // Providers first: a missing key or bad setting must fail before anything is written.
-    let providers = provider::from_config(&ws.config.providers, &|var| std::env::var(var).ok())?;
+    // Providers first: a missing key or bad setting must fail before
+    // anything is written, unless a fallback arm can render in its place
+    // (then one warning line per unavailable arm).
+    let (providers, unavailable) = provider::from_config_with_fallback(
+        &ws.config.providers,
+        &|var| std::env::var(var).ok(),
+        cfg.fallback.as_deref(),
+    )?;
+    let unavailable: Vec<String> = unavailable
+        .iter()
+        .map(|e| {
+            tracing::warn!(
+                "{}; its variants are rendered by the fallback arm {}",
+                crate::http::redact::scrub(&e.to_string()),
+                cfg.fallback.as_deref().unwrap_or_default()
+            );
+            match e {
+                Error::Provider { provider, .. } => provider.clone(),
+                _ => String::new(),
+            }
+        })
+        .collect();
     let started = Instant::now();
     let loaded = load::load(&options.image, &limits)?;
     tracing::info!(
@@ -279,6 +299,8 @@ pub async fn enhance(
             })
         };
         let fallback = fallback.clone().filter(|f| f.name() != name);
+        // Already warned about once, above.
+        let known_unavailable = unavailable.contains(&name);
         let slots = Arc::clone(&slots);
         let cancel = options.cancel.clone();
         let reason = Arc::clone(&options.cancel_reason);
@@ -330,21 +352,33 @@ pub async fn enhance(
                 }
                 other => other,
             };
-            let (result, fell_back) = match (result, fallback) {
+            let (result, fell_back, started) = match (result, fallback) {
                 (Err(err), Some(f)) if !cancel.is_cancelled() => {
-                    tracing::warn!(provider = %name, fallback = f.name(), error = %err, "provider failed; using the fallback");
+                    if known_unavailable {
+                        tracing::info!(provider = %name, fallback = f.name(), error = %err, "provider unavailable; using the fallback");
+                    } else {
+                        tracing::warn!(provider = %name, fallback = f.name(), error = %err, "provider failed; using the fallback");
+                    }
+                    // The time lost on the failed provider is its own: it
+                    // goes into the fallback record, not into the latency
+                    // of the arm that rendered.
+                    let waited = started.elapsed();
                     let fallback = Fallback {
                         provider: f.name().to_string(),
                         from: name,
-                        error: err.to_string(),
+                        error: crate::http::redact::scrub(&format!(
+                            "{err} (failed after {} ms)",
+                            waited.as_millis()
+                        )),
                     };
+                    let fallback_started = Instant::now();
                     let rendered = f.render(request, progress).await.map_err(|second| Error::Provider {
                         provider: fallback.from.clone(),
                         message: format!("{}; the fallback failed too: {second}", fallback.error),
                     });
-                    (rendered, Some(fallback))
+                    (rendered, Some(fallback), fallback_started)
                 }
-                (result, _) => (result, None),
+                (result, _) => (result, None, started),
             };
             (index, result, started.elapsed().as_millis() as u64, fell_back)
         });
@@ -388,7 +422,8 @@ pub async fn enhance(
                 )
             }
             Err(err) => {
-                let message = err.to_string();
+                // Final guard: nothing stored or printed carries a secret.
+                let message = crate::http::redact::scrub(&err.to_string());
                 (
                     ExperimentUpdate::Failed {
                         error: message.clone(),

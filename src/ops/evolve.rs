@@ -16,11 +16,10 @@ use crate::config::{EvolverKind, LlmResponseFormat};
 use crate::error::{Error, Result};
 use crate::evolve::cluster::{self, Category, CharNgramTfIdf, ClusterOptions, Precomputed};
 use crate::evolve::compare::{self, ArmStats, Comparison, Decision};
-use crate::evolve::llm::{
-    EmbeddingsClient, EmbeddingsSettings, LlmEvolver, LlmSettings, ResponseFormat,
-};
+use crate::evolve::llm::{LlmEvolver, LlmSettings, ResponseFormat};
 use crate::evolve::rules::RuleEvolver;
 use crate::evolve::{EvolutionInput, Evolver, IssueCount, ParentPrompt, Proposal, RatedComment};
+use crate::llm::{EmbeddingsClient, EmbeddingsSettings};
 use crate::store::{EvolutionOutcome, PromptVersion, Store};
 
 /// Comments an evolver reads (newest first).
@@ -57,9 +56,9 @@ pub fn build_evolver(
                 LlmResponseFormat::JsonObject => ResponseFormat::JsonObject,
                 LlmResponseFormat::JsonSchema => ResponseFormat::JsonSchema,
             };
-            let policy = crate::provider::http::HttpPolicy {
+            let policy = crate::http::HttpPolicy {
                 request_timeout: std::time::Duration::from_secs(llm.timeout_secs),
-                ..crate::provider::http::HttpPolicy::default()
+                ..crate::http::HttpPolicy::default()
             };
             Arc::new(LlmEvolver::new(settings, policy)?)
         }
@@ -105,9 +104,9 @@ pub fn grouping(ws: &Workspace, env: &dyn Fn(&str) -> Option<String>) -> Groupin
             api_key,
             dimensions: (e.dimensions > 0).then_some(e.dimensions),
         };
-        let policy = crate::provider::http::HttpPolicy {
+        let policy = crate::http::HttpPolicy {
             request_timeout: std::time::Duration::from_secs(e.timeout_secs),
-            ..crate::provider::http::HttpPolicy::default()
+            ..crate::http::HttpPolicy::default()
         };
         EmbeddingsClient::new(settings, policy)
     };

@@ -40,7 +40,6 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::error_detail as provider_message;
-use super::http::{HttpClient, HttpPolicy, PollSchedule, Replay, WaitEnd};
 use super::{
     BoxFuture, Check, ImageProvider, ProgressFn, RenderOutput, RenderRequest, Secret, Stage,
     UploadImage,
@@ -48,6 +47,7 @@ use super::{
 use crate::config::{LeonardoConfig, LeonardoStructure};
 use crate::domain::Params;
 use crate::error::{Error, Result};
+use crate::http::{HttpClient, HttpPolicy, PollSchedule, RequestKind, StatusVerdict, WaitEnd};
 
 /// The Leonardo.Ai provider.
 pub struct Leonardo {
@@ -186,11 +186,14 @@ impl Leonardo {
         request: RenderRequest,
         progress: ProgressFn,
     ) -> Result<RenderOutput> {
-        // The deadline covers the whole render, upload to download.
+        // The deadline covers the whole render, upload to download: every
+        // call below, retries included, ends by it.
+        let timeout = Duration::from_secs(self.config.timeout_secs);
         let mut schedule = PollSchedule::new(
             Duration::from_secs_f64(self.config.poll_interval_secs),
-            Duration::from_secs(self.config.timeout_secs),
+            timeout,
         );
+        let http = self.http.until(tokio::time::Instant::now() + timeout);
         let cancel = request.cancel.clone();
         progress(Stage::Uploading);
         let source = Arc::clone(&request.source);
@@ -202,13 +205,13 @@ impl Leonardo {
             self.http
                 .error("render", "cancelled before the generation was started")
         };
-        let target = until_cancelled(&cancel, self.init_image(), not_started).await?;
-        until_cancelled(&cancel, self.upload(&target, &image), not_started).await?;
+        let target = until_cancelled(&cancel, self.init_image(&http), not_started).await?;
+        until_cancelled(&cancel, self.upload(&http, &target, &image), not_started).await?;
 
         progress(Stage::Queued);
         let (generation_id, cost) = until_cancelled(
             &cancel,
-            self.create(&request, &target.id, &image),
+            self.create(&http, &request, &target.id, &image),
             || {
                 self.http.error(
                     "POST /generations",
@@ -230,7 +233,12 @@ impl Leonardo {
         };
         let mut generating = false;
         loop {
-            match schedule.wait(&cancel).await {
+            // A wait that ends at the deadline leaves no time for a poll.
+            let waited = match schedule.wait(&cancel).await {
+                Ok(()) if schedule.expired() => Err(WaitEnd::TimedOut),
+                other => other,
+            };
+            match waited {
                 Ok(()) => {}
                 Err(WaitEnd::Cancelled) => return Err(cancelled()),
                 Err(WaitEnd::TimedOut) => {
@@ -244,7 +252,8 @@ impl Leonardo {
                 }
             }
             let generation =
-                until_cancelled(&cancel, self.poll(&generation_id, &what), cancelled).await?;
+                until_cancelled(&cancel, self.poll(&http, &generation_id, &what), cancelled)
+                    .await?;
             match generation.status.as_str() {
                 "COMPLETE" => {
                     let url = generation
@@ -270,7 +279,7 @@ impl Leonardo {
                     // The CDN gets no key.
                     return until_cancelled(
                         &cancel,
-                        self.http.download_image(&url, None, cost),
+                        super::download::download_image(&http, &url, None, cost),
                         || self.http.error("download the render", "cancelled"),
                     )
                     .await;
@@ -295,15 +304,13 @@ impl Leonardo {
     }
 
     /// `POST /init-image`: where to upload the photo.
-    async fn init_image(&self) -> Result<UploadTarget> {
+    async fn init_image(&self, http: &HttpClient) -> Result<UploadTarget> {
         let what = "POST /init-image";
         let url = self.url("/init-image");
         let body = serde_json::json!({ "extension": "jpg" });
-        let response = self
-            .http
-            .send(what, Replay::Safe, || {
-                self.http
-                    .request(Method::POST, &url)
+        let response = http
+            .send(what, RequestKind::Idempotent, || {
+                http.request(Method::POST, &url)
                     .bearer_auth(self.key.expose())
                     .json(&body)
             })
@@ -334,71 +341,50 @@ impl Leonardo {
     /// text part and the JPEG as `file`, last; no credentials of ours.
     /// Posting the same object again is harmless, so failures that may be
     /// passing (429, 5xx, connection, timeout) are retried.
-    async fn upload(&self, target: &UploadTarget, image: &UploadImage) -> Result<()> {
+    async fn upload(
+        &self,
+        http: &HttpClient,
+        target: &UploadTarget,
+        image: &UploadImage,
+    ) -> Result<()> {
         let what = format!("upload the photo to {}", host_of(&target.url));
-        let policy = self.http.policy().clone();
-        let mut attempt = 0u32;
-        loop {
-            let mut form = reqwest::multipart::Form::new();
-            for (name, value) in &target.fields {
-                form = form.text(name.clone(), value.clone());
-            }
-            let file = reqwest::multipart::Part::bytes(image.jpeg.clone())
+        let file = || {
+            reqwest::multipart::Part::bytes(image.jpeg.clone())
                 .file_name("photo.jpg")
                 .mime_str("image/jpeg")
-                .map_err(|e| self.http.error(&what, e))?;
-            form = form.part("file", file);
-            let outcome = self
-                .http
-                .request(Method::POST, &target.url)
-                .multipart(form)
-                .send()
-                .await;
-            let reason = match outcome {
-                Ok(response) if response.status().is_success() => return Ok(()),
-                Ok(response) => {
-                    let status = response.status();
-                    let retryable =
-                        status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
-                    if !retryable || attempt >= policy.max_retries {
-                        let body = self
-                            .http
-                            .read_limited(&what, response)
-                            .await
-                            .unwrap_or_default();
-                        let detail = s3_error_detail(&String::from_utf8_lossy(&body), target);
-                        return Err(self.http.error(&what, format!("HTTP {status}{detail}")));
-                    }
-                    format!("HTTP {status}")
+        };
+        // Checked once so that the builder below cannot fail.
+        file().map_err(|e| http.error(&what, e))?;
+        let read_status = |status: StatusCode, body: &[u8]| StatusVerdict {
+            message: format!(
+                "HTTP {status}{}",
+                s3_error_detail(&String::from_utf8_lossy(body), target)
+            ),
+            permanent: false,
+        };
+        http.send_reading(
+            &what,
+            RequestKind::Idempotent,
+            || {
+                let mut form = reqwest::multipart::Form::new();
+                for (name, value) in &target.fields {
+                    form = form.text(name.clone(), value.clone());
                 }
-                Err(e) => {
-                    let reason = if e.is_timeout() {
-                        format!("timed out after {:?}", policy.request_timeout)
-                    } else if e.is_connect() {
-                        "cannot connect".to_string()
-                    } else {
-                        "the connection failed".to_string()
-                    };
-                    if attempt >= policy.max_retries {
-                        return Err(self.http.error(&what, reason));
-                    }
-                    reason
+                if let Ok(part) = file() {
+                    form = form.part("file", part);
                 }
-            };
-            let jitter = 0.5 + rand::random::<f64>();
-            let wait = policy
-                .base_backoff
-                .mul_f64(2f64.powi(attempt.min(16) as i32) * jitter)
-                .min(policy.max_backoff);
-            tracing::info!(provider = %self.config.name, call = %what, attempt, reason = %reason, wait_ms = wait.as_millis() as u64, "retrying");
-            tokio::time::sleep(wait).await;
-            attempt += 1;
-        }
+                http.request(Method::POST, &target.url).multipart(form)
+            },
+            &read_status,
+        )
+        .await
+        .map(drop)
     }
 
     /// `POST /generations`: the job id and its cost in dollars, if known.
     async fn create(
         &self,
+        http: &HttpClient,
         request: &RenderRequest,
         init_image_id: &str,
         image: &UploadImage,
@@ -406,11 +392,9 @@ impl Leonardo {
         let what = "POST /generations";
         let url = self.url("/generations");
         let body = self.generation_body(request, init_image_id, image.width, image.height);
-        let response = self
-            .http
-            .send(what, Replay::StartsWork, || {
-                self.http
-                    .request(Method::POST, &url)
+        let response = http
+            .send(what, RequestKind::CreatesJob, || {
+                http.request(Method::POST, &url)
                     .bearer_auth(self.key.expose())
                     .json(&body)
             })
@@ -435,13 +419,11 @@ impl Leonardo {
     }
 
     /// One `GET /generations/{id}`; `what` names it in errors.
-    async fn poll(&self, id: &str, what: &str) -> Result<Generation> {
+    async fn poll(&self, http: &HttpClient, id: &str, what: &str) -> Result<Generation> {
         let url = self.url(&format!("/generations/{id}"));
-        let response = self
-            .http
-            .send(what, Replay::Safe, || {
-                self.http
-                    .request(Method::GET, &url)
+        let response = http
+            .send(what, RequestKind::Idempotent, || {
+                http.request(Method::GET, &url)
                     .bearer_auth(self.key.expose())
             })
             .await?;
@@ -703,7 +685,7 @@ impl ImageProvider for Leonardo {
     }
 
     fn check(self: Arc<Self>) -> BoxFuture<Vec<Check>> {
-        Box::pin(async move { self.check_async().await })
+        Box::pin(async move { Check::redacted(self.check_async().await) })
     }
 }
 

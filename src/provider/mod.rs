@@ -6,13 +6,16 @@
 //! the built-in engines do their CPU work on blocking threads.
 
 mod builtin;
-pub mod http;
+mod download;
 pub mod leonardo;
 pub mod replicate;
 pub mod sdwebui;
 mod upload;
 
+/// Re-exported: providers hold their keys as [`crate::http::Secret`].
+pub use crate::http::Secret;
 pub use builtin::BuiltinEngine;
+pub use download::download_image;
 pub use upload::UploadImage;
 
 use image::{ImageFormat, RgbImage};
@@ -25,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::ProviderConfig;
 use crate::domain::Params;
 use crate::error::{Error, Result};
+use crate::http;
 use crate::imaging::{Analysis, Engine};
 
 /// A boxed future, as returned by [`ImageProvider::render`].
@@ -149,30 +153,8 @@ pub struct Check {
     pub detail: String,
 }
 
-/// A secret read from the environment. It prints as `***` so that it cannot
-/// reach a log or an error message by accident.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a value.
-    pub fn new(value: String) -> Self {
-        Secret(value)
-    }
-
-    /// The value, for the one header or form field that needs it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-/// Reads the secret for `provider` from the variable `var`.
+/// Reads the secret for `provider` from the variable `var` (registered for
+/// redaction, as every [`Secret`]).
 ///
 /// # Errors
 /// [`Error::Provider`] naming the variable (never its value) when it is
@@ -183,7 +165,7 @@ pub fn read_secret(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Secret> {
     match env(var) {
-        Some(value) if !value.trim().is_empty() => Ok(Secret(value.trim().to_string())),
+        Some(value) if !value.trim().is_empty() => Ok(Secret::new(value.trim().to_string())),
         _ => Err(Error::Provider {
             provider: provider.to_string(),
             message: format!("environment variable {var} is not set (the key is read from it)"),
@@ -235,6 +217,80 @@ pub fn from_config(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<Arc<dyn ImageProvider>>> {
     configs.iter().map(|c| build(c, env)).collect()
+}
+
+/// The configured provider arms, in order.
+pub type Arms = Vec<Arc<dyn ImageProvider>>;
+
+/// The configured arms, as [`from_config`], except that when a `fallback`
+/// arm is configured, an arm that cannot be built (its key variable unset,
+/// a malformed secret) does not fail the command: it becomes an arm whose
+/// renders fail at once with that reason, so that the fallback renders its
+/// variants. Returns the arms and the reasons of the unavailable ones.
+///
+/// # Errors
+/// As [`from_config`] when there is no fallback, or when the fallback arm
+/// itself cannot be built.
+pub fn from_config_with_fallback(
+    configs: &[ProviderConfig],
+    env: &dyn Fn(&str) -> Option<String>,
+    fallback: Option<&str>,
+) -> Result<(Arms, Vec<Error>)> {
+    let mut arms = Vec::with_capacity(configs.len());
+    let mut unavailable = Vec::new();
+    for config in configs {
+        match build(config, env) {
+            Ok(arm) => arms.push(arm),
+            Err(e) if fallback.is_some_and(|f| f != config.name()) => {
+                arms.push(Arc::new(Unavailable {
+                    name: config.name().to_string(),
+                    reason: error_detail(redact_error(&e)),
+                }) as Arc<dyn ImageProvider>);
+                unavailable.push(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((arms, unavailable))
+}
+
+fn redact_error(e: &Error) -> Error {
+    match e {
+        Error::Provider { provider, message } => Error::Provider {
+            provider: provider.clone(),
+            message: http::redact::scrub(message),
+        },
+        other => Error::Provider {
+            provider: String::new(),
+            message: http::redact::scrub(&other.to_string()),
+        },
+    }
+}
+
+/// An arm that cannot render in this run (see
+/// [`from_config_with_fallback`]): each render fails at once with why.
+struct Unavailable {
+    name: String,
+    reason: String,
+}
+
+impl ImageProvider for Unavailable {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn render(
+        self: Arc<Self>,
+        _request: RenderRequest,
+        _progress: ProgressFn,
+    ) -> BoxFuture<Result<RenderOutput>> {
+        Box::pin(async move {
+            Err(Error::Provider {
+                provider: self.name.clone(),
+                message: self.reason.clone(),
+            })
+        })
+    }
 }
 
 /// Builds one provider arm.
@@ -318,6 +374,19 @@ pub fn error_detail(e: Error) -> String {
 }
 
 impl Check {
+    /// The checks with every secret value redacted from what they say (a
+    /// provider may echo a key in the answer a check quotes).
+    pub fn redacted(checks: Vec<Check>) -> Vec<Check> {
+        checks
+            .into_iter()
+            .map(|c| Check {
+                what: http::redact::scrub(&c.what),
+                detail: http::redact::scrub(&c.detail),
+                ok: c.ok,
+            })
+            .collect()
+    }
+
     /// A failed check from the error of the call `what` (its name is not
     /// repeated in the detail).
     pub fn failed(what: &str, e: Error) -> Check {

@@ -69,13 +69,15 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::http::{HttpClient, HttpPolicy, PollSchedule, Replay, WaitEnd, excerpt, same_origin};
 use super::{
     BoxFuture, Check, ImageProvider, ProgressFn, RenderOutput, RenderRequest, Secret, Stage,
     UploadImage, decoded_output,
 };
 use crate::config::{ReplicateConfig, ReplicateSchema};
 use crate::error::{Error, Result};
+use crate::http::{
+    HttpClient, HttpPolicy, PollSchedule, RequestKind, WaitEnd, excerpt, same_origin,
+};
 
 /// Added to `Prefer: wait=N` for the create call's timeout (or the policy's
 /// request timeout, if shorter).
@@ -270,7 +272,7 @@ impl Replicate {
         let url = self.url("/files");
         let response = self
             .api
-            .send(what, Replay::Safe, || {
+            .send(what, RequestKind::Idempotent, || {
                 let part = reqwest::multipart::Part::bytes(upload.jpeg.clone())
                     .file_name("photo.jpg")
                     .mime_str("image/jpeg")
@@ -305,7 +307,7 @@ impl Replicate {
         let cancel_after = format!("{}s", self.config.timeout_secs);
         let response = self
             .create
-            .send(&what, Replay::StartsWork, || {
+            .send(&what, RequestKind::CreatesJob, || {
                 self.authed(self.create.request(Method::POST, &url))
                     .header("Prefer", &prefer)
                     .header("Cancel-After", &cancel_after)
@@ -325,7 +327,7 @@ impl Replicate {
     async fn get_prediction(&self, what: &str, url: &str) -> Result<Prediction> {
         let response = self
             .api
-            .send(what, Replay::Safe, || {
+            .send(what, RequestKind::Idempotent, || {
                 self.authed(self.api.request(Method::GET, url))
             })
             .await?;
@@ -366,6 +368,8 @@ impl Replicate {
             }
             let polled = match schedule.wait(cancel).await {
                 Err(end) => Err(Stop::from(end)),
+                // A wait that ends at the deadline leaves no time for a poll.
+                Ok(()) if schedule.expired() => Err(Stop::TimedOut),
                 Ok(()) => tokio::select! {
                     polled = self.get_prediction(&what, &poll_url) => polled.map_err(Stop::Failed),
                     () = cancel.cancelled() => Err(Stop::Cancelled),
@@ -457,8 +461,26 @@ impl Replicate {
         request: RenderRequest,
         progress: ProgressFn,
     ) -> Result<RenderOutput> {
-        let cancel = request.cancel.clone();
+        // `timeout_secs` bounds the whole render: every call below, retries
+        // and waits included, ends by it.
         let deadline = Instant::now() + Duration::from_secs(self.config.timeout_secs);
+        let bound = Replicate {
+            name: self.name.clone(),
+            config: self.config.clone(),
+            token: self.token.clone(),
+            api: self.api.until(deadline),
+            create: self.create.until(deadline),
+        };
+        bound.render_by(request, progress, deadline).await
+    }
+
+    async fn render_by(
+        &self,
+        request: RenderRequest,
+        progress: ProgressFn,
+        deadline: Instant,
+    ) -> Result<RenderOutput> {
+        let cancel = request.cancel.clone();
         progress(Stage::Uploading);
         let image = tokio::select! {
             image = self.image_input(&request) => image?,
@@ -525,7 +547,7 @@ impl Replicate {
             return decoded_output(&self.name, what, bytes, cost);
         }
         let auth = same_origin(url, &self.config.base_url).then_some(&self.token);
-        self.api.download_image(url, auth, cost).await
+        super::download::download_image(&self.api, url, auth, cost).await
     }
 
     /// `owner/name` of the configured model, when the config names it.
@@ -712,7 +734,7 @@ impl ImageProvider for Replicate {
     }
 
     fn check(self: Arc<Self>) -> BoxFuture<Vec<Check>> {
-        Box::pin(async move { self.check_async().await })
+        Box::pin(async move { Check::redacted(self.check_async().await) })
     }
 }
 

@@ -19,12 +19,12 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Deserialize;
 use std::sync::Arc;
 
-use super::http::{HttpClient, HttpPolicy, Replay};
 use super::{
     BoxFuture, Check, ImageProvider, ProgressFn, RenderOutput, RenderRequest, Secret, Stage,
     decoded_output,
 };
 use crate::error::{Error, Result};
+use crate::http::{HttpClient, HttpPolicy, RequestKind};
 
 /// How to reach and drive one webui.
 #[derive(Debug, Clone)]
@@ -155,7 +155,7 @@ impl SdWebUi {
         };
         let what = "POST /sdapi/v1/img2img";
         progress(Stage::Generating);
-        let sent = self.http.send(what, Replay::StartsWork, || {
+        let sent = self.http.send(what, RequestKind::CreatesJob, || {
             self.authed(self.http.request(reqwest::Method::POST, &url).json(&body))
         });
         let response = tokio::select! {
@@ -200,7 +200,7 @@ impl SdWebUi {
         let what = "GET /sdapi/v1/samplers";
         let url = self.url("/sdapi/v1/samplers");
         let samplers = match http
-            .send(what, Replay::Safe, || {
+            .send(what, RequestKind::Idempotent, || {
                 self.authed(http.request(reqwest::Method::GET, &url))
             })
             .await
@@ -231,7 +231,7 @@ impl SdWebUi {
         let what = "GET /controlnet/model_list";
         let url = self.url("/controlnet/model_list");
         let models = match http
-            .send(what, Replay::Safe, || {
+            .send(what, RequestKind::Idempotent, || {
                 self.authed(http.request(reqwest::Method::GET, &url))
             })
             .await
@@ -290,6 +290,6 @@ impl ImageProvider for SdWebUi {
     }
 
     fn check(self: Arc<Self>) -> BoxFuture<Vec<Check>> {
-        Box::pin(async move { self.check_async().await })
+        Box::pin(async move { Check::redacted(self.check_async().await) })
     }
 }

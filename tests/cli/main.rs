@@ -11,6 +11,7 @@ mod durability;
 mod evolution;
 mod history;
 mod interactive;
+mod issue13_http;
 mod leonardo;
 mod offline_loop;
 mod providers;
