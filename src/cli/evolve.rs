@@ -138,8 +138,15 @@ fn print(ui: &Ui, report: &EvolveReport) -> std::io::Result<()> {
     match report {
         EvolveReport::NotDue { reason, .. } => ui.out(format!("not due: {reason}")),
         EvolveReport::Busy { trigger_sample } => ui.out(format!(
-            "another latina process is evolving for sample {trigger_sample}"
+            "another latina process is evolving (for sample {trigger_sample}); nothing to do"
         )),
+        EvolveReport::AlreadyDone {
+            trigger_sample,
+            earlier_outcome,
+        } => ui.out(format!(
+            "already done: the evolution for sample {trigger_sample} was run by another latina process ({earlier_outcome})"
+        )),
+        EvolveReport::Unchanged { reason, .. } => ui.out(format!("nothing to change: {reason}")),
         EvolveReport::Skipped { reason, .. } => ui.out(format!("skipped: {reason}")),
         EvolveReport::Proposed {
             issues,

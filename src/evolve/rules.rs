@@ -19,7 +19,7 @@
 //!
 //! Versions: MINOR when an issue gets its first fix, PATCH when only
 //! reinforcing wording changed (bumped again past any version that exists,
-//! e.g. a rejected sibling), and [`EvolveError::Invalid`] when there is
+//! e.g. a rejected sibling), and [`EvolveError::NothingToChange`] when there is
 //! nothing left to change. Detecting the issues is in `issues`.
 
 use super::issues::{self, Lexicon, TokenKind};
@@ -302,11 +302,47 @@ impl RuleEvolver {
     /// Proposes the next version of `input.parent` from `input.issues`
     /// (most reported first), validated with [`Proposal::validate`].
     ///
+    /// The rewrite is deterministic, so the same champion and complaints
+    /// would give a rejected sibling's text again: when the rewrite repeats
+    /// an existing version, the issues it addressed are left out one at a
+    /// time (most reported last) and the first new text is proposed.
+    ///
     /// # Errors
-    /// [`EvolveError::Invalid`] when no issue leads to a change (none
-    /// reported, all fixes already in, no room left) or the result breaks a
-    /// proposal rule.
+    /// [`EvolveError::NothingToChange`] when no issue leads to a change
+    /// (none reported, all fixes already in, no room left) or every rewrite
+    /// repeats an existing version; [`EvolveError::Invalid`] when the
+    /// result breaks a proposal rule.
     pub fn evolve(&self, input: &EvolutionInput) -> Result<Proposal, EvolveError> {
+        let (proposal, addressed) = self.rewrite(input, None)?;
+        let Some(repeated) = input.repeats(&proposal.new_prompt, &proposal.negative_prompt) else {
+            return Ok(proposal);
+        };
+        for left_out in addressed.iter().rev() {
+            if let Ok((mut alternative, _)) = self.rewrite(input, Some(left_out))
+                && input
+                    .repeats(&alternative.new_prompt, &alternative.negative_prompt)
+                    .is_none()
+            {
+                alternative.reasoning = format!(
+                    "{} Version {} ({}) already tried this rewrite with {left_out}; this one leaves {left_out} out.",
+                    alternative.reasoning, repeated.version, repeated.status
+                );
+                return Ok(alternative);
+            }
+        }
+        Err(EvolveError::NothingToChange(format!(
+            "every rewrite of the reported issues repeats an existing version ({}, {})",
+            repeated.version, repeated.status
+        )))
+    }
+
+    /// One rewrite, leaving out the issue `skip`; returns the proposal and
+    /// the issues that changed it, most reported first.
+    fn rewrite(
+        &self,
+        input: &EvolutionInput,
+        skip: Option<&str>,
+    ) -> Result<(Proposal, Vec<String>), EvolveError> {
         let parent = &input.parent;
         let mut prompt = Segments::parse(&parent.prompt);
         let mut negative = Segments::parse(&parent.negative_prompt);
@@ -315,7 +351,7 @@ impl RuleEvolver {
         let mut outcomes: Vec<(&IssueCount, Outcome)> = Vec::new();
 
         let mut ranked: Vec<&IssueCount> = Vec::new();
-        for issue in &input.issues {
+        for issue in input.issues.iter().filter(|i| Some(i.issue.as_str()) != skip) {
             // A key listed twice would be fixed and reinforced at once.
             if !ranked.iter().any(|r| r.issue == issue.issue) {
                 ranked.push(issue);
@@ -323,6 +359,7 @@ impl RuleEvolver {
         }
         ranked.sort_by_key(|i| std::cmp::Reverse(i.count));
         let mut addressed = 0;
+        let mut changed_by = Vec::new();
         for (position, issue) in ranked.iter().enumerate() {
             let outcome = if issue.count < self.options.min_count {
                 Outcome::TooRare
@@ -344,6 +381,7 @@ impl RuleEvolver {
                 );
                 if changes.len() > before {
                     addressed += 1;
+                    changed_by.push(issue.issue.clone());
                 }
                 outcome
             } else {
@@ -353,7 +391,7 @@ impl RuleEvolver {
         }
 
         if changes.is_empty() {
-            return Err(EvolveError::Invalid(nothing_to_change(
+            return Err(EvolveError::NothingToChange(nothing_to_change(
                 &outcomes, &left_out,
             )));
         }
@@ -370,6 +408,7 @@ impl RuleEvolver {
             changes,
         }
         .validate(parent)
+        .map(|p| (p, changed_by))
     }
 
     /// The issue that beats `issue` in a declared conflict, if any: more
@@ -530,11 +569,11 @@ fn reasoning(
 
 fn nothing_to_change(outcomes: &[(&IssueCount, Outcome)], left_out: &[String]) -> String {
     if outcomes.is_empty() {
-        return "nothing to change: no issues were reported".into();
+        return "no issues were reported".into();
     }
     if !left_out.is_empty() {
         return format!(
-            "nothing to change: no room left within {MAX_PROMPT_CHARS} characters for {}",
+            "no room left within {MAX_PROMPT_CHARS} characters for {}",
             left_out.join("; ")
         );
     }
@@ -546,12 +585,12 @@ fn nothing_to_change(outcomes: &[(&IssueCount, Outcome)], left_out: &[String]) -
     if exhausted.is_empty() {
         let all: Vec<String> = outcomes.iter().map(|(i, _)| i.issue.clone()).collect();
         format!(
-            "nothing to change: no reported issue can be acted on ({})",
+            "no reported issue can be acted on ({})",
             all.join(", ")
         )
     } else {
         format!(
-            "nothing to change: every fix for {} is already in the prompt",
+            "every fix for {} is already in the prompt",
             exhausted.join(", ")
         )
     }
@@ -700,6 +739,7 @@ mod tests {
             comments,
             recent_mean: mean,
             taken_versions: Vec::new(),
+            existing_prompts: Vec::new(),
         }
     }
 
@@ -718,6 +758,7 @@ mod tests {
             comments: Vec::new(),
             recent_mean: 2.0,
             taken_versions: Vec::new(),
+            existing_prompts: Vec::new(),
         }
     }
 
@@ -913,10 +954,10 @@ mod tests {
             assert!(versions.len() < 10, "never stops: {versions:?}");
         };
         assert_eq!(versions, ["1.1.0", "1.1.1", "1.1.2"]);
-        let EvolveError::Invalid(message) = err else {
+        let EvolveError::NothingToChange(message) = err else {
             panic!("{err:?}")
         };
-        assert!(message.starts_with("nothing to change"), "{message}");
+        assert!(message.starts_with("every fix for"), "{message}");
         assert!(message.contains("flat_look, too_dark"), "{message}");
         // Every tier of both issues ended up in the prompt, once.
         for key in ["flat_look", "too_dark"] {
@@ -1075,7 +1116,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err,
-            EvolveError::Invalid("nothing to change: no issues were reported".into())
+            EvolveError::NothingToChange("no issues were reported".into())
         );
         let err = evolver
             .evolve(&input_with(base_parent(), vec![count("made_up", 3, 2.0)]))
@@ -1183,5 +1224,45 @@ mod tests {
         again.taken_versions = ["1.3.1"].map(|v| v.parse().unwrap()).to_vec();
         let patch = RuleEvolver::default().evolve(&again).unwrap();
         assert_eq!(patch.new_version.to_string(), "1.3.2");
+    }
+
+    #[test]
+    fn a_rewrite_that_repeats_an_existing_version_is_never_proposed() {
+        let evolver = RuleEvolver::default();
+        let issues = vec![count("flat_look", 4, 2.0), count("too_dark", 3, 2.0)];
+        let first = evolver
+            .evolve(&input_with(base_parent(), issues.clone()))
+            .unwrap();
+        // The same complaints after `first` was rejected: its text, only
+        // respaced and upper-cased, is taken.
+        let mut input = input_with(base_parent(), issues);
+        input.taken_versions = vec![first.new_version];
+        input.existing_prompts = vec![crate::evolve::ExistingPrompt {
+            version: first.new_version.to_string(),
+            status: crate::domain::PromptStatus::Rejected,
+            prompt: first.new_prompt.to_uppercase().replace(", ", " ,  "),
+            negative_prompt: first.negative_prompt.clone(),
+        }];
+        let second = evolver.evolve(&input).unwrap();
+        assert!(input.repeats(&second.new_prompt, &second.negative_prompt).is_none());
+        assert_ne!(second.new_version, first.new_version);
+        assert!(second.reasoning.contains("leaves"), "{}", second.reasoning);
+        // With every alternative taken as well, there is nothing new to say.
+        let mut all = input.clone();
+        let mut parent_only = input.clone();
+        parent_only.existing_prompts.clear();
+        for skip in ["too_dark", "flat_look"] {
+            let mut narrowed = parent_only.clone();
+            narrowed.issues.retain(|i| i.issue != skip);
+            let p = evolver.evolve(&narrowed).unwrap();
+            all.existing_prompts.push(crate::evolve::ExistingPrompt {
+                version: format!("9.9.{}", all.existing_prompts.len()),
+                status: crate::domain::PromptStatus::Retired,
+                prompt: p.new_prompt,
+                negative_prompt: p.negative_prompt,
+            });
+        }
+        let err = evolver.evolve(&all).unwrap_err();
+        assert!(matches!(err, EvolveError::NothingToChange(_)), "{err}");
     }
 }

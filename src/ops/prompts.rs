@@ -191,7 +191,7 @@ pub fn export(store: &Store, dir: &Path) -> Result<usize> {
         let name = normalise(&v.prompt.version)?;
         let path = dir.join("versions").join(format!("v{name}.json"));
         write_atomically(&path, &pretty(v)?)?;
-        if v.status == "champion" {
+        if v.status == crate::domain::PromptStatus::Champion {
             write_atomically(&dir.join("current.json"), &pretty(v)?)?;
         }
     }

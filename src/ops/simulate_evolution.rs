@@ -371,7 +371,7 @@ async fn session(
     let statuses: BTreeMap<String, String> = store
         .prompt_versions()?
         .into_iter()
-        .map(|v| (v.prompt.version, v.status))
+        .map(|v| (v.prompt.version, v.status.to_string()))
         .collect();
     for c in &mut created {
         c.status = statuses.get(&c.version).cloned().unwrap_or_default();

@@ -1,7 +1,18 @@
-//! The product's vocabulary: experiments, their parameters, ratings.
+//! The product's vocabulary: experiments, their parameters, ratings; and,
+//! in one file per concept, prompt versions and decisions ([`prompt`]), the
+//! learning phase and convergence ([`learning`]) and the evolution schedule
+//! ([`evolution`]).
 //!
 //! Plain data with validation at construction; no I/O. The store maps these
 //! to SQL, the CLI to text and JSON.
+
+pub mod evolution;
+pub mod learning;
+pub mod prompt;
+
+pub use evolution::EvolutionSchedule;
+pub use learning::{Phase, TargetOutlook};
+pub use prompt::{Decision, PromptStatus, PromptVersion};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
