@@ -133,6 +133,10 @@ pub enum Error {
     #[error("optimizer: {0}")]
     Optimizer(String),
 
+    /// The async runtime the network steps run on could not be started.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+
     /// Prompt evolution produced nothing (recorded; nothing else saved).
     #[error("prompt evolution: {0}")]
     Evolution(String),

@@ -99,6 +99,18 @@ pub struct Params {
     pub controlnet_weight: f64,
 }
 
+/// `init_strength 0.25 guidance_scale 7.5 controlnet_weight 0.80`: what
+/// logs and `-v` show (never the `Debug` struct).
+impl fmt::Display for Params {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "init_strength {:.2} guidance_scale {:.1} controlnet_weight {:.2}",
+            self.init_strength, self.guidance_scale, self.controlnet_weight
+        )
+    }
+}
+
 /// A star rating: a whole number from 1 to 5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "i64", into = "u8")]

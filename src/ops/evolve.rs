@@ -10,6 +10,7 @@
 
 use serde::Serialize;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::Workspace;
 use crate::config::{EvolverKind, LlmResponseFormat};
@@ -135,17 +136,7 @@ pub fn grouping(ws: &Workspace, env: &dyn Fn(&str) -> Option<String>) -> Groupin
 /// Groups the comments beyond the lexicon: through the endpoint when one is
 /// configured and answers, else offline with a one-line warning.
 async fn categories(comments: &[RatedComment], grouping: &Grouping) -> Vec<Category> {
-    let offline = |comments: &[RatedComment]| {
-        cluster::categorise(
-            comments,
-            &CharNgramTfIdf::default(),
-            &ClusterOptions::default(),
-        )
-        .unwrap_or_else(|e| {
-            tracing::warn!("comments could not be grouped: {e}");
-            Vec::new()
-        })
-    };
+    let offline = categories_offline;
     let (client, threshold) = match grouping {
         Grouping::Offline => return offline(comments),
         Grouping::Unavailable(reason) => {
@@ -174,6 +165,19 @@ async fn categories(comments: &[RatedComment], grouping: &Grouping) -> Vec<Categ
     served.unwrap_or_else(|e| {
         tracing::warn!("comments grouped offline: {e}");
         offline(comments)
+    })
+}
+
+/// Groups the comments with character n-gram TF-IDF.
+fn categories_offline(comments: &[RatedComment]) -> Vec<Category> {
+    cluster::categorise(
+        comments,
+        &CharNgramTfIdf::default(),
+        &ClusterOptions::default(),
+    )
+    .unwrap_or_else(|e| {
+        tracing::warn!("comments could not be grouped: {e}");
+        Vec::new()
     })
 }
 
@@ -274,6 +278,14 @@ pub enum EvolveReport {
         /// Why.
         reason: String,
     },
+    /// Run inline and out of time (a slow LLM): nothing recorded, the
+    /// evolution stays due for `latina evolve`.
+    Deferred {
+        /// The trigger left due.
+        trigger_sample: u64,
+        /// The time it had.
+        budget_ms: u64,
+    },
     /// `--dry-run`: what would be saved.
     Proposed {
         /// The issues it was based on.
@@ -307,7 +319,16 @@ pub struct EvolveOptions {
     pub force: bool,
     /// Show the proposal; save nothing.
     pub dry_run: bool,
+    /// The longest the network steps (grouping, proposing) may take; past
+    /// it the claim is given up and the evolution stays due for
+    /// `latina evolve` ([`EvolveReport::Deferred`]). `None`: no limit but
+    /// the clients' own deadlines (the cron path).
+    pub budget: Option<Duration>,
 }
+
+/// How long the evolution run inline after a rating may take: the rating is
+/// saved already and the designer is waiting for the prompt.
+pub const INLINE_BUDGET: Duration = Duration::from_secs(3);
 
 /// Detects issues in comments (the lexicon lives in `crate::evolve`).
 pub type IssueDetector = dyn Fn(&[RatedComment]) -> Vec<IssueCount> + Send + Sync;
@@ -374,7 +395,17 @@ pub async fn evolve(
         .map(|(stars, comment)| RatedComment { stars, comment })
         .collect();
     let issues = detect(&comments);
-    let categories = categories(&comments, grouping).await;
+    let deadline = options.budget.map(|b| Instant::now() + b);
+    let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    let categories = match left() {
+        None => categories(&comments, grouping).await,
+        Some(left) => tokio::time::timeout(left, categories(&comments, grouping))
+            .await
+            .unwrap_or_else(|_| {
+                tracing::warn!("comments grouped offline: the endpoint took too long");
+                categories_offline(&comments)
+            }),
+    };
     // Rejected and retired versions keep their numbers and their texts: a
     // proposal must reuse neither (the LLM is told on its retry, the rules
     // skip past them).
@@ -448,7 +479,20 @@ pub async fn evolve(
             reason,
         });
     }
-    let proposal = match propose(evolver, input).await {
+    let proposed = match left() {
+        None => Some(propose(evolver, input).await),
+        Some(left) => tokio::time::timeout(left, propose(evolver, input))
+            .await
+            .ok(),
+    };
+    let Some(proposed) = proposed else {
+        store.release_evolution(claim)?;
+        return Ok(EvolveReport::Deferred {
+            trigger_sample: trigger,
+            budget_ms: options.budget.unwrap_or_default().as_millis() as u64,
+        });
+    };
+    let proposal = match proposed {
         Ok(p) => p,
         Err(EvolveError::NothingToChange(reason)) => {
             // Due, but the comments ask for nothing new: spent, not failed,
@@ -522,15 +566,17 @@ pub struct AfterRating {
 }
 
 /// The step `latina rate` runs once ratings are saved: decide the trial if
-/// its rules say so, then (when `[evolution] on_rate`) evolve if due.
-/// Failures are returned, not raised: the ratings are saved either way.
-/// `evolver` is only called when an evolution may run.
+/// its rules say so, then (when `[evolution] on_rate`) evolve if due, within
+/// `budget` when one is given. Failures are returned, not raised: the
+/// ratings are saved either way. `evolver` is only called when an
+/// evolution may run.
 pub async fn after_rating(
     ws: &Workspace,
     store: &mut Store,
     evolver: impl FnOnce() -> Result<Arc<dyn Evolver>>,
     detect: &IssueDetector,
     grouping: &Grouping,
+    budget: Option<Duration>,
 ) -> AfterRating {
     let decided = judge(ws, store).map(|s| s.filter(|s| s.applied));
     let evolution = if ws.config.evolution.on_rate {
@@ -542,7 +588,10 @@ pub async fn after_rating(
                     evolver,
                     detect,
                     grouping,
-                    EvolveOptions::default(),
+                    EvolveOptions {
+                        budget,
+                        ..EvolveOptions::default()
+                    },
                 )
                 .await
             }

@@ -344,6 +344,7 @@ async fn session(
                 || Ok(evolver.clone()),
                 &issues::summarise,
                 &Grouping::Offline,
+                None,
             )
             .await;
             if let Some(standing) = done.decided? {

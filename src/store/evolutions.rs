@@ -322,6 +322,16 @@ impl Store {
         Ok(())
     }
 
+    /// Gives up a claim that has not finished (an inline evolution out of
+    /// time): the trigger is due again, for `latina evolve`.
+    pub fn release_evolution(&mut self, claim: ClaimId) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM evolutions WHERE id = ?1 AND outcome = 'pending'",
+            [claim.0],
+        )?;
+        Ok(())
+    }
+
     /// The challenger on trial, if any.
     pub fn challenger(&self) -> Result<Option<Challenger>> {
         Ok(self

@@ -855,3 +855,93 @@ fn issue13_a_rejected_prompt_is_never_proposed_again() {
     assert_eq!(rt.block_on(server.received_requests()).unwrap().len(), 2);
     assert_eq!(env.count("prompt_versions"), before);
 }
+
+/// Issue 13, defect 10: `prompts list` showed a rejected version's mean
+/// above the champion's without saying why (here it was rolled back by
+/// hand after good ratings). Each decided version says what decided it.
+#[test]
+fn issue13_prompts_list_says_why_a_rejected_version_outscores_the_champion() {
+    let env = Env::new();
+    no_inline_evolution(&env);
+    rate_batches(&env, 5, |_| 2, |i| COMPLAINTS[i % 4]);
+    assert_eq!(env.json(&["evolve"])["outcome"], "created");
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    // Rate the challenger's renders well, then roll it back by hand.
+    for _ in 0..6 {
+        let report = env.enhance("images/coffee.jpg");
+        for v in report["variants"].as_array().unwrap() {
+            let id = v["experiment_id"].as_str().unwrap();
+            let version: String = conn
+                .query_row(
+                    "SELECT prompt_version FROM experiments WHERE id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            let stars = if version == "1.1.0" { "5" } else { "2" };
+            env.latina().args(["rate", id, stars]).assert().success();
+        }
+    }
+    env.latina()
+        .args(["prompts", "rollback"])
+        .assert()
+        .success();
+    let list = env.json(&["prompts", "list"]);
+    let rejected = &list[1];
+    assert_eq!(rejected["status"], "rejected");
+    assert!(rejected["mean_rating"].as_f64() > list[0]["mean_rating"].as_f64());
+    assert_eq!(rejected["decision"]["decision"], "rollback", "{rejected}");
+    let out = env.latina().args(["prompts", "list"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.starts_with("1.1.0")).unwrap();
+    assert!(line.contains("rolled back by hand"), "{text}");
+}
+
+/// Issue 13, defect 4 (the inline part): with `on_rate` and a hanging LLM,
+/// the rating that made evolution due blocked the designer for the LLM's
+/// whole timeout and retries. The rating returns within a few seconds,
+/// saved, with one line saying the evolution is left for `latina evolve`;
+/// nothing is left claimed, so the cron run can do it.
+#[test]
+fn issue13_inline_evolution_with_a_hanging_llm_does_not_block_the_rating() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(wiremock::MockServer::start());
+    rt.block_on(
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .respond_with(
+                wiremock::ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(120)),
+            )
+            .mount(&server),
+    );
+    let env = Env::new();
+    no_inline_evolution(&env);
+    let ids = rate_batches(&env, 5, |_| 2, |i| COMPLAINTS[i % 4]);
+    // Undo the tenth rating's effect by rating it last, with on_rate on.
+    std::fs::write(
+        env.path("cwd/latina.toml"),
+        format!(
+            "[evolution]\non_rate = true\nevolver = \"llm\"\n\n[evolution.llm]\nbase_url = \"{}/v1\"\nmodel = \"test-model\"\napi_key_env = \"LLM_KEY\"\ntimeout_secs = 30\n",
+            server.uri()
+        ),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let out = env
+        .latina()
+        .env("LLM_KEY", "llm-key-5150")
+        .args(["rate", &ids[9], "3", "--comment", "still flat"])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(took.as_secs_f64() < 8.0, "rate took {took:?}");
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("latina evolve"), "{stderr}");
+    assert_eq!(env.count("ratings"), 11);
+    assert_eq!(env.count("evolutions"), 0);
+    assert_eq!(env.count("prompt_versions"), 1);
+    assert!(!rt.block_on(server.received_requests()).unwrap().is_empty());
+}
