@@ -142,3 +142,21 @@ fn issue13_rate_walkthrough_offers_only_renders_that_exist() {
         .success();
     assert_eq!(env.json(&["status"])["phase1"]["total_samples"], 2);
 }
+
+/// Issue 13, defect 11: `-v` printed `Params { init_strength: … }` debug
+/// structs. Verbose lines carry plain `key=value` fields.
+#[test]
+fn issue13_verbose_output_has_no_debug_structs() {
+    let env = Env::new();
+    let out = env
+        .latina()
+        .args(["-vv", "enhance", "--no-rate", sample_room().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("suggested"), "{stderr}");
+    assert!(stderr.contains("init_strength=0."), "{stderr}");
+    assert!(!stderr.contains("Params {"), "{stderr}");
+    assert!(!stderr.contains(" { "), "{stderr}");
+}
