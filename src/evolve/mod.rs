@@ -115,9 +115,9 @@ impl EvolutionInput {
     /// repeat (up to case, whitespace and punctuation spacing), if any.
     pub fn repeats(&self, prompt: &str, negative_prompt: &str) -> Option<&ExistingPrompt> {
         let (p, n) = (normalised_text(prompt), normalised_text(negative_prompt));
-        self.existing_prompts.iter().find(|e| {
-            normalised_text(&e.prompt) == p && normalised_text(&e.negative_prompt) == n
-        })
+        self.existing_prompts
+            .iter()
+            .find(|e| normalised_text(&e.prompt) == p && normalised_text(&e.negative_prompt) == n)
     }
 
     /// [`EvolutionInput::check_free`] for the proposal's version, and a

@@ -22,6 +22,12 @@
 //! e.g. a rejected sibling), and [`EvolveError::NothingToChange`] when there is
 //! nothing left to change. Detecting the issues is in `issues`.
 
+mod phrase_bank;
+mod segments;
+
+pub use phrase_bank::{IssuePhrases, PhraseBank, PhraseBankError};
+use segments::*;
+
 use super::issues::{self, Lexicon, TokenKind};
 use super::{
     BoxFuture, Bump, EvolutionInput, EvolveError, Evolver, IssueCount, MAX_PROMPT_CHARS, Proposal,
@@ -30,215 +36,6 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, OnceLock};
-
-/// Longest phrase accepted in the bank, in characters.
-const MAX_PHRASE_CHARS: usize = 80;
-
-/// Words a phrase to add must not contain: image models weigh the words,
-/// not the negation (`noise-free` asks for noise).
-const NEGATING_WORDS: &[&str] = &["no", "not", "without", "free", "non", "never"];
-
-/// First words of the closing instruction new phrases go before.
-const CLOSING_WORDS: &[&str] = &["keep", "preserve", "maintain", "retain"];
-
-/// What fixes one issue and what causes it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IssuePhrases {
-    /// Tiers of phrases to add: the first fixes the issue, each later one
-    /// reinforces it.
-    pub add: Vec<Vec<String>>,
-    /// Phrases that cause the issue, removed from the prompt.
-    pub drop: Vec<String>,
-    /// Terms added to the negative prompt.
-    pub negative: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PhraseBankFile {
-    conflicts: Vec<(String, String)>,
-    issues: BTreeMap<String, IssuePhrases>,
-}
-
-/// The curated phrases per issue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PhraseBank {
-    issues: BTreeMap<String, IssuePhrases>,
-    conflicts: Vec<(String, String)>,
-}
-
-/// Why a phrase bank was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PhraseBankError {
-    /// Not the expected JSON shape.
-    #[error("the phrase bank is not valid: {0}")]
-    Json(String),
-    /// An issue entry breaks a rule.
-    #[error("phrase bank, issue {key:?}: {reason}")]
-    Issue {
-        /// The issue key.
-        key: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// Two issues' phrases work against each other.
-    #[error("phrase bank, issues {first:?} and {second:?}: {reason}")]
-    Conflict {
-        /// One issue.
-        first: String,
-        /// The other.
-        second: String,
-        /// What is wrong.
-        reason: String,
-    },
-}
-
-impl PhraseBank {
-    /// The bank shipped in `prompts/phrase_bank.json`.
-    pub fn builtin() -> &'static PhraseBank {
-        static BANK: OnceLock<PhraseBank> = OnceLock::new();
-        BANK.get_or_init(|| {
-            PhraseBank::parse(
-                include_str!("../../prompts/phrase_bank.json"),
-                Lexicon::builtin(),
-            )
-            .expect("the shipped phrase bank is valid (checked by a test)")
-        })
-    }
-
-    /// Parses and checks a bank against the lexicon: exactly the lexicon's
-    /// issues; every issue has a non-empty first tier and no empty tier;
-    /// phrases are non-empty, at most 80 characters, without commas (they
-    /// are prompt segments), and phrases to add are unique across the bank
-    /// and free of negating words; no phrase to add is dropped by an issue
-    /// it does not conflict with, nor contains a negative term; each side
-    /// of a conflict drops all the other's phrases to add.
-    ///
-    /// # Errors
-    /// [`PhraseBankError`] naming the first broken rule.
-    pub fn parse(json: &str, lexicon: &Lexicon) -> Result<PhraseBank, PhraseBankError> {
-        let file: PhraseBankFile =
-            serde_json::from_str(json).map_err(|e| PhraseBankError::Json(e.to_string()))?;
-        let bank = PhraseBank {
-            issues: file.issues,
-            conflicts: file.conflicts,
-        };
-        bank.check(lexicon)?;
-        Ok(bank)
-    }
-
-    /// The phrases for an issue, if the bank has them.
-    pub fn phrases(&self, issue: &str) -> Option<&IssuePhrases> {
-        self.issues.get(issue)
-    }
-
-    /// Whether two issues are declared to pull in opposite directions.
-    pub fn conflict(&self, a: &str, b: &str) -> bool {
-        self.conflicts
-            .iter()
-            .any(|(x, y)| (x == a && y == b) || (x == b && y == a))
-    }
-
-    fn check(&self, lexicon: &Lexicon) -> Result<(), PhraseBankError> {
-        let issue_error = |key: &str, reason: String| PhraseBankError::Issue {
-            key: key.to_string(),
-            reason,
-        };
-        for key in lexicon.keys() {
-            if !self.issues.contains_key(key) {
-                return Err(issue_error(
-                    key,
-                    "the lexicon has it, the bank does not".into(),
-                ));
-            }
-        }
-        for (a, b) in &self.conflicts {
-            if !self.issues.contains_key(a) || !self.issues.contains_key(b) || a == b {
-                return Err(PhraseBankError::Conflict {
-                    first: a.clone(),
-                    second: b.clone(),
-                    reason: "a conflict names an unknown issue or the same issue twice".into(),
-                });
-            }
-        }
-        let mut seen_adds: BTreeMap<Vec<String>, &str> = BTreeMap::new();
-        for (key, phrases) in &self.issues {
-            if lexicon.label(key).is_none() {
-                return Err(issue_error(key, "not an issue of the lexicon".into()));
-            }
-            if phrases.add.first().is_none_or(Vec::is_empty)
-                || phrases.add.iter().any(Vec::is_empty)
-            {
-                return Err(issue_error(
-                    key,
-                    "needs a first tier and no empty tier".into(),
-                ));
-            }
-            let all = phrases
-                .add
-                .iter()
-                .flatten()
-                .chain(&phrases.drop)
-                .chain(&phrases.negative);
-            for phrase in all {
-                if words(phrase).is_empty()
-                    || phrase.contains(',')
-                    || phrase.chars().count() > MAX_PHRASE_CHARS
-                {
-                    return Err(issue_error(
-                        key,
-                        format!("{phrase:?} is empty, has a comma or is too long"),
-                    ));
-                }
-            }
-            for phrase in phrases.add.iter().flatten() {
-                let w = words(phrase);
-                if let Some(negating) = w.iter().find(|x| NEGATING_WORDS.contains(&x.as_str())) {
-                    return Err(issue_error(
-                        key,
-                        format!("{phrase:?} says {negating:?}; say what is wanted instead"),
-                    ));
-                }
-                if let Some(other) = seen_adds.insert(w, key) {
-                    return Err(issue_error(
-                        key,
-                        format!("{phrase:?} is also added by {other}"),
-                    ));
-                }
-            }
-        }
-        for (a, pa) in &self.issues {
-            for (b, pb) in &self.issues {
-                let conflict_error = |reason: String| PhraseBankError::Conflict {
-                    first: a.clone(),
-                    second: b.clone(),
-                    reason,
-                };
-                for add in pb.add.iter().flatten() {
-                    let add_words = words(add);
-                    let dropped = pa.drop.iter().any(|d| words(d) == add_words);
-                    if self.conflict(a, b) && !dropped {
-                        return Err(conflict_error(format!("{a} must drop {add:?}")));
-                    }
-                    if a != b && !self.conflict(a, b) && dropped {
-                        return Err(conflict_error(format!("{a} drops {add:?}, which {b} adds")));
-                    }
-                    if let Some(term) = pa
-                        .negative
-                        .iter()
-                        .find(|t| contains_words(&add_words, &words(t)))
-                    {
-                        return Err(conflict_error(format!(
-                            "{b} adds {add:?}, which {a}'s negative term {term:?} contradicts"
-                        )));
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-}
 
 /// How much the rule-based evolver changes at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -351,7 +148,11 @@ impl RuleEvolver {
         let mut outcomes: Vec<(&IssueCount, Outcome)> = Vec::new();
 
         let mut ranked: Vec<&IssueCount> = Vec::new();
-        for issue in input.issues.iter().filter(|i| Some(i.issue.as_str()) != skip) {
+        for issue in input
+            .issues
+            .iter()
+            .filter(|i| Some(i.issue.as_str()) != skip)
+        {
             // A key listed twice would be fixed and reinforced at once.
             if !ranked.iter().any(|r| r.issue == issue.issue) {
                 ranked.push(issue);
@@ -584,115 +385,13 @@ fn nothing_to_change(outcomes: &[(&IssueCount, Outcome)], left_out: &[String]) -
         .collect();
     if exhausted.is_empty() {
         let all: Vec<String> = outcomes.iter().map(|(i, _)| i.issue.clone()).collect();
-        format!(
-            "no reported issue can be acted on ({})",
-            all.join(", ")
-        )
+        format!("no reported issue can be acted on ({})", all.join(", "))
     } else {
         format!(
             "every fix for {} is already in the prompt",
             exhausted.join(", ")
         )
     }
-}
-
-// ---------------------------------------------------------------------
-// Prompt segments
-
-/// A prompt as its comma-separated segments.
-#[derive(Debug, Clone)]
-struct Segments(Vec<String>);
-
-/// What adding a phrase did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Added {
-    Present,
-    Inserted,
-    Replaced(String),
-    TooLong,
-}
-
-impl Segments {
-    fn parse(text: &str) -> Segments {
-        Segments(
-            text.split(',')
-                .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
-                .filter(|s| !s.is_empty())
-                .collect(),
-        )
-    }
-
-    fn render(&self) -> String {
-        self.0.join(", ")
-    }
-
-    fn contains(&self, phrase: &str) -> bool {
-        let wanted = words(phrase);
-        self.0.iter().any(|s| contains_words(&words(s), &wanted))
-    }
-
-    /// Removes every segment equal to `phrase`; the first as written.
-    fn remove(&mut self, phrase: &str) -> Option<String> {
-        let unwanted = words(phrase);
-        let mut removed = None;
-        self.0.retain(|s| {
-            let equal = words(s) == unwanted;
-            if equal && removed.is_none() {
-                removed = Some(s.clone());
-            }
-            !equal
-        });
-        removed
-    }
-
-    fn add(&mut self, phrase: &str) -> Added {
-        if self.contains(phrase) {
-            return Added::Present;
-        }
-        let wanted = words(phrase);
-        let mut next = self.clone();
-        // A segment of two or more words that the phrase contains is its
-        // weaker form: replace it in place rather than say both.
-        let weaker = self.0.iter().position(|s| {
-            let w = words(s);
-            w.len() >= 2 && contains_words(&wanted, &w)
-        });
-        let added = match weaker {
-            Some(i) => Added::Replaced(std::mem::replace(&mut next.0[i], phrase.to_string())),
-            None => {
-                let at = self
-                    .0
-                    .iter()
-                    .position(|s| {
-                        words(s)
-                            .first()
-                            .is_some_and(|w| CLOSING_WORDS.contains(&w.as_str()))
-                    })
-                    .unwrap_or(self.0.len());
-                next.0.insert(at, phrase.to_string());
-                Added::Inserted
-            }
-        };
-        if next.render().chars().count() > MAX_PROMPT_CHARS {
-            return Added::TooLong;
-        }
-        *self = next;
-        added
-    }
-}
-
-/// The normalised words of a text (`Well-Exposed` → `well`, `exposed`).
-fn words(text: &str) -> Vec<String> {
-    issues::tokenise(text)
-        .into_iter()
-        .filter(|t| t.kind == TokenKind::Word)
-        .map(|t| t.text)
-        .collect()
-}
-
-/// Whether `needle` occurs as a contiguous run in `haystack`.
-fn contains_words(haystack: &[String], needle: &[String]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 #[cfg(test)]
@@ -709,7 +408,7 @@ mod tests {
             negative_prompt: String,
         }
         let s: Shipped =
-            serde_json::from_str(include_str!("../../prompts/versions/v1.0.0.json")).unwrap();
+            serde_json::from_str(include_str!("../../../prompts/versions/v1.0.0.json")).unwrap();
         ParentPrompt {
             version: s.version,
             prompt: s.prompt,
@@ -788,7 +487,7 @@ mod tests {
     #[test]
     fn shipped_phrase_bank_is_valid_and_covers_every_issue() {
         let bank = PhraseBank::parse(
-            include_str!("../../prompts/phrase_bank.json"),
+            include_str!("../../../prompts/phrase_bank.json"),
             Lexicon::builtin(),
         )
         .unwrap();
@@ -815,7 +514,7 @@ mod tests {
     #[test]
     fn bad_phrase_banks_say_what_is_wrong() {
         let shipped: serde_json::Value =
-            serde_json::from_str(include_str!("../../prompts/phrase_bank.json")).unwrap();
+            serde_json::from_str(include_str!("../../../prompts/phrase_bank.json")).unwrap();
         let edit = |f: &dyn Fn(&mut serde_json::Value)| {
             let mut v = shipped.clone();
             f(&mut v);
@@ -1244,7 +943,11 @@ mod tests {
             negative_prompt: first.negative_prompt.clone(),
         }];
         let second = evolver.evolve(&input).unwrap();
-        assert!(input.repeats(&second.new_prompt, &second.negative_prompt).is_none());
+        assert!(
+            input
+                .repeats(&second.new_prompt, &second.negative_prompt)
+                .is_none()
+        );
         assert_ne!(second.new_version, first.new_version);
         assert!(second.reasoning.contains("leaves"), "{}", second.reasoning);
         // With every alternative taken as well, there is nothing new to say.
