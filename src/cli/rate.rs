@@ -3,10 +3,10 @@
 use clap::Args;
 use std::process::ExitCode;
 
+use super::evolve::{env_lookup, report_learning};
 use super::ui::{Answer, Ui, params_text};
 use crate::domain::{ExperimentId, Stars};
 use crate::ops::Workspace;
-use super::evolve::{env_lookup, report_learning};
 use crate::ops::rate::{RatingInput, learn, rate, rate_and_learn, unrated};
 use crate::store::{ExperimentRecord, OpenMode, Store};
 

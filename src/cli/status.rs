@@ -122,8 +122,7 @@ pub fn run(ws: &Workspace, ui: &Ui, _args: StatusArgs) -> anyhow::Result<ExitCod
             match report.phase1.target {
                 TargetOutlook::Reached => format!(
                     "a {:.0}-star render has been rated (best {})",
-                    m.target,
-                    p.best_rating
+                    m.target, p.best_rating
                 ),
                 TargetOutlook::Trials(1) => format!(
                     "about 1 more trial until a {:.0}-star render is more likely than not",

@@ -134,7 +134,13 @@ mod tests {
     fn the_outlook_agrees_with_the_phase() {
         for samples in [1u64, 2, 49, 50, 80] {
             for best in [0.0, 2.0, 3.0, 4.0, 5.0] {
-                for model in [None, Some(None), Some(Some(0)), Some(Some(1)), Some(Some(7))] {
+                for model in [
+                    None,
+                    Some(None),
+                    Some(Some(0)),
+                    Some(Some(1)),
+                    Some(Some(7)),
+                ] {
                     let outlook = TargetOutlook::of(best, model);
                     let target_phase = Phase::of(samples, best) == Phase::TargetRated;
                     assert_eq!(outlook == TargetOutlook::Reached, target_phase);

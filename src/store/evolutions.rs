@@ -174,14 +174,7 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let challenger: Option<String> = tx
-            .query_row(
-                "SELECT version FROM prompt_versions WHERE status = 'challenger'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if let Some(version) = challenger {
+        if let Some(version) = challenger_version(&tx)? {
             return Ok(Claim::ChallengerOnTrial { version });
         }
         let running: Option<i64> = tx
@@ -259,14 +252,7 @@ impl Store {
                 prompt,
                 issues_json,
             } => {
-                let challenger: Option<String> = tx
-                    .query_row(
-                        "SELECT version FROM prompt_versions WHERE status = 'challenger'",
-                        [],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                if let Some(version) = challenger {
+                if let Some(version) = challenger_version(&tx)? {
                     return Err(Error::Conflict(Conflict::ChallengerOnTrial { version }));
                 }
                 let taken: bool = tx.query_row(
@@ -464,6 +450,17 @@ impl Store {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
+}
+
+/// The version on trial, read inside the caller's transaction.
+fn challenger_version(conn: &rusqlite::Connection) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT version FROM prompt_versions WHERE status = 'challenger'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 impl Store {

@@ -243,8 +243,8 @@ fn issue13_status_phase_and_outlook_agree_after_two_good_ratings() {
     let p1 = env.json(&["status"])["phase1"].clone();
     assert_eq!(p1["phase"], 1, "{p1}");
     assert_ne!(p1["estimated_trials_remaining"], 0, "{p1}");
-    let text = String::from_utf8_lossy(&env.latina().arg("status").output().unwrap().stdout)
-        .into_owned();
+    let text =
+        String::from_utf8_lossy(&env.latina().arg("status").output().unwrap().stdout).into_owned();
     assert!(!text.contains("has been rated"), "{text}");
     assert!(!text.contains("1 more trials"), "{text}");
 }

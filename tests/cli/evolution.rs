@@ -682,7 +682,7 @@ fn comments_are_grouped_by_the_embeddings_endpoint_or_offline_when_it_fails() {
     assert_eq!(rt.block_on(refusing.received_requests()).unwrap().len(), 1);
 }
 
-/// Issue 13, defect 7: two (here four) concurrent forced evolutions on one
+/// Issue 13, defect 7: two (here eight) concurrent forced evolutions on one
 /// database collided and the loser printed SQLite's raw
 /// `UNIQUE constraint failed`. One evolution at a time: exactly one new
 /// version, every process exits 0, and no raw SQL error on any stderr.
@@ -700,8 +700,11 @@ fn issue13_concurrent_forced_evolutions_make_one_version_without_a_raw_sql_error
                 .success();
         }
         let before = env.count("prompt_versions");
-        let children: Vec<_> = (0..4)
+        // Staggered starts: later processes read the trigger after an
+        // earlier one claimed it, which is when a second trigger was taken.
+        let children: Vec<_> = (0..8)
             .map(|_| {
+                std::thread::sleep(std::time::Duration::from_millis(15));
                 env.latina_process()
                     .args(["evolve", "--force"])
                     .stdout(std::process::Stdio::piped())
@@ -816,7 +819,11 @@ fn issue13_a_rejected_prompt_is_never_proposed_again() {
     let mut unique = texts.clone();
     unique.sort();
     unique.dedup();
-    assert_eq!(unique.len(), texts.len(), "a text was proposed twice: {texts:#?}");
+    assert_eq!(
+        unique.len(),
+        texts.len(),
+        "a text was proposed twice: {texts:#?}"
+    );
 
     // The LLM repeats the rejected 1.1.0 with other spacing and case: asked
     // again, then a clean failure that saves nothing.
@@ -923,7 +930,7 @@ fn issue13_inline_evolution_with_a_hanging_llm_does_not_block_the_rating() {
     std::fs::write(
         env.path("cwd/latina.toml"),
         format!(
-            "[evolution]\non_rate = true\nevolver = \"llm\"\n\n[evolution.llm]\nbase_url = \"{}/v1\"\nmodel = \"test-model\"\napi_key_env = \"LLM_KEY\"\ntimeout_secs = 30\n",
+            "[evolution]\non_rate = true\nevolver = \"llm\"\n\n[evolution.llm]\nbase_url = \"{}/v1\"\nmodel = \"test-model\"\napi_key_env = \"LLM_KEY\"\ntimeout_secs = 20\nmax_attempts = 1\n",
             server.uri()
         ),
     )

@@ -12,8 +12,10 @@ fn on_terminal(env: &Env, args: &str, keys: &str) -> String {
         env!("CARGO_BIN_EXE_latina"),
         env.data().display()
     );
-    let mut child = Command::new("script")
-        .args(["-qfec", &command, "/dev/null"])
+    // `timeout`: a prompt that waits for more keys than were typed fails
+    // the test instead of hanging it.
+    let mut child = Command::new("timeout")
+        .args(["60", "script", "-qfec", &command, "/dev/null"])
         .env("HOME", env.path("home"))
         .env("USER", "tester")
         .env("TERM", "xterm")
@@ -150,7 +152,12 @@ fn issue13_verbose_output_has_no_debug_structs() {
     let env = Env::new();
     let out = env
         .latina()
-        .args(["-vv", "enhance", "--no-rate", sample_room().to_str().unwrap()])
+        .args([
+            "-vv",
+            "enhance",
+            "--no-rate",
+            sample_room().to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
