@@ -736,6 +736,73 @@ fn issue13_concurrent_forced_evolutions_make_one_version_without_a_raw_sql_error
     }
 }
 
+/// Issue 13, defect 7, deterministically: while one `evolve --force` waits
+/// on a slow LLM with its claim taken, a second one started later took the
+/// next trigger, got the same answer, and failed on SQLite's unique key
+/// (exit 1, raw `UNIQUE constraint failed`). Now the second one sees the
+/// live claim, says so in one line and exits 0; one version is created.
+#[test]
+fn issue13_an_evolution_started_during_another_is_told_not_a_sql_error() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let answer = serde_json::json!({
+        "new_version": "1.1.0",
+        "new_prompt": "Professional interior photograph, bright, strong sense of depth",
+        "negative_prompt": "flat lighting, underexposed",
+        "reasoning": "designers find it flat and dark",
+        "changes": ["added depth"]
+    })
+    .to_string();
+    let body = serde_json::json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "model": "test-model",
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": answer}}],
+    });
+    let server = rt.block_on(wiremock::MockServer::start());
+    rt.block_on(
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .respond_with(
+                wiremock::ResponseTemplate::new(200)
+                    .set_body_json(body)
+                    .set_delay(std::time::Duration::from_millis(1500)),
+            )
+            .mount(&server),
+    );
+    let env = Env::new();
+    no_inline_evolution(&env);
+    rate_batches(&env, 3, |_| 2, |i| COMPLAINTS[i % 4]);
+    llm_config(&env, &server);
+    let spawn = || {
+        env.latina_process()
+            .env("LLM_KEY", "llm-key-5150")
+            .args(["evolve", "--force"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = spawn();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let second = spawn();
+    let outs = [
+        first.wait_with_output().unwrap(),
+        second.wait_with_output().unwrap(),
+    ];
+    for out in &outs {
+        let stderr = stderr_of(out);
+        assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
+        assert!(!stderr.contains("constraint"), "{stderr}");
+    }
+    let second_says = String::from_utf8_lossy(&outs[1].stdout);
+    assert!(
+        second_says.contains("another latina process"),
+        "{second_says}"
+    );
+    assert_eq!(env.count("prompt_versions"), 2);
+}
+
 /// Issue 13, defect 10: a cron `latina evolve` that was due while nobody
 /// complained exited 1. It says "nothing to change" in one line, exits 0,
 /// and records the evolution so that it is not due again at once.
