@@ -69,9 +69,15 @@ pub enum Error {
         supported: i64,
     },
 
-    /// Any other SQLite failure.
+    /// Any other SQLite failure (constraint violations become
+    /// [`Error::Conflict`] instead: see the `From` impl).
     #[error("database error: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Sql(rusqlite::Error),
+
+    /// A write lost a race with another latina process, or would break a
+    /// rule the database keeps; nothing was written.
+    #[error("{0}")]
+    Conflict(Conflict),
 
     /// An input image was rejected before anything was recorded.
     #[error("{}: {problem}", path.display())]
@@ -127,6 +133,10 @@ pub enum Error {
     #[error("optimizer: {0}")]
     Optimizer(String),
 
+    /// The async runtime the network steps run on could not be started.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+
     /// Prompt evolution produced nothing (recorded; nothing else saved).
     #[error("prompt evolution: {0}")]
     Evolution(String),
@@ -165,6 +175,67 @@ pub enum Error {
         /// e.g. "init_strength is not a finite number".
         problem: String,
     },
+}
+
+/// What a refused write collided with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    /// A prompt version with this number exists already.
+    #[error("prompt version {version} exists already (another latina process may have written it)")]
+    PromptVersionExists {
+        /// The version.
+        version: String,
+    },
+    /// A challenger is already on trial (at most one at a time).
+    #[error("challenger {version} is already on trial: one challenger at a time")]
+    ChallengerOnTrial {
+        /// The challenger on trial.
+        version: String,
+    },
+    /// Any other rule of the schema (a unique key, a check), by table.
+    #[error(
+        "the database refused a change to {table}: it breaks a rule of the schema ({rule}); \
+         another latina process may have changed the same rows, try again"
+    )]
+    Schema {
+        /// The table, as SQLite names it (`?` when it does not say).
+        table: String,
+        /// `unique`, `check`, `foreign key`, `not null` or `primary key`.
+        rule: &'static str,
+    },
+}
+
+impl From<rusqlite::Error> for Error {
+    /// Constraint violations are told as a [`Conflict`], never as SQLite's
+    /// own text; everything else stays [`Error::Sql`].
+    fn from(e: rusqlite::Error) -> Self {
+        match &e {
+            rusqlite::Error::SqliteFailure(f, message)
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                let message = message.as_deref().unwrap_or_default();
+                let rule = match f.extended_code {
+                    rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE => "unique",
+                    rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => "primary key",
+                    rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => "foreign key",
+                    rusqlite::ffi::SQLITE_CONSTRAINT_NOTNULL => "not null",
+                    rusqlite::ffi::SQLITE_CONSTRAINT_CHECK => "check",
+                    _ => "constraint",
+                };
+                // SQLite says e.g. "UNIQUE constraint failed: evolutions.trigger_sample".
+                let table = message
+                    .rsplit(": ")
+                    .next()
+                    .and_then(|cols| cols.split('.').next())
+                    .filter(|t| t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or("?")
+                    .to_string();
+                Error::Conflict(Conflict::Schema { table, rule })
+            }
+            _ => Error::Sql(e),
+        }
+    }
 }
 
 /// One bad line of an import file.

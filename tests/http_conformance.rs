@@ -178,6 +178,7 @@ fn evolution_input() -> EvolutionInput {
         }],
         recent_mean: 2.0,
         taken_versions: Vec::new(),
+        existing_prompts: Vec::new(),
     }
 }
 

@@ -53,6 +53,7 @@ fn input() -> EvolutionInput {
         ],
         recent_mean: 2.8,
         taken_versions: Vec::new(),
+        existing_prompts: Vec::new(),
     }
 }
 

@@ -1,6 +1,5 @@
 //! `latina enhance <image>...`
 
-use anyhow::Context;
 use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,11 +7,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use super::display;
-use super::rate::rate_interactively;
+use super::rate::{Walkthrough, rate_interactively};
 use super::ui::{Ui, params_text};
 use crate::domain::{ExperimentStatus, ImageMeta};
 use crate::ops::Workspace;
 use crate::ops::enhance::{EnhanceEvent, EnhanceOptions, EnhanceReport, enhance};
+use crate::ops::runtime;
 use crate::store::OpenMode;
 
 /// Arguments of `latina enhance`.
@@ -44,10 +44,6 @@ pub struct EnhanceArgs {
 /// Enhances each photo in turn; a bad photo is reported and the others go on.
 pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCode> {
     let mut store = ws.open_store(OpenMode::CreateIfMissing)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
     let meta = ImageMeta {
         project: args.project.clone(),
         kind: args.kind.clone(),
@@ -57,6 +53,9 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
     let rater = super::rate::rater(ws, args.by.as_deref());
     let interrupts = super::interrupt::Interrupts::install(ui.quiet);
     let mut failures = 0usize;
+    // `q` at a rating prompt stops the prompts for every remaining photo;
+    // they are still rendered, and can be rated later.
+    let mut rating = ui.interactive() && !args.no_rate;
     for image in &args.images {
         let bars = Arc::new(ui.variant_bars());
         let sink = {
@@ -78,7 +77,7 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
             cancel_reason: interrupts.reason(),
         };
         interrupts.set_rendering(true);
-        let result = runtime.block_on(enhance(ws, &mut store, &options, sink));
+        let result = runtime::block_on(enhance(ws, &mut store, &options, sink))?;
         interrupts.set_rendering(false);
         bars.clear();
         let report = match result {
@@ -127,14 +126,18 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
         if ui.json {
             continue;
         }
-        if ui.interactive() && !args.no_rate {
+        if rating {
             let ids = report
                 .variants
                 .iter()
                 .filter(|v| v.status == ExperimentStatus::Done)
                 .map(|v| v.experiment_id.clone())
                 .collect::<Vec<_>>();
-            rate_interactively(ws, &mut store, ui, &ids, rater.as_deref())?;
+            if rate_interactively(ws, &mut store, ui, &ids, rater.as_deref())?
+                == Walkthrough::Stopped
+            {
+                rating = false;
+            }
         } else if let Some(done) = report
             .variants
             .iter()

@@ -1,17 +1,17 @@
 //! `latina evolve`: the cron entry point for prompt evolution, and the same
 //! step run inline after ratings.
 
-use anyhow::Context;
 use clap::Args;
 use std::process::ExitCode;
 
 use super::ui::Ui;
+use crate::domain::Decision;
 use crate::evolve::issues;
 use crate::ops::Workspace;
 use crate::ops::evolve::{
-    EvolveOptions, EvolveReport, TrialStanding, after_rating as ops_after_rating, build_evolver,
-    evolve, grouping, judge,
+    AfterRating, EvolveOptions, EvolveReport, TrialStanding, build_evolver, evolve, grouping, judge,
 };
+use crate::ops::runtime;
 use crate::store::{OpenMode, Store};
 
 /// Arguments of `latina evolve`.
@@ -41,6 +41,7 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EvolveArgs) -> anyhow::Result<ExitCode
         EvolveOptions {
             force: args.force,
             dry_run: args.dry_run,
+            budget: None,
         },
     )?;
     if ui.json {
@@ -56,42 +57,27 @@ fn run_evolution(
     store: &mut Store,
     options: EvolveOptions,
 ) -> anyhow::Result<EvolveReport> {
-    let evolver = build_evolver(ws, &|var| std::env::var(var).ok())?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let grouping = grouping(ws, &|var| std::env::var(var).ok());
-    Ok(runtime.block_on(evolve(
+    let evolver = build_evolver(ws, &env_lookup)?;
+    let grouping = grouping(ws, &env_lookup);
+    Ok(runtime::block_on(evolve(
         ws,
         store,
         evolver,
         &issues::summarise,
         &grouping,
         options,
-    ))?)
+    ))??)
 }
 
-/// After ratings are saved: decide the trial and, when `[evolution] on_rate`,
-/// evolve if due. Never fails the rating: problems are reported on stderr.
-pub fn after_rating(ws: &Workspace, ui: &Ui, store: &mut Store) {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("latina: the rating is saved; cannot start the async runtime: {e}");
-            return;
-        }
-    };
-    let done = runtime.block_on(ops_after_rating(
-        ws,
-        store,
-        || build_evolver(ws, &|var| std::env::var(var).ok()),
-        &issues::summarise,
-        &grouping(ws, &|var| std::env::var(var).ok()),
-    ));
+/// The process environment as ops read it: by name, values that are not
+/// Unicode treated as unset (they cannot be keys or URLs).
+pub fn env_lookup(name: &str) -> Option<String> {
+    std::env::var_os(name).and_then(|v| v.into_string().ok())
+}
+
+/// Tells what the learning step after ratings did, in one line each. Never
+/// fails the command: the ratings are saved.
+pub fn report_learning(ui: &Ui, done: AfterRating) {
     match done.decided {
         Ok(Some(standing)) => ui.note(decision_line(&standing)),
         Ok(None) => {}
@@ -101,6 +87,13 @@ pub fn after_rating(ws: &Workspace, ui: &Ui, store: &mut Store) {
         Some(Ok(EvolveReport::Created { proposal, evolver, .. })) => ui.note(format!(
             "prompt {} written by {evolver} from the recent comments is now on trial (latina prompts show {})",
             proposal.new_version, proposal.new_version
+        )),
+        Some(Ok(EvolveReport::Deferred {
+            trigger_sample,
+            budget_ms,
+        })) => ui.note(format!(
+            "prompt evolution for sample {trigger_sample} took over {:.0} s and is left due: run `latina evolve`",
+            budget_ms as f64 / 1000.0
         )),
         Some(Err(e)) => eprintln!("latina: the rating is saved; prompt evolution failed: {e:#}"),
         Some(Ok(_)) | None => {}
@@ -118,19 +111,19 @@ fn decision_line(s: &TrialStanding) -> String {
         })
         .unwrap_or_default();
     match s.decision {
-        crate::evolve::compare::Decision::Promote => format!(
+        Decision::Promote => format!(
             "prompt {} beat {} and is now the champion{numbers}",
             s.challenger, s.champion
         ),
-        crate::evolve::compare::Decision::Reject => format!(
+        Decision::Reject => format!(
             "prompt {} did worse than {} and was rolled back{numbers}",
             s.challenger, s.champion
         ),
-        crate::evolve::compare::Decision::Expire => format!(
+        Decision::Expire => format!(
             "prompt {} showed no clear difference from {} and was retired{numbers}",
             s.challenger, s.champion
         ),
-        crate::evolve::compare::Decision::KeepCollecting => String::new(),
+        Decision::KeepCollecting => String::new(),
     }
 }
 
@@ -138,7 +131,17 @@ fn print(ui: &Ui, report: &EvolveReport) -> std::io::Result<()> {
     match report {
         EvolveReport::NotDue { reason, .. } => ui.out(format!("not due: {reason}")),
         EvolveReport::Busy { trigger_sample } => ui.out(format!(
-            "another latina process is evolving for sample {trigger_sample}"
+            "another latina process is evolving (for sample {trigger_sample}); nothing to do"
+        )),
+        EvolveReport::AlreadyDone {
+            trigger_sample,
+            earlier_outcome,
+        } => ui.out(format!(
+            "already done: the evolution for sample {trigger_sample} was run by another latina process ({earlier_outcome})"
+        )),
+        EvolveReport::Unchanged { reason, .. } => ui.out(format!("nothing to change: {reason}")),
+        EvolveReport::Deferred { trigger_sample, .. } => ui.out(format!(
+            "out of time: the evolution for sample {trigger_sample} is left due"
         )),
         EvolveReport::Skipped { reason, .. } => ui.out(format!("skipped: {reason}")),
         EvolveReport::Proposed {

@@ -58,20 +58,30 @@ pub fn run(ws: &Workspace, ui: &Ui, args: PromptsArgs) -> anyhow::Result<ExitCod
     let mut store = ws.open_store(mode)?;
     match args.command {
         PromptsCommand::List => {
-            let versions = store.prompt_versions()?;
+            let versions = prompts::list(&store)?;
             if ui.json {
                 ui.json_line(&versions)?;
             } else {
-                for v in versions {
+                for standing in versions {
+                    let v = &standing.summary;
+                    let why = standing.why();
                     ui.out(format!(
-                        "{:<9} {:<10} {:>4} rated  mean {:<5} {}",
+                        "{:<9} {:<10} {:>4} rated  mean {:<5} {}{}",
                         v.prompt.version,
                         v.status,
                         v.ratings,
                         v.mean_rating.map_or("-".into(), |m| format!("{m:.2}")),
-                        ui.dim(&v.created_at)
+                        ui.dim(&v.created_at),
+                        if why.is_empty() {
+                            String::new()
+                        } else {
+                            format!("  {why}")
+                        }
                     ))?;
                 }
+                ui.note(ui.dim(
+                    "mean: every rating of the version's renders; a decision compares both on its trial period only",
+                ));
             }
         }
         PromptsCommand::Show { name } => {

@@ -3,10 +3,11 @@
 use clap::Args;
 use std::process::ExitCode;
 
+use super::evolve::{env_lookup, report_learning};
 use super::ui::{Answer, Ui, params_text};
 use crate::domain::{ExperimentId, Stars};
 use crate::ops::Workspace;
-use crate::ops::rate::{rate, unrated};
+use crate::ops::rate::{RatingInput, learn, rate, rate_and_learn, unrated};
 use crate::store::{ExperimentRecord, OpenMode, Store};
 
 /// Arguments of `latina rate`.
@@ -32,14 +33,13 @@ pub fn run(ws: &Workspace, ui: &Ui, args: RateArgs) -> anyhow::Result<ExitCode> 
     let mut store = ws.open_store(OpenMode::MustExist)?;
     let rater = rater(ws, args.by.as_deref());
     if let (Some(id), Some(stars)) = (&args.experiment, &args.stars) {
-        let stars = Stars::parse(stars)?;
-        let receipt = rate(
-            &mut store,
+        let rating = RatingInput {
             id,
-            stars,
-            args.comment.as_deref(),
-            rater.as_deref(),
-        )?;
+            stars: Stars::parse(stars)?,
+            comment: args.comment.as_deref(),
+            rated_by: rater.as_deref(),
+        };
+        let (receipt, learned) = rate_and_learn(ws, &mut store, &rating, &env_lookup)?;
         if ui.json {
             ui.json_pretty(&receipt)?;
         } else {
@@ -56,17 +56,27 @@ pub fn run(ws: &Workspace, ui: &Ui, args: RateArgs) -> anyhow::Result<ExitCode> 
                 }
             ))?;
         }
-        super::evolve::after_rating(ws, ui, &mut store);
+        report_learning(ui, learned);
         return Ok(ExitCode::SUCCESS);
     }
     let pending = unrated(&store)?;
     if ui.interactive() {
-        if pending.is_empty() {
+        // The walkthrough shows renders; a suggestion has no image to look
+        // at, so it is rated by id (`latina rate <id> <stars>`).
+        let (renders, suggestions): (Vec<_>, Vec<_>) =
+            pending.iter().partition(|e| e.output_path.is_some());
+        if renders.is_empty() {
             ui.out("nothing to rate")?;
-            return Ok(ExitCode::SUCCESS);
+        } else {
+            let ids: Vec<ExperimentId> = renders.iter().map(|e| e.id.clone()).collect();
+            rate_interactively(ws, &mut store, ui, &ids, rater.as_deref())?;
         }
-        let ids: Vec<ExperimentId> = pending.iter().map(|e| e.id.clone()).collect();
-        rate_interactively(ws, &mut store, ui, &ids, rater.as_deref())?;
+        if !suggestions.is_empty() {
+            ui.note(ui.dim(format!(
+                "{} suggestion(s) without an image are not offered here; rate one with: latina rate <id> <1-5>",
+                suggestions.len()
+            )));
+        }
         return Ok(ExitCode::SUCCESS);
     }
     if ui.json {
@@ -83,15 +93,26 @@ pub fn run(ws: &Workspace, ui: &Ui, args: RateArgs) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
+/// Whether the designer asked to stop rating (`q`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Walkthrough {
+    /// Every experiment was offered.
+    Finished,
+    /// The designer typed `q`: ask nothing more in this command.
+    Stopped,
+}
+
 /// Prompts for each experiment in turn; every answer is committed at once.
+/// After the answers, the learning step runs once (when anything was rated).
 pub fn rate_interactively(
     ws: &Workspace,
     store: &mut Store,
     ui: &Ui,
     ids: &[ExperimentId],
     rater: Option<&str>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Walkthrough> {
     let mut rated = false;
+    let mut walkthrough = Walkthrough::Finished;
     for id in ids {
         let e = store.experiment(id)?;
         ui.out(unrated_line(ui, &e))?;
@@ -102,13 +123,16 @@ pub fn rate_interactively(
                 rated = true;
             }
             Answer::Skip => {}
-            Answer::Stop => break,
+            Answer::Stop => {
+                walkthrough = Walkthrough::Stopped;
+                break;
+            }
         }
     }
     if rated {
-        super::evolve::after_rating(ws, ui, store);
+        report_learning(ui, learn(ws, store, &env_lookup));
     }
-    Ok(())
+    Ok(walkthrough)
 }
 
 /// `--by`, else the config's `rater`, else `$USER`.

@@ -4,6 +4,7 @@ use clap::Args;
 use std::process::ExitCode;
 
 use super::ui::Ui;
+use crate::domain::TargetOutlook;
 use crate::ops::Workspace;
 use crate::ops::status::status;
 use crate::store::OpenMode;
@@ -33,7 +34,7 @@ pub fn run(ws: &Workspace, ui: &Ui, _args: StatusArgs) -> anyhow::Result<ExitCod
     }
     let p = &report.phase1;
     ui.out(format!(
-        "{} {} rated samples, best {}, average {}, convergence {:.0}%",
+        "{} {} rated samples, best {}, average {}, convergence {:.0}% {}",
         ui.bold(format!("Phase {}:", p.phase)),
         p.total_samples,
         if p.total_samples == 0 {
@@ -44,7 +45,8 @@ pub fn run(ws: &Workspace, ui: &Ui, _args: StatusArgs) -> anyhow::Result<ExitCod
         report
             .avg_rating
             .map_or("-".to_string(), |a| format!("{a:.2}")),
-        p.convergence * 100.0
+        p.convergence * 100.0,
+        ui.dim(format!("({})", p.phase_reason.reason()))
     ))?;
     if !report.performance_by_api.is_empty() {
         ui.out(ui.bold("Providers:"))?;
@@ -117,11 +119,21 @@ pub fn run(ws: &Workspace, ui: &Ui, _args: StatusArgs) -> anyhow::Result<ExitCod
         ))?;
         ui.out(format!(
             "       {}",
-            match m.trials_to_target {
-                Some(0) => "confident a 4-star render is known".to_string(),
-                Some(n) =>
-                    format!("about {n} more trials until a 4-star render is more likely than not"),
-                None => "a 4-star render looks out of reach so far".to_string(),
+            match report.phase1.target {
+                TargetOutlook::Reached => format!(
+                    "a {:.0}-star render has been rated (best {})",
+                    m.target, p.best_rating
+                ),
+                TargetOutlook::Trials(1) => format!(
+                    "about 1 more trial until a {:.0}-star render is more likely than not",
+                    m.target
+                ),
+                TargetOutlook::Trials(n) => format!(
+                    "about {n} more trials until a {:.0}-star render is more likely than not",
+                    m.target
+                ),
+                TargetOutlook::OutOfReach | TargetOutlook::Unknown =>
+                    format!("a {:.0}-star render looks out of reach so far", m.target),
             }
         ))?;
     }

@@ -96,31 +96,7 @@ pub struct Comparison {
     pub prob_challenger_better: f64,
 }
 
-/// What to do with the challenger.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    /// Not enough ratings, or not clear yet.
-    KeepCollecting,
-    /// Clearly better: it becomes the champion.
-    Promote,
-    /// Clearly worse: rolled back.
-    Reject,
-    /// Reached the cap undecided: retired, the champion stays.
-    Expire,
-}
-
-impl Decision {
-    /// As stored and shown.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::KeepCollecting => "keep_collecting",
-            Decision::Promote => "promote",
-            Decision::Reject => "reject",
-            Decision::Expire => "expire",
-        }
-    }
-}
+pub use crate::domain::Decision;
 
 /// Compares the two arms (`None` until each has at least one rating).
 pub fn compare(champion: ArmStats, challenger: ArmStats) -> Option<Comparison> {

@@ -15,6 +15,9 @@ pub mod version;
 pub use version::{BadVersion, Bump, Version};
 
 use serde::{Deserialize, Serialize};
+
+use crate::domain::PromptStatus;
+use crate::domain::prompt::normalised_text;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -71,6 +74,24 @@ pub struct EvolutionInput {
     /// sibling keeps its number): a proposal must pick another.
     #[serde(default)]
     pub taken_versions: Vec<Version>,
+    /// Every version's text, whatever its status: a proposal must not
+    /// repeat one (after [`normalised_text`]), e.g. a rejected sibling
+    /// written again word for word.
+    #[serde(default)]
+    pub existing_prompts: Vec<ExistingPrompt>,
+}
+
+/// A version that exists already, as a proposal must not repeat it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExistingPrompt {
+    /// Its version.
+    pub version: String,
+    /// Champion, challenger, retired or rejected.
+    pub status: PromptStatus,
+    /// Positive prompt.
+    pub prompt: String,
+    /// Negative prompt.
+    pub negative_prompt: String,
 }
 
 impl EvolutionInput {
@@ -88,6 +109,32 @@ impl EvolutionInput {
             "version {version} already exists (the highest existing version is {highest}); \
              propose a version above {highest}"
         )))
+    }
+
+    /// The existing version whose text `prompt` and `negative_prompt`
+    /// repeat (up to case, whitespace and punctuation spacing), if any.
+    pub fn repeats(&self, prompt: &str, negative_prompt: &str) -> Option<&ExistingPrompt> {
+        let (p, n) = (normalised_text(prompt), normalised_text(negative_prompt));
+        self.existing_prompts
+            .iter()
+            .find(|e| normalised_text(&e.prompt) == p && normalised_text(&e.negative_prompt) == n)
+    }
+
+    /// [`EvolutionInput::check_free`] for the proposal's version, and a
+    /// text that no existing version has.
+    ///
+    /// # Errors
+    /// [`EvolveError::Invalid`] naming the version taken or repeated.
+    pub fn check_new(&self, proposal: &Proposal) -> Result<(), EvolveError> {
+        self.check_free(proposal.new_version)?;
+        match self.repeats(&proposal.new_prompt, &proposal.negative_prompt) {
+            None => Ok(()),
+            Some(e) => Err(EvolveError::Invalid(format!(
+                "the proposed prompt repeats version {} ({}) word for word; \
+                 propose a different text",
+                e.version, e.status
+            ))),
+        }
     }
 
     /// The first of `bump`, `bump` again, … from the parent's version that
@@ -122,6 +169,11 @@ pub enum EvolveError {
     /// The proposal broke a rule; nothing is saved.
     #[error("invalid proposal: {0}")]
     Invalid(String),
+    /// The comments give nothing to change (no issue, or every fix is in
+    /// already, or the only rewrite repeats an existing version): not a
+    /// failure, the evolution is recorded as skipped.
+    #[error("nothing to change: {0}")]
+    NothingToChange(String),
     /// The LLM could not be reached or kept answering badly.
     #[error("the LLM evolver failed: {0}")]
     Llm(String),

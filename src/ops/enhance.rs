@@ -190,7 +190,14 @@ pub async fn enhance(
     let prompts = ws.prompts_for(store, cfg.variants as usize)?;
     let suggestions = ws.ask(store, cfg.variants as usize)?;
     for s in &suggestions {
-        tracing::info!(provider = %s.trial.provider, params = ?s.trial.params, method = s.method.as_str(), "suggested");
+        tracing::info!(
+            provider = %s.trial.provider,
+            init_strength = s.trial.params.init_strength,
+            guidance_scale = s.trial.params.guidance_scale,
+            controlnet_weight = s.trial.params.controlnet_weight,
+            method = s.method.as_str(),
+            "suggested"
+        );
     }
 
     let batch_id = BatchId::random();

@@ -10,20 +10,33 @@
 
 use serde::Serialize;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::Workspace;
 use crate::config::{EvolverKind, LlmResponseFormat};
+use crate::domain::{EvolutionSchedule, PromptVersion};
 use crate::error::{Error, Result};
 use crate::evolve::cluster::{self, Category, CharNgramTfIdf, ClusterOptions, Precomputed};
 use crate::evolve::compare::{self, ArmStats, Comparison, Decision};
 use crate::evolve::llm::{LlmEvolver, LlmSettings, ResponseFormat};
 use crate::evolve::rules::RuleEvolver;
-use crate::evolve::{EvolutionInput, Evolver, IssueCount, ParentPrompt, Proposal, RatedComment};
+use crate::evolve::{
+    EvolutionInput, EvolveError, Evolver, ExistingPrompt, IssueCount, ParentPrompt, Proposal,
+    RatedComment,
+};
+use crate::store::{Claim, EvolutionOutcome, Store};
 use crate::llm::{EmbeddingsClient, EmbeddingsSettings};
-use crate::store::{EvolutionOutcome, PromptVersion, Store};
 
 /// Comments an evolver reads (newest first).
 const COMMENTS_READ: usize = 50;
+
+/// The evolution schedule `[evolution]` sets.
+pub fn schedule(ws: &Workspace) -> EvolutionSchedule {
+    EvolutionSchedule {
+        every: ws.config.evolution.every,
+        min_samples: ws.config.evolution.min_samples,
+    }
+}
 
 /// The configured evolver. `env` looks up the LLM key's variable.
 ///
@@ -122,17 +135,7 @@ pub fn grouping(ws: &Workspace, env: &dyn Fn(&str) -> Option<String>) -> Groupin
 /// Groups the comments beyond the lexicon: through the endpoint when one is
 /// configured and answers, else offline with a one-line warning.
 async fn categories(comments: &[RatedComment], grouping: &Grouping) -> Vec<Category> {
-    let offline = |comments: &[RatedComment]| {
-        cluster::categorise(
-            comments,
-            &CharNgramTfIdf::default(),
-            &ClusterOptions::default(),
-        )
-        .unwrap_or_else(|e| {
-            tracing::warn!("comments could not be grouped: {e}");
-            Vec::new()
-        })
-    };
+    let offline = categories_offline;
     let (client, threshold) = match grouping {
         Grouping::Offline => return offline(comments),
         Grouping::Unavailable(reason) => {
@@ -161,6 +164,19 @@ async fn categories(comments: &[RatedComment], grouping: &Grouping) -> Vec<Categ
     served.unwrap_or_else(|e| {
         tracing::warn!("comments grouped offline: {e}");
         offline(comments)
+    })
+}
+
+/// Groups the comments with character n-gram TF-IDF.
+fn categories_offline(comments: &[RatedComment]) -> Vec<Category> {
+    cluster::categorise(
+        comments,
+        &CharNgramTfIdf::default(),
+        &ClusterOptions::default(),
+    )
+    .unwrap_or_else(|e| {
+        tracing::warn!("comments could not be grouped: {e}");
+        Vec::new()
     })
 }
 
@@ -233,10 +249,26 @@ pub enum EvolveReport {
         /// When the next evolution is due.
         next_at_sample: u64,
     },
-    /// Another process holds this trigger.
+    /// Another live process is evolving.
     Busy {
+        /// The trigger it holds.
+        trigger_sample: u64,
+    },
+    /// Another process already evolved for this trigger.
+    AlreadyDone {
         /// The trigger.
         trigger_sample: u64,
+        /// How that evolution ended: `created`, `failed` or `skipped`.
+        earlier_outcome: String,
+    },
+    /// Due, but the comments ask for nothing new (no issue, every fix in
+    /// already, or only rewrites that exist already); recorded as skipped
+    /// so the trigger is spent.
+    Unchanged {
+        /// The trigger (absent on a dry run, which records nothing).
+        trigger_sample: Option<u64>,
+        /// Why, in words.
+        reason: String,
     },
     /// Due, but not needed; recorded so the trigger is spent.
     Skipped {
@@ -244,6 +276,14 @@ pub enum EvolveReport {
         trigger_sample: u64,
         /// Why.
         reason: String,
+    },
+    /// Run inline and out of time (a slow LLM): nothing recorded, the
+    /// evolution stays due for `latina evolve`.
+    Deferred {
+        /// The trigger left due.
+        trigger_sample: u64,
+        /// The time it had.
+        budget_ms: u64,
     },
     /// `--dry-run`: what would be saved.
     Proposed {
@@ -278,7 +318,16 @@ pub struct EvolveOptions {
     pub force: bool,
     /// Show the proposal; save nothing.
     pub dry_run: bool,
+    /// The longest the network steps (grouping, proposing) may take; past
+    /// it the claim is given up and the evolution stays due for
+    /// `latina evolve` ([`EvolveReport::Deferred`]). `None`: no limit but
+    /// the clients' own deadlines (the cron path).
+    pub budget: Option<Duration>,
 }
+
+/// How long the evolution run inline after a rating may take: the rating is
+/// saved already and the designer is waiting for the prompt.
+pub const INLINE_BUDGET: Duration = Duration::from_secs(3);
 
 /// Detects issues in comments (the lexicon lives in `crate::evolve`).
 pub type IssueDetector = dyn Fn(&[RatedComment]) -> Vec<IssueCount> + Send + Sync;
@@ -299,13 +348,12 @@ pub async fn evolve(
     let settings = &ws.config.evolution;
     let (samples, recent_mean) = store.rated_samples(settings.every)?;
     let last = store.last_evolution_trigger()?;
-    let next_regular = last.map_or(settings.every.max(settings.min_samples), |l| {
-        (l / settings.every + 1) * settings.every
-    });
+    let schedule = schedule(ws);
+    let next_at_sample = schedule.next_due(last);
     let not_due = |reason: String| EvolveReport::NotDue {
         reason,
         samples,
-        next_at_sample: next_regular.max(settings.min_samples),
+        next_at_sample,
     };
     // A forced dry run only shows a proposal, so it may look past the trial.
     let preview_only = options.force && options.dry_run;
@@ -316,21 +364,18 @@ pub async fn evolve(
         )));
     }
     let trigger = if options.force {
-        samples.max(last.map_or(0, |l| l + 1))
-    } else {
-        if samples < settings.min_samples {
-            return Ok(not_due(format!(
-                "{samples} rated samples; evolution starts at {}",
-                settings.min_samples
-            )));
-        }
-        let trigger = samples / settings.every * settings.every;
-        if trigger < settings.every || last.is_some_and(|l| trigger <= l) {
-            return Ok(not_due(format!(
-                "{samples} rated samples; next evolution at sample {next_regular}"
-            )));
-        }
+        schedule.forced_trigger(samples, last)
+    } else if let Some(trigger) = schedule.due_trigger(samples, last) {
         trigger
+    } else if samples < settings.min_samples {
+        return Ok(not_due(format!(
+            "{samples} rated samples; evolution starts at {}",
+            settings.min_samples
+        )));
+    } else {
+        return Ok(not_due(format!(
+            "{samples} rated samples; next evolution at sample {next_at_sample}"
+        )));
     };
     let champion = store
         .champion_prompt()?
@@ -349,40 +394,75 @@ pub async fn evolve(
         .map(|(stars, comment)| RatedComment { stars, comment })
         .collect();
     let issues = detect(&comments);
-    let categories = categories(&comments, grouping).await;
-    // Rejected and retired versions keep their numbers: a proposal must not
-    // reuse one (the LLM is told on its retry, the rules skip past them).
-    let taken_versions = store
-        .prompt_versions()?
-        .iter()
-        .filter_map(|v| v.prompt.version.parse().ok())
-        .collect();
+    let deadline = options.budget.map(|b| Instant::now() + b);
+    let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    let categories = match left() {
+        None => categories(&comments, grouping).await,
+        Some(left) => tokio::time::timeout(left, categories(&comments, grouping))
+            .await
+            .unwrap_or_else(|_| {
+                tracing::warn!("comments grouped offline: the endpoint took too long");
+                categories_offline(&comments)
+            }),
+    };
+    // Rejected and retired versions keep their numbers and their texts: a
+    // proposal must reuse neither (the LLM is told on its retry, the rules
+    // skip past them).
+    let versions = store.prompt_versions()?;
     let input = EvolutionInput {
         parent: parent.clone(),
         issues: issues.clone(),
         comments,
         recent_mean: recent_mean.unwrap_or(0.0),
-        taken_versions,
+        taken_versions: versions
+            .iter()
+            .filter_map(|v| v.prompt.version.parse().ok())
+            .collect(),
+        existing_prompts: versions
+            .into_iter()
+            .map(|v| ExistingPrompt {
+                version: v.prompt.version,
+                status: v.status,
+                prompt: v.prompt.prompt,
+                negative_prompt: v.prompt.negative_prompt,
+            })
+            .collect(),
     };
     let name = evolver.name();
 
     if options.dry_run {
-        let proposal = evolver
-            .propose(input)
-            .await
-            .map_err(|e| Error::Evolution(e.to_string()))?;
-        return Ok(EvolveReport::Proposed {
-            issues,
-            categories,
-            proposal,
-            evolver: name,
+        return Ok(match propose(evolver, input).await {
+            Ok(proposal) => EvolveReport::Proposed {
+                issues,
+                categories,
+                proposal,
+                evolver: name,
+            },
+            Err(EvolveError::NothingToChange(reason)) => EvolveReport::Unchanged {
+                trigger_sample: None,
+                reason,
+            },
+            Err(e) => return Err(Error::Evolution(e.to_string())),
         });
     }
 
-    let Some(claim) = store.claim_evolution(trigger, &champion.version, &name)? else {
-        return Ok(EvolveReport::Busy {
-            trigger_sample: trigger,
-        });
+    let claim = match store.claim_evolution(trigger, &champion.version, &name)? {
+        Claim::Claimed(claim) => claim,
+        Claim::Busy { trigger_sample } => return Ok(EvolveReport::Busy { trigger_sample }),
+        Claim::Done {
+            trigger_sample,
+            outcome,
+        } => {
+            return Ok(EvolveReport::AlreadyDone {
+                trigger_sample,
+                earlier_outcome: outcome,
+            });
+        }
+        Claim::ChallengerOnTrial { version } => {
+            return Ok(not_due(format!(
+                "challenger {version} is on trial; evolving waits for its decision"
+            )));
+        }
     };
     if !options.force
         && let Some(mean) = recent_mean
@@ -398,8 +478,33 @@ pub async fn evolve(
             reason,
         });
     }
-    let proposal = match evolver.propose(input).await {
+    let proposed = match left() {
+        None => Some(propose(evolver, input).await),
+        Some(left) => tokio::time::timeout(left, propose(evolver, input))
+            .await
+            .ok(),
+    };
+    let Some(proposed) = proposed else {
+        store.release_evolution(claim)?;
+        return Ok(EvolveReport::Deferred {
+            trigger_sample: trigger,
+            budget_ms: options.budget.unwrap_or_default().as_millis() as u64,
+        });
+    };
+    let proposal = match proposed {
         Ok(p) => p,
+        Err(EvolveError::NothingToChange(reason)) => {
+            // Due, but the comments ask for nothing new: spent, not failed,
+            // so that cron does not retry it at once.
+            store.finish_evolution(
+                claim,
+                &EvolutionOutcome::Skipped(format!("nothing to change: {reason}")),
+            )?;
+            return Ok(EvolveReport::Unchanged {
+                trigger_sample: Some(trigger),
+                reason,
+            });
+        }
         Err(e) => {
             let reason = e.to_string();
             store.finish_evolution(claim, &EvolutionOutcome::Failed(reason.clone()))?;
@@ -425,8 +530,8 @@ pub async fn evolve(
         // E.g. the version exists already, or a challenger appeared: record
         // the failure so the trigger does not stay claimed.
         let reason = format!("could not save version {}: {e}", version.version);
-        store.finish_evolution(claim, &EvolutionOutcome::Failed(reason.clone()))?;
-        return Err(Error::Evolution(reason));
+        store.finish_evolution(claim, &EvolutionOutcome::Failed(reason))?;
+        return Err(e);
     }
     Ok(EvolveReport::Created {
         trigger_sample: trigger,
@@ -435,6 +540,18 @@ pub async fn evolve(
         proposal,
         evolver: name,
     })
+}
+
+/// Asks `evolver` and holds any evolver to the rules a saved version
+/// keeps: a free version number and a text no existing version has.
+async fn propose(
+    evolver: Arc<dyn Evolver>,
+    input: EvolutionInput,
+) -> std::result::Result<Proposal, EvolveError> {
+    let checker = input.clone();
+    let proposal = evolver.propose(input).await?;
+    checker.check_new(&proposal)?;
+    Ok(proposal)
 }
 
 /// What ran after ratings were saved ([`after_rating`]).
@@ -448,15 +565,17 @@ pub struct AfterRating {
 }
 
 /// The step `latina rate` runs once ratings are saved: decide the trial if
-/// its rules say so, then (when `[evolution] on_rate`) evolve if due.
-/// Failures are returned, not raised: the ratings are saved either way.
-/// `evolver` is only called when an evolution may run.
+/// its rules say so, then (when `[evolution] on_rate`) evolve if due, within
+/// `budget` when one is given. Failures are returned, not raised: the
+/// ratings are saved either way. `evolver` is only called when an
+/// evolution may run.
 pub async fn after_rating(
     ws: &Workspace,
     store: &mut Store,
     evolver: impl FnOnce() -> Result<Arc<dyn Evolver>>,
     detect: &IssueDetector,
     grouping: &Grouping,
+    budget: Option<Duration>,
 ) -> AfterRating {
     let decided = judge(ws, store).map(|s| s.filter(|s| s.applied));
     let evolution = if ws.config.evolution.on_rate {
@@ -468,7 +587,10 @@ pub async fn after_rating(
                     evolver,
                     detect,
                     grouping,
-                    EvolveOptions::default(),
+                    EvolveOptions {
+                        budget,
+                        ..EvolveOptions::default()
+                    },
                 )
                 .await
             }

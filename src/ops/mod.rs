@@ -13,6 +13,7 @@ pub mod history;
 pub mod prompts;
 pub mod rate;
 pub mod report;
+pub mod runtime;
 pub mod simulate;
 pub mod simulate_evolution;
 pub mod status;

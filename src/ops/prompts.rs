@@ -7,7 +7,61 @@ use std::path::Path;
 use super::files::write_atomically;
 use crate::error::{Error, Result};
 use crate::evolve::Version;
-use crate::store::{PromptVersionSummary, Store};
+use crate::store::{DecisionRecord, PromptVersionSummary, Store};
+
+/// One version for `latina prompts list`: its standing, and the decision
+/// that ended its trial, if one did. A version's mean is over every render
+/// made with it, while a decision compares both arms on the ratings of the
+/// trial period only: the decision says why a rejected version's mean can
+/// be above the champion's.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionStanding {
+    /// The version, its status and ratings.
+    #[serde(flatten)]
+    pub summary: PromptVersionSummary,
+    /// The latest decision about it as a challenger (promote, reject,
+    /// expire, or a manual activate/rollback, whose numbers are zero).
+    pub decision: Option<DecisionRecord>,
+}
+
+impl VersionStanding {
+    /// Why the version stands where it does, in a few words; empty for a
+    /// version no decision was made about (the seeded base, a challenger).
+    pub fn why(&self) -> String {
+        let Some(d) = &self.decision else {
+            return String::new();
+        };
+        let numbers = format!(
+            "{:.2} on {} vs {} {:.2} on {} in the same period",
+            d.challenger_mean, d.challenger_n, d.champion, d.champion_mean, d.champion_n
+        );
+        match d.decision.as_str() {
+            "promote" => format!("promoted: {numbers}"),
+            "reject" => format!("rejected on its trial: {numbers}"),
+            "expire" => format!("retired undecided: {numbers}"),
+            "activate" => format!("activated by hand over {}", d.champion),
+            "rollback" => format!("rolled back by hand (champion {})", d.champion),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Every version, oldest first, with the decision about each.
+pub fn list(store: &Store) -> Result<Vec<VersionStanding>> {
+    let decisions = store.prompt_decisions()?;
+    Ok(store
+        .prompt_versions()?
+        .into_iter()
+        .map(|summary| VersionStanding {
+            decision: decisions
+                .iter()
+                .rev()
+                .find(|d| d.challenger == summary.prompt.version)
+                .cloned(),
+            summary,
+        })
+        .collect())
+}
 
 /// One version by name.
 ///
@@ -191,7 +245,7 @@ pub fn export(store: &Store, dir: &Path) -> Result<usize> {
         let name = normalise(&v.prompt.version)?;
         let path = dir.join("versions").join(format!("v{name}.json"));
         write_atomically(&path, &pretty(v)?)?;
-        if v.status == "champion" {
+        if v.status == crate::domain::PromptStatus::Champion {
             write_atomically(&dir.join("current.json"), &pretty(v)?)?;
         }
     }

@@ -1,10 +1,19 @@
-//! `latina rate`: record a designer's stars (and comment) for one experiment.
+//! `latina rate`: record a designer's stars (and comment) for one
+//! experiment, and the learning step that follows ratings ([`learn`]):
+//! judge the prompt trial, then evolve the prompt when it is due.
 
 use serde::Serialize;
 
+use super::Workspace;
+use super::evolve::{AfterRating, INLINE_BUDGET, after_rating, build_evolver, grouping};
 use crate::domain::{ExperimentId, Stars};
 use crate::error::Result;
 use crate::store::{ExperimentRecord, Store};
+
+/// Looks up an environment variable by name (the CLI builds it from the
+/// process environment; tests pass a map). Ops never read the environment
+/// themselves.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// Longest comment kept, in characters; longer ones are cut.
 pub const MAX_COMMENT_CHARS: usize = 4000;
@@ -56,6 +65,61 @@ pub fn rate(
         rated_by: record.rated_by,
         rated_at: record.rated_at,
         replaced_earlier: record.previous_ratings > 0,
+    })
+}
+
+/// Rates one experiment ([`rate`]) and runs the learning step ([`learn`]).
+///
+/// # Errors
+/// As [`rate`]; the learning step's failures are in the [`AfterRating`]
+/// (the rating is saved either way).
+pub fn rate_and_learn(
+    ws: &Workspace,
+    store: &mut Store,
+    rating: &RatingInput<'_>,
+    env: EnvLookup<'_>,
+) -> Result<(RatingReceipt, AfterRating)> {
+    let receipt = rate(
+        store,
+        rating.id,
+        rating.stars,
+        rating.comment,
+        rating.rated_by,
+    )?;
+    Ok((receipt, learn(ws, store, env)))
+}
+
+/// One rating as typed by the designer.
+#[derive(Debug, Clone, Copy)]
+pub struct RatingInput<'a> {
+    /// Experiment id or a unique prefix.
+    pub id: &'a str,
+    /// The stars.
+    pub stars: Stars,
+    /// What is good or wrong about it.
+    pub comment: Option<&'a str>,
+    /// Who rated.
+    pub rated_by: Option<&'a str>,
+}
+
+/// The learning step after ratings are saved: decide the prompt trial if
+/// its rules say so, then, with `[evolution] on_rate`, evolve when due.
+/// The evolution never keeps the designer longer than [`INLINE_BUDGET`]:
+/// past it (a slow LLM) nothing is recorded and the evolution stays due
+/// for `latina evolve` ([`super::evolve::EvolveReport::Deferred`]).
+pub fn learn(ws: &Workspace, store: &mut Store, env: EnvLookup<'_>) -> AfterRating {
+    let grouping = grouping(ws, env);
+    let step = after_rating(
+        ws,
+        store,
+        || build_evolver(ws, env),
+        &crate::evolve::issues::summarise,
+        &grouping,
+        Some(INLINE_BUDGET),
+    );
+    super::runtime::block_on(step).unwrap_or_else(|e| AfterRating {
+        decided: Err(e),
+        evolution: None,
     })
 }
 

@@ -344,6 +344,7 @@ async fn session(
                 || Ok(evolver.clone()),
                 &issues::summarise,
                 &Grouping::Offline,
+                None,
             )
             .await;
             if let Some(standing) = done.decided? {
@@ -371,7 +372,7 @@ async fn session(
     let statuses: BTreeMap<String, String> = store
         .prompt_versions()?
         .into_iter()
-        .map(|v| (v.prompt.version, v.status))
+        .map(|v| (v.prompt.version, v.status.to_string()))
         .collect();
     for c in &mut created {
         c.status = statuses.get(&c.version).cloned().unwrap_or_default();

@@ -3,15 +3,13 @@
 use serde::Serialize;
 
 use super::Workspace;
+use crate::domain::{Phase, TargetOutlook};
 use crate::error::Result;
 use crate::optim::stats::{TrendBucket, icc_from_tallies, kappa_from_tallies, rating_trend};
 use crate::optim::{ArmBest, Outlook};
 use crate::store::{Store, Summary};
 
-/// Samples after which Phase 1 ("fast learning") ends, as in the original.
-pub const PHASE1_SAMPLES: u64 = 50;
-/// Best rating at which Phase 1 ends early, as in the original.
-pub const PHASE1_TARGET: f64 = 4.0;
+pub use crate::domain::learning::{PHASE1_SAMPLES, PHASE1_TARGET, convergence};
 
 /// The status report; field names follow the original system's JSON.
 #[derive(Debug, Clone, Serialize)]
@@ -101,10 +99,16 @@ pub struct Phase1 {
     pub best_rating: f64,
     /// `0.6·min(n/50, 1) + 0.4·min(best/4, 1)`, in [0, 1].
     pub convergence: f64,
-    /// 1 while learning fast, 2 after 50 samples or a best of 4.
+    /// 1 while learning fast, 2 after 50 samples or a rating of 4 or more
+    /// ([`Phase`]).
     pub phase: u8,
-    /// The model's estimate of trials until a 4-star render is more likely
-    /// than not (0 once it is confident one is known; null when unknown).
+    /// Why the phase is what it is.
+    pub phase_reason: Phase,
+    /// How far a 4-star render looks, agreeing with the phase: reached once
+    /// one was rated, else the model's estimate (at least 1 trial).
+    pub target: TargetOutlook,
+    /// Trials until a 4-star render is more likely than not: 0 once one was
+    /// rated, at least 1 before; null when unknown or out of reach.
     pub estimated_trials_remaining: Option<u32>,
 }
 
@@ -144,25 +148,15 @@ pub struct ProviderPerformance {
     pub renders_without_cost: u64,
 }
 
-/// The original's convergence score.
-pub fn convergence(samples: u64, best_rating: f64) -> f64 {
-    0.6 * (samples as f64 / PHASE1_SAMPLES as f64).min(1.0)
-        + 0.4 * (best_rating / PHASE1_TARGET).min(1.0)
-}
-
 /// Builds the report from the database.
 pub fn status(ws: &Workspace, store: &mut Store) -> Result<StatusReport> {
     let s = store.summary()?;
     let (model, best_by_arm) = model_view(ws, store)?;
     let best = s.best_rating.map_or(0.0, f64::from);
     let total_cost_usd = s.providers.iter().map(|p| p.total_cost_usd).sum();
-    let evolution = &ws.config.evolution;
     let last_evolution = store.evolutions(1)?.into_iter().next();
-    let last_trigger = last_evolution.as_ref().map(|e| e.trigger_sample);
-    let next_evolution_at_sample = last_trigger
-        .map_or(evolution.every.max(evolution.min_samples), |t| {
-            (t / evolution.every + 1) * evolution.every
-        });
+    let last_trigger = store.last_evolution_trigger()?;
+    let next_evolution_at_sample = super::evolve::schedule(ws).next_due(last_trigger);
     let prompt_evolution = PromptEvolution {
         current_version: store.champion_prompt()?.map(|p| p.version),
         challenger: super::evolve::standing(ws, store)?,
@@ -171,19 +165,18 @@ pub fn status(ws: &Workspace, store: &mut Store) -> Result<StatusReport> {
         next_evolution_at_sample,
         overdue: next_evolution_at_sample <= s.total_samples,
     };
-    let phase = if s.total_samples >= PHASE1_SAMPLES || best >= PHASE1_TARGET {
-        2
-    } else {
-        1
-    };
+    let phase = Phase::of(s.total_samples, best);
+    let target = TargetOutlook::of(best, model.as_ref().map(|m| m.trials_to_target));
     let inter_rater = inter_rater(&s);
     Ok(StatusReport {
         phase1: Phase1 {
             total_samples: s.total_samples,
             best_rating: best,
             convergence: convergence(s.total_samples, best),
-            phase,
-            estimated_trials_remaining: model.as_ref().and_then(|m| m.trials_to_target),
+            phase: phase.number(),
+            phase_reason: phase,
+            target,
+            estimated_trials_remaining: target.trials_remaining(),
         },
         performance_by_api: s
             .providers
@@ -280,16 +273,4 @@ fn inter_rater(s: &Summary) -> Option<InterRater> {
         icc: icc_from_tallies(&s.agreement),
         fleiss_kappa: kappa_from_tallies(&s.agreement),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn convergence_matches_the_original_formula() {
-        assert_eq!(convergence(0, 0.0), 0.0);
-        assert!((convergence(25, 3.0) - (0.6 * 0.5 + 0.4 * 0.75)).abs() < 1e-12);
-        assert!((convergence(80, 5.0) - 1.0).abs() < 1e-12);
-    }
 }

@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::{PromptVersion, Store};
-use crate::error::Result;
+use crate::error::{Conflict, Error, Result};
 use crate::evolve::compare::{Comparison, Decision};
 
 /// A claim older than this is taken to be from a process that died.
@@ -71,6 +71,34 @@ pub struct DecisionRecord {
     pub created_at: String,
 }
 
+/// A claimed evolution, to be finished with [`Store::finish_evolution`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimId(i64);
+
+/// The answer to [`Store::claim_evolution`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This process runs the evolution.
+    Claimed(ClaimId),
+    /// Another live process is evolving (for this or another trigger).
+    Busy {
+        /// The trigger it holds.
+        trigger_sample: u64,
+    },
+    /// This trigger was evolved already.
+    Done {
+        /// The trigger.
+        trigger_sample: u64,
+        /// How it ended: `created`, `failed` or `skipped`.
+        outcome: String,
+    },
+    /// A challenger is on trial (perhaps just created by another process).
+    ChallengerOnTrial {
+        /// Its version.
+        version: String,
+    },
+}
+
 /// What a finished evolution produced.
 pub enum EvolutionOutcome<'a> {
     /// A new challenger.
@@ -131,18 +159,39 @@ impl Store {
         Ok(t.map(|t| t as u64))
     }
 
-    /// Claims the evolution for `trigger`: `Some(id)` for the one process
-    /// that gets it (a fresh trigger, or a claim left stale by a process that
-    /// died), `None` when another process has it or it is done.
+    /// Claims the evolution for `trigger` in one IMMEDIATE transaction:
+    /// [`Claim::Claimed`] for the one process that gets it (a fresh trigger,
+    /// or a claim left stale by a process that died). Another process's
+    /// live claim on any trigger, a challenger already on trial, or this
+    /// trigger done already each give the other answers: one evolution at
+    /// a time, whatever triggers the processes computed.
     pub fn claim_evolution(
         &mut self,
         trigger: u64,
         parent_version: &str,
         evolver: &str,
-    ) -> Result<Option<i64>> {
+    ) -> Result<Claim> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(version) = challenger_version(&tx)? {
+            return Ok(Claim::ChallengerOnTrial { version });
+        }
+        let running: Option<i64> = tx
+            .query_row(
+                "SELECT trigger_sample FROM evolutions
+                 WHERE outcome = 'pending' AND trigger_sample != ?1
+                   AND created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?2)
+                 ORDER BY id DESC LIMIT 1",
+                params![trigger as i64, format!("-{STALE_CLAIM_MINUTES} minutes")],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(other) = running {
+            return Ok(Claim::Busy {
+                trigger_sample: other as u64,
+            });
+        }
         let existing: Option<(i64, String, bool)> = tx
             .query_row(
                 "SELECT id, outcome,
@@ -159,7 +208,7 @@ impl Store {
                      VALUES (?1, ?2, ?3, 'pending')",
                     params![trigger as i64, parent_version, evolver],
                 )?;
-                Some(tx.last_insert_rowid())
+                Claim::Claimed(ClaimId(tx.last_insert_rowid()))
             }
             Some((id, outcome, stale)) if outcome == "pending" && stale => {
                 tx.execute(
@@ -168,9 +217,15 @@ impl Store {
                      WHERE id = ?1",
                     params![id, parent_version, evolver],
                 )?;
-                Some(id)
+                Claim::Claimed(ClaimId(id))
             }
-            Some(_) => None,
+            Some((_, outcome, _)) if outcome == "pending" => Claim::Busy {
+                trigger_sample: trigger,
+            },
+            Some((_, outcome, _)) => Claim::Done {
+                trigger_sample: trigger,
+                outcome,
+            },
         };
         tx.commit()?;
         Ok(claimed)
@@ -179,7 +234,16 @@ impl Store {
     /// Records how a claimed evolution ended; a created version becomes the
     /// challenger in the same transaction. Fails (and records nothing) if a
     /// challenger appeared meanwhile: at most one is ever on trial.
-    pub fn finish_evolution(&mut self, claim: i64, outcome: &EvolutionOutcome<'_>) -> Result<()> {
+    ///
+    /// # Errors
+    /// [`Conflict::ChallengerOnTrial`] or [`Conflict::PromptVersionExists`]
+    /// when another process got there first.
+    pub fn finish_evolution(
+        &mut self,
+        claim: ClaimId,
+        outcome: &EvolutionOutcome<'_>,
+    ) -> Result<()> {
+        let claim = claim.0;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -188,6 +252,19 @@ impl Store {
                 prompt,
                 issues_json,
             } => {
+                if let Some(version) = challenger_version(&tx)? {
+                    return Err(Error::Conflict(Conflict::ChallengerOnTrial { version }));
+                }
+                let taken: bool = tx.query_row(
+                    "SELECT count(*) FROM prompt_versions WHERE version = ?1",
+                    [&prompt.version],
+                    |r| r.get::<_, i64>(0).map(|n| n > 0),
+                )?;
+                if taken {
+                    return Err(Error::Conflict(Conflict::PromptVersionExists {
+                        version: prompt.version.clone(),
+                    }));
+                }
                 tx.execute(
                     "INSERT INTO prompt_versions (version, prompt, negative_prompt, parent, status, reasoning, changes)
                      VALUES (?1, ?2, ?3, ?4, 'challenger', ?5, ?6)",
@@ -215,10 +292,9 @@ impl Store {
                 )?;
             }
             EvolutionOutcome::Failed(detail) | EvolutionOutcome::Skipped(detail) => {
-                let status = if matches!(outcome, EvolutionOutcome::Failed(_)) {
-                    "failed"
-                } else {
-                    "skipped"
+                let status = match outcome {
+                    EvolutionOutcome::Failed(_) => "failed",
+                    _ => "skipped",
                 };
                 tx.execute(
                     "UPDATE evolutions SET outcome = ?2, detail = ?3,
@@ -229,6 +305,16 @@ impl Store {
             }
         }
         tx.commit()?;
+        Ok(())
+    }
+
+    /// Gives up a claim that has not finished (an inline evolution out of
+    /// time): the trigger is due again, for `latina evolve`.
+    pub fn release_evolution(&mut self, claim: ClaimId) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM evolutions WHERE id = ?1 AND outcome = 'pending'",
+            [claim.0],
+        )?;
         Ok(())
     }
 
@@ -364,6 +450,17 @@ impl Store {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
+}
+
+/// The version on trial, read inside the caller's transaction.
+fn challenger_version(conn: &rusqlite::Connection) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT version FROM prompt_versions WHERE status = 'challenger'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 impl Store {

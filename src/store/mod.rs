@@ -22,7 +22,7 @@ mod summary;
 mod transfer;
 
 pub use evolutions::DecisionRecord;
-pub use evolutions::{Challenger, EvolutionOutcome, EvolutionRecord};
+pub use evolutions::{Challenger, Claim, ClaimId, EvolutionOutcome, EvolutionRecord};
 pub use experiments::{ExperimentRecord, ExperimentUpdate, Fallback, NewBatch, NewExperiment};
 pub use history::{
     BatchInfo, ExperimentDetail, HistoryOrder, HistoryQuery, HistoryRow, ImageInfo, ImageRef,

@@ -1,27 +1,28 @@
 //! The `prompt_versions` table. The shipped JSON files only seed it.
 
 use rusqlite::{OptionalExtension, params};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
 use super::Store;
-use crate::error::Result;
+use crate::domain::PromptStatus;
+pub use crate::domain::PromptVersion;
 
-/// One version of the generation prompt.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PromptVersion {
-    /// Semantic version, e.g. `1.0.0`.
-    pub version: String,
-    /// The positive prompt.
-    pub prompt: String,
-    /// The negative prompt.
-    pub negative_prompt: String,
-    /// The version this one was evolved from.
-    pub parent: Option<String>,
-    /// Why it was written.
-    pub reasoning: Option<String>,
-    /// What changed, one line each.
-    pub changes: Vec<String>,
+impl ToSql for PromptStatus {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
 }
+
+impl FromSql for PromptStatus {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        PromptStatus::parse(text)
+            .ok_or_else(|| FromSqlError::Other(format!("unknown prompt status {text:?}").into()))
+    }
+}
+use crate::error::Result;
 
 impl Store {
     /// Makes `base` the champion if the database has no prompt yet; a no-op otherwise.
@@ -81,8 +82,8 @@ pub struct PromptVersionSummary {
     /// The version and its text.
     #[serde(flatten)]
     pub prompt: PromptVersion,
-    /// `champion`, `challenger`, `retired` or `rejected`.
-    pub status: String,
+    /// Champion, challenger, retired or rejected.
+    pub status: PromptStatus,
     /// When it was created.
     pub created_at: String,
     /// Rated experiments that used it.

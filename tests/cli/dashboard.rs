@@ -204,3 +204,47 @@ fn status_says_when_an_evolution_is_overdue() {
         "{text}"
     );
 }
+
+/// Issue 13, defect 11: after two 4-star ratings `status` said "Phase 2"
+/// and, from the model, "about 1 more trials" until a 4-star render. The
+/// phase and the outlook agree: a 4-star render was rated, so Phase 2 says
+/// why and the outlook says it was reached (0 trials left).
+#[test]
+fn issue13_status_phase_and_outlook_agree_after_two_good_ratings() {
+    let env = Env::new();
+    let batch = env.json(&["--seed", "3", "suggest", "--count", "2"]);
+    for (s, stars) in batch.as_array().unwrap().iter().zip(["4", "4"]) {
+        env.latina()
+            .args(["rate", s["experiment_id"].as_str().unwrap(), stars])
+            .assert()
+            .success();
+    }
+    let out = env.latina().arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.contains("Phase 2:"), "{text}");
+    assert!(!text.contains("more trial"), "{text}");
+    assert!(text.contains("was rated 4 stars or more"), "{text}");
+    let status = env.json(&["status"]);
+    let p1 = &status["phase1"];
+    assert_eq!(p1["phase"], 2, "{p1}");
+    assert_eq!(p1["estimated_trials_remaining"], 0, "{p1}");
+    assert_eq!(p1["target"]["kind"], "reached", "{p1}");
+
+    // Below the target, Phase 1 and a number of trials (at least one).
+    let env = Env::new();
+    let batch = env.json(&["--seed", "3", "suggest", "--count", "3"]);
+    for (s, stars) in batch.as_array().unwrap().iter().zip(["3", "2", "3"]) {
+        env.latina()
+            .args(["rate", s["experiment_id"].as_str().unwrap(), stars])
+            .assert()
+            .success();
+    }
+    let p1 = env.json(&["status"])["phase1"].clone();
+    assert_eq!(p1["phase"], 1, "{p1}");
+    assert_ne!(p1["estimated_trials_remaining"], 0, "{p1}");
+    let text =
+        String::from_utf8_lossy(&env.latina().arg("status").output().unwrap().stdout).into_owned();
+    assert!(!text.contains("has been rated"), "{text}");
+    assert!(!text.contains("1 more trials"), "{text}");
+}

@@ -681,3 +681,341 @@ fn comments_are_grouped_by_the_embeddings_endpoint_or_offline_when_it_fails() {
     );
     assert_eq!(rt.block_on(refusing.received_requests()).unwrap().len(), 1);
 }
+
+/// Issue 13, defect 7: two (here eight) concurrent forced evolutions on one
+/// database collided and the loser printed SQLite's raw
+/// `UNIQUE constraint failed`. One evolution at a time: exactly one new
+/// version, every process exits 0, and no raw SQL error on any stderr.
+#[test]
+fn issue13_concurrent_forced_evolutions_make_one_version_without_a_raw_sql_error() {
+    let env = Env::new();
+    no_inline_evolution(&env);
+    rate_batches(&env, 3, |_| 2, |i| COMPLAINTS[i % 4]);
+    for round in 0..2 {
+        if round == 1 {
+            // Again after a rollback: the same champion and comments.
+            env.latina()
+                .args(["prompts", "rollback"])
+                .assert()
+                .success();
+        }
+        let before = env.count("prompt_versions");
+        // Staggered starts: later processes read the trigger after an
+        // earlier one claimed it, which is when a second trigger was taken.
+        let children: Vec<_> = (0..8)
+            .map(|_| {
+                std::thread::sleep(std::time::Duration::from_millis(15));
+                env.latina_process()
+                    .args(["evolve", "--force"])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mut lines = Vec::new();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            let stderr = stderr_of(&out);
+            assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
+            assert!(!stderr.contains("constraint"), "{stderr}");
+            assert!(!stderr.contains("database error"), "{stderr}");
+            lines.push(String::from_utf8_lossy(&out.stdout).into_owned());
+        }
+        assert_eq!(env.count("prompt_versions"), before + 1, "{lines:#?}");
+        let created = lines.iter().filter(|l| l.contains("now on trial")).count();
+        assert_eq!(created, 1, "{lines:#?}");
+        // The others say why they did nothing, in one line each.
+        for line in lines.iter().filter(|l| !l.contains("now on trial")) {
+            assert_eq!(line.lines().count(), 1, "{line}");
+            assert!(
+                line.contains("on trial") || line.contains("another latina process"),
+                "{line}"
+            );
+        }
+    }
+}
+
+/// Issue 13, defect 7, deterministically: while one `evolve --force` waits
+/// on a slow LLM with its claim taken, a second one started later took the
+/// next trigger, got the same answer, and failed on SQLite's unique key
+/// (exit 1, raw `UNIQUE constraint failed`). Now the second one sees the
+/// live claim, says so in one line and exits 0; one version is created.
+#[test]
+fn issue13_an_evolution_started_during_another_is_told_not_a_sql_error() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let answer = serde_json::json!({
+        "new_version": "1.1.0",
+        "new_prompt": "Professional interior photograph, bright, strong sense of depth",
+        "negative_prompt": "flat lighting, underexposed",
+        "reasoning": "designers find it flat and dark",
+        "changes": ["added depth"]
+    })
+    .to_string();
+    let body = serde_json::json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "model": "test-model",
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": answer}}],
+    });
+    let server = rt.block_on(wiremock::MockServer::start());
+    rt.block_on(
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .respond_with(
+                wiremock::ResponseTemplate::new(200)
+                    .set_body_json(body)
+                    .set_delay(std::time::Duration::from_millis(1500)),
+            )
+            .mount(&server),
+    );
+    let env = Env::new();
+    no_inline_evolution(&env);
+    rate_batches(&env, 3, |_| 2, |i| COMPLAINTS[i % 4]);
+    llm_config(&env, &server);
+    let spawn = || {
+        env.latina_process()
+            .env("LLM_KEY", "llm-key-5150")
+            .args(["evolve", "--force"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = spawn();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let second = spawn();
+    let outs = [
+        first.wait_with_output().unwrap(),
+        second.wait_with_output().unwrap(),
+    ];
+    for out in &outs {
+        let stderr = stderr_of(out);
+        assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
+        assert!(!stderr.contains("constraint"), "{stderr}");
+    }
+    let second_says = String::from_utf8_lossy(&outs[1].stdout);
+    assert!(
+        second_says.contains("another latina process"),
+        "{second_says}"
+    );
+    assert_eq!(env.count("prompt_versions"), 2);
+}
+
+/// Issue 13, defect 10: a cron `latina evolve` that was due while nobody
+/// complained exited 1. It says "nothing to change" in one line, exits 0,
+/// and records the evolution so that it is not due again at once.
+#[test]
+fn issue13_due_evolution_without_complaints_exits_0_and_is_recorded() {
+    let env = Env::new();
+    no_inline_evolution(&env);
+    rate_batches(&env, 5, |_| 3, |_| "");
+    let out = env.latina().arg("evolve").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stderr_of(&out), "");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.starts_with("nothing to change"), "{stdout}");
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    let (trigger, outcome): (i64, String) = conn
+        .query_row("SELECT trigger_sample, outcome FROM evolutions", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((trigger, outcome.as_str()), (10, "skipped"));
+    assert_eq!(env.count("prompt_versions"), 1);
+    let again = env.latina().arg("evolve").output().unwrap();
+    assert!(again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stdout).starts_with("not due"),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+    assert_eq!(env.json(&["evolve"])["next_at_sample"], 20);
+}
+
+/// `a, b` and `A ,  b` are one prompt.
+fn normalised(text: &str) -> String {
+    let mut spaced = String::new();
+    for c in text.to_lowercase().chars() {
+        if ",.;:!?()".contains(c) {
+            spaced.push_str(&format!(" {c} "));
+        } else {
+            spaced.push(c);
+        }
+    }
+    spaced.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn prompt_texts(env: &Env) -> Vec<(String, String)> {
+    env.json(&["prompts", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                normalised(v["prompt"].as_str().unwrap()),
+                normalised(v["negative_prompt"].as_str().unwrap()),
+            )
+        })
+        .collect()
+}
+
+/// Issue 13, defect 10: after its proposal was rejected, the rule evolver
+/// proposed the same text again word for word under a new number; an LLM
+/// answer repeating a rejected text (respaced, re-cased) was saved too.
+/// No proposal ever repeats an existing version's text.
+#[test]
+fn issue13_a_rejected_prompt_is_never_proposed_again() {
+    let env = Env::new();
+    no_inline_evolution(&env);
+    rate_batches(&env, 5, |_| 2, |i| COMPLAINTS[i % 4]);
+    assert_eq!(env.json(&["evolve"])["outcome"], "created");
+    env.latina()
+        .args(["prompts", "rollback"])
+        .assert()
+        .success();
+    let again = env.json(&["evolve", "--force"]);
+    let created_again = match again["outcome"].as_str() {
+        Some("created") => true,
+        Some("unchanged") => false,
+        other => panic!("{other:?}: {again}"),
+    };
+    let texts = prompt_texts(&env);
+    let mut unique = texts.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        texts.len(),
+        "a text was proposed twice: {texts:#?}"
+    );
+
+    // The LLM repeats the rejected 1.1.0 with other spacing and case: asked
+    // again, then a clean failure that saves nothing.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let rejected = env.json(&["prompts", "show", "1.1.0"]);
+    let echo = serde_json::json!({
+        "new_version": "2.0.0",
+        "new_prompt": rejected["prompt"].as_str().unwrap().to_uppercase().replace(", ", " ,"),
+        "negative_prompt": rejected["negative_prompt"],
+        "reasoning": "the same again",
+        "changes": ["nothing new"]
+    })
+    .to_string();
+    if created_again {
+        env.latina()
+            .args(["prompts", "rollback"])
+            .assert()
+            .success();
+    }
+    let before = env.count("prompt_versions");
+    let server = fake_llm_sequence(&rt, &[echo]);
+    llm_config(&env, &server);
+    let out = env
+        .latina()
+        .env("LLM_KEY", "llm-key-5150")
+        .args(["evolve", "--force"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let stderr = stderr_of(&out);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("repeats version 1.1.0"), "{stderr}");
+    assert_eq!(rt.block_on(server.received_requests()).unwrap().len(), 2);
+    assert_eq!(env.count("prompt_versions"), before);
+}
+
+/// Issue 13, defect 10: `prompts list` showed a rejected version's mean
+/// above the champion's without saying why (here it was rolled back by
+/// hand after good ratings). Each decided version says what decided it.
+#[test]
+fn issue13_prompts_list_says_why_a_rejected_version_outscores_the_champion() {
+    let env = Env::new();
+    no_inline_evolution(&env);
+    rate_batches(&env, 5, |_| 2, |i| COMPLAINTS[i % 4]);
+    assert_eq!(env.json(&["evolve"])["outcome"], "created");
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    // Rate the challenger's renders well, then roll it back by hand.
+    for _ in 0..6 {
+        let report = env.enhance("images/coffee.jpg");
+        for v in report["variants"].as_array().unwrap() {
+            let id = v["experiment_id"].as_str().unwrap();
+            let version: String = conn
+                .query_row(
+                    "SELECT prompt_version FROM experiments WHERE id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            let stars = if version == "1.1.0" { "5" } else { "2" };
+            env.latina().args(["rate", id, stars]).assert().success();
+        }
+    }
+    env.latina()
+        .args(["prompts", "rollback"])
+        .assert()
+        .success();
+    let list = env.json(&["prompts", "list"]);
+    let rejected = &list[1];
+    assert_eq!(rejected["status"], "rejected");
+    assert!(rejected["mean_rating"].as_f64() > list[0]["mean_rating"].as_f64());
+    assert_eq!(rejected["decision"]["decision"], "rollback", "{rejected}");
+    let out = env.latina().args(["prompts", "list"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.starts_with("1.1.0")).unwrap();
+    assert!(line.contains("rolled back by hand"), "{text}");
+}
+
+/// Issue 13, defect 4 (the inline part): with `on_rate` and a hanging LLM,
+/// the rating that made evolution due blocked the designer for the LLM's
+/// whole timeout and retries. The rating returns within a few seconds,
+/// saved, with one line saying the evolution is left for `latina evolve`;
+/// nothing is left claimed, so the cron run can do it.
+#[test]
+fn issue13_inline_evolution_with_a_hanging_llm_does_not_block_the_rating() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(wiremock::MockServer::start());
+    rt.block_on(
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .respond_with(
+                wiremock::ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(120)),
+            )
+            .mount(&server),
+    );
+    let env = Env::new();
+    no_inline_evolution(&env);
+    let ids = rate_batches(&env, 5, |_| 2, |i| COMPLAINTS[i % 4]);
+    // Undo the tenth rating's effect by rating it last, with on_rate on.
+    std::fs::write(
+        env.path("cwd/latina.toml"),
+        format!(
+            "[evolution]\non_rate = true\nevolver = \"llm\"\n\n[evolution.llm]\nbase_url = \"{}/v1\"\nmodel = \"test-model\"\napi_key_env = \"LLM_KEY\"\ntimeout_secs = 20\nmax_attempts = 1\n",
+            server.uri()
+        ),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let out = env
+        .latina()
+        .env("LLM_KEY", "llm-key-5150")
+        .args(["rate", &ids[9], "3", "--comment", "still flat"])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(took.as_secs_f64() < 8.0, "rate took {took:?}");
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("latina evolve"), "{stderr}");
+    assert_eq!(env.count("ratings"), 11);
+    assert_eq!(env.count("evolutions"), 0);
+    assert_eq!(env.count("prompt_versions"), 1);
+    assert!(!rt.block_on(server.received_requests()).unwrap().is_empty());
+}

@@ -12,8 +12,10 @@ fn on_terminal(env: &Env, args: &str, keys: &str) -> String {
         env!("CARGO_BIN_EXE_latina"),
         env.data().display()
     );
-    let mut child = Command::new("script")
-        .args(["-qfec", &command, "/dev/null"])
+    // `timeout`: a prompt that waits for more keys than were typed fails
+    // the test instead of hanging it.
+    let mut child = Command::new("timeout")
+        .args(["60", "script", "-qfec", &command, "/dev/null"])
         .env("HOME", env.path("home"))
         .env("USER", "tester")
         .env("TERM", "xterm")
@@ -69,7 +71,12 @@ fn enhance_on_a_terminal_asks_for_stars_and_a_comment() {
 #[test]
 fn rate_on_a_terminal_walks_the_unrated_and_rejects_bad_stars() {
     let env = Env::new();
-    env.json(&["suggest", "--count", "3"]);
+    for _ in 0..2 {
+        env.latina()
+            .args(["enhance", "--no-rate", sample_room().to_str().unwrap()])
+            .assert()
+            .success();
+    }
     // First: "7" is refused and asked again, then 2; second: 5; then stop.
     let screen = on_terminal(&env, "rate", "7\r2\r\r5\rbien\rq\r");
     assert!(
@@ -79,5 +86,84 @@ fn rate_on_a_terminal_walks_the_unrated_and_rejects_bad_stars() {
     let status = env.json(&["status"]);
     assert_eq!(status["phase1"]["total_samples"], 2);
     assert_eq!(status["phase1"]["best_rating"], 5.0);
-    assert_eq!(status["unrated"], 1);
+    assert_eq!(status["unrated"], 2);
+}
+
+/// Issue 13, defect 11: with several photos, `q` stopped the prompts of
+/// the current photo only and the next photo asked again. `q` stops the
+/// rating for every remaining photo; they are still rendered.
+#[test]
+fn issue13_q_stops_the_rating_for_every_remaining_photo() {
+    let env = Env::new();
+    let room = sample_room();
+    let screen = on_terminal(
+        &env,
+        &format!("enhance {} {}", room.display(), room.display()),
+        "q\r",
+    );
+    // Both photos are rendered; no prompt follows the second one.
+    let reports: Vec<_> = screen.match_indices("→ 2 variants").collect();
+    assert_eq!(reports.len(), 2, "{screen}");
+    assert!(screen[..reports[1].0].contains("Rate A"), "{screen}");
+    assert!(!screen[reports[1].0..].contains("Rate "), "{screen}");
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    let (batches, ratings): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM batches), (SELECT count(*) FROM ratings)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((batches, ratings), (2, 0));
+}
+
+/// Issue 13, defect 11: the `rate` walkthrough offered suggestions, which
+/// have no image to look at. It offers renders only; a suggestion stays
+/// rateable by id.
+#[test]
+fn issue13_rate_walkthrough_offers_only_renders_that_exist() {
+    let env = Env::new();
+    env.latina()
+        .args(["enhance", "--no-rate", sample_room().to_str().unwrap()])
+        .assert()
+        .success();
+    // Newest first: the suggestion would be offered before the renders.
+    let suggestion = env.json(&["suggest", "--count", "1"])[0]["experiment_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Two renders: 4 stars, then stop; the suggestion is never offered.
+    let screen = on_terminal(&env, "rate", "4\r\rq\r");
+    assert!(screen.contains("Rate A"), "{screen}");
+    assert!(!screen.contains(&suggestion[..8]), "{screen}");
+    assert!(!screen.contains("no image"), "{screen}");
+    assert!(screen.contains("without an image"), "{screen}");
+    env.latina()
+        .args(["rate", &suggestion, "3"])
+        .assert()
+        .success();
+    assert_eq!(env.json(&["status"])["phase1"]["total_samples"], 2);
+}
+
+/// Issue 13, defect 11: `-v` printed `Params { init_strength: … }` debug
+/// structs. Verbose lines carry plain `key=value` fields.
+#[test]
+fn issue13_verbose_output_has_no_debug_structs() {
+    let env = Env::new();
+    let out = env
+        .latina()
+        .args([
+            "-vv",
+            "enhance",
+            "--no-rate",
+            sample_room().to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("suggested"), "{stderr}");
+    assert!(stderr.contains("init_strength=0."), "{stderr}");
+    assert!(!stderr.contains("Params {"), "{stderr}");
+    assert!(!stderr.contains(" { "), "{stderr}");
 }

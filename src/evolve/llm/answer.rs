@@ -186,7 +186,7 @@ pub(super) fn proposal_from(
         changes,
     }
     .validate(&input.parent)
-    .and_then(|p| input.check_free(p.new_version).map(|()| p))
+    .and_then(|p| input.check_new(&p).map(|()| p))
     .map_err(|e| e.to_string())
 }
 
@@ -214,6 +214,7 @@ mod tests {
             }],
             recent_mean: 2.9,
             taken_versions: Vec::new(),
+            existing_prompts: Vec::new(),
         }
     }
 

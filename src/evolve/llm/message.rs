@@ -145,6 +145,7 @@ mod tests {
             }],
             recent_mean: 2.9,
             taken_versions: Vec::new(),
+            existing_prompts: Vec::new(),
         }
     }
 

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use super::Workspace;
 use super::files::write_atomically;
-use super::status::{PHASE1_SAMPLES, PHASE1_TARGET, convergence};
+use crate::domain::learning::convergence;
 use crate::error::{Error, Result};
 use crate::optim::Bounds;
 use crate::store::{Extreme, ProviderStars, Store};
@@ -262,11 +262,7 @@ pub fn gather(ws: &Workspace, store: &mut Store, thumbnails_each: usize) -> Resu
         best,
         average,
         convergence: convergence(samples, f64::from(best)),
-        phase: if samples >= PHASE1_SAMPLES || f64::from(best) >= PHASE1_TARGET {
-            2
-        } else {
-            1
-        },
+        phase: crate::domain::Phase::of(samples, f64::from(best)).number(),
     };
 
     let decisions = decisions

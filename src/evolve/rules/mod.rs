@@ -19,8 +19,14 @@
 //!
 //! Versions: MINOR when an issue gets its first fix, PATCH when only
 //! reinforcing wording changed (bumped again past any version that exists,
-//! e.g. a rejected sibling), and [`EvolveError::Invalid`] when there is
+//! e.g. a rejected sibling), and [`EvolveError::NothingToChange`] when there is
 //! nothing left to change. Detecting the issues is in `issues`.
+
+mod phrase_bank;
+mod segments;
+
+pub use phrase_bank::{IssuePhrases, PhraseBank, PhraseBankError};
+use segments::*;
 
 use super::issues::{self, Lexicon, TokenKind};
 use super::{
@@ -30,215 +36,6 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, OnceLock};
-
-/// Longest phrase accepted in the bank, in characters.
-const MAX_PHRASE_CHARS: usize = 80;
-
-/// Words a phrase to add must not contain: image models weigh the words,
-/// not the negation (`noise-free` asks for noise).
-const NEGATING_WORDS: &[&str] = &["no", "not", "without", "free", "non", "never"];
-
-/// First words of the closing instruction new phrases go before.
-const CLOSING_WORDS: &[&str] = &["keep", "preserve", "maintain", "retain"];
-
-/// What fixes one issue and what causes it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IssuePhrases {
-    /// Tiers of phrases to add: the first fixes the issue, each later one
-    /// reinforces it.
-    pub add: Vec<Vec<String>>,
-    /// Phrases that cause the issue, removed from the prompt.
-    pub drop: Vec<String>,
-    /// Terms added to the negative prompt.
-    pub negative: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PhraseBankFile {
-    conflicts: Vec<(String, String)>,
-    issues: BTreeMap<String, IssuePhrases>,
-}
-
-/// The curated phrases per issue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PhraseBank {
-    issues: BTreeMap<String, IssuePhrases>,
-    conflicts: Vec<(String, String)>,
-}
-
-/// Why a phrase bank was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PhraseBankError {
-    /// Not the expected JSON shape.
-    #[error("the phrase bank is not valid: {0}")]
-    Json(String),
-    /// An issue entry breaks a rule.
-    #[error("phrase bank, issue {key:?}: {reason}")]
-    Issue {
-        /// The issue key.
-        key: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// Two issues' phrases work against each other.
-    #[error("phrase bank, issues {first:?} and {second:?}: {reason}")]
-    Conflict {
-        /// One issue.
-        first: String,
-        /// The other.
-        second: String,
-        /// What is wrong.
-        reason: String,
-    },
-}
-
-impl PhraseBank {
-    /// The bank shipped in `prompts/phrase_bank.json`.
-    pub fn builtin() -> &'static PhraseBank {
-        static BANK: OnceLock<PhraseBank> = OnceLock::new();
-        BANK.get_or_init(|| {
-            PhraseBank::parse(
-                include_str!("../../prompts/phrase_bank.json"),
-                Lexicon::builtin(),
-            )
-            .expect("the shipped phrase bank is valid (checked by a test)")
-        })
-    }
-
-    /// Parses and checks a bank against the lexicon: exactly the lexicon's
-    /// issues; every issue has a non-empty first tier and no empty tier;
-    /// phrases are non-empty, at most 80 characters, without commas (they
-    /// are prompt segments), and phrases to add are unique across the bank
-    /// and free of negating words; no phrase to add is dropped by an issue
-    /// it does not conflict with, nor contains a negative term; each side
-    /// of a conflict drops all the other's phrases to add.
-    ///
-    /// # Errors
-    /// [`PhraseBankError`] naming the first broken rule.
-    pub fn parse(json: &str, lexicon: &Lexicon) -> Result<PhraseBank, PhraseBankError> {
-        let file: PhraseBankFile =
-            serde_json::from_str(json).map_err(|e| PhraseBankError::Json(e.to_string()))?;
-        let bank = PhraseBank {
-            issues: file.issues,
-            conflicts: file.conflicts,
-        };
-        bank.check(lexicon)?;
-        Ok(bank)
-    }
-
-    /// The phrases for an issue, if the bank has them.
-    pub fn phrases(&self, issue: &str) -> Option<&IssuePhrases> {
-        self.issues.get(issue)
-    }
-
-    /// Whether two issues are declared to pull in opposite directions.
-    pub fn conflict(&self, a: &str, b: &str) -> bool {
-        self.conflicts
-            .iter()
-            .any(|(x, y)| (x == a && y == b) || (x == b && y == a))
-    }
-
-    fn check(&self, lexicon: &Lexicon) -> Result<(), PhraseBankError> {
-        let issue_error = |key: &str, reason: String| PhraseBankError::Issue {
-            key: key.to_string(),
-            reason,
-        };
-        for key in lexicon.keys() {
-            if !self.issues.contains_key(key) {
-                return Err(issue_error(
-                    key,
-                    "the lexicon has it, the bank does not".into(),
-                ));
-            }
-        }
-        for (a, b) in &self.conflicts {
-            if !self.issues.contains_key(a) || !self.issues.contains_key(b) || a == b {
-                return Err(PhraseBankError::Conflict {
-                    first: a.clone(),
-                    second: b.clone(),
-                    reason: "a conflict names an unknown issue or the same issue twice".into(),
-                });
-            }
-        }
-        let mut seen_adds: BTreeMap<Vec<String>, &str> = BTreeMap::new();
-        for (key, phrases) in &self.issues {
-            if lexicon.label(key).is_none() {
-                return Err(issue_error(key, "not an issue of the lexicon".into()));
-            }
-            if phrases.add.first().is_none_or(Vec::is_empty)
-                || phrases.add.iter().any(Vec::is_empty)
-            {
-                return Err(issue_error(
-                    key,
-                    "needs a first tier and no empty tier".into(),
-                ));
-            }
-            let all = phrases
-                .add
-                .iter()
-                .flatten()
-                .chain(&phrases.drop)
-                .chain(&phrases.negative);
-            for phrase in all {
-                if words(phrase).is_empty()
-                    || phrase.contains(',')
-                    || phrase.chars().count() > MAX_PHRASE_CHARS
-                {
-                    return Err(issue_error(
-                        key,
-                        format!("{phrase:?} is empty, has a comma or is too long"),
-                    ));
-                }
-            }
-            for phrase in phrases.add.iter().flatten() {
-                let w = words(phrase);
-                if let Some(negating) = w.iter().find(|x| NEGATING_WORDS.contains(&x.as_str())) {
-                    return Err(issue_error(
-                        key,
-                        format!("{phrase:?} says {negating:?}; say what is wanted instead"),
-                    ));
-                }
-                if let Some(other) = seen_adds.insert(w, key) {
-                    return Err(issue_error(
-                        key,
-                        format!("{phrase:?} is also added by {other}"),
-                    ));
-                }
-            }
-        }
-        for (a, pa) in &self.issues {
-            for (b, pb) in &self.issues {
-                let conflict_error = |reason: String| PhraseBankError::Conflict {
-                    first: a.clone(),
-                    second: b.clone(),
-                    reason,
-                };
-                for add in pb.add.iter().flatten() {
-                    let add_words = words(add);
-                    let dropped = pa.drop.iter().any(|d| words(d) == add_words);
-                    if self.conflict(a, b) && !dropped {
-                        return Err(conflict_error(format!("{a} must drop {add:?}")));
-                    }
-                    if a != b && !self.conflict(a, b) && dropped {
-                        return Err(conflict_error(format!("{a} drops {add:?}, which {b} adds")));
-                    }
-                    if let Some(term) = pa
-                        .negative
-                        .iter()
-                        .find(|t| contains_words(&add_words, &words(t)))
-                    {
-                        return Err(conflict_error(format!(
-                            "{b} adds {add:?}, which {a}'s negative term {term:?} contradicts"
-                        )));
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-}
 
 /// How much the rule-based evolver changes at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -302,11 +99,47 @@ impl RuleEvolver {
     /// Proposes the next version of `input.parent` from `input.issues`
     /// (most reported first), validated with [`Proposal::validate`].
     ///
+    /// The rewrite is deterministic, so the same champion and complaints
+    /// would give a rejected sibling's text again: when the rewrite repeats
+    /// an existing version, the issues it addressed are left out one at a
+    /// time (most reported last) and the first new text is proposed.
+    ///
     /// # Errors
-    /// [`EvolveError::Invalid`] when no issue leads to a change (none
-    /// reported, all fixes already in, no room left) or the result breaks a
-    /// proposal rule.
+    /// [`EvolveError::NothingToChange`] when no issue leads to a change
+    /// (none reported, all fixes already in, no room left) or every rewrite
+    /// repeats an existing version; [`EvolveError::Invalid`] when the
+    /// result breaks a proposal rule.
     pub fn evolve(&self, input: &EvolutionInput) -> Result<Proposal, EvolveError> {
+        let (proposal, addressed) = self.rewrite(input, None)?;
+        let Some(repeated) = input.repeats(&proposal.new_prompt, &proposal.negative_prompt) else {
+            return Ok(proposal);
+        };
+        for left_out in addressed.iter().rev() {
+            if let Ok((mut alternative, _)) = self.rewrite(input, Some(left_out))
+                && input
+                    .repeats(&alternative.new_prompt, &alternative.negative_prompt)
+                    .is_none()
+            {
+                alternative.reasoning = format!(
+                    "{} Version {} ({}) already tried this rewrite with {left_out}; this one leaves {left_out} out.",
+                    alternative.reasoning, repeated.version, repeated.status
+                );
+                return Ok(alternative);
+            }
+        }
+        Err(EvolveError::NothingToChange(format!(
+            "every rewrite of the reported issues repeats an existing version ({}, {})",
+            repeated.version, repeated.status
+        )))
+    }
+
+    /// One rewrite, leaving out the issue `skip`; returns the proposal and
+    /// the issues that changed it, most reported first.
+    fn rewrite(
+        &self,
+        input: &EvolutionInput,
+        skip: Option<&str>,
+    ) -> Result<(Proposal, Vec<String>), EvolveError> {
         let parent = &input.parent;
         let mut prompt = Segments::parse(&parent.prompt);
         let mut negative = Segments::parse(&parent.negative_prompt);
@@ -315,7 +148,11 @@ impl RuleEvolver {
         let mut outcomes: Vec<(&IssueCount, Outcome)> = Vec::new();
 
         let mut ranked: Vec<&IssueCount> = Vec::new();
-        for issue in &input.issues {
+        for issue in input
+            .issues
+            .iter()
+            .filter(|i| Some(i.issue.as_str()) != skip)
+        {
             // A key listed twice would be fixed and reinforced at once.
             if !ranked.iter().any(|r| r.issue == issue.issue) {
                 ranked.push(issue);
@@ -323,6 +160,7 @@ impl RuleEvolver {
         }
         ranked.sort_by_key(|i| std::cmp::Reverse(i.count));
         let mut addressed = 0;
+        let mut changed_by = Vec::new();
         for (position, issue) in ranked.iter().enumerate() {
             let outcome = if issue.count < self.options.min_count {
                 Outcome::TooRare
@@ -344,6 +182,7 @@ impl RuleEvolver {
                 );
                 if changes.len() > before {
                     addressed += 1;
+                    changed_by.push(issue.issue.clone());
                 }
                 outcome
             } else {
@@ -353,7 +192,7 @@ impl RuleEvolver {
         }
 
         if changes.is_empty() {
-            return Err(EvolveError::Invalid(nothing_to_change(
+            return Err(EvolveError::NothingToChange(nothing_to_change(
                 &outcomes, &left_out,
             )));
         }
@@ -370,6 +209,7 @@ impl RuleEvolver {
             changes,
         }
         .validate(parent)
+        .map(|p| (p, changed_by))
     }
 
     /// The issue that beats `issue` in a declared conflict, if any: more
@@ -530,11 +370,11 @@ fn reasoning(
 
 fn nothing_to_change(outcomes: &[(&IssueCount, Outcome)], left_out: &[String]) -> String {
     if outcomes.is_empty() {
-        return "nothing to change: no issues were reported".into();
+        return "no issues were reported".into();
     }
     if !left_out.is_empty() {
         return format!(
-            "nothing to change: no room left within {MAX_PROMPT_CHARS} characters for {}",
+            "no room left within {MAX_PROMPT_CHARS} characters for {}",
             left_out.join("; ")
         );
     }
@@ -545,115 +385,13 @@ fn nothing_to_change(outcomes: &[(&IssueCount, Outcome)], left_out: &[String]) -
         .collect();
     if exhausted.is_empty() {
         let all: Vec<String> = outcomes.iter().map(|(i, _)| i.issue.clone()).collect();
-        format!(
-            "nothing to change: no reported issue can be acted on ({})",
-            all.join(", ")
-        )
+        format!("no reported issue can be acted on ({})", all.join(", "))
     } else {
         format!(
-            "nothing to change: every fix for {} is already in the prompt",
+            "every fix for {} is already in the prompt",
             exhausted.join(", ")
         )
     }
-}
-
-// ---------------------------------------------------------------------
-// Prompt segments
-
-/// A prompt as its comma-separated segments.
-#[derive(Debug, Clone)]
-struct Segments(Vec<String>);
-
-/// What adding a phrase did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Added {
-    Present,
-    Inserted,
-    Replaced(String),
-    TooLong,
-}
-
-impl Segments {
-    fn parse(text: &str) -> Segments {
-        Segments(
-            text.split(',')
-                .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
-                .filter(|s| !s.is_empty())
-                .collect(),
-        )
-    }
-
-    fn render(&self) -> String {
-        self.0.join(", ")
-    }
-
-    fn contains(&self, phrase: &str) -> bool {
-        let wanted = words(phrase);
-        self.0.iter().any(|s| contains_words(&words(s), &wanted))
-    }
-
-    /// Removes every segment equal to `phrase`; the first as written.
-    fn remove(&mut self, phrase: &str) -> Option<String> {
-        let unwanted = words(phrase);
-        let mut removed = None;
-        self.0.retain(|s| {
-            let equal = words(s) == unwanted;
-            if equal && removed.is_none() {
-                removed = Some(s.clone());
-            }
-            !equal
-        });
-        removed
-    }
-
-    fn add(&mut self, phrase: &str) -> Added {
-        if self.contains(phrase) {
-            return Added::Present;
-        }
-        let wanted = words(phrase);
-        let mut next = self.clone();
-        // A segment of two or more words that the phrase contains is its
-        // weaker form: replace it in place rather than say both.
-        let weaker = self.0.iter().position(|s| {
-            let w = words(s);
-            w.len() >= 2 && contains_words(&wanted, &w)
-        });
-        let added = match weaker {
-            Some(i) => Added::Replaced(std::mem::replace(&mut next.0[i], phrase.to_string())),
-            None => {
-                let at = self
-                    .0
-                    .iter()
-                    .position(|s| {
-                        words(s)
-                            .first()
-                            .is_some_and(|w| CLOSING_WORDS.contains(&w.as_str()))
-                    })
-                    .unwrap_or(self.0.len());
-                next.0.insert(at, phrase.to_string());
-                Added::Inserted
-            }
-        };
-        if next.render().chars().count() > MAX_PROMPT_CHARS {
-            return Added::TooLong;
-        }
-        *self = next;
-        added
-    }
-}
-
-/// The normalised words of a text (`Well-Exposed` → `well`, `exposed`).
-fn words(text: &str) -> Vec<String> {
-    issues::tokenise(text)
-        .into_iter()
-        .filter(|t| t.kind == TokenKind::Word)
-        .map(|t| t.text)
-        .collect()
-}
-
-/// Whether `needle` occurs as a contiguous run in `haystack`.
-fn contains_words(haystack: &[String], needle: &[String]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 #[cfg(test)]
@@ -670,7 +408,7 @@ mod tests {
             negative_prompt: String,
         }
         let s: Shipped =
-            serde_json::from_str(include_str!("../../prompts/versions/v1.0.0.json")).unwrap();
+            serde_json::from_str(include_str!("../../../prompts/versions/v1.0.0.json")).unwrap();
         ParentPrompt {
             version: s.version,
             prompt: s.prompt,
@@ -700,6 +438,7 @@ mod tests {
             comments,
             recent_mean: mean,
             taken_versions: Vec::new(),
+            existing_prompts: Vec::new(),
         }
     }
 
@@ -718,6 +457,7 @@ mod tests {
             comments: Vec::new(),
             recent_mean: 2.0,
             taken_versions: Vec::new(),
+            existing_prompts: Vec::new(),
         }
     }
 
@@ -747,7 +487,7 @@ mod tests {
     #[test]
     fn shipped_phrase_bank_is_valid_and_covers_every_issue() {
         let bank = PhraseBank::parse(
-            include_str!("../../prompts/phrase_bank.json"),
+            include_str!("../../../prompts/phrase_bank.json"),
             Lexicon::builtin(),
         )
         .unwrap();
@@ -774,7 +514,7 @@ mod tests {
     #[test]
     fn bad_phrase_banks_say_what_is_wrong() {
         let shipped: serde_json::Value =
-            serde_json::from_str(include_str!("../../prompts/phrase_bank.json")).unwrap();
+            serde_json::from_str(include_str!("../../../prompts/phrase_bank.json")).unwrap();
         let edit = |f: &dyn Fn(&mut serde_json::Value)| {
             let mut v = shipped.clone();
             f(&mut v);
@@ -913,10 +653,10 @@ mod tests {
             assert!(versions.len() < 10, "never stops: {versions:?}");
         };
         assert_eq!(versions, ["1.1.0", "1.1.1", "1.1.2"]);
-        let EvolveError::Invalid(message) = err else {
+        let EvolveError::NothingToChange(message) = err else {
             panic!("{err:?}")
         };
-        assert!(message.starts_with("nothing to change"), "{message}");
+        assert!(message.starts_with("every fix for"), "{message}");
         assert!(message.contains("flat_look, too_dark"), "{message}");
         // Every tier of both issues ended up in the prompt, once.
         for key in ["flat_look", "too_dark"] {
@@ -1075,7 +815,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err,
-            EvolveError::Invalid("nothing to change: no issues were reported".into())
+            EvolveError::NothingToChange("no issues were reported".into())
         );
         let err = evolver
             .evolve(&input_with(base_parent(), vec![count("made_up", 3, 2.0)]))
@@ -1183,5 +923,49 @@ mod tests {
         again.taken_versions = ["1.3.1"].map(|v| v.parse().unwrap()).to_vec();
         let patch = RuleEvolver::default().evolve(&again).unwrap();
         assert_eq!(patch.new_version.to_string(), "1.3.2");
+    }
+
+    #[test]
+    fn a_rewrite_that_repeats_an_existing_version_is_never_proposed() {
+        let evolver = RuleEvolver::default();
+        let issues = vec![count("flat_look", 4, 2.0), count("too_dark", 3, 2.0)];
+        let first = evolver
+            .evolve(&input_with(base_parent(), issues.clone()))
+            .unwrap();
+        // The same complaints after `first` was rejected: its text, only
+        // respaced and upper-cased, is taken.
+        let mut input = input_with(base_parent(), issues);
+        input.taken_versions = vec![first.new_version];
+        input.existing_prompts = vec![crate::evolve::ExistingPrompt {
+            version: first.new_version.to_string(),
+            status: crate::domain::PromptStatus::Rejected,
+            prompt: first.new_prompt.to_uppercase().replace(", ", " ,  "),
+            negative_prompt: first.negative_prompt.clone(),
+        }];
+        let second = evolver.evolve(&input).unwrap();
+        assert!(
+            input
+                .repeats(&second.new_prompt, &second.negative_prompt)
+                .is_none()
+        );
+        assert_ne!(second.new_version, first.new_version);
+        assert!(second.reasoning.contains("leaves"), "{}", second.reasoning);
+        // With every alternative taken as well, there is nothing new to say.
+        let mut all = input.clone();
+        let mut parent_only = input.clone();
+        parent_only.existing_prompts.clear();
+        for skip in ["too_dark", "flat_look"] {
+            let mut narrowed = parent_only.clone();
+            narrowed.issues.retain(|i| i.issue != skip);
+            let p = evolver.evolve(&narrowed).unwrap();
+            all.existing_prompts.push(crate::evolve::ExistingPrompt {
+                version: format!("9.9.{}", all.existing_prompts.len()),
+                status: crate::domain::PromptStatus::Retired,
+                prompt: p.new_prompt,
+                negative_prompt: p.negative_prompt,
+            });
+        }
+        let err = evolver.evolve(&all).unwrap_err();
+        assert!(matches!(err, EvolveError::NothingToChange(_)), "{err}");
     }
 }

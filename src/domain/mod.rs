@@ -1,7 +1,18 @@
-//! The product's vocabulary: experiments, their parameters, ratings.
+//! The product's vocabulary: experiments, their parameters, ratings; and,
+//! in one file per concept, prompt versions and decisions ([`prompt`]), the
+//! learning phase and convergence ([`learning`]) and the evolution schedule
+//! ([`evolution`]).
 //!
 //! Plain data with validation at construction; no I/O. The store maps these
 //! to SQL, the CLI to text and JSON.
+
+pub mod evolution;
+pub mod learning;
+pub mod prompt;
+
+pub use evolution::EvolutionSchedule;
+pub use learning::{Phase, TargetOutlook};
+pub use prompt::{Decision, PromptStatus, PromptVersion};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -86,6 +97,18 @@ pub struct Params {
     pub guidance_scale: f64,
     /// 0.7–0.99 by default: how much of the room's structure is kept.
     pub controlnet_weight: f64,
+}
+
+/// `init_strength 0.25 guidance_scale 7.5 controlnet_weight 0.80`: what
+/// logs and `-v` show (never the `Debug` struct).
+impl fmt::Display for Params {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "init_strength {:.2} guidance_scale {:.1} controlnet_weight {:.2}",
+            self.init_strength, self.guidance_scale, self.controlnet_weight
+        )
+    }
 }
 
 /// A star rating: a whole number from 1 to 5.

@@ -1,0 +1,152 @@
+//! Prompt versions and the champion/challenger vocabulary: a version's
+//! text, its status, the decisions that end a trial, and when two texts
+//! are the same prompt. The store persists these; `evolve` makes them.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One version of the generation prompt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromptVersion {
+    /// Semantic version, e.g. `1.0.0`.
+    pub version: String,
+    /// The positive prompt.
+    pub prompt: String,
+    /// The negative prompt.
+    pub negative_prompt: String,
+    /// The version this one was evolved from.
+    pub parent: Option<String>,
+    /// Why it was written.
+    pub reasoning: Option<String>,
+    /// What changed, one line each.
+    pub changes: Vec<String>,
+}
+
+impl PromptVersion {
+    /// Whether `prompt` and `negative_prompt` are this version's texts up to
+    /// case, whitespace and the spacing around punctuation: a proposal that
+    /// is only respaced is not a new prompt.
+    pub fn same_text(&self, prompt: &str, negative_prompt: &str) -> bool {
+        normalised_text(&self.prompt) == normalised_text(prompt)
+            && normalised_text(&self.negative_prompt) == normalised_text(negative_prompt)
+    }
+}
+
+/// Lowercase, one space between words, and punctuation set apart, so that
+/// `Bright, airy` and `bright ,airy` compare equal.
+pub fn normalised_text(text: &str) -> String {
+    let mut spaced = String::with_capacity(text.len() + 8);
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if matches!(c, ',' | '.' | ';' | ':' | '!' | '?' | '(' | ')') {
+            spaced.push(' ');
+            spaced.push(c);
+            spaced.push(' ');
+        } else {
+            spaced.push(c);
+        }
+    }
+    spaced.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Where a version stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptStatus {
+    /// The version renders use by default (exactly one).
+    Champion,
+    /// On trial against the champion (at most one).
+    Challenger,
+    /// Was champion, or expired undecided.
+    Retired,
+    /// Rolled back: did worse than the champion, or by hand.
+    Rejected,
+}
+
+impl PromptStatus {
+    /// As stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PromptStatus::Champion => "champion",
+            PromptStatus::Challenger => "challenger",
+            PromptStatus::Retired => "retired",
+            PromptStatus::Rejected => "rejected",
+        }
+    }
+
+    /// The status stored as `text`, if it is one.
+    pub fn parse(text: &str) -> Option<PromptStatus> {
+        [
+            PromptStatus::Champion,
+            PromptStatus::Challenger,
+            PromptStatus::Retired,
+            PromptStatus::Rejected,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+impl fmt::Display for PromptStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// What to do with the challenger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Not enough ratings, or not clear yet.
+    KeepCollecting,
+    /// Clearly better: it becomes the champion.
+    Promote,
+    /// Clearly worse: rolled back.
+    Reject,
+    /// Reached the cap undecided: retired, the champion stays.
+    Expire,
+}
+
+impl Decision {
+    /// As stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::KeepCollecting => "keep_collecting",
+            Decision::Promote => "promote",
+            Decision::Reject => "reject",
+            Decision::Expire => "expire",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_compare_up_to_case_spaces_and_punctuation_spacing() {
+        let v = PromptVersion {
+            version: "1.1.0".into(),
+            prompt: "Bright, airy room , natural light.".into(),
+            negative_prompt: "cartoon".into(),
+            parent: None,
+            reasoning: None,
+            changes: Vec::new(),
+        };
+        assert!(v.same_text("bright ,airy  room, natural LIGHT .", " Cartoon"));
+        assert!(!v.same_text("bright airy room, natural light", "cartoon"));
+        assert!(!v.same_text("bright, airy room, natural light.", "cartoon, blur"));
+    }
+
+    #[test]
+    fn statuses_round_trip_through_their_text() {
+        for s in [
+            PromptStatus::Champion,
+            PromptStatus::Challenger,
+            PromptStatus::Retired,
+            PromptStatus::Rejected,
+        ] {
+            assert_eq!(PromptStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(PromptStatus::parse("winner"), None);
+    }
+}
