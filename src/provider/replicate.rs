@@ -13,8 +13,9 @@
 //!    `Prefer: wait=N` (short renders finish within the call) and
 //!    `Cancel-After: <timeout_secs>s` (an abandoned prediction stops on
 //!    Replicate's side). The create call starts paid work: it is repeated
-//!    only when Replicate said it did not take it (429, 502–504, refused
-//!    connection), never after a timeout.
+//!    only when Replicate said it did not take it (429, a 503 with the
+//!    API's own `Retry-After`, a refused connection), never after another
+//!    5xx, a gateway's 502/504, a timeout or a dropped connection.
 //! 3. Unless the answer is already terminal, the prediction is polled at
 //!    `urls.get` (only when that is on the API's origin, else at
 //!    `/predictions/{id}`) until `succeeded`, `failed`, `canceled` or
