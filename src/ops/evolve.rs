@@ -24,8 +24,8 @@ use crate::evolve::{
     EvolutionInput, EvolveError, Evolver, ExistingPrompt, IssueCount, ParentPrompt, Proposal,
     RatedComment,
 };
-use crate::store::{Claim, EvolutionOutcome, Store};
 use crate::llm::{EmbeddingsClient, EmbeddingsSettings};
+use crate::store::{Claim, EvolutionOutcome, Store};
 
 /// Comments an evolver reads (newest first).
 const COMMENTS_READ: usize = 50;
