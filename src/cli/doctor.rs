@@ -1,12 +1,13 @@
 //! `latina doctor`
 
-use anyhow::Context;
 use clap::Args;
 use std::process::ExitCode;
 
 use super::ui::Ui;
+use super::workspace::env_lookup;
 use crate::ops::Workspace;
 use crate::ops::doctor::{DoctorReport, doctor};
+use crate::ops::runtime;
 
 /// Arguments of `latina doctor`.
 #[derive(Debug, Args)]
@@ -14,12 +15,7 @@ pub struct DoctorArgs {}
 
 /// Prints what works and what does not; exits 1 if anything does not.
 pub fn run(ws: &Workspace, ui: &Ui, _args: DoctorArgs) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let env = |var: &str| std::env::var(var).ok();
-    let report = runtime.block_on(doctor(ws, &env));
+    let report = runtime::block_on(doctor(ws, &env_lookup))?;
     if ui.json {
         ui.json_line(&report)?;
     } else {

@@ -75,6 +75,7 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
             meta: meta.clone(),
             cancel: interrupts.token(),
             cancel_reason: interrupts.reason(),
+            env: super::workspace::env_lookup,
         };
         interrupts.set_rendering(true);
         let result = runtime::block_on(enhance(ws, &mut store, &options, sink))?;

@@ -5,6 +5,7 @@ use clap::Args;
 use std::process::ExitCode;
 
 use super::ui::Ui;
+use super::workspace::env_lookup;
 use crate::domain::Decision;
 use crate::evolve::issues;
 use crate::ops::Workspace;
@@ -67,12 +68,6 @@ fn run_evolution(
         &grouping,
         options,
     ))??)
-}
-
-/// The process environment as ops read it: by name, values that are not
-/// Unicode treated as unset (they cannot be keys or URLs).
-pub fn env_lookup(name: &str) -> Option<String> {
-    std::env::var_os(name).and_then(|v| v.into_string().ok())
 }
 
 /// Tells what the learning step after ratings did, in one line each. Never

@@ -3,8 +3,9 @@
 use clap::Args;
 use std::process::ExitCode;
 
-use super::evolve::{env_lookup, report_learning};
+use super::evolve::report_learning;
 use super::ui::{Answer, Ui, params_text};
+use super::workspace::env_lookup;
 use crate::domain::{ExperimentId, Stars};
 use crate::ops::Workspace;
 use crate::ops::rate::{RatingInput, learn, rate, rate_and_learn, unrated};
@@ -139,7 +140,7 @@ pub fn rate_interactively(
 pub fn rater(ws: &Workspace, by: Option<&str>) -> Option<String> {
     by.map(str::to_string)
         .or_else(|| ws.config.rater.clone())
-        .or_else(|| std::env::var("USER").ok())
+        .or_else(|| env_lookup("USER"))
         .filter(|s| !s.trim().is_empty())
 }
 

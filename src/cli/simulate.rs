@@ -165,17 +165,14 @@ fn run_prompt_evolution(ws: &Workspace, ui: &Ui, args: &SimulateArgs) -> anyhow:
         .par_iter()
         .map(|&(d, seed)| -> anyhow::Result<PromptSession> {
             let dir = scratch_dir(&format!("prompt-{d}-{seed}"))?;
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            Ok(runtime.block_on(run_prompt_session(
+            Ok(crate::ops::runtime::block_on(run_prompt_session(
                 &ws.config,
                 &designers[d],
                 seed,
                 args.ratings,
                 args.batch,
                 dir,
-            ))?)
+            ))??)
         })
         .collect::<anyhow::Result<_>>()?;
     let summaries: Vec<PromptSummary> = designers

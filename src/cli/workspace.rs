@@ -41,3 +41,10 @@ pub fn resolve(args: &GlobalArgs) -> anyhow::Result<Workspace> {
         },
     })
 }
+
+/// The process environment as ops read it: by name, values that are not
+/// Unicode treated as unset (they cannot be keys or URLs). The one place
+/// the commands read it; ops take it as a parameter.
+pub fn env_lookup(name: &str) -> Option<String> {
+    std::env::var_os(name).and_then(|v| v.into_string().ok())
+}

@@ -37,6 +37,9 @@ pub struct EnhanceOptions {
     /// What cancelled them ("Ctrl-C", "SIGTERM", …), set before `cancel`
     /// fires; recorded errors read `cancelled (<reason>)`.
     pub cancel_reason: Arc<OnceLock<&'static str>>,
+    /// Reads the environment variables the config names for provider keys
+    /// (the CLI passes the process environment; ops never read it).
+    pub env: fn(&str) -> Option<String>,
 }
 
 /// How long a provider may take to wind down (cancel its remote job) after
@@ -152,7 +155,7 @@ pub async fn enhance(
     // (then one warning line per unavailable arm).
     let (providers, unavailable) = provider::from_config_with_fallback(
         &ws.config.providers,
-        &|var| std::env::var(var).ok(),
+        &options.env,
         cfg.fallback.as_deref(),
     )?;
     let unavailable: Vec<String> = unavailable
