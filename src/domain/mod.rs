@@ -6,13 +6,15 @@
 //! Plain data with validation at construction; no I/O. The store maps these
 //! to SQL, the CLI to text and JSON.
 
+pub mod check;
 pub mod evolution;
 pub mod learning;
 pub mod prompt;
 
+pub use check::Check;
 pub use evolution::EvolutionSchedule;
 pub use learning::{Phase, TargetOutlook};
-pub use prompt::{Decision, PromptStatus, PromptVersion};
+pub use prompt::{ArmStats, Comparison, Decision, PromptStatus, PromptVersion};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

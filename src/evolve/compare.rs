@@ -43,60 +43,7 @@ impl Default for ChallengeRules {
     }
 }
 
-/// One side's ratings.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct ArmStats {
-    /// Ratings.
-    pub n: usize,
-    /// Mean stars (0 when none).
-    pub mean: f64,
-    /// Sample variance (unbiased; 0 with fewer than two ratings).
-    pub variance: f64,
-}
-
-impl ArmStats {
-    /// From star ratings.
-    pub fn of(stars: &[u8]) -> ArmStats {
-        let n = stars.len();
-        if n == 0 {
-            return ArmStats {
-                n,
-                mean: 0.0,
-                variance: 0.0,
-            };
-        }
-        let mean = stars.iter().map(|&s| f64::from(s)).sum::<f64>() / n as f64;
-        let variance = if n > 1 {
-            stars
-                .iter()
-                .map(|&s| (f64::from(s) - mean).powi(2))
-                .sum::<f64>()
-                / (n - 1) as f64
-        } else {
-            0.0
-        };
-        ArmStats { n, mean, variance }
-    }
-}
-
-/// The test's numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Comparison {
-    /// The champion's ratings in the period.
-    pub champion: ArmStats,
-    /// The challenger's ratings.
-    pub challenger: ArmStats,
-    /// Challenger mean − champion mean.
-    pub difference: f64,
-    /// Welch's t (with floored variances).
-    pub t: f64,
-    /// Welch–Satterthwaite degrees of freedom.
-    pub df: f64,
-    /// Probability that the challenger's true mean is higher.
-    pub prob_challenger_better: f64,
-}
-
-pub use crate::domain::Decision;
+pub use crate::domain::{ArmStats, Comparison, Decision};
 
 /// Compares the two arms (`None` until each has at least one rating).
 pub fn compare(champion: ArmStats, challenger: ArmStats) -> Option<Comparison> {

@@ -6,9 +6,9 @@ use tokio::time::Instant;
 
 use super::endpoint::Endpoint;
 use super::one_line;
+use crate::domain::Check;
 use crate::error::Error;
 use crate::http::{HttpPolicy, Method, Secret};
-use crate::provider::Check;
 
 /// `latina doctor`'s checks of an OpenAI-compatible endpoint (the LLM or
 /// the embeddings one): one authenticated `GET {base_url}/models`, with

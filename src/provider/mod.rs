@@ -142,16 +142,7 @@ impl Stage {
     }
 }
 
-/// One line of `latina doctor` about a provider.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Check {
-    /// What was checked, e.g. `GET /me`.
-    pub what: String,
-    /// Whether it passed.
-    pub ok: bool,
-    /// What was found (never a secret).
-    pub detail: String,
-}
+pub use crate::domain::Check;
 
 /// Reads the secret for `provider` from the variable `var` (registered for
 /// redaction, as every [`Secret`]).

@@ -7,8 +7,8 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::{PromptVersion, Store};
+use crate::domain::{Comparison, Decision};
 use crate::error::{Conflict, Error, Result};
-use crate::evolve::compare::{Comparison, Decision};
 
 /// A claim older than this is taken to be from a process that died.
 const STALE_CLAIM_MINUTES: i64 = 15;
