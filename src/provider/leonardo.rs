@@ -47,6 +47,7 @@ use super::{
 use crate::config::{LeonardoConfig, LeonardoStructure};
 use crate::domain::Params;
 use crate::error::{Error, Result};
+use crate::http::one_line;
 use crate::http::{HttpClient, HttpPolicy, PollSchedule, RequestKind, StatusVerdict, WaitEnd};
 
 /// The Leonardo.Ai provider.
@@ -608,17 +609,6 @@ fn api_error(value: &serde_json::Value) -> Option<String> {
         text.push_str(KEY_REJECTED);
     }
     Some(text)
-}
-
-/// At most `max` characters of `text`, on one line.
-fn one_line(text: &str, max: usize) -> String {
-    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if joined.chars().count() > max {
-        let cut: String = joined.chars().take(max).collect();
-        format!("{cut}…")
-    } else {
-        joined
-    }
 }
 
 /// Scheme, host and port of `url`, for naming the upload in errors without
