@@ -192,31 +192,9 @@ pub(super) fn proposal_from(
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_input as input;
     use super::*;
-    use crate::evolve::{IssueCount, ParentPrompt, RatedComment};
     use serde_json::json;
-
-    fn input() -> EvolutionInput {
-        EvolutionInput {
-            parent: ParentPrompt {
-                version: "1.0.0".parse().unwrap(),
-                prompt: "a room".into(),
-                negative_prompt: "cartoon".into(),
-            },
-            issues: vec![IssueCount {
-                issue: "flat_look".into(),
-                count: 4,
-                mean_stars: 2.25,
-            }],
-            comments: vec![RatedComment {
-                stars: 2,
-                comment: "muy plano,\nsin profundidad".into(),
-            }],
-            recent_mean: 2.9,
-            taken_versions: Vec::new(),
-            existing_prompts: Vec::new(),
-        }
-    }
 
     #[test]
     fn json_is_found_plain_fenced_or_in_prose() {

@@ -124,30 +124,9 @@ fn stars(value: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_input as input;
     use super::*;
-    use crate::evolve::{IssueCount, ParentPrompt, RatedComment};
-
-    fn input() -> EvolutionInput {
-        EvolutionInput {
-            parent: ParentPrompt {
-                version: "1.0.0".parse().unwrap(),
-                prompt: "a room".into(),
-                negative_prompt: "cartoon".into(),
-            },
-            issues: vec![IssueCount {
-                issue: "flat_look".into(),
-                count: 4,
-                mean_stars: 2.25,
-            }],
-            comments: vec![RatedComment {
-                stars: 2,
-                comment: "muy plano,\nsin profundidad".into(),
-            }],
-            recent_mean: 2.9,
-            taken_versions: Vec::new(),
-            existing_prompts: Vec::new(),
-        }
-    }
+    use crate::evolve::RatedComment;
 
     #[test]
     fn the_system_prompt_asks_for_json_with_the_five_keys() {

@@ -213,3 +213,28 @@ impl Evolver for LlmEvolver {
         Box::pin(async move { self.evolve(input).await })
     }
 }
+
+/// One evolution's input for the unit tests of the message and the answer.
+#[cfg(test)]
+fn test_input() -> crate::evolve::EvolutionInput {
+    use crate::evolve::{EvolutionInput, IssueCount, ParentPrompt, RatedComment};
+    EvolutionInput {
+        parent: ParentPrompt {
+            version: "1.0.0".parse().unwrap(),
+            prompt: "a room".into(),
+            negative_prompt: "cartoon".into(),
+        },
+        issues: vec![IssueCount {
+            issue: "flat_look".into(),
+            count: 4,
+            mean_stars: 2.25,
+        }],
+        comments: vec![RatedComment {
+            stars: 2,
+            comment: "muy plano,\nsin profundidad".into(),
+        }],
+        recent_mean: 2.9,
+        taken_versions: Vec::new(),
+        existing_prompts: Vec::new(),
+    }
+}
