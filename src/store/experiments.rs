@@ -124,30 +124,19 @@ const RECORD_JOINS: &str = "FROM experiments e
     LEFT JOIN ratings lr ON lr.id = e.rating_id";
 
 fn record_from_row(r: &Row<'_>) -> rusqlite::Result<ExperimentRecord> {
-    let bad = |i: usize, what: &str| {
-        rusqlite::Error::FromSqlConversionFailure(
-            i,
-            rusqlite::types::Type::Text,
-            format!("unknown {what}").into(),
-        )
-    };
-    let method: String = r.get(8)?;
-    let status: String = r.get(9)?;
     let stars: Option<i64> = r.get(16)?;
-    let arm_rule: Option<String> = r.get(18)?;
+    // Rows from before explanations were recorded have none: spread by the design.
+    let arm_rule: Option<ArmRule> = r.get(18)?;
     let explanation = Explanation {
-        arm_rule: arm_rule
-            .as_deref()
-            .and_then(ArmRule::parse)
-            .unwrap_or(ArmRule::Design),
+        arm_rule: arm_rule.unwrap_or(ArmRule::Design),
         arm_score: r.get(19)?,
         predicted_mean: r.get(20)?,
         predicted_sd: r.get(21)?,
         expected_improvement: r.get(22)?,
     };
     Ok(ExperimentRecord {
-        id: ExperimentId::from_stored(r.get(0)?),
-        batch_id: BatchId::from_stored(r.get(1)?),
+        id: r.get(0)?,
+        batch_id: r.get(1)?,
         option: r.get(2)?,
         trial: Trial {
             provider: r.get(3)?,
@@ -158,9 +147,9 @@ fn record_from_row(r: &Row<'_>) -> rusqlite::Result<ExperimentRecord> {
             },
         },
         prompt_version: r.get(7)?,
-        method: Method::parse(&method).ok_or_else(|| bad(8, "method"))?,
+        method: r.get(8)?,
         explanation,
-        status: ExperimentStatus::parse(&status).ok_or_else(|| bad(9, "status"))?,
+        status: r.get(9)?,
         output_path: r.get(10)?,
         latency_ms: r.get::<_, Option<i64>>(11)?.map(|v| v.max(0) as u64),
         error: r.get(12)?,
@@ -168,7 +157,16 @@ fn record_from_row(r: &Row<'_>) -> rusqlite::Result<ExperimentRecord> {
         image_path: r.get(14)?,
         preview_path: r.get(15)?,
         rating: match stars {
-            Some(s) => Some((Stars::new(s).map_err(|_| bad(16, "stars"))?, r.get(17)?)),
+            Some(s) => Some((
+                Stars::new(s).map_err(|_| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        16,
+                        rusqlite::types::Type::Integer,
+                        format!("stars {s} out of range").into(),
+                    )
+                })?,
+                r.get(17)?,
+            )),
             None => None,
         },
     })
@@ -209,17 +207,17 @@ impl Store {
                 // Only a render in progress has an owner that may vanish.
                 let running = e.status == ExperimentStatus::Running;
                 insert.execute(params![
-                    e.id.as_str(),
-                    batch.id.as_str(),
+                    e.id,
+                    batch.id,
                     e.option,
                     e.trial.provider,
                     e.trial.params.init_strength,
                     e.trial.params.guidance_scale,
                     e.trial.params.controlnet_weight,
                     e.prompt_version,
-                    e.method.as_str(),
-                    e.status.as_str(),
-                    e.explanation.arm_rule.as_str(),
+                    e.method,
+                    e.status,
+                    e.explanation.arm_rule,
                     e.explanation.arm_score,
                     e.explanation.predicted_mean,
                     e.explanation.predicted_sd,

@@ -8,6 +8,7 @@
 //! it or none. Pragmas (WAL, foreign keys, busy timeout, synchronous=FULL)
 //! are set on every open, outside migrations.
 
+mod columns;
 mod evolutions;
 mod experiments;
 mod history;

@@ -3,25 +3,10 @@
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
-
 use super::Store;
 use crate::domain::PromptStatus;
 pub use crate::domain::PromptVersion;
 
-impl ToSql for PromptStatus {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.as_str()))
-    }
-}
-
-impl FromSql for PromptStatus {
-    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-        let text = value.as_str()?;
-        PromptStatus::parse(text)
-            .ok_or_else(|| FromSqlError::Other(format!("unknown prompt status {text:?}").into()))
-    }
-}
 use crate::error::Result;
 
 impl Store {

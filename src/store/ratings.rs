@@ -41,17 +41,16 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let row: Option<(String, Option<String>)> = tx
+        let row: Option<(Option<ExperimentStatus>, Option<String>)> = tx
             .query_row(
                 "SELECT status, error FROM experiments WHERE id = ?1",
-                [experiment.as_str()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                [experiment],
+                |r| Ok((r.get(0).ok(), r.get(1)?)),
             )
             .optional()?;
         let Some((status, error)) = row else {
             return Err(Error::UnknownExperiment(experiment.to_string()));
         };
-        let status = ExperimentStatus::parse(&status);
         if !status.is_some_and(ExperimentStatus::is_rateable) {
             let state = match (status, error) {
                 (Some(ExperimentStatus::Failed), Some(e)) => format!("failed: {e}"),
