@@ -546,4 +546,25 @@ fn issue13_a_fallbacks_waiting_time_is_charged_to_the_provider_that_failed() {
             .any(|l| l.contains("leo") && l.contains("1 failed (1 rendered by the fallback)")),
         "{text}"
     );
+
+    // The wait travels with the history: an export imported elsewhere
+    // gives the same per-provider numbers.
+    let file = env.path("history.jsonl");
+    let out = env
+        .latina()
+        .args(["export", "--out", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let copy = Env::new();
+    let out = copy
+        .latina()
+        .args(["import", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let out = copy.latina().args(["--json", "status"]).output().unwrap();
+    let copied: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(copied["performance_by_api"]["leo"], *leo_perf);
+    assert_eq!(copied["performance_by_api"]["tone"], *tone);
 }
