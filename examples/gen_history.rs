@@ -341,7 +341,7 @@ fn main() -> anyhow::Result<()> {
                 (
                     "tone",
                     Some("leonardo"),
-                    Some("leonardo: 429 Too Many Requests".to_string()),
+                    Some("leonardo: 429 Too Many Requests (failed after 1840 ms)".to_string()),
                     "done",
                     Some(rng.random_range(40..200)),
                     Some(0.0),
@@ -390,6 +390,7 @@ fn main() -> anyhow::Result<()> {
                 expected_improvement: gp.then(|| 0.2 * rng.random::<f64>()),
                 fallback_from: fallback.map(str::to_string),
                 cost_usd: cost,
+                fallback_latency_ms: fallback.map(|_| 1840),
             });
             if status == "failed" {
                 continue;

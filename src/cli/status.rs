@@ -70,9 +70,14 @@ pub fn run(ws: &Workspace, ui: &Ui, _args: StatusArgs) -> anyhow::Result<ExitCod
                     perf.comparisons
                 )),
                 ui.dim(format!(
-                    "{} renders, {} failed{}",
+                    "{} renders, {} failed{}{}",
                     perf.renders,
                     perf.failed,
+                    if perf.fell_back > 0 {
+                        format!(" ({} rendered by the fallback)", perf.fell_back)
+                    } else {
+                        String::new()
+                    },
                     perf.avg_latency_ms
                         .map(|ms| format!(
                             ", {} each, {} in all",

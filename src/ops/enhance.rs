@@ -362,7 +362,7 @@ pub async fn enhance(
                 }
                 other => other,
             };
-            let (result, fell_back, started) = match (result, fallback) {
+            let (result, fell_back, latency_ms) = match (result, fallback) {
                 (Err(err), Some(f)) if !cancel.is_cancelled() => {
                     if known_unavailable {
                         tracing::info!(provider = %name, fallback = f.name(), error = %err, "provider unavailable; using the fallback");
@@ -372,25 +372,33 @@ pub async fn enhance(
                     // The time lost on the failed provider is its own: it
                     // goes into the fallback record, not into the latency
                     // of the arm that rendered.
-                    let waited = started.elapsed();
+                    let waited_ms = millis(started.elapsed());
                     let fallback = Fallback {
                         provider: f.name().to_string(),
                         from: name,
                         error: crate::http::redact::scrub(&format!(
-                            "{err} (failed after {} ms)",
-                            waited.as_millis()
+                            "{err} (failed after {waited_ms} ms)"
                         )),
+                        waited_ms,
                     };
                     let fallback_started = Instant::now();
-                    let rendered = f.render(request, progress).await.map_err(|second| Error::Provider {
-                        provider: fallback.from.clone(),
-                        message: format!("{}; the fallback failed too: {second}", fallback.error),
-                    });
-                    (rendered, Some(fallback), fallback_started)
+                    match f.render(request, progress).await {
+                        Ok(output) => (Ok(output), Some(fallback), millis(fallback_started.elapsed())),
+                        // Both failed: the row stays the failed provider's,
+                        // with its own wait as its latency.
+                        Err(second) => (
+                            Err(Error::Provider {
+                                provider: fallback.from.clone(),
+                                message: format!("{}; the fallback failed too: {second}", fallback.error),
+                            }),
+                            Some(fallback),
+                            waited_ms,
+                        ),
+                    }
                 }
-                (result, _) => (result, None, started),
+                (result, _) => (result, None, millis(started.elapsed())),
             };
-            (index, result, started.elapsed().as_millis() as u64, fell_back)
+            (index, result, latency_ms, fell_back)
         });
     }
 
@@ -499,6 +507,11 @@ pub async fn enhance(
         preview,
         cancelled: options.cancel.is_cancelled(),
     })
+}
+
+/// Whole milliseconds, saturating (a render does not last 584 million years).
+fn millis(elapsed: std::time::Duration) -> u64 {
+    u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn absolute(path: &Path) -> PathBuf {

@@ -136,11 +136,16 @@ pub struct ProviderPerformance {
     pub best: Option<ArmBest>,
     /// Renders that finished.
     pub renders: u64,
-    /// Renders that failed.
+    /// Renders that failed, the attempts before a fallback arm rendered
+    /// the variant included.
     pub failed: u64,
+    /// Of `failed`, the attempts whose variant a fallback arm rendered
+    /// (that render counts under the fallback arm, with its own time).
+    pub fell_back: u64,
     /// Mean provider time per render attempt (finished or failed), milliseconds.
     pub avg_latency_ms: Option<f64>,
-    /// Total provider time, milliseconds.
+    /// Total provider time, the time waited before a fallback included,
+    /// milliseconds.
     pub total_latency_ms: u64,
     /// Total cost of the renders whose cost is known, US dollars.
     pub total_cost_usd: f64,
@@ -204,6 +209,7 @@ pub fn status(ws: &Workspace, store: &mut Store) -> Result<StatusReport> {
                         best,
                         renders: p.renders,
                         failed: p.failed,
+                        fell_back: p.fell_back,
                         avg_latency_ms: (p.renders + p.failed > 0)
                             .then(|| p.total_latency_ms as f64 / (p.renders + p.failed) as f64),
                         total_latency_ms: p.total_latency_ms,

@@ -75,6 +75,9 @@ pub struct Fallback {
     pub from: String,
     /// Why it failed.
     pub error: String,
+    /// Wall time lost on the failed provider before the fallback started,
+    /// milliseconds: charged to `from` in `status`, not to `provider`.
+    pub waited_ms: u64,
 }
 
 /// An experiment as read back, with its latest rating.
@@ -264,6 +267,7 @@ impl Store {
         self.conn.execute(
             "UPDATE experiments SET status = ?2, output_path = ?3, error = ?4, latency_ms = ?5,
                  provider = coalesce(?6, provider), fallback_from = ?7, cost_usd = ?8,
+                 fallback_latency_ms = ?9,
                  finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
              WHERE id = ?1",
             params![
@@ -274,7 +278,8 @@ impl Store {
                 latency as i64,
                 fallback.map(|f| f.provider.as_str()),
                 fallback.map(|f| f.from.as_str()),
-                cost
+                cost,
+                fallback.map(|f| i64::try_from(f.waited_ms).unwrap_or(i64::MAX))
             ],
         )?;
         Ok(())

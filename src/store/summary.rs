@@ -21,9 +21,10 @@ pub struct Summary {
     pub avg_rating: Option<f64>,
     /// Rendered or proposed experiments not yet rated.
     pub unrated: u64,
-    /// Renders that failed.
+    /// Variants that failed: no render, not even a fallback's.
     pub failed: u64,
-    /// One row per provider that has experiments, by name.
+    /// One row per provider that has experiments or failed before a
+    /// fallback, by name.
     pub providers: Vec<ProviderSummary>,
     /// Latest stars of the rated experiments, in the order they were made.
     pub stars_in_order: Vec<u8>,
@@ -58,9 +59,13 @@ pub struct ProviderSummary {
     pub avg_rating: Option<f64>,
     /// Renders that finished.
     pub renders: u64,
-    /// Renders that failed.
+    /// Renders that failed, including those a fallback arm then rendered
+    /// (the variant is the fallback's; the failed attempt is this one's).
     pub failed: u64,
-    /// Total provider time over finished and failed renders, milliseconds.
+    /// Of `failed`, the attempts whose variant a fallback arm rendered.
+    pub fell_back: u64,
+    /// Total provider time over finished and failed renders, the time
+    /// waited before a fallback included, milliseconds.
     pub total_latency_ms: u64,
     /// Total cost of the renders whose cost is known, US dollars.
     pub total_cost_usd: f64,
@@ -88,8 +93,9 @@ impl Store {
         {
             let mut stmt = tx.prepare(
                 "SELECT provider, rated, successes, star_sum, unrated, renders, failed,
-                        latency_ms, cost_nano_usd, renders_without_cost, comparisons, wins, ties
-                 FROM provider_tallies WHERE experiments > 0 ORDER BY provider",
+                        latency_ms, cost_nano_usd, renders_without_cost, comparisons, wins, ties,
+                        fallbacks, fallback_latency_ms
+                 FROM provider_tallies WHERE experiments > 0 OR fallbacks > 0 ORDER BY provider",
             )?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
@@ -104,8 +110,9 @@ impl Store {
                     successes: count(r, 2)?,
                     avg_rating: (rated > 0).then(|| stars as f64 / rated as f64),
                     renders: count(r, 5)?,
-                    failed: count(r, 6)?,
-                    total_latency_ms: count(r, 7)?,
+                    failed: count(r, 6)? + count(r, 13)?,
+                    fell_back: count(r, 13)?,
+                    total_latency_ms: count(r, 7)? + count(r, 14)?,
                     total_cost_usd: r.get::<_, i64>(8)? as f64 / 1e9,
                     renders_without_cost: count(r, 9)?,
                     wins: WinRecord {
@@ -176,6 +183,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use super::super::migrations::SCHEMA_VERSION;
     use super::*;
 
     /// A database with two batches of two variants and the given ratings
@@ -336,10 +344,13 @@ mod tests {
             status: String,
             latency: Option<i64>,
             cost: Option<f64>,
+            fallback_from: Option<String>,
+            waited: Option<i64>,
         }
         let experiments: Vec<Row> = conn
             .prepare(
-                "SELECT id, batch_id, provider, status, latency_ms, cost_usd
+                "SELECT id, batch_id, provider, status, latency_ms, cost_usd,
+                        fallback_from, fallback_latency_ms
                  FROM experiments ORDER BY seq",
             )
             .unwrap()
@@ -351,6 +362,8 @@ mod tests {
                     status: r.get(3)?,
                     latency: r.get(4)?,
                     cost: r.get(5)?,
+                    fallback_from: r.get(6)?,
+                    waited: r.get(7)?,
                 })
             })
             .unwrap()
@@ -367,16 +380,29 @@ mod tests {
         let mut s = Summary::default();
         let mut by_provider: BTreeMap<String, (ProviderSummary, u64)> = BTreeMap::new();
         let mut batches: BTreeMap<&str, Vec<(String, u8)>> = BTreeMap::new();
+        let blank = |name: &str| {
+            (
+                ProviderSummary {
+                    name: name.to_string(),
+                    ..ProviderSummary::default()
+                },
+                0,
+            )
+        };
         for e in &experiments {
-            let (p, sum) = by_provider.entry(e.provider.clone()).or_insert_with(|| {
-                (
-                    ProviderSummary {
-                        name: e.provider.clone(),
-                        ..ProviderSummary::default()
-                    },
-                    0,
-                )
-            });
+            // The failed attempt before a fallback is the failed provider's:
+            // one failed render and the time waited on it.
+            if let Some(from) = &e.fallback_from {
+                let (p, _) = by_provider
+                    .entry(from.clone())
+                    .or_insert_with(|| blank(from));
+                p.failed += 1;
+                p.fell_back += 1;
+                p.total_latency_ms += e.waited.unwrap_or(0).max(0) as u64;
+            }
+            let (p, sum) = by_provider
+                .entry(e.provider.clone())
+                .or_insert_with(|| blank(&e.provider));
             p.total_latency_ms += e.latency.unwrap_or(0).max(0) as u64;
             p.total_cost_usd += e.cost.unwrap_or(0.0);
             p.renders += u64::from(e.status == "done");
@@ -438,17 +464,23 @@ mod tests {
     /// Writes a random history: batches of one to three variants on three
     /// providers, ratings by no one or three named raters (re-ratings
     /// included), status and cost changes, and the hand edits latina never
-    /// makes (deleting and editing ratings).
-    fn random_history(conn: &rusqlite::Connection, seed: u64, steps: usize) {
+    /// makes (deleting and editing ratings, moving or clearing a fallback,
+    /// deleting unrated experiments). A third of the variants fell back
+    /// from a failed provider; the wait is written to its column when
+    /// `schema` has it (10 and later), and always at the end of the error
+    /// text, as `enhance` writes it, except for some rows that predate that
+    /// suffix.
+    fn random_history(conn: &rusqlite::Connection, seed: u64, steps: usize, schema: i64) {
         use rand::rngs::StdRng;
         use rand::{RngExt, SeedableRng};
         let mut rng = StdRng::seed_from_u64(seed);
-        let providers = ["tone", "detail", "leonardo"];
+        // The fourth only ever fails before a fallback: a row of its own.
+        let providers = ["tone", "detail", "leonardo", "replicate"];
         let raters = [None, Some("ana"), Some("luis"), Some("marta")];
         let statuses = ["proposed", "running", "done", "failed"];
         let mut ids: Vec<String> = Vec::new();
         for step in 0..steps {
-            match rng.random_range(0..10) {
+            match rng.random_range(0..12) {
                 0 | 1 => {
                     let batch = format!("b{seed}-{step}");
                     conn.execute("INSERT INTO batches (id) VALUES (?1)", [&batch])
@@ -457,11 +489,21 @@ mod tests {
                         let id = format!("e{seed}-{step}{option}");
                         let cost = (rng.random_range(0..3) > 0)
                             .then(|| f64::from(rng.random_range(1..500)) / 1e4);
+                        let fell_back = rng.random_range(0..3) == 0;
+                        let from = fell_back.then(|| providers[rng.random_range(0..4)]);
+                        let waited = (fell_back && rng.random_range(0..5) > 0)
+                            .then(|| rng.random_range(0..9000i64));
+                        let error = from.map(|f| match waited {
+                            Some(ms) => format!("{f}: HTTP 500 (failed after {ms} ms)"),
+                            None => format!("{f}: HTTP 500"),
+                        });
                         conn.execute(
                             "INSERT INTO experiments (id, batch_id, option, provider,
                                  init_strength, guidance_scale, controlnet_weight,
-                                 prompt_version, method, status, latency_ms, cost_usd)
-                             VALUES (?1, ?2, ?3, ?4, 0.3, 8, 0.8, '1.0.0', 'random', ?5, ?6, ?7)",
+                                 prompt_version, method, status, latency_ms, cost_usd,
+                                 fallback_from, error)
+                             VALUES (?1, ?2, ?3, ?4, 0.3, 8, 0.8, '1.0.0', 'random', ?5, ?6, ?7,
+                                     ?8, ?9)",
                             rusqlite::params![
                                 id,
                                 batch,
@@ -469,10 +511,19 @@ mod tests {
                                 providers[rng.random_range(0..3)],
                                 statuses[rng.random_range(0..4)],
                                 (rng.random_range(0..4) > 0).then(|| rng.random_range(0..5000i64)),
-                                cost
+                                cost,
+                                from,
+                                error
                             ],
                         )
                         .unwrap();
+                        if schema >= 10 {
+                            conn.execute(
+                                "UPDATE experiments SET fallback_latency_ms = ?2 WHERE id = ?1",
+                                rusqlite::params![id, waited],
+                            )
+                            .unwrap();
+                        }
                         ids.push(id);
                     }
                 }
@@ -514,6 +565,33 @@ mod tests {
                     )
                     .unwrap();
                 }
+                10 if schema >= 10 && !ids.is_empty() => {
+                    let fell_back = rng.random_range(0..3) > 0;
+                    conn.execute(
+                        "UPDATE experiments SET fallback_from = ?2, fallback_latency_ms = ?3
+                         WHERE id = ?1",
+                        rusqlite::params![
+                            ids[rng.random_range(0..ids.len())],
+                            fell_back.then(|| providers[rng.random_range(0..4)]),
+                            (fell_back && rng.random_range(0..5) > 0)
+                                .then(|| rng.random_range(0..9000i64))
+                        ],
+                    )
+                    .unwrap();
+                }
+                11 if !ids.is_empty() => {
+                    let id = ids[rng.random_range(0..ids.len())].clone();
+                    let deleted = conn
+                        .execute(
+                            "DELETE FROM experiments WHERE id = ?1
+                               AND NOT EXISTS (SELECT 1 FROM ratings WHERE experiment_id = ?1)",
+                            [&id],
+                        )
+                        .unwrap();
+                    if deleted > 0 {
+                        ids.retain(|i| *i != id);
+                    }
+                }
                 _ => {}
             }
         }
@@ -549,6 +627,31 @@ mod tests {
         assert_eq!(got, expected, "seed {seed}");
     }
 
+    /// Schema 10 took each fallback's wait from the end of its error text,
+    /// and left it unknown where the text has none.
+    fn assert_waits_backfilled_from_the_error_text(store: &Store, seed: u64) {
+        let rows: Vec<(String, Option<i64>)> = store
+            .conn
+            .prepare(
+                "SELECT error, fallback_latency_ms FROM experiments
+                 WHERE fallback_from IS NOT NULL",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(rows.iter().any(|r| r.1.is_some()), "seed {seed}");
+        assert!(rows.iter().any(|r| r.1.is_none()), "seed {seed}");
+        for (error, waited) in rows {
+            let from_text = error
+                .strip_suffix(" ms)")
+                .and_then(|t| t.rsplit_once("(failed after "))
+                .and_then(|(_, n)| n.parse::<i64>().ok());
+            assert_eq!(waited, from_text, "seed {seed}: {error}");
+        }
+    }
+
     const SEED_PROMPT: &str =
         "INSERT INTO prompt_versions (version, prompt, negative_prompt, status)
                                VALUES ('1.0.0', 'p', '', 'champion');";
@@ -560,7 +663,7 @@ mod tests {
         for seed in 0..8 {
             let mut store = Store::open_in_memory().unwrap();
             store.conn.execute_batch(SEED_PROMPT).unwrap();
-            random_history(&store.conn, seed, 300);
+            random_history(&store.conn, seed, 300, SCHEMA_VERSION);
             assert_summary_is_the_recount(&mut store, seed);
         }
     }
@@ -580,11 +683,12 @@ mod tests {
                 }
                 conn.pragma_update(None, "user_version", 7).unwrap();
                 conn.execute_batch(SEED_PROMPT).unwrap();
-                random_history(&conn, seed, 300);
+                random_history(&conn, seed, 300, 7);
             }
             let mut store = Store::open(&path, super::super::OpenMode::MustExist).unwrap();
+            assert_waits_backfilled_from_the_error_text(&store, seed);
             assert_summary_is_the_recount(&mut store, seed);
-            random_history(&store.conn, seed + 100, 100);
+            random_history(&store.conn, seed + 100, 100, SCHEMA_VERSION);
             assert_summary_is_the_recount(&mut store, seed);
         }
     }

@@ -462,3 +462,109 @@ fn issue13_an_unreachable_provider_costs_seconds_and_its_wait_is_not_the_fallbac
         }
     }
 }
+
+/// Issue 13, defect 9 (last piece): the time lost on a provider that failed
+/// before the fallback rendered was charged to no one (`status` did not even
+/// list the provider). Now the failed attempt counts under the failed
+/// provider: one failed render and its wait, while the built-in arm that
+/// rendered the variant shows only its own render time.
+#[test]
+fn issue13_a_fallbacks_waiting_time_is_charged_to_the_provider_that_failed() {
+    const HANG: Duration = Duration::from_millis(600);
+    let rt = runtime();
+    let leo = rt.block_on(MockServer::start());
+    rt.block_on(async {
+        mount_leonardo_upload(&leo).await;
+        Mock::given(method("POST"))
+            .and(path("/generations"))
+            .respond_with(
+                ResponseTemplate::new(500)
+                    .set_body_string("internal error")
+                    .set_delay(HANG),
+            )
+            .mount(&leo)
+            .await;
+    });
+    let env = Env::new();
+    leonardo_config(
+        &env,
+        &leo.uri(),
+        20,
+        "variants = 2\nfallback = \"tone\"",
+        "\n[[providers]]\nname = \"tone\"\ntype = \"builtin-tone\"\n",
+    );
+    let out = env
+        .latina()
+        .env("LEONARDO_API_KEY", LEO_KEY)
+        .args(["--json", "enhance", sample_room().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    // The initial design gives each arm one variant: leo's fell back.
+    assert_eq!(count(&leo, &rt, "POST", "/generations"), 1);
+
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    let (tone_latency, lost): (i64, String) = conn
+        .query_row(
+            "SELECT sum(latency_ms), group_concat(error) FROM experiments WHERE provider = 'tone'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let lost: u64 = lost
+        .rsplit("failed after ")
+        .next()
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no wait in {lost:?}"));
+
+    let out = env.latina().args(["--json", "status"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by_api = &status["performance_by_api"];
+    let leo_perf = &by_api["leo"];
+    assert_eq!(leo_perf["renders"], 0, "{by_api}");
+    assert_eq!(leo_perf["failed"], 1, "{by_api}");
+    assert_eq!(leo_perf["fell_back"], 1, "{by_api}");
+    let waited = leo_perf["total_latency_ms"].as_u64().unwrap();
+    assert_eq!(waited, lost, "{by_api}");
+    assert!(waited >= HANG.as_millis() as u64, "{by_api}");
+    assert!(waited < (HANG + SLACK).as_millis() as u64, "{by_api}");
+    assert_eq!(leo_perf["avg_latency_ms"].as_f64(), Some(waited as f64));
+
+    let tone = &by_api["tone"];
+    assert_eq!(tone["renders"], 2, "{by_api}");
+    assert_eq!(tone["failed"], 0, "{by_api}");
+    assert_eq!(tone["total_latency_ms"], tone_latency, "{by_api}");
+    // Status's own total: the variant did not fail.
+    assert_eq!(status["failed"], 0, "{status}");
+
+    let out = env.latina().arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.contains("leo") && l.contains("1 failed (1 rendered by the fallback)")),
+        "{text}"
+    );
+
+    // The wait travels with the history: an export imported elsewhere
+    // gives the same per-provider numbers.
+    let file = env.path("history.jsonl");
+    let out = env
+        .latina()
+        .args(["export", "--out", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let copy = Env::new();
+    let out = copy
+        .latina()
+        .args(["import", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let out = copy.latina().args(["--json", "status"]).output().unwrap();
+    let copied: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(copied["performance_by_api"]["leo"], *leo_perf);
+    assert_eq!(copied["performance_by_api"]["tone"], *tone);
+}

@@ -304,7 +304,7 @@ impl Importer<'_> {
             .prepare_cached(&format!(
                 "INSERT INTO experiments ({EXPERIMENT_COLUMNS})
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                         ?17, ?18, ?19, ?20, ?21, ?22)"
+                         ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
             ))?
             .execute(params![
                 row.id,
@@ -328,7 +328,8 @@ impl Importer<'_> {
                 row.predicted_sd,
                 row.expected_improvement,
                 row.fallback_from,
-                row.cost_usd
+                row.cost_usd,
+                row.fallback_latency_ms
             ])?;
         Ok(Applied::Inserted)
     }
@@ -639,6 +640,7 @@ mod tests {
             expected_improvement: None,
             fallback_from: None,
             cost_usd: Some(0.0),
+            fallback_latency_ms: None,
         }
     }
 
@@ -698,6 +700,47 @@ mod tests {
             .unwrap();
         assert_eq!(experiments, [experiment()]);
         assert_eq!(ratings, [rating(4)]);
+    }
+
+    /// A fallback's wait (schema 10) comes back from a snapshot; a file
+    /// written before it (no such field) still imports, and still matches
+    /// the same experiment once the database knows the wait.
+    #[test]
+    fn a_fallbacks_wait_round_trips_and_files_without_it_still_match() {
+        let fell_back = ExperimentRow {
+            fallback_from: Some("leonardo".into()),
+            error: Some("leonardo: HTTP 500 (failed after 812 ms)".into()),
+            fallback_latency_ms: Some(812),
+            ..experiment()
+        };
+        let line = serde_json::to_string(&fell_back).unwrap();
+        assert!(line.contains("\"fallback_latency_ms\":812"), "{line}");
+        let mut old: serde_json::Value = serde_json::from_str(&line).unwrap();
+        old.as_object_mut().unwrap().remove("fallback_latency_ms");
+        let old: ExperimentRow = serde_json::from_value(old).unwrap();
+        assert_eq!(old.fallback_latency_ms, None);
+
+        let mut store = Store::open_in_memory().unwrap();
+        let (importer, _) = store.begin_import(&crate::prompts::base_prompt()).unwrap();
+        importer.prompt_version(&champion()).unwrap();
+        importer.image(&image()).unwrap();
+        importer.batch(&batch()).unwrap();
+        assert_eq!(importer.experiment(&fell_back).unwrap(), Applied::Inserted);
+        assert_eq!(importer.experiment(&old).unwrap(), Applied::Present);
+        importer.commit().unwrap();
+        let mut experiments = Vec::new();
+        store
+            .snapshot()
+            .unwrap()
+            .experiments(|row| {
+                experiments.push(row);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(experiments, [fell_back]);
+        let leonardo = store.summary().unwrap().providers;
+        let leonardo = leonardo.iter().find(|p| p.name == "leonardo").unwrap();
+        assert_eq!((leonardo.failed, leonardo.total_latency_ms), (1, 812));
     }
 
     #[test]

@@ -164,6 +164,12 @@ pub struct ExperimentRow {
     /// What the render cost, US dollars.
     #[serde(default)]
     pub cost_usd: Option<f64>,
+    /// Milliseconds lost on the provider that failed before the fallback
+    /// (schema 10). Left out when unknown, so that a file written before
+    /// it (which lacks the field) still matches the same experiment in a
+    /// database that has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_latency_ms: Option<i64>,
 }
 
 /// One rating; identified by all of its columns.

@@ -142,7 +142,7 @@ pub(super) const EXPERIMENT_COLUMNS: &str =
     "id, batch_id, option, provider, init_strength, guidance_scale,
     controlnet_weight, prompt_version, method, status, output_path, latency_ms, error,
     created_at, finished_at, arm_rule, arm_score, predicted_mean, predicted_sd,
-    expected_improvement, fallback_from, cost_usd";
+    expected_improvement, fallback_from, cost_usd, fallback_latency_ms";
 
 pub(super) const EVOLUTION_COLUMNS: &str =
     "trigger_sample, parent_version, new_version, evolver, outcome,
@@ -223,6 +223,7 @@ pub(super) fn experiment_from_row(r: &Row<'_>) -> rusqlite::Result<ExperimentRow
         expected_improvement: r.get(19)?,
         fallback_from: r.get(20)?,
         cost_usd: r.get(21)?,
+        fallback_latency_ms: r.get(22)?,
     })
 }
 
