@@ -301,11 +301,16 @@ fn read_commands_work_on_a_read_only_database() {
         mode(&p, if p.is_dir() { 0o555 } else { 0o444 });
     }
     mode(&env.data(), 0o555);
+    // A copy of the binary nobody can run wherever the checkout lives (a
+    // clone under /root is out of nobody's reach).
+    let binary = env.path("latina-bin");
+    std::fs::copy(env!("CARGO_BIN_EXE_latina"), &binary).unwrap();
+    mode(&binary, 0o755);
     let before = std::fs::read(env.db_path()).unwrap();
     let as_nobody = |args: &[&str]| {
         let mut cmd = std::process::Command::new("setpriv");
         cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-            .arg(env!("CARGO_BIN_EXE_latina"))
+            .arg(&binary)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", env.path("home"))

@@ -7,24 +7,29 @@
 //! processes, or `evolve` and an inline evolution in `rate`, never make two
 //! versions for one trigger. The new version becomes the challenger; it
 //! earns its place on its own ratings ([`judge`]).
+//!
+//! Files: [`setup`] builds the evolver and the comment grouping from the
+//! config, [`trial`] judges the challenger; this one runs an evolution.
+
+mod setup;
+mod trial;
+
+pub use setup::{Grouping, build_evolver, grouping};
+use setup::{categories, categories_offline};
+pub use trial::{TrialStanding, judge, standing};
 
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::Workspace;
-use crate::config::{EvolverKind, LlmResponseFormat};
 use crate::domain::{EvolutionSchedule, PromptVersion};
 use crate::error::{Error, Result};
-use crate::evolve::cluster::{self, Category, CharNgramTfIdf, ClusterOptions, Precomputed};
-use crate::evolve::compare::{self, ArmStats, Comparison, Decision};
-use crate::evolve::llm::{LlmEvolver, LlmSettings, ResponseFormat};
-use crate::evolve::rules::RuleEvolver;
+use crate::evolve::cluster::Category;
 use crate::evolve::{
     EvolutionInput, EvolveError, Evolver, ExistingPrompt, IssueCount, ParentPrompt, Proposal,
     RatedComment,
 };
-use crate::llm::{EmbeddingsClient, EmbeddingsSettings};
 use crate::store::{Claim, EvolutionOutcome, Store};
 
 /// Comments an evolver reads (newest first).
@@ -36,204 +41,6 @@ pub fn schedule(ws: &Workspace) -> EvolutionSchedule {
         every: ws.config.evolution.every,
         min_samples: ws.config.evolution.min_samples,
     }
-}
-
-/// The configured evolver. `env` looks up the LLM key's variable.
-///
-/// # Errors
-/// [`Error::Provider`] when the LLM's key variable is named but unset, or
-/// its settings are invalid.
-pub fn build_evolver(
-    ws: &Workspace,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Arc<dyn Evolver>> {
-    let c = &ws.config.evolution;
-    Ok(match c.evolver {
-        EvolverKind::Rules => Arc::new(RuleEvolver::default()),
-        EvolverKind::Llm => {
-            let llm = &c.llm;
-            let mut settings = LlmSettings::new(llm.base_url.clone(), llm.model.clone());
-            settings.api_key = if llm.api_key_env.is_empty() {
-                None
-            } else {
-                Some(crate::provider::read_secret(
-                    &format!("llm:{}", llm.model),
-                    &llm.api_key_env,
-                    env,
-                )?)
-            };
-            settings.temperature = Some(llm.temperature);
-            settings.max_tokens = llm.max_tokens;
-            settings.max_attempts = llm.max_attempts;
-            settings.response_format = match llm.response_format {
-                LlmResponseFormat::JsonObject => ResponseFormat::JsonObject,
-                LlmResponseFormat::JsonSchema => ResponseFormat::JsonSchema,
-            };
-            let policy = crate::http::HttpPolicy {
-                request_timeout: std::time::Duration::from_secs(llm.timeout_secs),
-                ..crate::http::HttpPolicy::default()
-            };
-            Arc::new(LlmEvolver::new(settings, policy)?)
-        }
-    })
-}
-
-/// How the recent comments are grouped beyond the lexicon.
-#[derive(Debug)]
-pub enum Grouping {
-    /// Character n-gram TF-IDF, offline.
-    Offline,
-    /// The configured `/embeddings` endpoint, merging groups at `threshold`.
-    Endpoint {
-        /// The client (boxed: it is large beside the other variants).
-        client: Box<EmbeddingsClient>,
-        /// Cosine similarity at which groups merge.
-        threshold: f64,
-    },
-    /// Configured but not usable (e.g. its key variable is unset): offline,
-    /// with a warning saying why.
-    Unavailable(String),
-}
-
-/// The grouping `[evolution.embeddings]` asks for. `env` looks up the
-/// key's variable; the key is only ever sent as `Authorization: Bearer`.
-pub fn grouping(ws: &Workspace, env: &dyn Fn(&str) -> Option<String>) -> Grouping {
-    let Some(e) = &ws.config.evolution.embeddings else {
-        return Grouping::Offline;
-    };
-    let build = || -> Result<EmbeddingsClient> {
-        let api_key = if e.api_key_env.is_empty() {
-            None
-        } else {
-            Some(crate::provider::read_secret(
-                &format!("embeddings:{}", e.model),
-                &e.api_key_env,
-                env,
-            )?)
-        };
-        let settings = EmbeddingsSettings {
-            base_url: e.base_url.clone(),
-            model: e.model.clone(),
-            api_key,
-            dimensions: (e.dimensions > 0).then_some(e.dimensions),
-        };
-        let policy = crate::http::HttpPolicy {
-            request_timeout: std::time::Duration::from_secs(e.timeout_secs),
-            ..crate::http::HttpPolicy::default()
-        };
-        EmbeddingsClient::new(settings, policy)
-    };
-    match build() {
-        Ok(client) => Grouping::Endpoint {
-            client: Box::new(client),
-            threshold: e.threshold,
-        },
-        Err(err) => Grouping::Unavailable(err.to_string()),
-    }
-}
-
-/// Groups the comments beyond the lexicon: through the endpoint when one is
-/// configured and answers, else offline with a one-line warning.
-async fn categories(comments: &[RatedComment], grouping: &Grouping) -> Vec<Category> {
-    let offline = categories_offline;
-    let (client, threshold) = match grouping {
-        Grouping::Offline => return offline(comments),
-        Grouping::Unavailable(reason) => {
-            tracing::warn!("comments grouped offline: {reason}");
-            return offline(comments);
-        }
-        Grouping::Endpoint { client, threshold } => (client, *threshold),
-    };
-    let texts = cluster::texts_to_embed(comments);
-    if texts.is_empty() {
-        return Vec::new();
-    }
-    let served = client.embed(&texts).await.and_then(|vectors| {
-        let embedder = Precomputed {
-            name: client.name(),
-            texts,
-            vectors,
-        };
-        let options = ClusterOptions {
-            threshold,
-            ..ClusterOptions::default()
-        };
-        cluster::categorise(comments, &embedder, &options)
-            .map_err(|e| Error::Evolution(e.to_string()))
-    });
-    served.unwrap_or_else(|e| {
-        tracing::warn!("comments grouped offline: {e}");
-        offline(comments)
-    })
-}
-
-/// Groups the comments with character n-gram TF-IDF.
-fn categories_offline(comments: &[RatedComment]) -> Vec<Category> {
-    cluster::categorise(
-        comments,
-        &CharNgramTfIdf::default(),
-        &ClusterOptions::default(),
-    )
-    .unwrap_or_else(|e| {
-        tracing::warn!("comments could not be grouped: {e}");
-        Vec::new()
-    })
-}
-
-/// Where the challenger stands.
-#[derive(Debug, Clone, Serialize)]
-pub struct TrialStanding {
-    /// The champion's version.
-    pub champion: String,
-    /// The challenger's version.
-    pub challenger: String,
-    /// When the trial started.
-    pub since: String,
-    /// The test's numbers (once both have ratings).
-    pub comparison: Option<Comparison>,
-    /// What the rules say now.
-    pub decision: Decision,
-    /// Whether this call applied the decision.
-    pub applied: bool,
-}
-
-/// The current trial without deciding anything (for `status`).
-pub fn standing(ws: &Workspace, store: &Store) -> Result<Option<TrialStanding>> {
-    let Some(challenger) = store.challenger()? else {
-        return Ok(None);
-    };
-    let champion = store
-        .champion_prompt()?
-        .ok_or_else(|| Error::Optimizer("no champion prompt in the database".into()))?;
-    let champion_stats = ArmStats::of(&store.ratings_since(&champion.version, &challenger.since)?);
-    let challenger_stats =
-        ArmStats::of(&store.ratings_since(&challenger.prompt.version, &challenger.since)?);
-    let comparison = compare::compare(champion_stats, challenger_stats);
-    let decision = compare::decide(comparison.as_ref(), &ws.config.evolution.rules());
-    Ok(Some(TrialStanding {
-        champion: champion.version,
-        challenger: challenger.prompt.version,
-        since: challenger.since,
-        comparison,
-        decision,
-        applied: false,
-    }))
-}
-
-/// Decides the trial if the rules say so (promote, reject or retire) and
-/// records the decision with its numbers.
-pub fn judge(ws: &Workspace, store: &mut Store) -> Result<Option<TrialStanding>> {
-    let Some(mut standing) = standing(ws, store)? else {
-        return Ok(None);
-    };
-    if let (Some(numbers), true) = (
-        standing.comparison,
-        standing.decision != Decision::KeepCollecting,
-    ) {
-        standing.applied =
-            store.decide_challenger(&standing.challenger, standing.decision, &numbers)?;
-    }
-    Ok(Some(standing))
 }
 
 /// What `evolve` did.
