@@ -8,9 +8,12 @@
 //! does no I/O.
 //!
 //! * [`config`]: `latina.toml`, defaults and environment overrides.
-//! * [`domain`]: experiments, parameters, ratings.
+//! * [`domain`]: the shared vocabulary, written once: experiments,
+//!   parameters, ratings, prompt versions and trial decisions, the phase
+//!   and the evolution schedule, doctor checks.
 //! * [`store`]: the SQLite database and its migrations.
 //! * [`optim`]: the search space and the ask/tell optimizer.
+//! * [`evolve`]: issues from comments, the evolvers, champion/challenger.
 //! * [`imaging`]: safe loading, the built-in enhancer, metrics, previews.
 //! * [`http`]: the one outbound HTTP layer (retries, deadlines, redaction).
 //! * [`provider`]: the `ImageProvider` interface and its implementations.
