@@ -135,7 +135,7 @@ impl Default for LlmConfig {
 
 impl Default for EvolutionConfig {
     fn default() -> Self {
-        let rules = crate::evolve::compare::ChallengeRules::default();
+        let rules = crate::domain::ChallengeRules::default();
         EvolutionConfig {
             every: 10,
             min_samples: 5,
@@ -157,8 +157,8 @@ impl Default for EvolutionConfig {
 
 impl EvolutionConfig {
     /// The challenge rules these settings define.
-    pub fn rules(&self) -> crate::evolve::compare::ChallengeRules {
-        crate::evolve::compare::ChallengeRules {
+    pub fn rules(&self) -> crate::domain::ChallengeRules {
+        crate::domain::ChallengeRules {
             min_ratings: self.min_ratings,
             min_champion_ratings: self.min_champion_ratings,
             promote_margin: self.promote_margin,

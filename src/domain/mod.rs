@@ -14,7 +14,7 @@ pub mod prompt;
 pub use check::Check;
 pub use evolution::EvolutionSchedule;
 pub use learning::{Phase, TargetOutlook};
-pub use prompt::{ArmStats, Comparison, Decision, PromptStatus, PromptVersion};
+pub use prompt::{ArmStats, ChallengeRules, Comparison, Decision, PromptStatus, PromptVersion};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

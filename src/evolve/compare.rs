@@ -8,42 +8,10 @@
 //! complement is the one-sided p-value. Star ratings are whole numbers, so
 //! each arm's variance is floored: ten 4-star ratings are not "certain".
 
-use serde::{Deserialize, Serialize};
-
 /// Smallest per-rating variance assumed, stars² (the optimizer's noise floor).
 pub const VARIANCE_FLOOR: f64 = 0.25;
 
-/// The rules of a challenge (config `[evolution]`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct ChallengeRules {
-    /// Challenger ratings before any decision.
-    pub min_ratings: usize,
-    /// Champion ratings in the same period before any decision.
-    pub min_champion_ratings: usize,
-    /// Promote only when the challenger's mean is at least this much higher.
-    pub promote_margin: f64,
-    /// Reject when the challenger's mean is at least this much lower (negative).
-    pub reject_margin: f64,
-    /// Probability (one-sided) required for either decision.
-    pub confidence: f64,
-    /// Challenger ratings after which an undecided challenger is retired.
-    pub max_ratings: usize,
-}
-
-impl Default for ChallengeRules {
-    fn default() -> Self {
-        ChallengeRules {
-            min_ratings: 10,
-            min_champion_ratings: 5,
-            promote_margin: 0.1,
-            reject_margin: -0.2,
-            confidence: 0.8,
-            max_ratings: 40,
-        }
-    }
-}
-
-pub use crate::domain::{ArmStats, Comparison, Decision};
+pub use crate::domain::{ArmStats, ChallengeRules, Comparison, Decision};
 
 /// Compares the two arms (`None` until each has at least one rating).
 pub fn compare(champion: ArmStats, challenger: ArmStats) -> Option<Comparison> {
