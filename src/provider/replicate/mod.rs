@@ -58,12 +58,17 @@
 //! any data URI are scrubbed from them.
 
 /// How an inline photo starts.
+mod prediction;
+
+use prediction::{
+    FileObject, Prediction, Status, is_http_url, output_url, reason, scrub, valid_id,
+};
+
 const DATA_URI_PREFIX: &str = "data:image/jpeg;base64,";
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use reqwest::Method;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,7 +82,7 @@ use super::{
 use crate::config::{ReplicateConfig, ReplicateSchema};
 use crate::error::{Error, Result};
 use crate::http::{
-    HttpClient, HttpPolicy, PollSchedule, RequestKind, WaitEnd, excerpt, same_origin,
+    HttpClient, HttpPolicy, PollSchedule, RequestKind, WaitEnd, excerpt, one_line, same_origin,
 };
 
 /// Added to `Prefer: wait=N` for the create call's timeout (or the policy's
@@ -85,8 +90,6 @@ use crate::http::{
 const CREATE_MARGIN: Duration = Duration::from_secs(10);
 /// How long the best-effort cancel call may take.
 const CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
-/// Longest piece of a prediction's `error` quoted in an error message.
-const MAX_REASON_CHARS: usize = 300;
 
 /// The Replicate provider.
 pub struct Replicate {
@@ -97,68 +100,6 @@ pub struct Replicate {
     api: HttpClient,
     /// The create call: the policy with a timeout of `Prefer: wait` + margin.
     create: HttpClient,
-}
-
-/// A prediction as the API returns it (only the fields latina reads).
-#[derive(Debug, Deserialize)]
-struct Prediction {
-    id: String,
-    status: String,
-    #[serde(default)]
-    output: Value,
-    #[serde(default)]
-    error: Value,
-    #[serde(default)]
-    urls: Option<Urls>,
-    #[serde(default)]
-    metrics: Value,
-}
-
-#[derive(Debug, Deserialize)]
-struct Urls {
-    #[serde(default)]
-    get: Option<String>,
-}
-
-/// A file object from `POST /files`.
-#[derive(Debug, Deserialize)]
-struct FileObject {
-    #[serde(default)]
-    urls: Option<Urls>,
-}
-
-/// A prediction's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Status {
-    Starting,
-    Processing,
-    Succeeded,
-    Failed,
-    Canceled,
-    Aborted,
-    /// Anything else: treated as still running (the timeout bounds it).
-    Other,
-}
-
-impl Status {
-    fn of(text: &str) -> Self {
-        match text {
-            "starting" => Status::Starting,
-            "processing" => Status::Processing,
-            "succeeded" => Status::Succeeded,
-            "failed" => Status::Failed,
-            "canceled" | "cancelled" => Status::Canceled,
-            "aborted" => Status::Aborted,
-            _ => Status::Other,
-        }
-    }
-
-    fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            Status::Succeeded | Status::Failed | Status::Canceled | Status::Aborted
-        )
-    }
 }
 
 /// Why waiting for a prediction stopped early.
@@ -397,7 +338,7 @@ impl Replicate {
                             format!(
                                 "no result after {} s (last status {}); {note}",
                                 self.config.timeout_secs,
-                                short(&prediction.status, 40)
+                                one_line(&prediction.status, 40)
                             ),
                         ),
                         Stop::Failed(Error::Provider { provider, message }) => Error::Provider {
@@ -623,90 +564,6 @@ fn prefer_wait(config: &ReplicateConfig) -> u64 {
     u64::from(config.wait_secs).min(config.timeout_secs).max(1)
 }
 
-/// Prediction ids are short alphanumeric strings; anything else is not put
-/// into a URL path.
-fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 128
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
-fn is_http_url(text: &str) -> bool {
-    reqwest::Url::parse(text).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
-}
-
-/// The render's location in a succeeded prediction's `output`: a URL
-/// string, or the first of an array of them.
-fn output_url(output: &Value) -> std::result::Result<&str, &'static str> {
-    let first = match output {
-        Value::Array(items) => items.first().ok_or("succeeded with an empty output list")?,
-        other => other,
-    };
-    match first {
-        Value::String(s) if is_http_url(s) || s.starts_with("data:image/") => Ok(s),
-        Value::String(_) => Err("the output is text, not an image URL"),
-        Value::Null => Err("succeeded without an output"),
-        Value::Object(_) => Err("the output is an object, not an image URL"),
-        Value::Array(_) => Err("the output is a nested list, not an image URL"),
-        Value::Bool(_) | Value::Number(_) => Err("the output is not an image URL"),
-    }
-}
-
-/// A failed prediction's `error`, on one short line.
-fn reason(error: &Value) -> String {
-    let text = match error {
-        Value::Null => return "no reason given".to_string(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    let text = short(&text, MAX_REASON_CHARS);
-    if text.is_empty() {
-        "no reason given".to_string()
-    } else {
-        text
-    }
-}
-
-/// `text` on one line, at most `max` characters.
-fn short(text: &str, max: usize) -> String {
-    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() > max {
-        let cut: String = one_line.chars().take(max).collect();
-        format!("{cut}…")
-    } else {
-        one_line
-    }
-}
-
-/// `text` without `secret` and without data-URI payloads (an error body
-/// may echo the request).
-fn scrub(text: &str, secret: &str) -> String {
-    let text = if secret.is_empty() {
-        text.to_string()
-    } else {
-        text.replace(secret, "***")
-    };
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text.as_str();
-    while let Some(at) = rest.find("data:") {
-        let (head, tail) = rest.split_at(at + "data:".len());
-        out.push_str(head);
-        let end = tail
-            .find(|c: char| {
-                c.is_whitespace() || matches!(c, '"' | '\'' | ')' | ']' | '}' | '<' | '>')
-            })
-            .unwrap_or(tail.len());
-        if end > 0 {
-            out.push('…');
-        }
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
-    out
-}
-
 impl ImageProvider for Replicate {
     fn name(&self) -> &str {
         &self.name
@@ -736,69 +593,5 @@ impl ImageProvider for Replicate {
 
     fn check(self: Arc<Self>) -> BoxFuture<Vec<Check>> {
         Box::pin(async move { Check::redacted(self.check_async().await) })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn scrub_removes_the_secret_and_data_uri_payloads() {
-        let text = r#"HTTP 422: {"detail":"bad image data:image/jpeg;base64,/9j/4AAQSk== for r8_abc"} metadata: kept"#;
-        let clean = scrub(text, "r8_abc");
-        assert_eq!(
-            clean,
-            r#"HTTP 422: {"detail":"bad image data:… for ***"} metadata: kept"#
-        );
-        assert_eq!(scrub("plain", ""), "plain");
-    }
-
-    #[test]
-    fn output_is_a_url_or_the_first_of_a_list() {
-        assert_eq!(
-            output_url(&json!("https://replicate.delivery/a/out.png")),
-            Ok("https://replicate.delivery/a/out.png")
-        );
-        assert_eq!(
-            output_url(&json!(["https://x.test/1.png", "https://x.test/2.png"])),
-            Ok("https://x.test/1.png")
-        );
-        assert!(output_url(&json!([])).is_err());
-        assert!(output_url(&json!("a cosy room")).is_err());
-        assert!(output_url(&json!({"image": "https://x.test/1.png"})).is_err());
-        assert!(output_url(&json!(null)).is_err());
-        assert!(output_url(&json!(3)).is_err());
-        assert!(output_url(&json!("ftp://x.test/1.png")).is_err());
-    }
-
-    #[test]
-    fn failure_reasons_are_one_short_line() {
-        assert_eq!(reason(&json!(null)), "no reason given");
-        assert_eq!(reason(&json!("  ")), "no reason given");
-        assert_eq!(
-            reason(&json!("CUDA out of memory.\n  Tried to allocate 2 GiB\n")),
-            "CUDA out of memory. Tried to allocate 2 GiB"
-        );
-        let long = reason(&json!("x".repeat(1000)));
-        assert_eq!(long.chars().count(), MAX_REASON_CHARS + 1);
-        assert_eq!(reason(&json!({"code": 7})), r#"{"code":7}"#);
-    }
-
-    #[test]
-    fn ids_that_could_escape_the_path_are_refused() {
-        assert!(valid_id("gm3qorzdhgbfurvjtvhg6dckhu"));
-        assert!(!valid_id(""));
-        assert!(!valid_id("../files"));
-        assert!(!valid_id("a b"));
-    }
-
-    #[test]
-    fn statuses() {
-        assert!(Status::of("succeeded").is_terminal());
-        assert!(Status::of("aborted").is_terminal());
-        assert!(!Status::of("processing").is_terminal());
-        assert_eq!(Status::of("queued"), Status::Other);
     }
 }
