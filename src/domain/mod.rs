@@ -1,17 +1,22 @@
 //! The product's vocabulary: experiments, their parameters, ratings; and,
 //! in one file per concept, prompt versions and decisions ([`prompt`]), the
 //! learning phase and convergence ([`learning`]) and the evolution schedule
-//! ([`evolution`]).
+//! ([`evolution`]), and what the learning model is told ([`evidence`]).
 //!
 //! Plain data with validation at construction; no I/O. The store maps these
 //! to SQL, the CLI to text and JSON.
 
 pub mod check;
+pub mod evidence;
 pub mod evolution;
 pub mod learning;
 pub mod prompt;
 
 pub use check::Check;
+pub use evidence::{
+    Evidence, PhotoFeatures, PreferenceJudgement, RenderPoint, RoomContext, StarJudgement,
+    UNNAMED_DESIGNER,
+};
 pub use evolution::EvolutionSchedule;
 pub use learning::{Phase, TargetOutlook};
 pub use prompt::{ArmStats, ChallengeRules, Comparison, Decision, PromptStatus, PromptVersion};
