@@ -249,7 +249,7 @@ fn covariance(x: &[Vec<f64>], kernel: &Matern52, noise: f64) -> DMatrix<f64> {
 }
 
 /// Cholesky of `k`, adding jitter `10^-10 .. MAX_JITTER` times the mean diagonal if needed.
-fn cholesky_with_jitter(k: DMatrix<f64>) -> Result<Cholesky<f64, Dyn>, GpError> {
+pub(crate) fn cholesky_with_jitter(k: DMatrix<f64>) -> Result<Cholesky<f64, Dyn>, GpError> {
     if let Some(c) = Cholesky::new(k.clone()) {
         return Ok(c);
     }

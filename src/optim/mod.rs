@@ -10,6 +10,7 @@ pub mod bayes;
 pub mod design;
 pub mod gp;
 pub mod kernel;
+pub mod latent;
 pub mod lbfgs;
 pub mod model;
 pub mod outlook;
