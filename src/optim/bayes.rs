@@ -51,9 +51,10 @@ use super::model::{FitInputs, FittedHyperparameters, Model, encode};
 use super::outlook::{ArmBest, Outlook};
 use super::policy::{BatchState, SlotRole};
 use super::proposal::Proposer;
-use super::settings::{OptimizerSettings, Strategy};
+use super::settings::{ModelKind, OptimizerSettings, Strategy};
+use super::studio_fit::{self, ModelQuery, StudioInputs};
 use super::space::SearchSpace;
-use crate::domain::{Explanation, Method, RatedTrial, Trial};
+use crate::domain::{Evidence, Explanation, Method, RatedTrial, Stars, Trial};
 
 /// A proposed trial and how it was chosen.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,6 +78,10 @@ pub struct Optimizer {
     /// Ratings older than the ones told, known only by count (a caller that
     /// only needs the model loads just its window).
     earlier: usize,
+    /// Every designer's judgements, for the studio model.
+    evidence: Option<Evidence>,
+    /// Whose view and which room the next suggestions are for.
+    query: ModelQuery,
 }
 
 impl Optimizer {
@@ -90,7 +95,49 @@ impl Optimizer {
             cached: None,
             fitted: None,
             earlier: 0,
+            evidence: None,
+            query: ModelQuery::default(),
         }
+    }
+
+    /// Suggestions for this designer (their scale and taste) in this room.
+    pub fn for_query(mut self, query: ModelQuery) -> Self {
+        self.query = query;
+        self
+    }
+
+    /// Tells every designer's judgements at once. With
+    /// [`ModelKind::Studio`] the model learns from them; each judged render
+    /// also counts as one observation (initial design, bandit, tried
+    /// points) with its designers' mean stars (3 for a render only
+    /// compared, never rated).
+    pub fn tell_evidence(&mut self, evidence: Evidence) {
+        for (index, render) in evidence.renders.iter().enumerate() {
+            let own: Vec<f64> = evidence
+                .stars
+                .iter()
+                .filter(|s| s.render == index)
+                .map(|s| f64::from(u8::from(s.stars)))
+                .collect();
+            let mean = if own.is_empty() {
+                3.0
+            } else {
+                own.iter().sum::<f64>() / own.len() as f64
+            };
+            let Ok(stars) = Stars::new(mean.round() as i64) else {
+                continue;
+            };
+            self.observations.push(RatedTrial {
+                trial: render.trial.clone(),
+                stars,
+            });
+        }
+        self.evidence = Some(evidence);
+    }
+
+    /// The studio model's judgements told, if any.
+    pub fn evidence(&self) -> Option<&Evidence> {
+        self.evidence.as_ref()
     }
 
     /// Declares `count` ratings older than any that will be told, so the
@@ -142,6 +189,24 @@ impl Optimizer {
     /// # Errors
     /// [`GpError`] if the covariance cannot be factorised even with jitter.
     pub fn model(&mut self) -> Result<Option<Model>, GpError> {
+        if let (ModelKind::Studio, Some(evidence)) = (self.settings.model, &self.evidence) {
+            let window = evidence_window(evidence, self.settings.max_model_points);
+            let fitted = studio_fit::fit(
+                StudioInputs {
+                    space: &self.space,
+                    evidence: &window,
+                    query: &self.query,
+                    total: self.earlier + evidence.judgements(),
+                    cached: self.cached.as_ref(),
+                    hyperparameter_fit_points: self.settings.hyperparameter_fit_points,
+                },
+                &mut self.rng,
+            )?;
+            return Ok(fitted.map(|(model, hyperparameters)| {
+                self.fitted = Some(hyperparameters);
+                model
+            }));
+        }
         let window = recent(&self.observations, self.settings.max_model_points);
         let fitted = Model::fit(
             FitInputs {
@@ -298,6 +363,39 @@ impl Optimizer {
         }
         out.truncate(count);
         out
+    }
+}
+
+/// The evidence on the latest `max_model_points` renders (two at least):
+/// exact GP cost grows as the cube of the latents.
+fn evidence_window(evidence: &Evidence, max_model_points: usize) -> Evidence {
+    let keep = max_model_points.max(2);
+    let first = evidence.renders.len().saturating_sub(keep);
+    if first == 0 {
+        return evidence.clone();
+    }
+    Evidence {
+        renders: evidence.renders[first..].to_vec(),
+        designers: evidence.designers.clone(),
+        stars: evidence
+            .stars
+            .iter()
+            .filter(|s| s.render >= first)
+            .map(|s| crate::domain::StarJudgement {
+                render: s.render - first,
+                ..*s
+            })
+            .collect(),
+        preferences: evidence
+            .preferences
+            .iter()
+            .filter(|p| p.better >= first && p.worse >= first)
+            .map(|p| crate::domain::PreferenceJudgement {
+                better: p.better - first,
+                worse: p.worse - first,
+                ..*p
+            })
+            .collect(),
     }
 }
 

@@ -19,10 +19,14 @@ mod proposal;
 pub mod settings;
 pub mod space;
 pub mod stats;
+mod studio_fit;
+pub mod surrogate;
 
 pub use bayes::{Optimizer, Suggestion};
 pub use gp::{GaussianProcess, GpError, Hyperparameters};
 pub use model::{FittedHyperparameters, Model};
 pub use outlook::{ArmBest, Outlook};
-pub use settings::{BatchPolicy, OptimizerSettings, Strategy};
+pub use settings::{BatchPolicy, ModelKind, OptimizerSettings, Strategy};
+pub use studio_fit::ModelQuery;
+pub use surrogate::{Surrogate, Viewpoint};
 pub use space::{Bounds, SearchSpace};

@@ -10,6 +10,7 @@ use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
 use super::gp::{GaussianProcess, GpError, HyperBounds, HyperPrior, Hyperparameters};
+use super::surrogate::Surrogate;
 use super::settings::RATING_NOISE_FLOOR;
 use super::space::SearchSpace;
 use crate::domain::RatedTrial;
@@ -27,16 +28,16 @@ impl FittedHyperparameters {
     /// Whether these can stand in for a fit on `total` ratings in a space
     /// of `dims` encoded dimensions: refit once the count has grown by 10%
     /// (or at least one rating).
-    fn reusable_at(&self, total: usize, dims: usize) -> bool {
+    pub(super) fn reusable_at(&self, total: usize, dims: usize) -> bool {
         self.hyperparameters.log_length_scales.len() == dims
             && self.observations <= total
             && total < self.observations + (self.observations / 10).max(1)
     }
 }
 
-/// A GP fitted on the usable observations, with the incumbent.
+/// A surrogate fitted on the usable observations, with the incumbent.
 pub struct Model {
-    pub(super) gp: GaussianProcess,
+    pub(super) gp: Surrogate,
     /// Best posterior mean at an observed point (noise-robust incumbent).
     pub(super) incumbent: f64,
     /// Unit-cube points observed per arm, best first.
@@ -144,15 +145,15 @@ impl Model {
             seeds_by_arm[usable[i].0].push(usable[i].1);
         }
         let model = Model {
-            gp,
+            gp: Surrogate::Regression(gp),
             incumbent,
             seeds_by_arm,
         };
         Ok(Some((model, fitted)))
     }
 
-    /// The fitted GP.
-    pub fn gp(&self) -> &GaussianProcess {
+    /// The fitted surrogate.
+    pub fn gp(&self) -> &Surrogate {
         &self.gp
     }
 
@@ -164,7 +165,7 @@ impl Model {
 
 /// A random starting point for the hyperparameter search, inside the
 /// ranges ratings on a 1–5 scale make plausible.
-fn random_start(dims: usize, rng: &mut StdRng) -> Hyperparameters {
+pub(super) fn random_start(dims: usize, rng: &mut StdRng) -> Hyperparameters {
     Hyperparameters {
         log_length_scales: (0..dims)
             .map(|_| rng.random_range(0.1f64.ln()..2f64.ln()))

@@ -12,7 +12,7 @@ use rand::rngs::StdRng;
 use super::acquisition::{expected_improvement, maximize_on_unit_cube};
 use super::bandit::Bandit;
 use super::design::{exclusion_radius, outside_exclusion, uniform_outside};
-use super::gp::GaussianProcess;
+use super::surrogate::Surrogate;
 use super::model::{Model, encode};
 use super::settings::{EXPLOIT_MAX_SD, EXPLOIT_MIN_MEAN, OptimizerSettings};
 use super::space::SearchSpace;
@@ -47,7 +47,7 @@ impl Proposer<'_> {
     /// once the model knows good settings: predicted at least
     /// [`EXPLOIT_MIN_MEAN`] stars with sd at most [`EXPLOIT_MAX_SD`]. Before
     /// that, exploiting would only repeat a guess, so the slot explores.
-    pub fn exploit(&mut self, gp: &GaussianProcess) -> Option<Proposal> {
+    pub fn exploit(&mut self, gp: &Surrogate) -> Option<Proposal> {
         let arms: Vec<usize> = (0..self.space.providers().len()).collect();
         let space = self.space;
         let score = |arm: usize, u: [f64; 3]| {
@@ -84,7 +84,7 @@ impl Proposer<'_> {
     /// random arm (the bandit is not asked, so an arm it has written off by
     /// bad luck still gets looked at) and a uniformly random point outside
     /// the exclusion zones of the points tried on it.
-    pub fn fill_space(&mut self, gp: &GaussianProcess, tried: &[Vec<[f64; 3]>]) -> Proposal {
+    pub fn fill_space(&mut self, gp: &Surrogate, tried: &[Vec<[f64; 3]>]) -> Proposal {
         let arm = self.rng.random_range(0..self.space.providers().len());
         let radius = exclusion_radius(self.settings.min_distance, tried[arm].len());
         let unit = uniform_outside(&tried[arm], radius, 256, self.rng);
@@ -105,7 +105,7 @@ impl Proposer<'_> {
     }
 
     /// Expected Improvement, on the bandit's arm or (GP only) over all arms.
-    pub fn explore(&mut self, gp: &GaussianProcess, tried: &[Vec<[f64; 3]>]) -> Proposal {
+    pub fn explore(&mut self, gp: &Surrogate, tried: &[Vec<[f64; 3]>]) -> Proposal {
         let selection = self.settings.strategy.arms_to_explore(
             self.settings.bandit,
             self.bandit,

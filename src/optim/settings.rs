@@ -28,6 +28,18 @@ pub enum BatchPolicy {
     ExploitExplore,
 }
 
+/// What the model after the initial design learns from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    /// Every designer's stars (ordinal, with each designer's offset and
+    /// scale) and preferences, in the room's context: the studio model.
+    Studio,
+    /// The latest star rating of each render as Gaussian regression (the
+    /// first model, kept for comparison).
+    Regression,
+}
+
 /// Settings, checked once at construction.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct OptimizerSettings {
@@ -35,6 +47,8 @@ pub struct OptimizerSettings {
     pub n_initial_points: usize,
     /// Model after the initial design.
     pub strategy: Strategy,
+    /// What that model learns from.
+    pub model: ModelKind,
     /// Batch composition.
     pub batch: BatchPolicy,
     /// Bandit rule for [`Strategy::GpBandit`].
@@ -72,6 +86,7 @@ impl Default for OptimizerSettings {
         OptimizerSettings {
             n_initial_points: 5,
             strategy: Strategy::GpBandit,
+            model: ModelKind::Studio,
             batch: BatchPolicy::ExploitExplore,
             bandit: BanditRule::Thompson,
             reward: Reward::Binary,
