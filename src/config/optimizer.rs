@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::optim::bandit::{BanditRule, Reward};
-use crate::optim::{BatchPolicy, Strategy};
+use crate::optim::{BatchPolicy, ModelKind, Strategy};
 
 /// `[optimizer]`: the search space bounds and the initial design.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,6 +23,10 @@ pub struct OptimizerConfig {
     pub controlnet_weight: [f64; 2],
     /// `gp-bandit` (bandit picks the arm, GP the parameters), `gp`, or `random`.
     pub strategy: Strategy,
+    /// `studio` (every designer's stars and preferences, their offsets and
+    /// scales, the room's context) or `regression` (the latest rating of
+    /// each render, the first model).
+    pub model: ModelKind,
     /// `exploit-explore` (variant A exploits, the rest explore) or `ei`.
     pub batch: BatchPolicy,
     /// `thompson` or `ucb1`.
@@ -50,6 +54,7 @@ impl Default for OptimizerConfig {
             guidance_scale: [5.0, 12.0],
             controlnet_weight: [0.7, 0.99],
             strategy: o.strategy,
+            model: o.model,
             batch: o.batch,
             bandit: o.bandit,
             reward: o.reward,

@@ -95,6 +95,7 @@ impl Workspace {
         let settings = OptimizerSettings {
             n_initial_points: o.n_initial_points as usize,
             strategy: o.strategy,
+            model: o.model,
             batch: o.batch,
             bandit: o.bandit,
             reward: o.reward,

@@ -93,6 +93,20 @@ impl Surrogate {
         }
     }
 
+    /// How many observations (judgements and believed points) it is
+    /// conditioned on.
+    pub fn len(&self) -> usize {
+        match self {
+            Surrogate::Regression(gp) => gp.len(),
+            Surrogate::Studio { model, .. } => model.len(),
+        }
+    }
+
+    /// Whether it is conditioned on nothing (never, once fitted).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The studio model, if that is what answers.
     pub fn studio(&self) -> Option<&StudioModel> {
         match self {

@@ -14,13 +14,15 @@
 //!   of the Laplace approximation (so they have posterior uncertainty); the
 //!   scales are set by maximising their conditional posterior at the mode,
 //!   alternated with the Laplace fit (two rounds).
-//! - The latent vector is `[q(render, designer) for each pair judged;
-//!   a_1..a_D; believed points…]` with the [`StudioKernel`] covariance.
+//! - Each judgement is a linear combination of the qualities `q(render,
+//!   designer)` (with the [`StudioKernel`] covariance) and, for stars, the
+//!   designer's offset; the Laplace approximation runs on those
+//!   combinations, so its cost grows with the judgements, not the latents.
 
 use nalgebra::{DMatrix, DVector};
 
 use super::kernel::{Point, StudioKernel};
-use super::laplace::{LaplacePosterior, Term};
+use super::laplace::{Judgement, LaplacePosterior};
 use super::likelihood::{Interval, interval_log_likelihood};
 use crate::optim::gp::{GpError, Prediction};
 
@@ -75,6 +77,14 @@ pub struct DesignerScale {
     pub scale: f64,
 }
 
+/// One judgement as a linear combination of the latents: `Σ c·q_u`, plus
+/// the designer's offset when it is a star rating.
+#[derive(Debug, Clone, PartialEq)]
+struct Combination {
+    units: Vec<(usize, f64)>,
+    offset_of: Option<usize>,
+}
+
 /// A fitted studio model.
 #[derive(Debug, Clone)]
 pub struct StudioModel {
@@ -84,17 +94,19 @@ pub struct StudioModel {
     mean: f64,
     /// `σ`: probit noise of one judgement, stars.
     noise_sd: f64,
-    /// `(point, designer)` of each quality latent, then believed ones.
+    /// `(point, designer)` of each judged quality latent.
     units: Vec<(Point, Option<usize>)>,
-    /// How many judged units precede the offsets in the latent vector.
-    judged: usize,
+    /// What each judgement observes, in order; believed points follow.
+    combinations: Vec<Combination>,
+    /// Points believed at their predicted mean (pending proposals).
+    believed: Vec<(Point, Option<usize>)>,
     designers: usize,
     scales: Vec<f64>,
     posterior: LaplacePosterior,
 }
 
 impl StudioModel {
-    /// Fits the model: the Laplace mode, alternated twice with the scales.
+    /// Fits the model: the Laplace mode, alternated with the scales.
     ///
     /// # Errors
     /// [`GpError::Empty`] with no judgement; [`GpError::NotPositiveDefinite`]
@@ -109,69 +121,95 @@ impl StudioModel {
         if data.stars.is_empty() && data.preferences.is_empty() {
             return Err(GpError::Empty);
         }
-        let mut units: Vec<(usize, usize)> = Vec::new();
-        let mut unit_of = |render: usize, designer: usize| match units
+        let mut keys: Vec<(usize, usize)> = Vec::new();
+        let mut unit_of = |render: usize, designer: usize| match keys
             .iter()
             .position(|&u| u == (render, designer))
         {
             Some(i) => i,
             None => {
-                units.push((render, designer));
-                units.len() - 1
+                keys.push((render, designer));
+                keys.len() - 1
             }
         };
-        let stars: Vec<(usize, usize, u8)> = data
-            .stars
-            .iter()
-            .map(|&(r, d, s)| (unit_of(r, d), d, s))
-            .collect();
-        let preferences: Vec<(usize, usize, usize, bool)> = data
-            .preferences
-            .iter()
-            .map(|&(b, w, d, tie)| (unit_of(b, d), unit_of(w, d), d, tie))
-            .collect();
-        let judged = units.len();
-        let points: Vec<(Point, Option<usize>)> = units
+        // (units, designer, star interval or preference) per judgement.
+        let mut shapes: Vec<(Vec<(usize, f64)>, usize, Option<usize>, Interval, f64)> = Vec::new();
+        for &(r, d, stars) in &data.stars {
+            let u = unit_of(r, d);
+            shapes.push((vec![(u, 1.0)], d, Some(d), Interval::stars(stars), noise_sd));
+        }
+        for &(b, w, d, tie) in &data.preferences {
+            let (ub, uw) = (unit_of(b, d), unit_of(w, d));
+            let interval = if tie {
+                Interval::tie(prior.tie_half_width)
+            } else {
+                Interval::BETTER
+            };
+            shapes.push((
+                vec![(ub, 1.0), (uw, -1.0)],
+                d,
+                None,
+                interval,
+                noise_sd * std::f64::consts::SQRT_2,
+            ));
+        }
+        let units: Vec<(Point, Option<usize>)> = keys
             .iter()
             .map(|&(r, d)| (data.renders[r].clone(), Some(d)))
             .collect();
-        let m = judged + data.designers;
-        let mut covariance = DMatrix::zeros(m, m);
-        for i in 0..judged {
+        let n = units.len();
+        let mut unit_covariance = DMatrix::zeros(n, n);
+        for i in 0..n {
             for j in 0..=i {
-                let v = kernel.designers(&points[i].0, points[i].1, &points[j].0, points[j].1);
-                covariance[(i, j)] = v;
-                covariance[(j, i)] = v;
+                let v = kernel.designers(&units[i].0, units[i].1, &units[j].0, units[j].1);
+                unit_covariance[(i, j)] = v;
+                unit_covariance[(j, i)] = v;
             }
         }
-        for d in 0..data.designers {
-            covariance[(judged + d, judged + d)] = prior.offset_sd.powi(2);
-        }
-        let mut scales = vec![1.0; data.designers];
-        let terms = |scales: &[f64]| {
-            build_terms(&stars, &preferences, judged, scales, mean, noise_sd, &prior)
-        };
-        let mut posterior = LaplacePosterior::fit(covariance.clone(), &terms(&scales), None)?;
-        for _ in 0..2 {
-            let updated = fit_scales(&stars, &preferences, judged, &posterior, mean, noise_sd, &prior, data.designers);
-            if updated
+        let judgements: Vec<Judgement> = shapes
+            .iter()
+            .map(|(_, _, offset, interval, sigma)| Judgement {
+                mean: if offset.is_some() { mean } else { 0.0 },
+                interval: *interval,
+                sigma: *sigma,
+            })
+            .collect();
+        let combine = |scales: &[f64]| -> Vec<Combination> {
+            shapes
                 .iter()
-                .zip(&scales)
-                .all(|(a, b)| (a - b).abs() < 1e-3)
-            {
+                .map(|(us, d, offset, _, _)| Combination {
+                    units: us.iter().map(|&(u, c)| (u, c * scales[*d])).collect(),
+                    offset_of: *offset,
+                })
+                .collect()
+        };
+        let tau2 = prior.offset_sd.powi(2);
+        let mut scales = vec![1.0; data.designers];
+        let mut combinations = combine(&scales);
+        let mut k = judgement_covariance(&combinations, &unit_covariance, tau2);
+        let mut posterior = LaplacePosterior::fit(&k, &judgements, None)?;
+        for _ in 0..2 {
+            let (qualities, offsets) =
+                latent_means(&combinations, &unit_covariance, tau2, &posterior, n, data.designers);
+            let updated = fit_scales(
+                &shapes, &judgements, &qualities, &offsets, &prior, data.designers,
+            );
+            if updated.iter().zip(&scales).all(|(a, b)| (a - b).abs() < 1e-3) {
                 break;
             }
             scales = updated;
-            posterior =
-                LaplacePosterior::fit(covariance.clone(), &terms(&scales), Some(posterior.mode()))?;
+            combinations = combine(&scales);
+            k = judgement_covariance(&combinations, &unit_covariance, tau2);
+            posterior = LaplacePosterior::fit(&k, &judgements, Some(posterior.mode()))?;
         }
         Ok(StudioModel {
             kernel,
             prior,
             mean,
             noise_sd,
-            units: points,
-            judged,
+            units,
+            combinations,
+            believed: Vec::new(),
             designers: data.designers,
             scales,
             posterior,
@@ -189,40 +227,37 @@ impl StudioModel {
         }
     }
 
-    /// The posterior mean only: O(m).
+    /// The posterior mean only.
     pub fn predict_mean(&self, point: &Point, designer: Option<usize>) -> f64 {
         let (cross, _) = self.cross(point, designer);
         self.mean + self.posterior.predict_mean(&cross)
     }
 
-    /// The same model also "believing" its own prediction at `point` for
-    /// `designer` (kriging believer for pending proposals).
+    /// The same model also "believing" its own prediction of the quality
+    /// at `point` for `designer` (kriging believer for pending proposals).
     ///
     /// # Errors
-    /// [`GpError::NotPositiveDefinite`] if the extended factor fails.
+    /// [`GpError`] if the extended factor fails.
     pub fn with_believed(&self, point: &Point, designer: Option<usize>) -> Result<Self, GpError> {
         let designer = designer.filter(|d| *d < self.designers);
-        let unit_variance = self.kernel.designers(point, designer, point, designer);
-        let cross = self.unit_cross(point, designer);
-        let posterior = self.posterior.with_gaussian_site(
-            &cross,
-            unit_variance,
-            1.0 / self.noise_sd.powi(2),
-        )?;
+        let variance = self.kernel.designers(point, designer, point, designer);
+        let cross = self.quality_cross(point, designer);
+        let posterior =
+            self.posterior
+                .with_gaussian_site(&cross, variance, 1.0 / self.noise_sd.powi(2))?;
         let mut next = self.clone();
-        next.units.push((point.clone(), designer));
+        next.believed.push((point.clone(), designer));
         next.posterior = posterior;
         Ok(next)
     }
 
     /// Each designer's offset (with its sd) and scale.
     pub fn designer_scales(&self) -> Vec<DesignerScale> {
+        let tau2 = self.prior.offset_sd.powi(2);
         (0..self.designers)
             .map(|d| {
-                let index = self.judged + d;
-                let mut cross = DVector::zeros(self.posterior.len());
-                cross[index] = self.prior.offset_sd.powi(2);
-                let (offset, variance) = self.posterior.predict(&cross, self.prior.offset_sd.powi(2));
+                let cross = self.offset_cross(d);
+                let (offset, variance) = self.posterior.predict(&cross, tau2);
                 DesignerScale {
                     offset,
                     offset_sd: variance.sqrt(),
@@ -230,6 +265,16 @@ impl StudioModel {
                 }
             })
             .collect()
+    }
+
+    /// How many judgements and believed points it is conditioned on.
+    pub fn len(&self) -> usize {
+        self.posterior.len()
+    }
+
+    /// Whether there are none (never, once fitted).
+    pub fn is_empty(&self) -> bool {
+        self.posterior.is_empty()
     }
 
     /// `σ`, the probit noise of one judgement.
@@ -242,17 +287,18 @@ impl StudioModel {
         self.posterior.log_evidence()
     }
 
-    /// Cross-covariance with the latent vector and prior variance of what
-    /// `designer` would read at `point`: `s_d·q(point, d) + a_d`.
+    /// Cross-covariance with the judgements and prior variance of what
+    /// `designer` would read at `point`: `s_d·q(point, d) + a_d`, or the
+    /// studio's `q(point)`.
     fn cross(&self, point: &Point, designer: Option<usize>) -> (DVector<f64>, f64) {
         let designer = designer.filter(|d| *d < self.designers);
-        let mut cross = self.unit_cross(point, designer);
+        let mut cross = self.quality_cross(point, designer);
         match designer {
             Some(d) => {
                 let s = self.scales[d];
                 cross *= s;
+                cross += self.offset_cross(d);
                 let tau2 = self.prior.offset_sd.powi(2);
-                cross[self.judged + d] = tau2;
                 let variance = s * s * self.kernel.designers(point, Some(d), point, Some(d)) + tau2;
                 (cross, variance)
             }
@@ -260,101 +306,136 @@ impl StudioModel {
         }
     }
 
-    /// Prior covariance of `q(point, designer)` with every latent (zero
-    /// with the offsets).
-    fn unit_cross(&self, point: &Point, designer: Option<usize>) -> DVector<f64> {
-        let m = self.posterior.len();
-        let mut cross = DVector::zeros(m);
-        for (i, (p, d)) in self.units.iter().enumerate() {
-            let index = if i < self.judged {
-                i
-            } else {
-                // Believed units follow the offsets.
-                i + self.designers
-            };
-            cross[index] = self.kernel.designers(point, designer, p, *d);
-        }
-        cross
+    /// Prior covariance of the quality `q(point, designer)` with each
+    /// judgement and believed point.
+    fn quality_cross(&self, point: &Point, designer: Option<usize>) -> DVector<f64> {
+        let per_unit: Vec<f64> = self
+            .units
+            .iter()
+            .map(|(p, d)| self.kernel.designers(point, designer, p, *d))
+            .collect();
+        let judged = self
+            .combinations
+            .iter()
+            .map(|c| c.units.iter().map(|&(u, w)| w * per_unit[u]).sum::<f64>());
+        let believed = self
+            .believed
+            .iter()
+            .map(|(p, d)| self.kernel.designers(point, designer, p, *d));
+        DVector::from_iterator(self.posterior.len(), judged.chain(believed))
+    }
+
+    /// Prior covariance of designer `d`'s offset with each judgement.
+    fn offset_cross(&self, d: usize) -> DVector<f64> {
+        let tau2 = self.prior.offset_sd.powi(2);
+        let judged = self
+            .combinations
+            .iter()
+            .map(|c| if c.offset_of == Some(d) { tau2 } else { 0.0 });
+        let believed = self.believed.iter().map(|_| 0.0);
+        DVector::from_iterator(self.posterior.len(), judged.chain(believed))
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn build_terms(
-    stars: &[(usize, usize, u8)],
-    preferences: &[(usize, usize, usize, bool)],
-    judged: usize,
-    scales: &[f64],
-    mean: f64,
-    noise_sd: f64,
-    prior: &StudioPrior,
-) -> Vec<Term> {
-    let star_terms = stars.iter().map(|&(u, d, s)| Term {
-        offset: mean,
-        coefficients: vec![(u, scales[d]), (judged + d, 1.0)],
-        interval: Interval::stars(s),
-        sigma: noise_sd,
-    });
-    let preference_terms = preferences.iter().map(|&(b, w, d, tie)| Term {
-        offset: 0.0,
-        coefficients: vec![(b, scales[d]), (w, -scales[d])],
-        interval: if tie {
-            Interval::tie(prior.tie_half_width)
-        } else {
-            Interval::BETTER
-        },
-        sigma: noise_sd * std::f64::consts::SQRT_2,
-    });
-    star_terms.chain(preference_terms).collect()
+/// `K_η[i, j] = Σ c_i c_j K_u[u, v] + τ²·[same designer's offset]`.
+fn judgement_covariance(
+    combinations: &[Combination],
+    unit_covariance: &DMatrix<f64>,
+    tau2: f64,
+) -> DMatrix<f64> {
+    let n = combinations.len();
+    let mut k = DMatrix::zeros(n, n);
+    for i in 0..n {
+        for j in 0..=i {
+            let (a, b) = (&combinations[i], &combinations[j]);
+            let mut v: f64 = a
+                .units
+                .iter()
+                .map(|&(u, cu)| {
+                    b.units
+                        .iter()
+                        .map(|&(w, cw)| cu * cw * unit_covariance[(u, w)])
+                        .sum::<f64>()
+                })
+                .sum();
+            if a.offset_of.is_some() && a.offset_of == b.offset_of {
+                v += tau2;
+            }
+            k[(i, j)] = v;
+            k[(j, i)] = v;
+        }
+    }
+    k
+}
+
+/// Posterior means of every unit's quality and every designer's offset.
+fn latent_means(
+    combinations: &[Combination],
+    unit_covariance: &DMatrix<f64>,
+    tau2: f64,
+    posterior: &LaplacePosterior,
+    units: usize,
+    designers: usize,
+) -> (Vec<f64>, Vec<f64>) {
+    let qualities = (0..units)
+        .map(|u| {
+            let cross = DVector::from_iterator(
+                combinations.len(),
+                combinations.iter().map(|c| {
+                    c.units
+                        .iter()
+                        .map(|&(v, w)| w * unit_covariance[(u, v)])
+                        .sum::<f64>()
+                }),
+            );
+            posterior.predict_mean(&cross)
+        })
+        .collect();
+    let offsets = (0..designers)
+        .map(|d| {
+            let cross = DVector::from_iterator(
+                combinations.len(),
+                combinations
+                    .iter()
+                    .map(|c| if c.offset_of == Some(d) { tau2 } else { 0.0 }),
+            );
+            posterior.predict_mean(&cross)
+        })
+        .collect();
+    (qualities, offsets)
 }
 
 /// Each designer's scale maximising their judgements' likelihood at the
-/// mode plus the log-normal prior (golden-section search on `ln s`).
-#[allow(clippy::too_many_arguments)]
+/// mode's qualities and offsets plus the log-normal prior (golden-section
+/// search on `ln s`); designers with few star ratings keep 1.
+#[allow(clippy::type_complexity)]
 fn fit_scales(
-    stars: &[(usize, usize, u8)],
-    preferences: &[(usize, usize, usize, bool)],
-    judged: usize,
-    posterior: &LaplacePosterior,
-    mean: f64,
-    noise_sd: f64,
+    shapes: &[(Vec<(usize, f64)>, usize, Option<usize>, Interval, f64)],
+    judgements: &[Judgement],
+    qualities: &[f64],
+    offsets: &[f64],
     prior: &StudioPrior,
     designers: usize,
 ) -> Vec<f64> {
-    let z = posterior.mode();
     (0..designers)
         .map(|d| {
-            let own = stars.iter().filter(|s| s.1 == d).count();
+            let own = shapes.iter().filter(|s| s.1 == d && s.2.is_some()).count();
             if own < prior.min_ratings_for_scale {
                 return 1.0;
             }
             let objective = |log_s: f64| {
                 let s = log_s.exp();
-                let from_stars: f64 = stars
+                let likelihood: f64 = shapes
                     .iter()
-                    .filter(|t| t.1 == d)
-                    .map(|&(u, _, k)| {
-                        let eta = mean + s * z[u] + z[judged + d];
-                        interval_log_likelihood(Interval::stars(k), eta, noise_sd).value
+                    .zip(judgements)
+                    .filter(|(shape, _)| shape.1 == d)
+                    .map(|((units, _, offset, interval, sigma), j)| {
+                        let quality: f64 = units.iter().map(|&(u, c)| c * qualities[u]).sum();
+                        let eta = j.mean + s * quality + offset.map_or(0.0, |o| offsets[o]);
+                        interval_log_likelihood(*interval, eta, *sigma).value
                     })
                     .sum();
-                let from_preferences: f64 = preferences
-                    .iter()
-                    .filter(|p| p.2 == d)
-                    .map(|&(b, w, _, tie)| {
-                        let interval = if tie {
-                            Interval::tie(prior.tie_half_width)
-                        } else {
-                            Interval::BETTER
-                        };
-                        interval_log_likelihood(
-                            interval,
-                            s * (z[b] - z[w]),
-                            noise_sd * std::f64::consts::SQRT_2,
-                        )
-                        .value
-                    })
-                    .sum();
-                from_stars + from_preferences - 0.5 * (log_s / prior.log_scale_sd).powi(2)
+                likelihood - 0.5 * (log_s / prior.log_scale_sd).powi(2)
             };
             golden_section_max(objective, -1.0, 1.0).exp()
         })
