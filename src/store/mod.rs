@@ -32,7 +32,7 @@ pub use evolutions::{Challenger, Claim, ClaimId, EvolutionOutcome, EvolutionReco
 pub use experiments::{ExperimentRecord, ExperimentUpdate, Fallback, NewBatch, NewExperiment};
 pub use history::{
     BatchInfo, ExperimentDetail, HistoryOrder, HistoryQuery, HistoryRow, ImageInfo, ImageRef,
-    PromptUsed, RatedFilter, RatingEntry,
+    PreferenceEntry, PromptUsed, RatedFilter, RatingEntry,
 };
 pub use images::{ImageRecord, NewImage};
 pub use migrations::SCHEMA_VERSION;
