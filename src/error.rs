@@ -120,6 +120,23 @@ pub enum Error {
         state: String,
     },
 
+    /// A preference named the same experiment twice.
+    #[error("cannot compare experiment {0} with itself: name two different variants")]
+    SelfPreference(String),
+
+    /// A preference between renders of two different photos: a choice
+    /// between variants only says something when they show the same room.
+    #[error(
+        "experiments {better} and {worse} are not variants of the same photo: \
+         a preference compares renders of one batch or one photo"
+    )]
+    DifferentPhotos {
+        /// The first experiment named (the better one).
+        better: String,
+        /// The second experiment named.
+        worse: String,
+    },
+
     /// A provider failed to produce a render.
     #[error("provider {provider}: {message}")]
     Provider {

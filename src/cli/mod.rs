@@ -9,6 +9,7 @@ mod export;
 mod history;
 mod import;
 mod interrupt;
+mod prefer;
 mod prompts;
 mod rate;
 mod report;
@@ -85,6 +86,8 @@ pub enum Command {
     Enhance(enhance::EnhanceArgs),
     /// Rate a variant, or walk through the unrated ones
     Rate(rate::RateArgs),
+    /// Record which of two variants of one photo is better (or that they are the same)
+    Prefer(prefer::PreferArgs),
     /// Show how far the learning has come
     Status(status::StatusArgs),
     /// Propose parameters to try, without an image
@@ -120,6 +123,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Enhance(args) => enhance::run(&ws, &ui, args),
         Command::Rate(args) => rate::run(&ws, &ui, args),
+        Command::Prefer(args) => prefer::run(&ws, &ui, args),
         Command::Status(args) => status::run(&ws, &ui, args),
         Command::Suggest(args) => suggest::run(&ws, &ui, args),
         Command::Simulate(args) => simulate::run(&ws, &ui, args),

@@ -149,8 +149,10 @@ fn text(ui: &Ui, report: &ExperimentReport) -> Vec<String> {
     if d.ratings.is_empty() {
         lines.push(format!("{} {}", label("ratings"), ui.dim("none")));
     }
+    // Each designer's latest rating counts; a re-rating by one designer
+    // never replaces another's.
+    let several = d.ratings.len() > 1;
     for (i, r) in d.ratings.iter().enumerate() {
-        let latest = i + 1 == d.ratings.len() && d.ratings.len() > 1;
         lines.push(format!(
             "{} {} {} {}{}{}",
             label(if i == 0 { "ratings" } else { "" }),
@@ -161,7 +163,35 @@ fn text(ui: &Ui, report: &ExperimentReport) -> Vec<String> {
                 "  \"{}\"",
                 super::display::printable(&c.replace(['\n', '\r'], " "))
             )),
-            if latest { "  (counts)" } else { "" }
+            if several && r.counts {
+                "  (counts)"
+            } else {
+                ""
+            }
+        ));
+    }
+    for (i, p) in d.preferences.iter().enumerate() {
+        let relation = match p.outcome {
+            "better" => "better than",
+            "worse" => "worse than",
+            _ => "same as",
+        };
+        lines.push(format!(
+            "{} {relation} {} ({}) {} {}{}{}",
+            label(if i == 0 { "preferred" } else { "" }),
+            p.other_option,
+            p.other_id.short(),
+            ui.dim(&p.rated_at),
+            super::display::printable(p.rated_by.as_deref().unwrap_or("-")),
+            p.comment.as_ref().map_or(String::new(), |c| format!(
+                "  \"{}\"",
+                super::display::printable(&c.replace(['\n', '\r'], " "))
+            )),
+            if p.counts {
+                ""
+            } else {
+                "  (replaced by a later choice)"
+            }
         ));
     }
     for (i, f) in report.files.iter().enumerate() {

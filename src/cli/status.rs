@@ -48,6 +48,14 @@ pub fn run(ws: &Workspace, ui: &Ui, _args: StatusArgs) -> anyhow::Result<ExitCod
         p.convergence * 100.0,
         ui.dim(format!("({})", p.phase_reason.reason()))
     ))?;
+    if report.preferences > 0 {
+        ui.out(format!(
+            "{} {} preference{} between variants",
+            ui.bold("Preferences:"),
+            report.preferences,
+            if report.preferences == 1 { "" } else { "s" }
+        ))?;
+    }
     if !report.performance_by_api.is_empty() {
         ui.out(ui.bold("Providers:"))?;
         for (name, perf) in &report.performance_by_api {

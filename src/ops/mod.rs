@@ -10,6 +10,7 @@ pub mod enhance;
 pub mod evolve;
 mod files;
 pub mod history;
+pub mod prefer;
 pub mod prompts;
 pub mod rate;
 pub mod report;

@@ -1,6 +1,7 @@
 //! `latina rate`: record a designer's stars (and comment) for one
 //! experiment, and the learning step that follows ratings ([`learn`]):
-//! judge the prompt trial, then evolve the prompt when it is due.
+//! judge the prompt trial, then evolve the prompt when it is due (shared
+//! with `latina prefer`, [`super::prefer`]).
 
 use serde::Serialize;
 
@@ -130,7 +131,7 @@ pub fn unrated(store: &Store) -> Result<Vec<ExperimentRecord>> {
 
 /// Trims, drops control characters other than newlines and tabs, caps the
 /// length; an empty comment is no comment.
-fn clean_comment(raw: &str) -> Option<String> {
+pub(super) fn clean_comment(raw: &str) -> Option<String> {
     let cleaned: String = raw
         .trim()
         .chars()

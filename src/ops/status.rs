@@ -22,6 +22,9 @@ pub struct StatusReport {
     pub avg_rating: Option<f64>,
     /// Rateable experiments without a rating.
     pub unrated: u64,
+    /// Preferences recorded (`latina prefer`, or a/b/= at the rating
+    /// prompt), re-choices included.
+    pub preferences: u64,
     /// Renders that failed.
     pub failed: u64,
     /// Total known cost over all providers, US dollars.
@@ -221,6 +224,7 @@ pub fn status(ws: &Workspace, store: &mut Store) -> Result<StatusReport> {
             .collect(),
         avg_rating: s.avg_rating,
         unrated: s.unrated,
+        preferences: store.preference_count()?,
         failed: s.failed,
         total_cost_usd,
         model,

@@ -79,6 +79,28 @@ pub struct RatingEntry {
     pub rated_by: Option<String>,
     /// When (UTC, RFC 3339).
     pub rated_at: String,
+    /// Whether this is its designer's latest rating of the experiment (what
+    /// the learning model uses: one rating per designer).
+    pub counts: bool,
+}
+
+/// One preference involving an experiment, as `latina show` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PreferenceEntry {
+    /// `better`, `worse` or `same`: how this experiment fared.
+    pub outcome: &'static str,
+    /// The render it was compared with.
+    pub other_id: ExperimentId,
+    /// That render's option label.
+    pub other_option: String,
+    /// The designer's comment.
+    pub comment: Option<String>,
+    /// Who chose.
+    pub rated_by: Option<String>,
+    /// When (UTC, RFC 3339).
+    pub rated_at: String,
+    /// Whether this is its designer's latest choice between the two.
+    pub counts: bool,
 }
 
 /// One experiment as `latina history` lists it.
@@ -189,6 +211,8 @@ pub struct ExperimentDetail {
     pub image_info: Option<ImageInfo>,
     /// Every rating, oldest first.
     pub ratings: Vec<RatingEntry>,
+    /// Every preference involving it, oldest first.
+    pub preferences: Vec<PreferenceEntry>,
 }
 
 /// Columns shared by history rows and the detail query; `row_from` reads them.
@@ -227,6 +251,8 @@ fn row_from(r: &Row<'_>) -> rusqlite::Result<HistoryRow> {
             comment: r.get(13)?,
             rated_by: r.get(14)?,
             rated_at: r.get(15)?,
+            // The latest rating by anyone is its designer's latest.
+            counts: true,
         }),
         None => None,
     };
@@ -433,6 +459,7 @@ impl Store {
                     },
                     image_info,
                     ratings: Vec::new(),
+                    preferences: Vec::new(),
                     row,
                 })
             })
@@ -449,10 +476,64 @@ impl Store {
                     comment: r.get(1)?,
                     rated_by: r.get(2)?,
                     rated_at: r.get(3)?,
+                    counts: false,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
+        mark_latest(
+            &mut detail.ratings,
+            |r| r.rated_by.clone(),
+            |r| &mut r.counts,
+        );
+        let mut stmt = self.conn.prepare(
+            "SELECT p.better_id, p.worse_id, p.tie, p.comment, p.rated_by, p.rated_at, o.option
+             FROM preferences p
+             JOIN experiments o ON o.id = CASE WHEN p.better_id = ?1 THEN p.worse_id ELSE p.better_id END
+             WHERE p.id IN (SELECT id FROM preferences WHERE better_id = ?1
+                            UNION ALL SELECT id FROM preferences WHERE worse_id = ?1)
+             ORDER BY p.id",
+        )?;
+        detail.preferences = stmt
+            .query_map([id.as_str()], |r| {
+                let better: ExperimentId = r.get(0)?;
+                let worse: ExperimentId = r.get(1)?;
+                let tie: bool = r.get(2)?;
+                let (outcome, other_id) = match (tie, &better == id) {
+                    (true, true) => ("same", worse),
+                    (true, false) => ("same", better),
+                    (false, true) => ("better", worse),
+                    (false, false) => ("worse", better),
+                };
+                Ok(PreferenceEntry {
+                    outcome,
+                    other_id,
+                    comment: r.get(3)?,
+                    rated_by: r.get(4)?,
+                    rated_at: r.get(5)?,
+                    other_option: r.get(6)?,
+                    counts: false,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        mark_latest(
+            &mut detail.preferences,
+            |p| (p.other_id.clone(), p.rated_by.clone()),
+            |p| &mut p.counts,
+        );
         Ok(detail)
+    }
+}
+
+/// Marks each group's last entry (entries are oldest first): a designer's
+/// latest judgement is the one that counts. Unnamed (`None`) is one group.
+fn mark_latest<T, K: Eq + std::hash::Hash>(
+    entries: &mut [T],
+    key: impl Fn(&T) -> K,
+    counts: impl Fn(&mut T) -> &mut bool,
+) {
+    let mut seen = std::collections::HashSet::new();
+    for entry in entries.iter_mut().rev() {
+        *counts(entry) = seen.insert(key(entry));
     }
 }
 

@@ -17,6 +17,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0008_status_tallies.sql"),
     include_str!("sql/0009_running_owner.sql"),
     include_str!("sql/0010_fallback_attempts.sql"),
+    include_str!("sql/0011_preferences.sql"),
 ];
 
 /// The schema version this binary writes.

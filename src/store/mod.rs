@@ -4,11 +4,15 @@
 //! by `PRAGMA user_version`; a database newer than this binary is refused.
 //! Ratings reference one experiment each and are never updated or deleted:
 //! re-rating appends a row and the latest row counts (`experiments.rating_id`, kept by triggers; view `latest_ratings`).
+//! For the learning model ([`Store::evidence`]) each designer's latest
+//! rating counts, and each designer's latest preference per pair of renders
+//! (`preferences`, append-only the same way).
 //! Every multi-row write is one transaction, so a crash leaves either all of
 //! it or none. Pragmas (WAL, foreign keys, busy timeout, synchronous=FULL)
 //! are set on every open, outside migrations.
 
 mod columns;
+mod evidence;
 mod evolutions;
 mod experiments;
 mod history;
@@ -16,6 +20,7 @@ mod images;
 mod migrations;
 mod model_cache;
 mod owner;
+mod preferences;
 mod prompts;
 mod ratings;
 mod report;
@@ -27,10 +32,11 @@ pub use evolutions::{Challenger, Claim, ClaimId, EvolutionOutcome, EvolutionReco
 pub use experiments::{ExperimentRecord, ExperimentUpdate, Fallback, NewBatch, NewExperiment};
 pub use history::{
     BatchInfo, ExperimentDetail, HistoryOrder, HistoryQuery, HistoryRow, ImageInfo, ImageRef,
-    PromptUsed, RatedFilter, RatingEntry,
+    PreferenceEntry, PromptUsed, RatedFilter, RatingEntry,
 };
 pub use images::{ImageRecord, NewImage};
 pub use migrations::SCHEMA_VERSION;
+pub use preferences::{NewPreference, PreferenceRecord};
 pub use prompts::{PromptVersion, PromptVersionSummary};
 pub use ratings::RatingRecord;
 pub use report::{DecisionRow, Extreme, ProviderStars, RatedRow, RenderRow, VersionRow};

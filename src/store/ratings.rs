@@ -41,29 +41,7 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let row: Option<(Option<ExperimentStatus>, Option<String>)> = tx
-            .query_row(
-                "SELECT status, error FROM experiments WHERE id = ?1",
-                [experiment],
-                |r| Ok((r.get(0).ok(), r.get(1)?)),
-            )
-            .optional()?;
-        let Some((status, error)) = row else {
-            return Err(Error::UnknownExperiment(experiment.to_string()));
-        };
-        if !status.is_some_and(ExperimentStatus::is_rateable) {
-            let state = match (status, error) {
-                (Some(ExperimentStatus::Failed), Some(e)) => format!("failed: {e}"),
-                (Some(ExperimentStatus::Running), _) => {
-                    "never finished (still running, or the process was stopped)".into()
-                }
-                (s, _) => format!("is {}", s.map_or("in an unknown state", |s| s.as_str())),
-            };
-            return Err(Error::NotRateable {
-                id: experiment.to_string(),
-                state,
-            });
-        }
+        check_rateable(&tx, experiment)?;
         let previous: i64 = tx.query_row(
             "SELECT count(*) FROM ratings WHERE experiment_id = ?1",
             [experiment.as_str()],
@@ -122,4 +100,36 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Refuses an experiment that does not exist or has nothing a designer can
+/// judge (a failed or unfinished render): shared by ratings and preferences.
+///
+/// # Errors
+/// [`Error::UnknownExperiment`]; [`Error::NotRateable`].
+pub(super) fn check_rateable(conn: &rusqlite::Connection, experiment: &ExperimentId) -> Result<()> {
+    let row: Option<(Option<ExperimentStatus>, Option<String>)> = conn
+        .query_row(
+            "SELECT status, error FROM experiments WHERE id = ?1",
+            [experiment],
+            |r| Ok((r.get(0).ok(), r.get(1)?)),
+        )
+        .optional()?;
+    let Some((status, error)) = row else {
+        return Err(Error::UnknownExperiment(experiment.to_string()));
+    };
+    if !status.is_some_and(ExperimentStatus::is_rateable) {
+        let state = match (status, error) {
+            (Some(ExperimentStatus::Failed), Some(e)) => format!("failed: {e}"),
+            (Some(ExperimentStatus::Running), _) => {
+                "never finished (still running, or the process was stopped)".into()
+            }
+            (s, _) => format!("is {}", s.map_or("in an unknown state", |s| s.as_str())),
+        };
+        return Err(Error::NotRateable {
+            id: experiment.to_string(),
+            state,
+        });
+    }
+    Ok(())
 }

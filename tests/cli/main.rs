@@ -14,6 +14,7 @@ mod interactive;
 mod issue13_http;
 mod leonardo;
 mod offline_loop;
+mod prefer;
 mod providers;
 mod replicate;
 mod report;
