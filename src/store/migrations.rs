@@ -17,6 +17,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0008_status_tallies.sql"),
     include_str!("sql/0009_running_owner.sql"),
     include_str!("sql/0010_fallback_attempts.sql"),
+    // Numbered 0012: 0011_preferences.sql ships from a sibling branch and
+    // goes before this entry when the two are merged.
+    include_str!("sql/0012_photo_features.sql"),
 ];
 
 /// The schema version this binary writes.

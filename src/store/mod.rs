@@ -9,6 +9,7 @@
 //! are set on every open, outside migrations.
 
 mod columns;
+mod context;
 mod evolutions;
 mod experiments;
 mod history;
@@ -22,6 +23,7 @@ mod report;
 mod summary;
 mod transfer;
 
+pub use context::{BrightnessBuckets, ContextDetail, NewContext};
 pub use evolutions::DecisionRecord;
 pub use evolutions::{Challenger, Claim, ClaimId, EvolutionOutcome, EvolutionRecord};
 pub use experiments::{ExperimentRecord, ExperimentUpdate, Fallback, NewBatch, NewExperiment};
