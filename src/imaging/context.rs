@@ -2,12 +2,13 @@
 //! so they can sit beside the unit-scaled parameters as model inputs.
 //!
 //! Everything is computed on a copy whose long side is at most
-//! [`ANALYSIS_SIDE`] pixels (block averages over whole-pixel blocks), so a
-//! 12-megapixel photo costs a few milliseconds and the features do not
-//! depend on the camera's resolution. Unlike the rest of this module (Rec.
-//! 601, see the module root), luma here is **Rec. 709** (`0.2126 R + 0.7152 G
-//! + 0.0722 B`) on the stored **gamma-encoded sRGB** values scaled to 0–1
-//! (no linearisation): Y′ as a designer's eye and histogram tools see it.
+//! [`ANALYSIS_SIDE`] pixels (block averages over whole-pixel blocks), so
+//! the cost is small (about 55 ms for 12 megapixels in a debug build, 2 ms
+//! for 800×600) and the features do not depend on the camera's resolution.
+//! Unlike the rest of this module (Rec. 601, see the module root), luma
+//! here is **Rec. 709** (`0.2126 R + 0.7152 G + 0.0722 B`) on the stored
+//! **gamma-encoded sRGB** values scaled to 0–1 (no linearisation): Y′ as
+//! histogram tools show it.
 //! What is stored per photo, and when, is the store's and ops' business.
 
 use image::RgbImage;
@@ -68,35 +69,37 @@ fn block_average(rgb: &RgbImage, factor: u32) -> RgbImage {
     let (ow, oh) = (w.div_ceil(k), h.div_ceil(k));
     let raw = rgb.as_raw();
     let mut out = vec![0u8; ow * oh * 3];
-    out.par_chunks_mut(ow * 3).enumerate().for_each(|(oy, row)| {
-        let mut sums = vec![0u32; ow * 3];
-        let mut counts = vec![0u32; ow];
-        for y in oy * k..((oy + 1) * k).min(h) {
-            let line = &raw[y * w * 3..(y + 1) * w * 3];
-            for ((block, sum), count) in line
-                .chunks(k * 3)
-                .zip(sums.chunks_exact_mut(3))
-                .zip(counts.iter_mut())
-            {
-                let (mut r, mut g, mut b) = (0u32, 0u32, 0u32);
-                for px in block.chunks_exact(3) {
-                    r += px[0] as u32;
-                    g += px[1] as u32;
-                    b += px[2] as u32;
+    out.par_chunks_mut(ow * 3)
+        .enumerate()
+        .for_each(|(oy, row)| {
+            let mut sums = vec![0u32; ow * 3];
+            let mut counts = vec![0u32; ow];
+            for y in oy * k..((oy + 1) * k).min(h) {
+                let line = &raw[y * w * 3..(y + 1) * w * 3];
+                for ((block, sum), count) in line
+                    .chunks(k * 3)
+                    .zip(sums.chunks_exact_mut(3))
+                    .zip(counts.iter_mut())
+                {
+                    let (mut r, mut g, mut b) = (0u32, 0u32, 0u32);
+                    for px in block.chunks_exact(3) {
+                        r += px[0] as u32;
+                        g += px[1] as u32;
+                        b += px[2] as u32;
+                    }
+                    sum[0] += r;
+                    sum[1] += g;
+                    sum[2] += b;
+                    *count += (block.len() / 3) as u32;
                 }
-                sum[0] += r;
-                sum[1] += g;
-                sum[2] += b;
-                *count += (block.len() / 3) as u32;
             }
-        }
-        for (o, out_px) in row.chunks_exact_mut(3).enumerate() {
-            let n = counts[o].max(1);
-            for c in 0..3 {
-                out_px[c] = ((sums[o * 3 + c] + n / 2) / n) as u8;
+            for (o, out_px) in row.chunks_exact_mut(3).enumerate() {
+                let n = counts[o].max(1);
+                for c in 0..3 {
+                    out_px[c] = ((sums[o * 3 + c] + n / 2) / n) as u8;
+                }
             }
-        }
-    });
+        });
     RgbImage::from_raw(ow as u32, oh as u32, out).unwrap_or_else(|| RgbImage::new(1, 1))
 }
 
@@ -220,7 +223,10 @@ mod tests {
         // 30² / (30² + 220²)
         close(blue.warmth, 900.0 / (900.0 + 48400.0), "blue");
         let tungsten = photo_features(&RgbImage::from_pixel(8, 8, Rgb([200, 160, 120])));
-        assert!(tungsten.warmth > 0.7 && tungsten.warmth < 1.0, "{tungsten:?}");
+        assert!(
+            tungsten.warmth > 0.7 && tungsten.warmth < 1.0,
+            "{tungsten:?}"
+        );
     }
 
     #[test]
@@ -235,9 +241,14 @@ mod tests {
                 Rgb([100, 100, 200])
             }
         });
-        let m = (50f64.powi(2) + 75f64.powi(2)).sqrt() + 0.3 * (50f64.powi(2) + 25f64.powi(2)).sqrt();
+        let m =
+            (50f64.powi(2) + 75f64.powi(2)).sqrt() + 0.3 * (50f64.powi(2) + 25f64.powi(2)).sqrt();
         assert!((m - 106.9093).abs() < 1e-4);
-        close(photo_features(&img).colourfulness, m / 110.0, "colourfulness");
+        close(
+            photo_features(&img).colourfulness,
+            m / 110.0,
+            "colourfulness",
+        );
     }
 
     #[test]
@@ -273,11 +284,20 @@ mod tests {
         let grey = photo_features(&fixture("edge/grayscale.jpg"));
         // The fixtures' README: mean luma about 48 for the studio.
         assert!(dark.brightness < 0.25, "{dark:?}");
-        assert!(room.brightness > dark.brightness + 0.2, "{room:?} vs {dark:?}");
+        assert!(
+            room.brightness > dark.brightness + 0.2,
+            "{room:?} vs {dark:?}"
+        );
         // The hotel desk's window is blown out: some window light, the studio none to speak of.
-        assert!(room.window_light > dark.window_light, "{room:?} vs {dark:?}");
+        assert!(
+            room.window_light > dark.window_light,
+            "{room:?} vs {dark:?}"
+        );
         assert!(coffee.warmth > 0.6, "{coffee:?}");
-        assert!(coffee.colourfulness > room.colourfulness, "{coffee:?} vs {room:?}");
+        assert!(
+            coffee.colourfulness > room.colourfulness,
+            "{coffee:?} vs {room:?}"
+        );
         assert_eq!(grey.colourfulness, 0.0);
         close(grey.warmth, 0.5, "grey warmth");
     }
@@ -303,6 +323,9 @@ mod tests {
         });
         let f = photo_features(&img);
         let full = features_of(&img);
-        assert!((f.brightness - full.brightness).abs() < 0.01, "{f:?} vs {full:?}");
+        assert!(
+            (f.brightness - full.brightness).abs() < 0.01,
+            "{f:?} vs {full:?}"
+        );
     }
 }

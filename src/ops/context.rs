@@ -276,7 +276,12 @@ mod tests {
         let f = o.features(Some(measured())).unwrap().unwrap();
         assert_eq!(f.brightness, 0.2);
         assert_eq!(f.contrast, 0.4);
-        assert!(o.features(None).unwrap_err().to_string().contains("--image"));
+        assert!(
+            o.features(None)
+                .unwrap_err()
+                .to_string()
+                .contains("--image")
+        );
         assert_eq!(parse(&[]).unwrap().features(None).unwrap(), None);
     }
 
@@ -294,7 +299,12 @@ mod tests {
             room: Some("kitchen".into()),
             ..ImageMeta::default()
         };
-        assert!(o.tags(&meta).unwrap_err().to_string().contains("given twice"));
+        assert!(
+            o.tags(&meta)
+                .unwrap_err()
+                .to_string()
+                .contains("given twice")
+        );
     }
 
     #[test]

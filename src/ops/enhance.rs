@@ -16,13 +16,13 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::Workspace;
+use super::context::{ContextOverrides, ask_in_context, backfill_photo_features, photo_limits};
 use super::files::write_atomically;
+use crate::domain::evidence::{PhotoFeatures, RoomContext};
 use crate::domain::{
     BatchId, ExperimentId, ExperimentStatus, Explanation, ImageMeta, Method, Params, option_label,
 };
 use crate::error::{Error, Result};
-use super::context::{ContextOverrides, ask_in_context, backfill_photo_features, photo_limits};
-use crate::domain::evidence::{PhotoFeatures, RoomContext};
 use crate::imaging::{LoadedImage, encode, load, preview};
 use crate::provider::{self, ImageProvider, ProgressFn, RenderRequest, SourcePhoto, Stage};
 use crate::store::{

@@ -144,7 +144,11 @@ impl Store {
 
     /// Photos per brightness bucket: below `dark_below` is dark, from
     /// `bright_from` on is bright.
-    pub fn brightness_buckets(&self, dark_below: f64, bright_from: f64) -> Result<BrightnessBuckets> {
+    pub fn brightness_buckets(
+        &self,
+        dark_below: f64,
+        bright_from: f64,
+    ) -> Result<BrightnessBuckets> {
         Ok(self.conn.query_row(
             "SELECT coalesce(sum(f.brightness < ?1), 0),
                     coalesce(sum(f.brightness >= ?1 AND f.brightness < ?2), 0),
@@ -373,8 +377,16 @@ mod tests {
         store.create_batch(&other).unwrap();
         let missing = store.images_without_features().unwrap();
         assert_eq!(missing.len(), 2);
-        assert!(store.set_photo_features(missing[0].id, &features(0.1)).unwrap());
-        assert!(!store.set_photo_features(missing[0].id, &features(0.8)).unwrap());
+        assert!(
+            store
+                .set_photo_features(missing[0].id, &features(0.1))
+                .unwrap()
+        );
+        assert!(
+            !store
+                .set_photo_features(missing[0].id, &features(0.8))
+                .unwrap()
+        );
         assert_eq!(
             store.photo_features_by_hash("bb").unwrap(),
             Some(features(0.1))

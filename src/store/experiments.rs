@@ -2,8 +2,8 @@
 
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::owner::{self, Liveness, Owner};
 use super::context::{self, NewContext};
+use super::owner::{self, Liveness, Owner};
 use super::{NewImage, Store, images};
 use crate::domain::{
     ArmRule, BatchId, ExperimentId, ExperimentStatus, Explanation, ImageMeta, Method, Params,
@@ -186,7 +186,11 @@ impl Store {
     /// [`Store::create_batch`] with the room context the batch was proposed
     /// for: the photo's measured features (kept if the photo has some
     /// already) and the batch's own, in the same transaction.
-    pub fn create_batch_in_context(&mut self, batch: &NewBatch, context: &NewContext) -> Result<()> {
+    pub fn create_batch_in_context(
+        &mut self,
+        batch: &NewBatch,
+        context: &NewContext,
+    ) -> Result<()> {
         let tx = self.conn.transaction()?;
         let image_id = match &batch.image {
             Some(image) => Some(images::upsert(&tx, image)?),

@@ -78,10 +78,18 @@ fn suggest_with_an_image_records_its_features_and_reports_them_in_json() {
         1
     );
     assert_eq!(
-        rows(&env, "SELECT count(*) FROM experiments WHERE status = 'proposed'"),
+        rows(
+            &env,
+            "SELECT count(*) FROM experiments WHERE status = 'proposed'"
+        ),
         1
     );
-    assert!(std::fs::read_dir(env.data().join("originals")).unwrap().count() == 1);
+    assert!(
+        std::fs::read_dir(env.data().join("originals"))
+            .unwrap()
+            .count()
+            == 1
+    );
     assert!(!env.data().join("renders").exists());
 
     // A bright room measures brighter; the same photo again is not re-measured.
@@ -105,7 +113,10 @@ fn suggest_with_an_image_records_its_features_and_reports_them_in_json() {
     assert_eq!(status["photos_by_brightness"]["dark"], 1);
     assert_eq!(status["photos_by_brightness"]["normal"], 1);
     let text = stdout_of(&env.latina().arg("status").output().unwrap());
-    assert!(text.contains("Photos: 1 dark, 1 normal, 0 bright"), "{text}");
+    assert!(
+        text.contains("Photos: 1 dark, 1 normal, 0 bright"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -177,7 +188,15 @@ fn bad_context_settings_are_one_clear_line_and_record_nothing() {
             "clutter=-0.1",
         ),
         (
-            &["enhance", "--no-rate", photo, "--style", "a", "--context", "style=b"],
+            &[
+                "enhance",
+                "--no-rate",
+                photo,
+                "--style",
+                "a",
+                "--context",
+                "style=b",
+            ],
             "style is given twice",
         ),
     ];
@@ -291,7 +310,8 @@ fn an_old_database_gets_its_photo_features_backfilled() {
             .unwrap();
         conn.execute_batch("DROP TABLE batch_contexts; DROP TABLE photo_features;")
             .unwrap();
-        conn.pragma_update(None, "user_version", version - 1).unwrap();
+        conn.pragma_update(None, "user_version", version - 1)
+            .unwrap();
     }
     // A read command migrates but does not measure: it says so.
     let text = stdout_of(&env.latina().arg("status").output().unwrap());
