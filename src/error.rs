@@ -88,6 +88,11 @@ pub enum Error {
         problem: ImageProblem,
     },
 
+    /// A `--context key=value` (or `--room`/`--style`) that cannot be used;
+    /// nothing was recorded.
+    #[error("{0}")]
+    Context(ContextProblem),
+
     /// Something named on the command line does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -278,6 +283,53 @@ fn refusal_summary(problems: &[LineProblem], more: u64) -> String {
             problems.len() as u64 + more
         ),
     }
+}
+
+/// Why a `--context` setting was refused.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum ContextProblem {
+    /// Not of the form `key=value`.
+    #[error("--context expects key=value, got `{0}`")]
+    NotKeyValue(String),
+    /// A key latina does not know.
+    #[error("--context: unknown key `{key}`; known keys: room, style, {}", crate::domain::evidence::PhotoFeatures::NAMES.join(", "))]
+    UnknownKey {
+        /// The key as given.
+        key: String,
+    },
+    /// A feature value that is not a number from 0 to 1.
+    #[error("--context {key}={value}: a feature must be a number from 0 to 1")]
+    NotInUnitRange {
+        /// The feature.
+        key: &'static str,
+        /// The value as given.
+        value: String,
+    },
+    /// `room=` or `style=` with nothing after it.
+    #[error("--context {key}= needs a value")]
+    EmptyTag {
+        /// `room` or `style`.
+        key: &'static str,
+    },
+    /// The same key given twice (or `--room` and `--context room=`) with different values.
+    #[error("{key} is given twice with different values: `{first}` and `{second}`")]
+    Conflicting {
+        /// The key.
+        key: &'static str,
+        /// The first value.
+        first: String,
+        /// The other value.
+        second: String,
+    },
+    /// Some features set without a photo to measure the others on.
+    #[error(
+        "--context sets {given} but there is no photo to measure the other features on: \
+         add --image PHOTO, or give all six ({})", crate::domain::evidence::PhotoFeatures::NAMES.join(", ")
+    )]
+    PartialFeatures {
+        /// The features given, comma-separated.
+        given: String,
+    },
 }
 
 /// Why an input image was rejected.

@@ -11,6 +11,7 @@ use super::rate::{Walkthrough, rate_interactively};
 use super::ui::{Ui, params_text};
 use crate::domain::{ExperimentStatus, ImageMeta};
 use crate::ops::Workspace;
+use crate::ops::context::ContextOverrides;
 use crate::ops::enhance::{EnhanceEvent, EnhanceOptions, EnhanceReport, enhance};
 use crate::ops::runtime;
 use crate::store::OpenMode;
@@ -33,6 +34,11 @@ pub struct EnhanceArgs {
     /// Design style, e.g. scandinavian
     #[arg(long)]
     pub style: Option<String>,
+    /// Room context: room=…, style=…, or a measured feature to override
+    /// (brightness, contrast, warmth, colourfulness, clutter, window_light;
+    /// 0-1). Repeatable
+    #[arg(long = "context", value_name = "KEY=VALUE")]
+    pub context: Vec<String>,
     /// Do not prompt for ratings
     #[arg(long)]
     pub no_rate: bool,
@@ -50,6 +56,9 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
         room: args.room.clone(),
         style: args.style.clone(),
     };
+    // Checked once, before any photo is read or anything recorded.
+    let context = ContextOverrides::parse(&args.context)?;
+    context.tags(&meta)?;
     let rater = super::rate::rater(ws, args.by.as_deref());
     let interrupts = super::interrupt::Interrupts::install(ui.quiet);
     let mut failures = 0usize;
@@ -73,6 +82,7 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
         let options = EnhanceOptions {
             image: image.clone(),
             meta: meta.clone(),
+            context: context.clone(),
             cancel: interrupts.token(),
             cancel_reason: interrupts.reason(),
             env: super::workspace::env_lookup,
@@ -185,6 +195,13 @@ fn print_report(ui: &Ui, report: &EnhanceReport) -> std::io::Result<()> {
             where_
         ))?;
     }
+    ui.out(format!(
+        "  {}",
+        ui.dim(format!(
+            "room context: {}",
+            super::suggest::context_text(&report.context)
+        ))
+    ))?;
     if let Some(preview) = &report.preview {
         ui.out(format!(
             "  preview (original | A | B …): {}",

@@ -96,6 +96,36 @@ fn text(ui: &Ui, report: &ExperimentReport) -> Vec<String> {
             ui.dim("none (parameters proposed by suggest)")
         )),
     }
+    let c = &report.context;
+    match (&c.context.features, &d.image_info) {
+        (Some(f), _) => {
+            lines.push(format!(
+                "{} {}",
+                label("context"),
+                super::suggest::features_text(f)
+            ));
+            if !c.overridden.is_empty() {
+                lines.push(format!(
+                    "{} {}",
+                    label(""),
+                    ui.dim(format!(
+                        "set by hand: {}{}",
+                        c.overridden.join(", "),
+                        c.measured
+                            .as_ref()
+                            .map(|m| format!("; measured: {}", super::suggest::features_text(m)))
+                            .unwrap_or_default()
+                    ))
+                ));
+            }
+        }
+        (None, Some(_)) => lines.push(format!(
+            "{} {}",
+            label("context"),
+            ui.dim("photo not measured yet (the next suggest or enhance measures it)")
+        )),
+        (None, None) => {}
+    }
     lines.push(format!(
         "{} {}{}",
         label("provider"),

@@ -219,6 +219,23 @@ pub fn run(ws: &Workspace, ui: &Ui, _args: StatusArgs) -> anyhow::Result<ExitCod
         "Unrated: {}   Failed renders: {}   Spent: ${:.2}",
         report.unrated, report.failed, report.total_cost_usd
     ))?;
+    let b = &report.photos_by_brightness;
+    if b.dark + b.normal + b.bright + b.unmeasured > 0 {
+        ui.out(format!(
+            "Photos: {} dark, {} normal, {} bright{}",
+            b.dark,
+            b.normal,
+            b.bright,
+            if b.unmeasured > 0 {
+                ui.dim(format!(
+                    ", {} not measured yet (the next suggest or enhance measures them)",
+                    b.unmeasured
+                ))
+            } else {
+                String::new()
+            }
+        ))?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,13 +1,16 @@
 //! Image processing: loading with safety checks, the built-in enhancement
-//! pipeline, quality metrics, previews and encoding.
+//! pipeline, quality metrics, the room's measured context, previews and
+//! encoding.
 //!
 //! All pixel work is synchronous and CPU-bound; callers run it on blocking
 //! threads. Luma is Rec. 601 (`0.299 R + 0.587 G + 0.114 B`) on the stored
 //! (gamma-encoded) 8-bit values everywhere in this module, the same
-//! convention as Pillow's `L` mode and OpenCV's grey conversion.
+//! convention as Pillow's `L` mode and OpenCV's grey conversion; only the
+//! room-context features (`context`) use Rec. 709, as their definition says.
 
 pub mod analysis;
 pub mod blur;
+pub mod context;
 pub mod encode;
 pub mod engine;
 pub mod jpeg_markers;

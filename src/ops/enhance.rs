@@ -1,8 +1,9 @@
 //! `latina enhance`: one photo in, N rated-later variants out.
 //!
 //! Order matters for "nothing lost, nothing half-written": the photo is
-//! decoded and checked first (a rejected input writes nothing), its copy is
-//! written under the data dir, then the batch and its experiments are
+//! decoded and checked first (a rejected input writes nothing), its room
+//! context measured (see `ops::context`), its copy written under the data
+//! dir, then the batch and its experiments are
 //! recorded as `running` in one transaction, the variants are rendered
 //! concurrently, and each experiment is updated as its render lands (or
 //! fails). A process killed mid-render leaves `running` rows that name
@@ -15,14 +16,18 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::Workspace;
+use super::context::{ContextOverrides, ask_in_context, backfill_photo_features, photo_limits};
 use super::files::write_atomically;
+use crate::domain::evidence::{PhotoFeatures, RoomContext};
 use crate::domain::{
     BatchId, ExperimentId, ExperimentStatus, Explanation, ImageMeta, Method, Params, option_label,
 };
 use crate::error::{Error, Result};
-use crate::imaging::{LoadLimits, encode, load, preview};
+use crate::imaging::{LoadedImage, encode, load, preview};
 use crate::provider::{self, ImageProvider, ProgressFn, RenderRequest, SourcePhoto, Stage};
-use crate::store::{ExperimentUpdate, Fallback, NewBatch, NewExperiment, NewImage, Store};
+use crate::store::{
+    ExperimentUpdate, Fallback, NewBatch, NewContext, NewExperiment, NewImage, Store,
+};
 
 /// What to enhance.
 #[derive(Debug, Clone)]
@@ -31,6 +36,9 @@ pub struct EnhanceOptions {
     pub image: PathBuf,
     /// Project, type, room, style.
     pub meta: ImageMeta,
+    /// `--context key=value` settings: tags, and features that replace the
+    /// measured ones.
+    pub context: ContextOverrides,
     /// Cancelled on Ctrl-C, SIGTERM or SIGHUP: renders still running are
     /// stopped (remote jobs cancelled where the API can) and recorded as failed.
     pub cancel: CancellationToken,
@@ -121,6 +129,9 @@ pub struct EnhanceReport {
     /// Whether the renders were cancelled (Ctrl-C, SIGTERM, SIGHUP) while
     /// variants were rendering.
     pub cancelled: bool,
+    /// The room context the variants were asked for: tags and the photo's
+    /// features (overrides applied).
+    pub context: RoomContext,
 }
 
 impl EnhanceReport {
@@ -145,11 +156,8 @@ pub async fn enhance(
     on_event: EventSink,
 ) -> Result<EnhanceReport> {
     let cfg = &ws.config.enhance;
-    let limits = LoadLimits {
-        max_pixels: (cfg.max_megapixels * 1e6) as u64,
-        min_side: cfg.min_side,
-        max_file_bytes: cfg.max_file_mb * 1024 * 1024,
-    };
+    let limits = photo_limits(ws);
+    let meta = options.context.tags(&options.meta)?;
     // Providers first: a missing key or bad setting must fail before
     // anything is written, unless a fallback arm can render in its place
     // (then one warning line per unavailable arm).
@@ -182,16 +190,17 @@ pub async fn enhance(
         "photo decoded and checked"
     );
 
-    let original =
-        ws.paths
-            .originals()
-            .join(format!("{}.{}", &loaded.sha256[..16], loaded.extension()));
-    if !original.is_file() {
-        write_atomically(&original, &loaded.bytes)?;
-    }
+    let measured = measure(&loaded);
+    let context = RoomContext {
+        features: options.context.features(Some(measured))?,
+        room: meta.room.clone(),
+        style: meta.style.clone(),
+    };
+    let (original, image) = keep_photo(ws, &options.image, &loaded)?;
 
+    backfill_photo_features(ws, store)?;
     let prompts = ws.prompts_for(store, cfg.variants as usize)?;
-    let suggestions = ws.ask(store, cfg.variants as usize)?;
+    let suggestions = ask_in_context(ws, store, cfg.variants as usize, &context)?;
     for s in &suggestions {
         tracing::info!(
             provider = %s.trial.provider,
@@ -217,21 +226,19 @@ pub async fn enhance(
             status: ExperimentStatus::Running,
         })
         .collect();
-    let (width, height) = loaded.rgb.dimensions();
-    store.create_batch(&NewBatch {
-        id: batch_id.clone(),
-        image: Some(NewImage {
-            sha256: loaded.sha256.clone(),
-            stored_path: original.display().to_string(),
-            source_path: absolute(&options.image).display().to_string(),
-            format: loaded.extension().to_string(),
-            width,
-            height,
-            bytes: loaded.bytes.len() as u64,
-        }),
-        meta: options.meta.clone(),
-        experiments: experiments.clone(),
-    })?;
+    store.create_batch_in_context(
+        &NewBatch {
+            id: batch_id.clone(),
+            image: Some(image),
+            meta,
+            experiments: experiments.clone(),
+        },
+        &NewContext {
+            photo: Some(measured),
+            batch: context.features,
+            overridden: options.context.overridden(),
+        },
+    )?;
     on_event(EnhanceEvent::Planned {
         variants: experiments
             .iter()
@@ -506,7 +513,47 @@ pub async fn enhance(
         variants: reports.into_iter().flatten().collect(),
         preview,
         cancelled: options.cancel.is_cancelled(),
+        context,
     })
+}
+
+/// The photo's room-context features, measured on a small copy.
+pub(super) fn measure(loaded: &LoadedImage) -> PhotoFeatures {
+    let started = Instant::now();
+    let features = crate::imaging::context::photo_features(&loaded.rgb);
+    tracing::info!(
+        ms = started.elapsed().as_millis() as u64,
+        brightness = features.brightness,
+        "photo features measured"
+    );
+    features
+}
+
+/// Writes latina's copy of a checked photo under the data dir (once per
+/// content hash) and returns its path and the row that records it.
+pub(super) fn keep_photo(
+    ws: &Workspace,
+    source: &Path,
+    loaded: &LoadedImage,
+) -> Result<(PathBuf, NewImage)> {
+    let original =
+        ws.paths
+            .originals()
+            .join(format!("{}.{}", &loaded.sha256[..16], loaded.extension()));
+    if !original.is_file() {
+        write_atomically(&original, &loaded.bytes)?;
+    }
+    let (width, height) = loaded.rgb.dimensions();
+    let image = NewImage {
+        sha256: loaded.sha256.clone(),
+        stored_path: original.display().to_string(),
+        source_path: absolute(source).display().to_string(),
+        format: loaded.extension().to_string(),
+        width,
+        height,
+        bytes: loaded.bytes.len() as u64,
+    };
+    Ok((original, image))
 }
 
 /// Whole milliseconds, saturating (a render does not last 584 million years).

@@ -11,7 +11,9 @@ use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
-use crate::store::{ExperimentDetail, HistoryOrder, HistoryQuery, HistoryRow, RatedFilter, Store};
+use crate::store::{
+    ContextDetail, ExperimentDetail, HistoryOrder, HistoryQuery, HistoryRow, RatedFilter, Store,
+};
 
 /// The start of a `--since` window, as typed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,6 +302,9 @@ pub struct ExperimentReport {
     /// What the database records.
     #[serde(flatten)]
     pub detail: ExperimentDetail,
+    /// The room it was made for: tags, the features it was asked for,
+    /// the photo's measured features and the ones set by hand.
+    pub context: ContextDetail,
     /// The render, the stored original and the batch preview.
     pub files: Vec<FileEntry>,
 }
@@ -333,7 +338,12 @@ pub fn show(store: &Store, id: &str) -> Result<ExperimentReport> {
         }
     })
     .collect();
-    Ok(ExperimentReport { detail, files })
+    let context = store.experiment_context(&id)?.unwrap_or_default();
+    Ok(ExperimentReport {
+        detail,
+        context,
+        files,
+    })
 }
 
 #[cfg(test)]

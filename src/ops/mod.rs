@@ -5,6 +5,7 @@
 //! or JSON. They never print, prompt or exit; progress is reported through
 //! callbacks.
 
+pub mod context;
 pub mod doctor;
 pub mod enhance;
 pub mod evolve;

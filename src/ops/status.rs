@@ -7,7 +7,7 @@ use crate::domain::{Phase, TargetOutlook};
 use crate::error::Result;
 use crate::optim::stats::{TrendBucket, icc_from_tallies, kappa_from_tallies, rating_trend};
 use crate::optim::{ArmBest, Outlook};
-use crate::store::{Store, Summary};
+use crate::store::{BrightnessBuckets, Store, Summary};
 
 pub use crate::domain::learning::{PHASE1_SAMPLES, PHASE1_TARGET, convergence};
 
@@ -38,6 +38,10 @@ pub struct StatusReport {
     pub prompt_evolution: PromptEvolution,
     /// Each named rater and how they agree (present once two people rated).
     pub inter_rater: Option<InterRater>,
+    /// Photos per brightness bucket (dark below
+    /// [`super::context::DARK_BELOW`], bright from
+    /// [`super::context::BRIGHT_FROM`]), and those not measured yet.
+    pub photos_by_brightness: BrightnessBuckets,
 }
 
 /// Ratings per bucket of the trend.
@@ -231,6 +235,8 @@ pub fn status(ws: &Workspace, store: &mut Store) -> Result<StatusReport> {
         rating_trend: rating_trend(&s.stars_in_order, TREND_BUCKET, TREND_WINDOW),
         prompt_evolution,
         inter_rater,
+        photos_by_brightness: store
+            .brightness_buckets(super::context::DARK_BELOW, super::context::BRIGHT_FROM)?,
     })
 }
 

@@ -1,14 +1,37 @@
-//! `latina suggest`: the optimizer without an image. Each suggestion is
+//! `latina suggest`: the optimizer without a render. Each suggestion is
 //! recorded as a `proposed` experiment that `latina rate` can rate later.
+//!
+//! With `--image` the photo is checked and kept exactly as `enhance` does
+//! (same loader, same refusals, nothing recorded for a rejected photo) and
+//! its room context measured, so the suggestion is asked for that room and
+//! its batch points at the photo; nothing is rendered.
 
 use serde::Serialize;
+use std::path::PathBuf;
 
 use super::Workspace;
+use super::context::{ContextOverrides, ask_in_context, backfill_photo_features, photo_limits};
+use super::enhance::{keep_photo, measure};
+use crate::domain::evidence::RoomContext;
 use crate::domain::{
     BatchId, ExperimentId, ExperimentStatus, Explanation, ImageMeta, Method, Params, option_label,
 };
 use crate::error::{Error, Result};
-use crate::store::{NewBatch, NewExperiment, Store};
+use crate::imaging::load;
+use crate::store::{NewBatch, NewContext, NewExperiment, Store};
+
+/// What to suggest for.
+#[derive(Debug, Clone, Default)]
+pub struct SuggestOptions {
+    /// How many suggestions (1–100).
+    pub count: usize,
+    /// A room photo whose context the suggestions are for.
+    pub image: Option<PathBuf>,
+    /// Room and style tags (project and type too, recorded with the batch).
+    pub meta: ImageMeta,
+    /// `--context key=value` settings.
+    pub context: ContextOverrides,
+}
 
 /// One recorded suggestion.
 #[derive(Debug, Clone, Serialize)]
@@ -27,18 +50,65 @@ pub struct SuggestionReport {
     pub explanation: Explanation,
     /// The prompt version it belongs to.
     pub prompt_version: String,
+    /// The room context it was asked for (room, style, photo features).
+    pub context: RoomContext,
 }
 
-/// Asks for `count` suggestions and records them in one transaction.
+/// Asks for `count` suggestions without a photo or tags and records them
+/// in one transaction.
 pub fn suggest(ws: &Workspace, store: &mut Store, count: usize) -> Result<Vec<SuggestionReport>> {
+    suggest_for(
+        ws,
+        store,
+        &SuggestOptions {
+            count,
+            ..SuggestOptions::default()
+        },
+    )
+}
+
+/// Asks for suggestions in a room context and records them (with the
+/// photo, if any) in one transaction.
+///
+/// # Errors
+/// [`Error::Optimizer`] for a count out of range, [`Error::Context`] for
+/// conflicting tags or features without a photo, [`Error::Image`] for a
+/// rejected photo; nothing is recorded then.
+pub fn suggest_for(
+    ws: &Workspace,
+    store: &mut Store,
+    options: &SuggestOptions,
+) -> Result<Vec<SuggestionReport>> {
+    let count = options.count;
     if !(1..=100).contains(&count) {
         return Err(Error::Optimizer(format!(
             "--count must be from 1 to 100, got {count}"
         )));
     }
+    let meta = options.context.tags(&options.meta)?;
+    if options.image.is_none() {
+        // Refused before anything else: features without a photo.
+        options.context.features(None)?;
+    }
+    let photo = match &options.image {
+        Some(path) => {
+            let loaded = load::load(path, &photo_limits(ws))?;
+            let measured = measure(&loaded);
+            let (_, image) = keep_photo(ws, path, &loaded)?;
+            Some((image, measured))
+        }
+        None => None,
+    };
+    let measured = photo.as_ref().map(|(_, m)| *m);
+    let context = RoomContext {
+        features: options.context.features(measured)?,
+        room: meta.room.clone(),
+        style: meta.style.clone(),
+    };
+
+    backfill_photo_features(ws, store)?;
     let prompts = ws.prompts_for(store, count)?;
-    let experiments: Vec<NewExperiment> = ws
-        .ask(store, count)?
+    let experiments: Vec<NewExperiment> = ask_in_context(ws, store, count, &context)?
         .into_iter()
         .zip(prompts)
         .enumerate()
@@ -52,12 +122,19 @@ pub fn suggest(ws: &Workspace, store: &mut Store, count: usize) -> Result<Vec<Su
             status: ExperimentStatus::Proposed,
         })
         .collect();
-    store.create_batch(&NewBatch {
-        id: BatchId::random(),
-        image: None,
-        meta: ImageMeta::default(),
-        experiments: experiments.clone(),
-    })?;
+    store.create_batch_in_context(
+        &NewBatch {
+            id: BatchId::random(),
+            image: photo.map(|(image, _)| image),
+            meta,
+            experiments: experiments.clone(),
+        },
+        &NewContext {
+            photo: measured,
+            batch: context.features,
+            overridden: options.context.overridden(),
+        },
+    )?;
     Ok(experiments
         .into_iter()
         .map(|e| SuggestionReport {
@@ -68,6 +145,7 @@ pub fn suggest(ws: &Workspace, store: &mut Store, count: usize) -> Result<Vec<Su
             method: e.method,
             explanation: e.explanation,
             prompt_version: e.prompt_version,
+            context: context.clone(),
         })
         .collect())
 }

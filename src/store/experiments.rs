@@ -2,6 +2,7 @@
 
 use rusqlite::{OptionalExtension, Row, params};
 
+use super::context::{self, NewContext};
 use super::owner::{self, Liveness, Owner};
 use super::{NewImage, Store, images};
 use crate::domain::{
@@ -179,11 +180,25 @@ impl Store {
     /// Records a batch, its image (deduplicated by hash) and its experiments
     /// atomically: all rows or none.
     pub fn create_batch(&mut self, batch: &NewBatch) -> Result<()> {
+        self.create_batch_in_context(batch, &NewContext::default())
+    }
+
+    /// [`Store::create_batch`] with the room context the batch was proposed
+    /// for: the photo's measured features (kept if the photo has some
+    /// already) and the batch's own, in the same transaction.
+    pub fn create_batch_in_context(
+        &mut self,
+        batch: &NewBatch,
+        context: &NewContext,
+    ) -> Result<()> {
         let tx = self.conn.transaction()?;
         let image_id = match &batch.image {
             Some(image) => Some(images::upsert(&tx, image)?),
             None => None,
         };
+        if let (Some(image_id), Some(features)) = (image_id, &context.photo) {
+            context::insert_photo_features(&tx, image_id, features)?;
+        }
         tx.execute(
             "INSERT INTO batches (id, image_id, project, kind, room, style)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -196,6 +211,9 @@ impl Store {
                 batch.meta.style
             ],
         )?;
+        if let Some(features) = &context.batch {
+            context::insert_batch_context(&tx, batch.id.as_str(), features, &context.overridden)?;
+        }
         {
             let mut insert = tx.prepare(
                 "INSERT INTO experiments (id, batch_id, option, provider, init_strength,

@@ -18,6 +18,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0009_running_owner.sql"),
     include_str!("sql/0010_fallback_attempts.sql"),
     include_str!("sql/0011_preferences.sql"),
+    include_str!("sql/0012_photo_features.sql"),
 ];
 
 /// The schema version this binary writes.

@@ -12,6 +12,7 @@
 //! are set on every open, outside migrations.
 
 mod columns;
+mod context;
 mod evidence;
 mod evolutions;
 mod experiments;
@@ -27,6 +28,7 @@ mod report;
 mod summary;
 mod transfer;
 
+pub use context::{BrightnessBuckets, ContextDetail, NewContext};
 pub use evolutions::DecisionRecord;
 pub use evolutions::{Challenger, Claim, ClaimId, EvolutionOutcome, EvolutionRecord};
 pub use experiments::{ExperimentRecord, ExperimentUpdate, Fallback, NewBatch, NewExperiment};

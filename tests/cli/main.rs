@@ -5,6 +5,7 @@ mod harness;
 mod bad_input;
 mod cancel;
 mod config;
+mod context;
 mod dashboard;
 mod doctor;
 mod durability;
