@@ -83,6 +83,7 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
             image: image.clone(),
             meta: meta.clone(),
             context: context.clone(),
+            designer: rater.clone(),
             cancel: interrupts.token(),
             cancel_reason: interrupts.reason(),
             env: super::workspace::env_lookup,

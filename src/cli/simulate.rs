@@ -36,6 +36,11 @@ pub struct SimulateArgs {
     /// the champion/challenger decisions it leads to
     #[arg(long, conflicts_with_all = ["only", "print_panel"])]
     pub prompt_evolution: bool,
+    /// Simulate a studio instead: several designers with hidden offsets,
+    /// scales and tastes, photos of several contexts, stars and
+    /// preferences, with the studio model and with the first model
+    #[arg(long, conflicts_with_all = ["only", "print_panel", "prompt_evolution"])]
+    pub studio: bool,
 }
 
 /// Runs every (setup, designer, seed) session, in parallel, and prints the table.
@@ -46,6 +51,9 @@ pub fn run(ws: &Workspace, ui: &Ui, args: SimulateArgs) -> anyhow::Result<ExitCo
     }
     if args.prompt_evolution {
         return run_prompt_evolution(ws, ui, &args);
+    }
+    if args.studio {
+        return super::simulate_studio::run(ws, ui, &args);
     }
     anyhow::ensure!(args.ratings >= 10, "--ratings must be at least 10");
     anyhow::ensure!((1..=8).contains(&args.batch), "--batch must be from 1 to 8");

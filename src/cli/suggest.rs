@@ -33,6 +33,10 @@ pub struct SuggestArgs {
     /// 0-1). Repeatable
     #[arg(long = "context", value_name = "KEY=VALUE")]
     pub context: Vec<String>,
+    /// Suggest for this designer's scale and taste [default: config
+    /// `rater`, else $USER]
+    #[arg(long)]
+    pub by: Option<String>,
 }
 
 /// Proposes parameters and records them as pending experiments.
@@ -46,6 +50,8 @@ pub fn run(ws: &Workspace, ui: &Ui, args: SuggestArgs) -> anyhow::Result<ExitCod
             ..ImageMeta::default()
         },
         context: ContextOverrides::parse(&args.context)?,
+        designer: super::rate::rater(ws, args.by.as_deref()),
+        measured: None,
     };
     let mut store = ws.open_store(OpenMode::CreateIfMissing)?;
     let suggestions = suggest_for(ws, &mut store, &options)?;

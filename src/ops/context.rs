@@ -10,6 +10,7 @@
 use std::path::Path;
 
 use super::Workspace;
+use crate::optim::ModelQuery;
 use crate::domain::ImageMeta;
 use crate::domain::evidence::{PhotoFeatures, RoomContext};
 use crate::error::{ContextProblem, Error, Result};
@@ -228,24 +229,31 @@ pub fn backfill_photo_features(ws: &Workspace, store: &mut Store) -> Result<usiz
     Ok(measured)
 }
 
-/// Asks the optimizer for `count` suggestions for a batch in `context`.
+/// Asks the optimizer for `count` suggestions for a batch in `context`,
+/// for `designer` (their scale and taste; `None`: the studio's view).
 ///
 /// This is the boundary where the room's context meets the learning model:
-/// today's optimizer has no context inputs, so the context is only logged
-/// here; the contextual model (issue 14) takes it as its input at this call.
+/// the studio model predicts in this room, so what was learned on rooms
+/// like it serves this one.
 pub fn ask_in_context(
     ws: &Workspace,
     store: &mut Store,
     count: usize,
     context: &RoomContext,
+    designer: Option<&str>,
 ) -> Result<Vec<Suggestion>> {
     tracing::info!(
         room = context.room.as_deref().unwrap_or("-"),
         style = context.style.as_deref().unwrap_or("-"),
         features = ?context.features.map(|f| f.as_array()),
+        designer = designer.unwrap_or("-"),
         "asking the optimizer in this room context"
     );
-    ws.ask(store, count)
+    let query = ModelQuery {
+        designer: designer.map(str::to_string),
+        context: context.clone(),
+    };
+    ws.ask_for(store, count, &query)
 }
 
 #[cfg(test)]

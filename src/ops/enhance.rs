@@ -39,6 +39,9 @@ pub struct EnhanceOptions {
     /// `--context key=value` settings: tags, and features that replace the
     /// measured ones.
     pub context: ContextOverrides,
+    /// The designer who will judge the variants: suggestions are for their
+    /// scale and taste (`None`: the studio's view).
+    pub designer: Option<String>,
     /// Cancelled on Ctrl-C, SIGTERM or SIGHUP: renders still running are
     /// stopped (remote jobs cancelled where the API can) and recorded as failed.
     pub cancel: CancellationToken,
@@ -200,7 +203,13 @@ pub async fn enhance(
 
     backfill_photo_features(ws, store)?;
     let prompts = ws.prompts_for(store, cfg.variants as usize)?;
-    let suggestions = ask_in_context(ws, store, cfg.variants as usize, &context)?;
+    let suggestions = ask_in_context(
+        ws,
+        store,
+        cfg.variants as usize,
+        &context,
+        options.designer.as_deref(),
+    )?;
     for s in &suggestions {
         tracing::info!(
             provider = %s.trial.provider,

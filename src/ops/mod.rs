@@ -18,6 +18,7 @@ pub mod report;
 pub mod runtime;
 pub mod simulate;
 pub mod simulate_evolution;
+pub mod simulate_studio;
 pub mod status;
 pub mod suggest;
 pub mod transfer;

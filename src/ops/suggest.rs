@@ -31,6 +31,11 @@ pub struct SuggestOptions {
     pub meta: ImageMeta,
     /// `--context key=value` settings.
     pub context: ContextOverrides,
+    /// Whose scale and taste to suggest for (`--by`); `None`: the studio's.
+    pub designer: Option<String>,
+    /// Features of a photo measured elsewhere (the simulated studio's
+    /// photos), used as if `image` had been measured; ignored with `image`.
+    pub measured: Option<crate::domain::PhotoFeatures>,
 }
 
 /// One recorded suggestion.
@@ -86,7 +91,7 @@ pub fn suggest_for(
         )));
     }
     let meta = options.context.tags(&options.meta)?;
-    if options.image.is_none() {
+    if options.image.is_none() && options.measured.is_none() {
         // Refused before anything else: features without a photo.
         options.context.features(None)?;
     }
@@ -99,7 +104,7 @@ pub fn suggest_for(
         }
         None => None,
     };
-    let measured = photo.as_ref().map(|(_, m)| *m);
+    let measured = photo.as_ref().map(|(_, m)| *m).or(options.measured);
     let context = RoomContext {
         features: options.context.features(measured)?,
         room: meta.room.clone(),
@@ -108,7 +113,7 @@ pub fn suggest_for(
 
     backfill_photo_features(ws, store)?;
     let prompts = ws.prompts_for(store, count)?;
-    let experiments: Vec<NewExperiment> = ask_in_context(ws, store, count, &context)?
+    let experiments: Vec<NewExperiment> = ask_in_context(ws, store, count, &context, options.designer.as_deref())?
         .into_iter()
         .zip(prompts)
         .enumerate()

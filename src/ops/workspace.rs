@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::optim::FittedHyperparameters;
+use crate::domain::Evidence;
+use crate::optim::{FittedHyperparameters, ModelKind, ModelQuery};
 use crate::optim::{Bounds, Optimizer, OptimizerSettings, SearchSpace, Suggestion};
 use crate::prompts;
 use crate::store::{OpenMode, PromptVersion, Store};
@@ -83,10 +84,20 @@ impl Workspace {
     /// suggestions while successive runs still differ.
     pub fn optimizer(&self, store: &Store) -> Result<Optimizer> {
         let mut optimizer = self.optimizer_without_ratings(store)?;
-        for observation in store.rated_trials()? {
-            optimizer.tell(observation);
+        match self.config.optimizer.model {
+            ModelKind::Studio => optimizer.tell_evidence(self.evidence(store)?),
+            ModelKind::Regression => {
+                for observation in store.rated_trials()? {
+                    optimizer.tell(observation);
+                }
+            }
         }
         Ok(optimizer)
+    }
+
+    /// Every designer's judgements, each render in its room's context.
+    pub fn evidence(&self, store: &Store) -> Result<Evidence> {
+        with_contexts(store, store.evidence()?)
     }
 
     fn optimizer_without_ratings(&self, store: &Store) -> Result<Optimizer> {
@@ -115,8 +126,17 @@ impl Workspace {
     /// recent window), for read commands that look at the model but do not
     /// ask: with years of ratings this reads hundreds of rows, not all.
     pub fn model_only_optimizer(&self, store: &Store) -> Result<Optimizer> {
-        let (recent, total) =
-            store.rated_trials_tail(self.config.optimizer.max_model_points as usize)?;
+        let limit = self.config.optimizer.max_model_points as usize;
+        if self.config.optimizer.model == ModelKind::Studio {
+            let (recent, total) = store.evidence_tail(limit)?;
+            let told = recent.judgements();
+            let mut optimizer = self
+                .optimizer_without_ratings(store)?
+                .with_earlier_ratings((total as usize).saturating_sub(told));
+            optimizer.tell_evidence(with_contexts(store, recent)?);
+            return Ok(optimizer);
+        }
+        let (recent, total) = store.rated_trials_tail(limit)?;
         let mut optimizer = self
             .optimizer_without_ratings(store)?
             .with_earlier_ratings(total as usize - recent.len());
@@ -130,7 +150,17 @@ impl Workspace {
     /// (conditioned on every pending experiment) and caches the fitted
     /// hyperparameters for the next run.
     pub fn ask(&self, store: &mut Store, count: usize) -> Result<Vec<Suggestion>> {
-        let mut optimizer = self.optimizer(store)?;
+        self.ask_for(store, count, &ModelQuery::default())
+    }
+
+    /// [`Workspace::ask`] for one designer in one room.
+    pub fn ask_for(
+        &self,
+        store: &mut Store,
+        count: usize,
+        query: &ModelQuery,
+    ) -> Result<Vec<Suggestion>> {
+        let mut optimizer = self.optimizer(store)?.for_query(query.clone());
         let pending = store.pending_trials()?;
         let suggestions = optimizer.ask(count, &pending)?;
         self.save_fitted(store, &optimizer)?;
@@ -201,4 +231,17 @@ impl Workspace {
             o.controlnet_weight
         )
     }
+}
+
+/// The evidence with each render's full room context (its batch's tags and
+/// the features its photo was measured to have or the batch was asked for).
+fn with_contexts(store: &Store, mut evidence: Evidence) -> Result<Evidence> {
+    let ids: Vec<_> = evidence.renders.iter().map(|r| r.id.clone()).collect();
+    let contexts = store.render_contexts(&ids)?;
+    for render in &mut evidence.renders {
+        if let Some(context) = contexts.get(&render.id) {
+            render.context = context.clone();
+        }
+    }
+    Ok(evidence)
 }
