@@ -199,9 +199,16 @@ pub fn run(ws: &Workspace, ui: &Ui, _args: StatusArgs) -> anyhow::Result<ExitCod
             ir.fleiss_kappa
                 .map_or("-".to_string(), |v| format!("{v:.2}")),
         ))?;
+        ui.out(format!("  {}", ir.meaning))?;
         for r in &ir.raters {
+            let reading = r.model.map_or(String::new(), |m| {
+                format!(
+                    "  model: offset {:+.2} ± {:.2} stars, scale {:.2}",
+                    m.offset, m.offset_sd, m.scale
+                )
+            });
             ui.out(format!(
-                "  {:<10} {:>4} rated  avg {:.2}  {}",
+                "  {:<10} {:>4} rated  avg {:.2}  {}{}",
                 r.name,
                 r.count,
                 r.avg_rating,
@@ -211,7 +218,8 @@ pub fn run(ws: &Workspace, ui: &Ui, _args: StatusArgs) -> anyhow::Result<ExitCod
                             "{o:+.2} vs others on {} shared",
                             r.shared
                         ))
-                )
+                ),
+                reading
             ))?;
         }
     }

@@ -60,6 +60,8 @@ pub struct InterRater {
     pub icc: Option<f64>,
     /// Fleiss' kappa on the star categories of the shared experiments.
     pub fleiss_kappa: Option<f64>,
+    /// What the two numbers mean for this studio, in words.
+    pub meaning: String,
 }
 
 /// One rater's record.
@@ -76,6 +78,23 @@ pub struct RaterRecord {
     pub offset: Option<f64>,
     /// Shared experiments the offset is computed on.
     pub shared: u64,
+    /// How the studio model reads this designer's stars: offset (stars,
+    /// with its posterior sd) and scale; null with the regression model or
+    /// before a model.
+    pub model: Option<DesignerReading>,
+}
+
+/// How the studio model reads one designer's stars.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct DesignerReading {
+    /// Stars added to what the studio's average designer would give
+    /// (negative: stricter).
+    pub offset: f64,
+    /// Posterior sd of the offset.
+    pub offset_sd: f64,
+    /// How widely they spread quality differences over the scale (1: like
+    /// the studio's average designer).
+    pub scale: f64,
 }
 
 /// The prompt evolution block; names follow the original's JSON.
@@ -163,7 +182,7 @@ pub struct ProviderPerformance {
 /// Builds the report from the database.
 pub fn status(ws: &Workspace, store: &mut Store) -> Result<StatusReport> {
     let s = store.summary()?;
-    let (model, best_by_arm) = model_view(ws, store)?;
+    let (model, best_by_arm, readings) = model_view(ws, store)?;
     let best = s.best_rating.map_or(0.0, f64::from);
     let total_cost_usd = s.providers.iter().map(|p| p.total_cost_usd).sum();
     let last_evolution = store.evolutions(1)?.into_iter().next();
@@ -179,7 +198,7 @@ pub fn status(ws: &Workspace, store: &mut Store) -> Result<StatusReport> {
     };
     let phase = Phase::of(s.total_samples, best);
     let target = TargetOutlook::of(best, model.as_ref().map(|m| m.trials_to_target));
-    let inter_rater = inter_rater(&s);
+    let inter_rater = inter_rater(&s, &readings);
     Ok(StatusReport {
         phase1: Phase1 {
             total_samples: s.total_samples,
@@ -243,10 +262,34 @@ pub fn status(ws: &Workspace, store: &mut Store) -> Result<StatusReport> {
 /// The model's outlook and best settings per arm, fitting the GP once. A
 /// hyperparameter fit (when the cache is stale) is saved for the next
 /// command; a read-only database just skips that.
-fn model_view(ws: &Workspace, store: &mut Store) -> Result<(Option<Outlook>, Vec<ArmBest>)> {
+type ModelView = (
+    Option<Outlook>,
+    Vec<ArmBest>,
+    Vec<(String, DesignerReading)>,
+);
+
+fn model_view(ws: &Workspace, store: &mut Store) -> Result<ModelView> {
     let mut optimizer = ws.model_only_optimizer(store)?;
     let Some(model) = optimizer.model()? else {
-        return Ok((None, Vec::new()));
+        return Ok((None, Vec::new(), Vec::new()));
+    };
+    let readings = match (model.gp().studio(), optimizer.evidence()) {
+        (Some(studio), Some(evidence)) => evidence
+            .designers
+            .iter()
+            .zip(studio.designer_scales())
+            .map(|(name, s)| {
+                (
+                    name.clone(),
+                    DesignerReading {
+                        offset: s.offset,
+                        offset_sd: s.offset_sd,
+                        scale: s.scale,
+                    },
+                )
+            })
+            .collect(),
+        _ => Vec::new(),
     };
     let outlook = optimizer.outlook_with(&model, PHASE1_TARGET);
     let best = optimizer
@@ -257,11 +300,11 @@ fn model_view(ws: &Workspace, store: &mut Store) -> Result<(Option<Outlook>, Vec
     if let Err(e) = ws.save_fitted(store, &optimizer) {
         tracing::debug!("model cache not saved: {e}");
     }
-    Ok((outlook, best))
+    Ok((outlook, best, readings))
 }
 
 /// Per-rater records and agreement; `None` unless two named raters exist.
-fn inter_rater(s: &Summary) -> Option<InterRater> {
+fn inter_rater(s: &Summary, readings: &[(String, DesignerReading)]) -> Option<InterRater> {
     if s.raters.len() < 2 {
         return None;
     }
@@ -280,13 +323,71 @@ fn inter_rater(s: &Summary) -> Option<InterRater> {
                 },
                 offset: (shared > 0).then(|| offset_sum / shared as f64),
                 shared,
+                model: readings.iter().find(|(n, _)| n == name).map(|(_, r)| *r),
             }
         })
         .collect();
+    let icc = icc_from_tallies(&s.agreement);
+    let fleiss_kappa = kappa_from_tallies(&s.agreement);
     Some(InterRater {
         raters,
         shared_experiments: s.shared_experiments(),
-        icc: icc_from_tallies(&s.agreement),
-        fleiss_kappa: kappa_from_tallies(&s.agreement),
+        icc,
+        fleiss_kappa,
+        meaning: agreement_in_words(icc, fleiss_kappa, !readings.is_empty()),
     })
+}
+
+/// ICC and kappa in words for a studio: the ICC says whether designers
+/// agree on which renders are better (Koo & Li 2016's bands), kappa whether
+/// they give the same stars (Landis & Koch 1977's bands); when the first is
+/// high and the second low, the difference is their scales, which the
+/// studio model reads per designer.
+pub fn agreement_in_words(icc: Option<f64>, kappa: Option<f64>, model_reads_scales: bool) -> String {
+    let (Some(icc), Some(kappa)) = (icc, kappa) else {
+        return "too few renders rated by two designers to say how they agree".into();
+    };
+    let agree = match icc {
+        v if v >= 0.9 => "almost always agree",
+        v if v >= 0.75 => "mostly agree",
+        v if v >= 0.5 => "partly agree",
+        _ => "often disagree",
+    };
+    let same_stars = match kappa {
+        v if v > 0.8 => "almost always give the same stars",
+        v if v > 0.6 => "usually give the same stars",
+        v if v > 0.4 => "give the same stars about half the time beyond chance",
+        v if v > 0.2 => "seldom give the same stars",
+        _ => "rarely give the same stars beyond chance",
+    };
+    let why = if icc >= 0.5 && kappa <= 0.4 {
+        if model_reads_scales {
+            "; they rank alike but use the scale differently, and the model reads each designer's stars on their own scale (offsets below)"
+        } else {
+            "; they rank alike but use the scale differently (optimizer.model = \"studio\" reads each designer on their own scale)"
+        }
+    } else if icc < 0.5 {
+        "; tastes differ, so the model keeps each designer's own taste beside the studio's"
+    } else {
+        ""
+    };
+    format!("designers {agree} on which renders are better (ICC {icc:.2}) and {same_stars} (kappa {kappa:.2}){why}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::agreement_in_words;
+
+    #[test]
+    fn agreement_is_put_in_words_by_the_published_bands() {
+        let alike_but_scaled = agreement_in_words(Some(0.8), Some(0.1), true);
+        assert!(alike_but_scaled.contains("mostly agree"), "{alike_but_scaled}");
+        assert!(alike_but_scaled.contains("rarely give the same stars"));
+        assert!(alike_but_scaled.contains("own scale"));
+        let disagree = agreement_in_words(Some(0.2), Some(0.05), true);
+        assert!(disagree.contains("often disagree") && disagree.contains("tastes differ"));
+        let agree = agreement_in_words(Some(0.95), Some(0.85), true);
+        assert!(agree.contains("almost always agree") && !agree.contains(';'));
+        assert!(agreement_in_words(None, Some(0.3), true).contains("too few"));
+    }
 }
