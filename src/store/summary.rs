@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::Store;
 use crate::error::Result;
-use crate::optim::stats::{AgreementTally, WinRecord};
+use crate::domain::tally::{AgreementTally, WinRecord};
 
 /// The learning state at a glance, plus what the trend and inter-rater
 /// statistics are computed from.
