@@ -96,6 +96,9 @@ pub struct HistoryRow {
     pub provider: String,
     /// The provider that failed before a fallback arm rendered it.
     pub fallback_from: Option<String>,
+    /// The time lost on that failed provider before falling back,
+    /// milliseconds; `None` unless the row fell back.
+    pub fallback_latency_ms: Option<u64>,
     /// The three generation parameters.
     pub params: Params,
     /// The prompt version used.
@@ -196,8 +199,9 @@ const ROW_COLUMNS: &str = "e.id, e.batch_id, e.option, i.id, i.source_path, e.pr
     e.fallback_from, e.init_strength, e.guidance_scale, e.controlnet_weight, e.prompt_version,
     e.status, r.stars, r.comment, r.rated_by, r.rated_at,
     (SELECT count(*) FROM ratings c WHERE c.experiment_id = e.id),
-    e.latency_ms, e.cost_usd, e.error, e.output_path, e.created_at, e.finished_at";
-const ROW_COLUMN_COUNT: usize = 23;
+    e.latency_ms, e.cost_usd, e.error, e.output_path, e.created_at, e.finished_at,
+    e.fallback_latency_ms";
+const ROW_COLUMN_COUNT: usize = 24;
 
 /// The latest rating is the highest rating id of the experiment: one
 /// descending probe of `ratings_by_experiment`, then a rowid lookup.
@@ -237,6 +241,7 @@ fn row_from(r: &Row<'_>) -> rusqlite::Result<HistoryRow> {
         image,
         provider: r.get(5)?,
         fallback_from: r.get(6)?,
+        fallback_latency_ms: r.get::<_, Option<i64>>(23)?.map(|v| v.max(0) as u64),
         params: Params {
             init_strength: r.get(7)?,
             guidance_scale: r.get(8)?,

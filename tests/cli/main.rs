@@ -12,6 +12,7 @@ mod evolution;
 mod history;
 mod interactive;
 mod issue13_http;
+mod issue13_leaks;
 mod leonardo;
 mod offline_loop;
 mod providers;
