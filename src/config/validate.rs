@@ -128,7 +128,11 @@ fn key_rules(config: &Config) -> Vec<KeyRule> {
             ),
         ),
         rule("enhance.min_side", e.min_side > 0, "expected at least 1"),
-        rule("enhance.max_file_mb", e.max_file_mb > 0, "expected at least 1"),
+        rule(
+            "enhance.max_file_mb",
+            e.max_file_mb > 0,
+            "expected at least 1",
+        ),
         within("enhance.concurrency", e.concurrency, 1..=16, ""),
         rule(
             "enhance.fallback",
@@ -142,7 +146,11 @@ fn key_rules(config: &Config) -> Vec<KeyRule> {
     for (key, [low, high], (floor, ceiling)) in [
         ("optimizer.init_strength", o.init_strength, (0.0, 1.0)),
         ("optimizer.guidance_scale", o.guidance_scale, (1.0, 30.0)),
-        ("optimizer.controlnet_weight", o.controlnet_weight, (0.0, 2.0)),
+        (
+            "optimizer.controlnet_weight",
+            o.controlnet_weight,
+            (0.0, 2.0),
+        ),
     ] {
         rules.push(rule(
             key,
@@ -155,7 +163,12 @@ fn key_rules(config: &Config) -> Vec<KeyRule> {
     rules.extend([
         within("optimizer.xi", o.xi, 0.0..=2.0, " stars"),
         within("optimizer.space_filling", o.space_filling, 0.0..=1.0, ""),
-        within("optimizer.max_model_points", o.max_model_points, 50..=5000, ""),
+        within(
+            "optimizer.max_model_points",
+            o.max_model_points,
+            50..=5000,
+            "",
+        ),
         within("optimizer.candidates", o.candidates, 16..=4096, ""),
         rule("evolution.every", v.every >= 1, "expected at least 1"),
         rule(

@@ -2,7 +2,8 @@
 //! in one file per concept, prompt versions and decisions ([`prompt`]), the
 //! learning phase and convergence ([`learning`]) and the evolution schedule
 //! ([`evolution`]), what the learning model is told ([`evidence`]) and the
-//! running win and agreement counts the store keeps ([`tally`]).
+//! running win and agreement counts the store keeps ([`tally`]); instants
+//! are `jiff` timestamps in one text form ([`time`]).
 //!
 //! Plain data with validation at construction; no I/O. The store maps these
 //! to SQL, the CLI to text and JSON.
@@ -13,6 +14,7 @@ pub mod evolution;
 pub mod learning;
 pub mod prompt;
 pub mod tally;
+pub mod time;
 
 pub use check::Check;
 pub use evidence::{

@@ -69,10 +69,7 @@ fn issue13_history_json_lacks_fallback_latency_ms() {
         }
     }
     // `show` has the same row.
-    let fell_back = rows
-        .iter()
-        .find(|r| !r["fallback_from"].is_null())
-        .unwrap();
+    let fell_back = rows.iter().find(|r| !r["fallback_from"].is_null()).unwrap();
     let shown = env.json(&["show", fell_back["experiment_id"].as_str().unwrap()]);
     assert_eq!(shown["fallback_latency_ms"], stored, "{shown}");
 }

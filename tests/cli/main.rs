@@ -19,4 +19,5 @@ mod providers;
 mod replicate;
 mod report;
 mod simulate;
+mod timestamps;
 mod transfer;
