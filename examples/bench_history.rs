@@ -13,7 +13,12 @@
 //! 500 photos and two years, four providers, five prompt versions, every
 //! experiment rated (one in ten re-rated by someone else), comments on 40%.
 
-use latina::ops::history::format_utc_ms;
+use latina::domain::time;
+
+/// Unix milliseconds as the database's timestamp text.
+fn format_utc_ms(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| String::new(), time::format)
+}
 use latina::store::{HistoryOrder, HistoryQuery, OpenMode, RatedFilter, Store};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -194,14 +199,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         t.elapsed().as_secs_f64(),
         std::fs::metadata(&db)?.len() as f64 / 1e6
     );
-    let now = latina::ops::history::now_ms();
+    let now = time::now().as_millisecond();
     let plans = [
         ("newest first", HistoryQuery::default()),
         (
             "--provider --since",
             HistoryQuery {
                 provider: Some("tone".into()),
-                since: Some(format_utc_ms(now - 30 * 86_400_000)),
+                since: jiff::Timestamp::from_millisecond(now - 30 * 86_400_000).ok(),
                 ..HistoryQuery::default()
             },
         ),

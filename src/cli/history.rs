@@ -5,8 +5,9 @@ use console::{Alignment, pad_str};
 use std::process::ExitCode;
 
 use super::ui::Ui;
+use crate::domain::time;
 use crate::ops::Workspace;
-use crate::ops::history::{self, HistoryOptions, Since, now_ms};
+use crate::ops::history::{self, HistoryOptions, Since};
 use crate::store::{HistoryOrder, HistoryRow, OpenMode, RatedFilter};
 
 /// Rows the table shows when neither `--limit` nor `--all` is given.
@@ -74,7 +75,7 @@ pub fn run(ws: &Workspace, ui: &Ui, args: HistoryArgs) -> anyhow::Result<ExitCod
         },
         limit,
     };
-    let now = now_ms();
+    let now = time::now();
     let query = options.query(now);
     if ui.json {
         let mut array = ui.json_array();
@@ -85,7 +86,7 @@ pub fn run(ws: &Workspace, ui: &Ui, args: HistoryArgs) -> anyhow::Result<ExitCod
         array.finish()?;
         return Ok(ExitCode::SUCCESS);
     }
-    let this_year = &history::format_utc_ms(now)[..4];
+    let this_year = time::utc(now).year();
     let mut shown = 0u64;
     history::history(&store, &query, |row| -> anyhow::Result<()> {
         if shown == 0 {
@@ -141,19 +142,19 @@ fn header() -> String {
 }
 
 /// One row: `3f2a9c1e 11-26 21:48 coffee.jpg   tone     0.23  8.1 0.85 1.0.0  ★★★★☆×2 ana    41ms  muy plano…`
-fn table_line(ui: &Ui, row: &HistoryRow, this_year: &str) -> String {
-    let when = if row.created_at.get(..4) == Some(this_year) {
-        // "11-26 21:48" from "2026-11-26T21:48:31.123Z"
+fn table_line(ui: &Ui, row: &HistoryRow, this_year: i16) -> String {
+    let t = time::utc(row.created_at);
+    let when = if t.year() == this_year {
+        // "11-26 21:48": this year's rows need no year.
         format!(
-            "{} {}",
-            row.created_at.get(5..10).unwrap_or(""),
-            row.created_at.get(11..16).unwrap_or("")
+            "{:02}-{:02} {:02}:{:02}",
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute()
         )
     } else {
-        row.created_at
-            .get(..10)
-            .unwrap_or(&row.created_at)
-            .to_string()
+        format!("{:04}-{:02}-{:02}", t.year(), t.month(), t.day())
     };
     let image = row
         .image

@@ -71,7 +71,7 @@ pub fn run(ws: &Workspace, ui: &Ui, args: PromptsArgs) -> anyhow::Result<ExitCod
                         v.status,
                         v.ratings,
                         v.mean_rating.map_or("-".into(), |m| format!("{m:.2}")),
-                        ui.dim(&v.created_at),
+                        ui.dim(crate::domain::time::format(v.created_at)),
                         if why.is_empty() {
                             String::new()
                         } else {

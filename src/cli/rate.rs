@@ -168,6 +168,6 @@ fn unrated_json(e: &ExperimentRecord) -> serde_json::Value {
         "status": e.status,
         "output": e.output_path,
         "preview": e.preview_path,
-        "created_at": e.created_at,
+        "created_at": crate::domain::time::format(e.created_at),
     })
 }

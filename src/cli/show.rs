@@ -4,7 +4,7 @@ use clap::Args;
 use std::process::ExitCode;
 
 use super::ui::{Ui, params_text};
-use crate::domain::Method;
+use crate::domain::{Method, time};
 use crate::ops::Workspace;
 use crate::ops::history::{ExperimentReport, show};
 use crate::store::OpenMode;
@@ -61,10 +61,9 @@ fn text(ui: &Ui, report: &ExperimentReport) -> Vec<String> {
     lines.push(format!(
         "{} {}{}",
         label("created"),
-        row.created_at,
+        time::format(row.created_at),
         row.finished_at
-            .as_ref()
-            .map(|f| format!(", finished {f}"))
+            .map(|f| format!(", finished {}", time::format(f)))
             .unwrap_or_default()
     ));
     let status = match row.status.as_str() {
@@ -187,7 +186,7 @@ fn text(ui: &Ui, report: &ExperimentReport) -> Vec<String> {
             "{} {} {} {}{}{}",
             label(if i == 0 { "ratings" } else { "" }),
             ui.stars(r.stars),
-            ui.dim(&r.rated_at),
+            ui.dim(time::format(r.rated_at)),
             super::display::printable(r.rated_by.as_deref().unwrap_or("-")),
             r.comment.as_ref().map_or(String::new(), |c| format!(
                 "  \"{}\"",

@@ -1,5 +1,13 @@
 //! Checks on a parsed config that types cannot express: ranges, names,
 //! URLs, uniqueness, at least one provider.
+//!
+//! The per-key checks are one table (`key_rules`) of (key, passes,
+//! message), built with `within` for the plain ranges, so a new key is one
+//! line and every range message has the same shape; the first failing row,
+//! in table order, is the error.
+
+use std::fmt::Display;
+use std::ops::RangeInclusive;
 
 use super::Config;
 use super::providers::{self, ProviderConfig};
@@ -12,201 +20,8 @@ pub(super) fn validate(config: &Config, label: &str) -> Result<()> {
         location: format!("key `{key}`: "),
         message,
     };
-    let e = &config.enhance;
-    if !(1..=8).contains(&e.variants) {
-        return Err(fail(
-            "enhance.variants",
-            format!("expected 1 to 8, got {}", e.variants),
-        ));
-    }
-    if !(50..=100).contains(&e.jpeg_quality) {
-        return Err(fail(
-            "enhance.jpeg_quality",
-            format!("expected 50 to 100, got {}", e.jpeg_quality),
-        ));
-    }
-    if !(64..=4096).contains(&e.preview_height) {
-        return Err(fail(
-            "enhance.preview_height",
-            format!("expected 64 to 4096, got {}", e.preview_height),
-        ));
-    }
-    if !(e.max_megapixels.is_finite() && e.max_megapixels > 0.0 && e.max_megapixels <= 400.0) {
-        return Err(fail(
-            "enhance.max_megapixels",
-            format!(
-                "expected a number above 0 and at most 400, got {}",
-                e.max_megapixels
-            ),
-        ));
-    }
-    if e.min_side == 0 {
-        return Err(fail("enhance.min_side", "expected at least 1".into()));
-    }
-    if e.max_file_mb == 0 {
-        return Err(fail("enhance.max_file_mb", "expected at least 1".into()));
-    }
-    if !(1..=16).contains(&e.concurrency) {
-        return Err(fail(
-            "enhance.concurrency",
-            format!("expected 1 to 16, got {}", e.concurrency),
-        ));
-    }
-    if let Some(fallback) = &e.fallback {
-        let builtin = config
-            .providers
-            .iter()
-            .any(|p| p.name() == fallback && p.is_builtin());
-        if !builtin {
-            return Err(fail(
-                "enhance.fallback",
-                format!("expected the name of a built-in provider arm, got {fallback:?}"),
-            ));
-        }
-    }
-    let o = &config.optimizer;
-    for (key, [low, high], (floor, ceiling)) in [
-        ("optimizer.init_strength", o.init_strength, (0.0, 1.0)),
-        ("optimizer.guidance_scale", o.guidance_scale, (1.0, 30.0)),
-        (
-            "optimizer.controlnet_weight",
-            o.controlnet_weight,
-            (0.0, 2.0),
-        ),
-    ] {
-        if !(low.is_finite() && high.is_finite() && low < high && low >= floor && high <= ceiling) {
-            return Err(fail(
-                key,
-                format!(
-                    "expected [low, high] with {floor} <= low < high <= {ceiling}, got [{low}, {high}]"
-                ),
-            ));
-        }
-    }
-    if !(o.xi.is_finite() && (0.0..=2.0).contains(&o.xi)) {
-        return Err(fail(
-            "optimizer.xi",
-            format!("expected 0 to 2 stars, got {}", o.xi),
-        ));
-    }
-    if !(o.space_filling.is_finite() && (0.0..=1.0).contains(&o.space_filling)) {
-        return Err(fail(
-            "optimizer.space_filling",
-            format!("expected 0 to 1, got {}", o.space_filling),
-        ));
-    }
-    if !(50..=5000).contains(&o.max_model_points) {
-        return Err(fail(
-            "optimizer.max_model_points",
-            format!("expected 50 to 5000, got {}", o.max_model_points),
-        ));
-    }
-    if !(16..=4096).contains(&o.candidates) {
-        return Err(fail(
-            "optimizer.candidates",
-            format!("expected 16 to 4096, got {}", o.candidates),
-        ));
-    }
-    let v = &config.evolution;
-    let checks: [(&str, bool, &str); 7] = [
-        ("evolution.every", v.every >= 1, "expected at least 1"),
-        (
-            "evolution.skip_above",
-            v.skip_above.is_finite() && (1.0..=5.0).contains(&v.skip_above),
-            "expected 1 to 5 stars",
-        ),
-        (
-            "evolution.challenger_share",
-            v.challenger_share.is_finite() && v.challenger_share > 0.0 && v.challenger_share < 1.0,
-            "expected a share above 0 and below 1",
-        ),
-        (
-            "evolution.min_ratings",
-            v.min_ratings >= 2 && v.min_ratings <= v.max_ratings,
-            "expected at least 2 and at most max_ratings",
-        ),
-        (
-            "evolution.promote_margin",
-            v.promote_margin.is_finite() && (0.0..=4.0).contains(&v.promote_margin),
-            "expected 0 to 4 stars",
-        ),
-        (
-            "evolution.reject_margin",
-            v.reject_margin.is_finite() && (-4.0..=0.0).contains(&v.reject_margin),
-            "expected -4 to 0 stars",
-        ),
-        (
-            "evolution.confidence",
-            v.confidence.is_finite() && (0.5..1.0).contains(&v.confidence),
-            "expected at least 0.5 and below 1",
-        ),
-    ];
-    for (key, ok, expected) in checks {
-        if !ok {
-            return Err(fail(key, expected.to_string()));
-        }
-    }
-    let llm = &v.llm;
-    let llm_checks: [(&str, bool, &str); 5] = [
-        (
-            "evolution.llm.base_url",
-            llm.base_url.starts_with("http://") || llm.base_url.starts_with("https://"),
-            "expected an http:// or https:// URL",
-        ),
-        (
-            "evolution.llm.model",
-            !llm.model.trim().is_empty(),
-            "expected a model name",
-        ),
-        (
-            "evolution.llm.temperature",
-            llm.temperature.is_finite() && (0.0..=2.0).contains(&llm.temperature),
-            "expected 0 to 2",
-        ),
-        (
-            "evolution.llm.max_attempts",
-            (1..=10).contains(&llm.max_attempts) && llm.max_tokens >= 1,
-            "expected max_attempts 1 to 10 and max_tokens at least 1",
-        ),
-        (
-            "evolution.llm.timeout_secs",
-            llm.timeout_secs > 0,
-            "expected at least 1",
-        ),
-    ];
-    for (key, ok, expected) in llm_checks {
-        if !ok {
-            return Err(fail(key, expected.to_string()));
-        }
-    }
-    if let Some(e) = &v.embeddings {
-        let embeddings_checks: [(&str, bool, &str); 4] = [
-            (
-                "evolution.embeddings.base_url",
-                e.base_url.starts_with("http://") || e.base_url.starts_with("https://"),
-                "expected an http:// or https:// URL",
-            ),
-            (
-                "evolution.embeddings.model",
-                !e.model.trim().is_empty(),
-                "expected a model name",
-            ),
-            (
-                "evolution.embeddings.threshold",
-                e.threshold.is_finite() && (-1.0..=1.0).contains(&e.threshold),
-                "expected a cosine similarity from -1 to 1",
-            ),
-            (
-                "evolution.embeddings.timeout_secs",
-                e.timeout_secs > 0,
-                "expected at least 1",
-            ),
-        ];
-        for (key, ok, expected) in embeddings_checks {
-            if !ok {
-                return Err(fail(key, expected.to_string()));
-            }
-        }
+    if let Some(rule) = key_rules(config).into_iter().find(|r| !r.ok) {
+        return Err(fail(rule.key, rule.expected));
     }
     if config.providers.is_empty() {
         return Err(fail(
@@ -244,10 +59,205 @@ pub(super) fn validate(config: &Config, label: &str) -> Result<()> {
     Ok(())
 }
 
+/// One key's check: the key, whether its value passes, and what was
+/// expected (the error message when it does not).
+struct KeyRule {
+    key: &'static str,
+    ok: bool,
+    expected: String,
+}
+
+/// `key` must lie in `range`: "expected LOW to HIGH[unit], got VALUE".
+/// NaN is never in a range, and every range here is bounded, so an infinite
+/// value fails too.
+fn within<T: PartialOrd + Display>(
+    key: &'static str,
+    value: T,
+    range: RangeInclusive<T>,
+    unit: &str,
+) -> KeyRule {
+    let expected = format!(
+        "expected {} to {}{unit}, got {value}",
+        range.start(),
+        range.end()
+    );
+    KeyRule {
+        key,
+        ok: range.contains(&value),
+        expected,
+    }
+}
+
+/// `key` passes when `ok`; otherwise `expected` is the message.
+fn rule(key: &'static str, ok: bool, expected: impl Into<String>) -> KeyRule {
+    KeyRule {
+        key,
+        ok,
+        expected: expected.into(),
+    }
+}
+
+/// Whether `url` is an http:// or https:// URL.
+fn is_http(url: &str) -> bool {
+    url.starts_with("http://") || url.starts_with("https://")
+}
+
+/// Every per-key check of `[enhance]`, `[optimizer]` and `[evolution]`, in
+/// the order they are reported.
+fn key_rules(config: &Config) -> Vec<KeyRule> {
+    let e = &config.enhance;
+    let o = &config.optimizer;
+    let v = &config.evolution;
+    let llm = &v.llm;
+    let fallback_ok = e.fallback.as_ref().is_none_or(|fallback| {
+        config
+            .providers
+            .iter()
+            .any(|p| p.name() == fallback && p.is_builtin())
+    });
+    let mut rules = vec![
+        within("enhance.variants", e.variants, 1..=8, ""),
+        within("enhance.jpeg_quality", e.jpeg_quality, 50..=100, ""),
+        within("enhance.preview_height", e.preview_height, 64..=4096, ""),
+        rule(
+            "enhance.max_megapixels",
+            e.max_megapixels > 0.0 && e.max_megapixels <= 400.0,
+            format!(
+                "expected a number above 0 and at most 400, got {}",
+                e.max_megapixels
+            ),
+        ),
+        rule("enhance.min_side", e.min_side > 0, "expected at least 1"),
+        rule(
+            "enhance.max_file_mb",
+            e.max_file_mb > 0,
+            "expected at least 1",
+        ),
+        within("enhance.concurrency", e.concurrency, 1..=16, ""),
+        rule(
+            "enhance.fallback",
+            fallback_ok,
+            format!(
+                "expected the name of a built-in provider arm, got {:?}",
+                e.fallback.as_deref().unwrap_or_default()
+            ),
+        ),
+    ];
+    for (key, [low, high], (floor, ceiling)) in [
+        ("optimizer.init_strength", o.init_strength, (0.0, 1.0)),
+        ("optimizer.guidance_scale", o.guidance_scale, (1.0, 30.0)),
+        (
+            "optimizer.controlnet_weight",
+            o.controlnet_weight,
+            (0.0, 2.0),
+        ),
+    ] {
+        rules.push(rule(
+            key,
+            low.is_finite() && high.is_finite() && low < high && low >= floor && high <= ceiling,
+            format!(
+                "expected [low, high] with {floor} <= low < high <= {ceiling}, got [{low}, {high}]"
+            ),
+        ));
+    }
+    rules.extend([
+        within("optimizer.xi", o.xi, 0.0..=2.0, " stars"),
+        within("optimizer.space_filling", o.space_filling, 0.0..=1.0, ""),
+        within(
+            "optimizer.max_model_points",
+            o.max_model_points,
+            50..=5000,
+            "",
+        ),
+        within("optimizer.candidates", o.candidates, 16..=4096, ""),
+        rule("evolution.every", v.every >= 1, "expected at least 1"),
+        rule(
+            "evolution.skip_above",
+            (1.0..=5.0).contains(&v.skip_above),
+            "expected 1 to 5 stars",
+        ),
+        rule(
+            "evolution.challenger_share",
+            v.challenger_share > 0.0 && v.challenger_share < 1.0,
+            "expected a share above 0 and below 1",
+        ),
+        rule(
+            "evolution.min_ratings",
+            v.min_ratings >= 2 && v.min_ratings <= v.max_ratings,
+            "expected at least 2 and at most max_ratings",
+        ),
+        rule(
+            "evolution.promote_margin",
+            (0.0..=4.0).contains(&v.promote_margin),
+            "expected 0 to 4 stars",
+        ),
+        rule(
+            "evolution.reject_margin",
+            (-4.0..=0.0).contains(&v.reject_margin),
+            "expected -4 to 0 stars",
+        ),
+        rule(
+            "evolution.confidence",
+            (0.5..1.0).contains(&v.confidence),
+            "expected at least 0.5 and below 1",
+        ),
+        rule(
+            "evolution.llm.base_url",
+            is_http(&llm.base_url),
+            "expected an http:// or https:// URL",
+        ),
+        rule(
+            "evolution.llm.model",
+            !llm.model.trim().is_empty(),
+            "expected a model name",
+        ),
+        rule(
+            "evolution.llm.temperature",
+            (0.0..=2.0).contains(&llm.temperature),
+            "expected 0 to 2",
+        ),
+        rule(
+            "evolution.llm.max_attempts",
+            (1..=10).contains(&llm.max_attempts) && llm.max_tokens >= 1,
+            "expected max_attempts 1 to 10 and max_tokens at least 1",
+        ),
+        rule(
+            "evolution.llm.timeout_secs",
+            llm.timeout_secs > 0,
+            "expected at least 1",
+        ),
+    ]);
+    if let Some(em) = &v.embeddings {
+        rules.extend([
+            rule(
+                "evolution.embeddings.base_url",
+                is_http(&em.base_url),
+                "expected an http:// or https:// URL",
+            ),
+            rule(
+                "evolution.embeddings.model",
+                !em.model.trim().is_empty(),
+                "expected a model name",
+            ),
+            rule(
+                "evolution.embeddings.threshold",
+                (-1.0..=1.0).contains(&em.threshold),
+                "expected a cosine similarity from -1 to 1",
+            ),
+            rule(
+                "evolution.embeddings.timeout_secs",
+                em.timeout_secs > 0,
+                "expected at least 1",
+            ),
+        ]);
+    }
+    rules
+}
+
 /// Checks one provider's settings; the message says what was expected.
 fn validate_provider(provider: &ProviderConfig) -> std::result::Result<(), String> {
     if let Some(url) = provider.base_url()
-        && !(url.starts_with("http://") || url.starts_with("https://"))
+        && !is_http(url)
     {
         return Err(format!(
             "base_url: expected an http:// or https:// URL, got {url:?}"

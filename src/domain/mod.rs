@@ -1,7 +1,9 @@
 //! The product's vocabulary: experiments, their parameters, ratings; and,
 //! in one file per concept, prompt versions and decisions ([`prompt`]), the
 //! learning phase and convergence ([`learning`]) and the evolution schedule
-//! ([`evolution`]), and what the learning model is told ([`evidence`]).
+//! ([`evolution`]), what the learning model is told ([`evidence`]) and the
+//! running win and agreement counts the store keeps ([`tally`]); instants
+//! are `jiff` timestamps in one text form ([`time`]).
 //!
 //! Plain data with validation at construction; no I/O. The store maps these
 //! to SQL, the CLI to text and JSON.
@@ -11,6 +13,8 @@ pub mod evidence;
 pub mod evolution;
 pub mod learning;
 pub mod prompt;
+pub mod tally;
+pub mod time;
 
 pub use check::Check;
 pub use evidence::{
@@ -20,6 +24,7 @@ pub use evidence::{
 pub use evolution::EvolutionSchedule;
 pub use learning::{Phase, TargetOutlook};
 pub use prompt::{ArmStats, ChallengeRules, Comparison, Decision, PromptStatus, PromptVersion};
+pub use tally::{AgreementTally, WinRecord};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

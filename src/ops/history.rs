@@ -3,12 +3,14 @@
 //!
 //! History rows are handed to the caller one at a time as the store reads
 //! them, so printing the first lines of a huge history costs only those
-//! lines. Times given on the command line are turned here into the UTC text
+//! lines. Times given on the command line are turned here into the instant
 //! the store compares with; the store owns the SQL, the CLI the printing.
 
+use jiff::civil::{Date, Time};
+use jiff::tz::Offset;
+use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
 use crate::store::{
@@ -18,10 +20,10 @@ use crate::store::{
 /// The start of a `--since` window, as typed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Since {
-    /// An instant, in milliseconds since the Unix epoch (UTC).
-    At(i64),
+    /// An instant.
+    At(Timestamp),
     /// That long before now.
-    Ago(Duration),
+    Ago(SignedDuration),
 }
 
 /// Why a `--since` value was refused.
@@ -46,23 +48,22 @@ impl FromStr for Since {
 }
 
 impl Since {
-    /// The instant this window starts at, as the store writes timestamps
-    /// (`YYYY-MM-DDTHH:MM:SS.sssZ`), `now_ms` being the current Unix time in ms.
-    pub fn resolve(self, now_ms: i64) -> String {
-        let at = match self {
-            Since::At(ms) => ms,
-            Since::Ago(age) => now_ms.saturating_sub(age.as_millis().min(i64::MAX as u128) as i64),
-        };
-        format_utc_ms(at)
+    /// The instant this window starts at, an age counted back from `now`
+    /// (an age reaching before any representable time starts at the first).
+    pub fn resolve(self, now: Timestamp) -> Timestamp {
+        match self {
+            Since::At(at) => at,
+            Since::Ago(age) => now.checked_sub(age).unwrap_or(Timestamp::MIN),
+        }
     }
 }
 
 /// `24h`, `7d`, `2w`: `Some(None)` for an age that overflows, `None` when
 /// the text is not an age at all.
-fn parse_age(t: &str) -> Option<Option<Duration>> {
+fn parse_age(t: &str) -> Option<Option<SignedDuration>> {
     let unit = t.chars().last()?;
     let seconds_per = match unit {
-        'h' => 3_600u64,
+        'h' => 3_600i64,
         'd' => 86_400,
         'w' => 7 * 86_400,
         _ => return None,
@@ -73,138 +74,59 @@ fn parse_age(t: &str) -> Option<Option<Duration>> {
     }
     Some(
         digits
-            .parse::<u64>()
+            .parse::<i64>()
             .ok()
             .and_then(|n| n.checked_mul(seconds_per))
-            .map(Duration::from_secs),
+            .map(SignedDuration::from_secs),
     )
 }
 
-/// `YYYY-MM-DD` (midnight UTC) or an RFC 3339 date-time, to Unix ms.
-fn parse_instant(t: &str) -> Option<i64> {
+/// `YYYY-MM-DD` (midnight UTC) or an RFC 3339 date-time. jiff reads more
+/// forms than these (no seconds, the basic form, `±HH` offsets); only what
+/// `--since` documents is let through to it.
+fn parse_instant(t: &str) -> Option<Timestamp> {
     let b = t.as_bytes();
-    let date = parse_date(b.get(..10)?)?;
+    let date_shape = |b: &[u8]| {
+        b.len() == 10
+            && b.iter().enumerate().all(|(i, c)| match i {
+                4 | 7 => *c == b'-',
+                _ => c.is_ascii_digit(),
+            })
+    };
     if b.len() == 10 {
-        return Some(date * 86_400_000);
+        if !date_shape(b) {
+            return None;
+        }
+        let date: Date = t.parse().ok()?;
+        return Offset::UTC
+            .to_timestamp(date.to_datetime(Time::midnight()))
+            .ok();
     }
-    if !matches!(b[10], b'T' | b't' | b' ') {
+    if b.len() < 20 || !date_shape(&b[..10]) {
         return None;
     }
-    let rest = &b[11..];
-    let hh = two_digits(rest.get(0..2)?)?;
-    let mm = two_digits(rest.get(3..5)?)?;
-    let ss = two_digits(rest.get(6..8)?)?;
-    if rest[2] != b':' || rest[5] != b':' || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    let mut i = 8;
-    let mut millis = 0i64;
-    if rest.get(i) == Some(&b'.') {
-        let digits = rest[i + 1..]
-            .iter()
-            .take_while(|c| c.is_ascii_digit())
-            .count();
+    let clock = b[10..19].iter().enumerate().all(|(i, c)| match i {
+        0 => matches!(c, b'T' | b't' | b' '),
+        3 | 6 => *c == b':',
+        _ => c.is_ascii_digit(),
+    });
+    let mut rest = &b[19..];
+    if let [b'.', fraction @ ..] = rest {
+        let digits = fraction.iter().take_while(|c| c.is_ascii_digit()).count();
         if digits == 0 {
             return None;
         }
-        for (k, c) in rest[i + 1..i + 1 + digits].iter().take(3).enumerate() {
-            millis += i64::from(c - b'0') * [100, 10, 1][k];
-        }
-        i += 1 + digits;
+        rest = &fraction[digits..];
     }
-    let offset_minutes = match rest.get(i..)? {
-        [b'Z' | b'z'] => 0,
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let h = two_digits(&[*h1, *h2])?;
-            let m = two_digits(&[*m1, *m2])?;
-            if h > 23 || m > 59 {
-                return None;
-            }
-            let minutes = h * 60 + m;
-            if *sign == b'+' { minutes } else { -minutes }
-        }
-        _ => return None,
+    let offset = match rest {
+        [b'Z' | b'z'] => true,
+        [b'+' | b'-', h1, h2, b':', m1, m2] => [h1, h2, m1, m2].iter().all(|c| c.is_ascii_digit()),
+        _ => false,
     };
-    let seconds = date * 86_400 + hh * 3_600 + mm * 60 + ss - offset_minutes * 60;
-    Some(seconds * 1000 + millis)
-}
-
-/// `YYYY-MM-DD` to days since 1970-01-01, checking the day exists.
-fn parse_date(b: &[u8]) -> Option<i64> {
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+    if !(clock && offset) {
         return None;
     }
-    let year = two_digits(&b[0..2])? * 100 + two_digits(&b[2..4])?;
-    let month = two_digits(&b[5..7])?;
-    let day = two_digits(&b[8..10])?;
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return None;
-    }
-    Some(days_from_civil(year, month, day))
-}
-
-fn two_digits(b: &[u8]) -> Option<i64> {
-    match b {
-        [a, c] if a.is_ascii_digit() && c.is_ascii_digit() => {
-            Some(i64::from(a - b'0') * 10 + i64::from(c - b'0'))
-        }
-        _ => None,
-    }
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant,
-/// "chrono-Compatible Low-Level Date Algorithms", `days_from_civil`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The inverse of [`days_from_civil`] (Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
-}
-
-/// Unix ms as `YYYY-MM-DDTHH:MM:SS.sssZ`, the store's timestamp text.
-pub fn format_utc_ms(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    let in_day = ms.rem_euclid(86_400_000);
-    let (y, mo, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        in_day / 3_600_000,
-        in_day / 60_000 % 60,
-        in_day / 1000 % 60,
-        in_day % 1000
-    )
-}
-
-/// The current Unix time in milliseconds.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    t.parse().ok()
 }
 
 /// What `latina history` was asked for.
@@ -227,13 +149,13 @@ pub struct HistoryOptions {
 }
 
 impl HistoryOptions {
-    /// The store query, with `--since` resolved against `now_ms`.
-    pub fn query(&self, now_ms: i64) -> HistoryQuery {
+    /// The store query, with `--since` resolved against `now`.
+    pub fn query(&self, now: Timestamp) -> HistoryQuery {
         HistoryQuery {
             provider: self.provider.clone(),
             prompt_version: self.prompt_version.clone(),
             rated: self.rated,
-            since: self.since.map(|s| s.resolve(now_ms)),
+            since: self.since.map(|s| s.resolve(now)),
             rated_by: self.rated_by.clone(),
             order: self.order,
             limit: self.limit,
@@ -349,10 +271,12 @@ pub fn show(store: &Store, id: &str) -> Result<ExperimentReport> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::time;
 
+    /// The instant `text` names, in Unix milliseconds.
     fn at(text: &str) -> i64 {
         match text.parse::<Since>().unwrap() {
-            Since::At(ms) => ms,
+            Since::At(at) => at.as_millisecond(),
             other => panic!("{other:?}"),
         }
     }
@@ -376,14 +300,18 @@ mod tests {
 
     #[test]
     fn ages_count_back_from_now() {
-        assert_eq!("24h".parse(), Ok(Since::Ago(Duration::from_secs(86_400))));
-        assert_eq!("7d".parse(), Ok(Since::Ago(Duration::from_secs(604_800))));
-        assert_eq!("2w".parse(), Ok(Since::Ago(Duration::from_secs(1_209_600))));
-        let now = at("2026-11-26T12:00:00Z");
+        let hours = |h: i64| Since::Ago(SignedDuration::from_hours(h));
+        assert_eq!("24h".parse(), Ok(hours(24)));
+        assert_eq!("7d".parse(), Ok(hours(7 * 24)));
+        assert_eq!("2w".parse(), Ok(hours(14 * 24)));
+        let now = time::parse("2026-11-26T12:00:00.000Z").unwrap();
         assert_eq!(
-            Since::Ago(Duration::from_secs(2 * 86_400)).resolve(now),
+            time::format(hours(48).resolve(now)),
             "2026-11-24T12:00:00.000Z"
         );
+        // An age older than time itself starts at the first instant.
+        let ages = Since::Ago(SignedDuration::from_secs(i64::MAX / 2));
+        assert_eq!(ages.resolve(now), Timestamp::MIN);
     }
 
     #[test]
@@ -404,6 +332,8 @@ mod tests {
             "2026-11-20T10:00Z",
             "2026-11-20T10:00:00.Z",
             "2026-11-20T10:00:00+1:00",
+            "2026-11-20T10:00:00+01",
+            "20261120T100000Z",
             "99999999999999999999d",
         ] {
             assert!(bad.parse::<Since>().is_err(), "{bad:?} accepted");
@@ -412,11 +342,12 @@ mod tests {
     }
 
     #[test]
-    fn formatting_writes_the_stores_timestamp_text() {
-        assert_eq!(format_utc_ms(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(format_utc_ms(-1), "1969-12-31T23:59:59.999Z");
+    fn an_instant_is_compared_as_the_stores_timestamp_text() {
         let ms = at("2026-11-26T21:48:31.123Z");
-        assert_eq!(format_utc_ms(ms), "2026-11-26T21:48:31.123Z");
-        assert_eq!(Since::At(ms).resolve(0), "2026-11-26T21:48:31.123Z");
+        let since = Since::At(Timestamp::from_millisecond(ms).unwrap());
+        assert_eq!(
+            time::format(since.resolve(Timestamp::UNIX_EPOCH)),
+            "2026-11-26T21:48:31.123Z"
+        );
     }
 }

@@ -35,7 +35,8 @@ pub struct RatingReceipt {
     /// Who rated.
     pub rated_by: Option<String>,
     /// When (UTC).
-    pub rated_at: String,
+    #[serde(with = "crate::domain::time::millis")]
+    pub rated_at: jiff::Timestamp,
     /// True if an earlier rating of this experiment was superseded.
     pub replaced_earlier: bool,
 }

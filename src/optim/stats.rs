@@ -4,6 +4,8 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+pub use crate::domain::tally::{AgreementTally, WinRecord};
+
 /// One bucket of the rating trend.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrendBucket {
@@ -41,25 +43,6 @@ pub fn rating_trend(stars: &[u8], size: usize, window: usize) -> Vec<TrendBucket
             }
         })
         .collect()
-}
-
-/// Head-to-head record of one arm against the others.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct WinRecord {
-    /// Pairs it took part in against a different arm, both rated.
-    pub comparisons: u64,
-    /// Pairs where its variant was rated higher.
-    pub wins: u64,
-    /// Pairs rated equal.
-    pub ties: u64,
-}
-
-impl WinRecord {
-    /// Share of comparisons won, a tie counting half; `None` without any.
-    pub fn win_rate(&self) -> Option<f64> {
-        (self.comparisons > 0)
-            .then(|| (self.wins as f64 + 0.5 * self.ties as f64) / self.comparisons as f64)
-    }
 }
 
 /// Tallies wins over groups of variants shown together (the same photo in
@@ -149,29 +132,6 @@ pub fn fleiss_kappa(counts: &[Vec<u32>]) -> Option<f64> {
     let p_bar = agreement / items.len() as f64;
     let p_e: f64 = per_category.iter().map(|x| (x / total).powi(2)).sum();
     (p_e < 1.0).then(|| (p_bar - p_e) / (1.0 - p_e))
-}
-
-/// Sums over the items rated by the same number `raters` (k ≥ 2) of
-/// raters on the 1–5 star scale: enough for [`icc_from_tallies`] and
-/// [`kappa_from_tallies`] to equal [`icc_oneway`] and [`fleiss_kappa`] on
-/// the items themselves. Kept this way so the database can maintain them
-/// as each rating arrives instead of rereading every shared rating.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct AgreementTally {
-    /// k, the raters per item.
-    pub raters: u64,
-    /// Items with k raters.
-    pub items: u64,
-    /// Σ over items of the item's star total T.
-    pub star_sum: i64,
-    /// Σ T².
-    pub item_sum_sq: i64,
-    /// Σ over every rating of stars².
-    pub star_sq: i64,
-    /// Σ over items of Σⱼ nⱼ², nⱼ = raters giving j stars.
-    pub category_sq: i64,
-    /// Σ nⱼ for j = 1..=5 stars.
-    pub categories: [i64; 5],
 }
 
 /// Tallies items (each a list of 1–5 star ratings) by rater count; items

@@ -3,15 +3,18 @@
 //! challenger happens in one IMMEDIATE transaction, so concurrent `evolve`
 //! and `rate` processes never see half of it.
 
+use jiff::{SignedDuration, Timestamp};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
+use super::columns::{Stamp, stamp};
 use super::{PromptVersion, Store};
+use crate::domain::time;
 use crate::domain::{Comparison, Decision};
 use crate::error::{Conflict, Error, Result};
 
 /// A claim older than this is taken to be from a process that died.
-const STALE_CLAIM_MINUTES: i64 = 15;
+const STALE_CLAIM: SignedDuration = SignedDuration::from_mins(15);
 
 /// The challenger on trial.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -19,7 +22,8 @@ pub struct Challenger {
     /// The version and its text.
     pub prompt: PromptVersion,
     /// When its trial started (ratings of both arms from then on count).
-    pub since: String,
+    #[serde(with = "time::millis")]
+    pub since: Timestamp,
 }
 
 /// One evolution, as recorded.
@@ -38,7 +42,8 @@ pub struct EvolutionRecord {
     /// Why it was skipped or failed.
     pub detail: Option<String>,
     /// When.
-    pub created_at: String,
+    #[serde(with = "time::millis")]
+    pub created_at: Timestamp,
 }
 
 /// One recorded champion/challenger decision (automatic, or a manual
@@ -68,7 +73,8 @@ pub struct DecisionRecord {
     /// Probability that the challenger is better.
     pub prob_better: Option<f64>,
     /// When.
-    pub created_at: String,
+    #[serde(with = "time::millis")]
+    pub created_at: Timestamp,
 }
 
 /// A claimed evolution, to be finished with [`Store::finish_evolution`].
@@ -177,13 +183,16 @@ impl Store {
         if let Some(version) = challenger_version(&tx)? {
             return Ok(Claim::ChallengerOnTrial { version });
         }
+        let stale_before = time::now()
+            .checked_sub(STALE_CLAIM)
+            .unwrap_or(Timestamp::MIN);
         let running: Option<i64> = tx
             .query_row(
                 "SELECT trigger_sample FROM evolutions
                  WHERE outcome = 'pending' AND trigger_sample != ?1
-                   AND created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?2)
+                   AND created_at >= ?2
                  ORDER BY id DESC LIMIT 1",
-                params![trigger as i64, format!("-{STALE_CLAIM_MINUTES} minutes")],
+                params![trigger as i64, Stamp(stale_before)],
                 |r| r.get(0),
             )
             .optional()?;
@@ -195,9 +204,9 @@ impl Store {
         let existing: Option<(i64, String, bool)> = tx
             .query_row(
                 "SELECT id, outcome,
-                        created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?2)
+                        created_at < ?2
                  FROM evolutions WHERE trigger_sample = ?1",
-                params![trigger as i64, format!("-{STALE_CLAIM_MINUTES} minutes")],
+                params![trigger as i64, Stamp(stale_before)],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
@@ -337,7 +346,7 @@ impl Store {
                             reasoning: r.get(4)?,
                             changes: serde_json::from_str(&changes).unwrap_or_default(),
                         },
-                        since: r.get(6)?,
+                        since: stamp(r, 6)?,
                     })
                 },
             )
@@ -345,14 +354,16 @@ impl Store {
     }
 
     /// Latest stars of the experiments made with `version` from `since` on.
-    pub fn ratings_since(&self, version: &str, since: &str) -> Result<Vec<u8>> {
+    pub fn ratings_since(&self, version: &str, since: Timestamp) -> Result<Vec<u8>> {
         let mut stmt = self.conn.prepare(
             "SELECT e.stars FROM experiments e
              WHERE e.rating_id IS NOT NULL AND e.prompt_version = ?1 AND e.created_at >= ?2
              ORDER BY e.rating_id",
         )?;
         let rows = stmt
-            .query_map(params![version, since], |r| Ok(r.get::<_, i64>(0)? as u8))?
+            .query_map(params![version, Stamp(since)], |r| {
+                Ok(r.get::<_, i64>(0)? as u8)
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -444,7 +455,7 @@ impl Store {
                     evolver: r.get(3)?,
                     outcome: r.get(4)?,
                     detail: r.get(5)?,
-                    created_at: r.get(6)?,
+                    created_at: stamp(r, 6)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -485,7 +496,7 @@ impl Store {
                     t: r.get(8)?,
                     df: r.get(9)?,
                     prob_better: r.get(10)?,
-                    created_at: r.get(11)?,
+                    created_at: stamp(r, 11)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -106,8 +106,8 @@ pub struct ExperimentRecord {
     pub latency_ms: Option<u64>,
     /// Why it failed.
     pub error: Option<String>,
-    /// When it was proposed (UTC, RFC 3339).
-    pub created_at: String,
+    /// When it was proposed.
+    pub created_at: jiff::Timestamp,
     /// The copy of the photo it was rendered from, if any.
     pub image_path: Option<String>,
     /// The batch's side-by-side preview, if any.
@@ -157,7 +157,7 @@ fn record_from_row(r: &Row<'_>) -> rusqlite::Result<ExperimentRecord> {
         output_path: r.get(10)?,
         latency_ms: r.get::<_, Option<i64>>(11)?.map(|v| v.max(0) as u64),
         error: r.get(12)?,
-        created_at: r.get(13)?,
+        created_at: super::columns::stamp(r, 13)?,
         image_path: r.get(14)?,
         preview_path: r.get(15)?,
         rating: match stars {
@@ -312,14 +312,16 @@ impl Store {
     /// or written before owners were recorded) is marked once it is older
     /// than the lease ([`owner::LEASE`]).
     pub fn recover_interrupted(&mut self) -> Result<usize> {
-        let lease = format!("-{} seconds", owner::LEASE.as_secs());
+        let lease_start = crate::domain::time::now()
+            .checked_sub(owner::LEASE)
+            .unwrap_or(jiff::Timestamp::MIN);
         let candidates: Vec<(String, Option<Owner>, bool)> = {
             let mut stmt = self.conn.prepare(
                 "SELECT id, owner_pid, owner_host, owner_start,
-                        created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)
+                        created_at < ?1
                  FROM experiments WHERE status = 'running'",
             )?;
-            stmt.query_map([&lease], |r| {
+            stmt.query_map([super::columns::Stamp(lease_start)], |r| {
                 let owner = r.get::<_, Option<i64>>(1)?.map(|pid| Owner {
                     pid: u32::try_from(pid).unwrap_or(u32::MAX),
                     host: r.get(2).ok().flatten(),

@@ -9,12 +9,15 @@
 //! `ratings_by_experiment` lookups, never a scan. Time filtering is left to
 //! the caller's timestamp: this module compares the stored UTC text.
 
+use jiff::Timestamp;
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, Row, params_from_iter};
 use serde::Serialize;
 use std::path::Path;
 
 use super::Store;
+use super::columns::{stamp, stamp_opt};
+use crate::domain::time;
 use crate::domain::{ArmRule, BatchId, ExperimentId, Explanation, Params};
 use crate::error::{Error, Result};
 
@@ -46,9 +49,9 @@ pub struct HistoryQuery {
     pub prompt_version: Option<String>,
     /// Rated or unrated only.
     pub rated: Option<RatedFilter>,
-    /// Created at or after this UTC instant, written as the store writes
-    /// timestamps (`YYYY-MM-DDTHH:MM:SS.sssZ`) so text order is time order.
-    pub since: Option<String>,
+    /// Created at or after this instant (compared as the stored text,
+    /// whose order is time order).
+    pub since: Option<Timestamp>,
     /// Rated at least once by this rater (exact name).
     pub rated_by: Option<String>,
     /// Time order.
@@ -78,7 +81,8 @@ pub struct RatingEntry {
     /// Who rated.
     pub rated_by: Option<String>,
     /// When (UTC, RFC 3339).
-    pub rated_at: String,
+    #[serde(with = "time::millis")]
+    pub rated_at: Timestamp,
     /// Whether this is its designer's latest rating of the experiment (what
     /// the learning model uses: one rating per designer).
     pub counts: bool,
@@ -118,6 +122,9 @@ pub struct HistoryRow {
     pub provider: String,
     /// The provider that failed before a fallback arm rendered it.
     pub fallback_from: Option<String>,
+    /// The time lost on that failed provider before falling back,
+    /// milliseconds; `None` unless the row fell back.
+    pub fallback_latency_ms: Option<u64>,
     /// The three generation parameters.
     pub params: Params,
     /// The prompt version used.
@@ -137,9 +144,11 @@ pub struct HistoryRow {
     /// The render, when done.
     pub output_path: Option<String>,
     /// When it was proposed (UTC, RFC 3339).
-    pub created_at: String,
+    #[serde(with = "time::millis")]
+    pub created_at: Timestamp,
     /// When its render ended.
-    pub finished_at: Option<String>,
+    #[serde(with = "time::millis_opt")]
+    pub finished_at: Option<Timestamp>,
 }
 
 /// The batch an experiment belongs to, for `latina show`.
@@ -158,7 +167,8 @@ pub struct BatchInfo {
     /// The side-by-side preview, once written.
     pub preview_path: Option<String>,
     /// When the batch was created (UTC).
-    pub created_at: String,
+    #[serde(with = "time::millis")]
+    pub created_at: Timestamp,
 }
 
 /// The stored photo behind an experiment, for `latina show`.
@@ -220,8 +230,9 @@ const ROW_COLUMNS: &str = "e.id, e.batch_id, e.option, i.id, i.source_path, e.pr
     e.fallback_from, e.init_strength, e.guidance_scale, e.controlnet_weight, e.prompt_version,
     e.status, r.stars, r.comment, r.rated_by, r.rated_at,
     (SELECT count(*) FROM ratings c WHERE c.experiment_id = e.id),
-    e.latency_ms, e.cost_usd, e.error, e.output_path, e.created_at, e.finished_at";
-const ROW_COLUMN_COUNT: usize = 23;
+    e.latency_ms, e.cost_usd, e.error, e.output_path, e.created_at, e.finished_at,
+    e.fallback_latency_ms";
+const ROW_COLUMN_COUNT: usize = 24;
 
 /// The latest rating is the highest rating id of the experiment: one
 /// descending probe of `ratings_by_experiment`, then a rowid lookup.
@@ -250,7 +261,7 @@ fn row_from(r: &Row<'_>) -> rusqlite::Result<HistoryRow> {
             stars: stars.clamp(0, 5) as u8,
             comment: r.get(13)?,
             rated_by: r.get(14)?,
-            rated_at: r.get(15)?,
+            rated_at: stamp(r, 15)?,
             // The latest rating by anyone is its designer's latest.
             counts: true,
         }),
@@ -263,6 +274,7 @@ fn row_from(r: &Row<'_>) -> rusqlite::Result<HistoryRow> {
         image,
         provider: r.get(5)?,
         fallback_from: r.get(6)?,
+        fallback_latency_ms: r.get::<_, Option<i64>>(23)?.map(|v| v.max(0) as u64),
         params: Params {
             init_strength: r.get(7)?,
             guidance_scale: r.get(8)?,
@@ -276,8 +288,8 @@ fn row_from(r: &Row<'_>) -> rusqlite::Result<HistoryRow> {
         cost_usd: r.get(18)?,
         error: r.get(19)?,
         output_path: r.get(20)?,
-        created_at: r.get(21)?,
-        finished_at: r.get(22)?,
+        created_at: stamp(r, 21)?,
+        finished_at: stamp_opt(r, 22)?,
     })
 }
 
@@ -305,7 +317,7 @@ fn where_clause(query: &HistoryQuery) -> (String, Vec<Value>) {
     }
     if let Some(since) = &query.since {
         conditions.push("e.created_at >= ?");
-        values.push(Value::Text(since.clone()));
+        values.push(Value::Text(time::format(*since)));
     }
     match query.rated {
         // `rating_id` is kept by triggers (schema 6); the unrated few have
@@ -455,7 +467,7 @@ impl Store {
                         room: r.get(c + 10)?,
                         style: r.get(c + 11)?,
                         preview_path: r.get(c + 12)?,
-                        created_at: r.get(c + 13)?,
+                        created_at: stamp(r, c + 13)?,
                     },
                     image_info,
                     ratings: Vec::new(),
@@ -475,7 +487,7 @@ impl Store {
                     stars: r.get::<_, i64>(0)?.clamp(0, 5) as u8,
                     comment: r.get(1)?,
                     rated_by: r.get(2)?,
-                    rated_at: r.get(3)?,
+                    rated_at: stamp(r, 3)?,
                     counts: false,
                 })
             })?
@@ -557,7 +569,7 @@ mod tests {
     fn oldest_first_and_since_use_the_time_index_too() {
         let p = plan(&HistoryQuery {
             order: HistoryOrder::OldestFirst,
-            since: Some("2026-01-01T00:00:00.000Z".into()),
+            since: Some("2026-01-01T00:00:00Z".parse().unwrap()),
             ..HistoryQuery::default()
         });
         assert!(p.contains("experiments_by_created (created_at>?)"), "{p}");
@@ -577,7 +589,7 @@ mod tests {
         assert!(!p.contains("TEMP B-TREE"), "{p}");
         let p = plan(&HistoryQuery {
             prompt_version: Some("1.0.0".into()),
-            since: Some("2026-01-01T00:00:00.000Z".into()),
+            since: Some("2026-01-01T00:00:00Z".parse().unwrap()),
             ..HistoryQuery::default()
         });
         assert!(

@@ -70,7 +70,8 @@ pub struct PromptVersionSummary {
     /// Champion, challenger, retired or rejected.
     pub status: PromptStatus,
     /// When it was created.
-    pub created_at: String,
+    #[serde(with = "crate::domain::time::millis")]
+    pub created_at: jiff::Timestamp,
     /// Rated experiments that used it.
     pub ratings: u64,
     /// Their mean latest rating.
@@ -101,7 +102,7 @@ impl Store {
                         changes: serde_json::from_str(&changes).unwrap_or_default(),
                     },
                     status: r.get(6)?,
-                    created_at: r.get(7)?,
+                    created_at: super::columns::stamp(r, 7)?,
                     ratings: r.get::<_, i64>(8)? as u64,
                     mean_rating: r.get(9)?,
                 })

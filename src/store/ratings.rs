@@ -1,8 +1,10 @@
 //! The `ratings` table: append-only; the latest rating of an experiment counts.
 
+use jiff::Timestamp;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use super::Store;
+use super::columns::stamp;
 use crate::domain::{ExperimentId, ExperimentStatus, Stars};
 use crate::error::{Error, Result};
 
@@ -19,8 +21,8 @@ pub struct RatingRecord {
     pub comment: Option<String>,
     /// Who rated.
     pub rated_by: Option<String>,
-    /// When (UTC, RFC 3339).
-    pub rated_at: String,
+    /// When (UTC).
+    pub rated_at: Timestamp,
     /// How many earlier ratings this one supersedes.
     pub previous_ratings: u32,
 }
@@ -52,10 +54,9 @@ impl Store {
             params![experiment.as_str(), stars.get(), comment, rated_by],
         )?;
         let id = tx.last_insert_rowid();
-        let rated_at: String =
-            tx.query_row("SELECT rated_at FROM ratings WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })?;
+        let rated_at = tx.query_row("SELECT rated_at FROM ratings WHERE id = ?1", [id], |r| {
+            stamp(r, 0)
+        })?;
         tx.commit()?;
         Ok(RatingRecord {
             id,
@@ -81,7 +82,7 @@ impl Store {
                     r.get::<_, i64>(1)?,
                     r.get(2)?,
                     r.get(3)?,
-                    r.get(4)?,
+                    stamp(r, 4)?,
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -5,7 +5,10 @@
 
 use rusqlite::params;
 
+use jiff::Timestamp;
+
 use super::Store;
+use super::columns::stamp;
 use crate::domain::Params;
 use crate::error::Result;
 
@@ -20,8 +23,8 @@ pub struct RatedRow<'a> {
     pub prompt_version: &'a str,
     /// Its parameters.
     pub params: Params,
-    /// When the latest rating was given (UTC, RFC 3339).
-    pub rated_at: &'a str,
+    /// When the latest rating was given.
+    pub rated_at: Timestamp,
 }
 
 /// How often each star count was given to one provider (latest ratings).
@@ -40,8 +43,8 @@ pub struct VersionRow {
     pub version: String,
     /// `champion`, `challenger`, `retired` or `rejected`.
     pub status: String,
-    /// When it was created (UTC, RFC 3339).
-    pub created_at: String,
+    /// When it was created.
+    pub created_at: Timestamp,
 }
 
 /// A champion/challenger decision, oldest first.
@@ -53,8 +56,8 @@ pub struct DecisionRow {
     pub challenger: String,
     /// `promote`, `reject`, `expire`, `activate` or `rollback`.
     pub decision: String,
-    /// When (UTC, RFC 3339).
-    pub created_at: String,
+    /// When.
+    pub created_at: Timestamp,
 }
 
 /// A rated render, for the thumbnails.
@@ -119,7 +122,7 @@ impl Store {
                         guidance_scale: r.get(4)?,
                         controlnet_weight: r.get(5)?,
                     },
-                    rated_at: text(r, 6)?,
+                    rated_at: stamp(r, 6)?,
                 });
             }
         }
@@ -162,7 +165,7 @@ impl Store {
                 Ok(VersionRow {
                     version: r.get(0)?,
                     status: r.get(1)?,
-                    created_at: r.get(2)?,
+                    created_at: stamp(r, 2)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -180,7 +183,7 @@ impl Store {
                     champion: r.get(0)?,
                     challenger: r.get(1)?,
                     decision: r.get(2)?,
-                    created_at: r.get(3)?,
+                    created_at: stamp(r, 3)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;

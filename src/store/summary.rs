@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use super::Store;
+use crate::domain::tally::{AgreementTally, WinRecord};
 use crate::error::Result;
-use crate::optim::stats::{AgreementTally, WinRecord};
 
 /// The learning state at a glance, plus what the trend and inter-rater
 /// statistics are computed from.

@@ -16,7 +16,8 @@ pub struct TrialStanding {
     /// The challenger's version.
     pub challenger: String,
     /// When the trial started.
-    pub since: String,
+    #[serde(with = "crate::domain::time::millis")]
+    pub since: jiff::Timestamp,
     /// The test's numbers (once both have ratings).
     pub comparison: Option<Comparison>,
     /// What the rules say now.
@@ -33,9 +34,9 @@ pub fn standing(ws: &Workspace, store: &Store) -> Result<Option<TrialStanding>> 
     let champion = store
         .champion_prompt()?
         .ok_or_else(|| Error::Optimizer("no champion prompt in the database".into()))?;
-    let champion_stats = ArmStats::of(&store.ratings_since(&champion.version, &challenger.since)?);
+    let champion_stats = ArmStats::of(&store.ratings_since(&champion.version, challenger.since)?);
     let challenger_stats =
-        ArmStats::of(&store.ratings_since(&challenger.prompt.version, &challenger.since)?);
+        ArmStats::of(&store.ratings_since(&challenger.prompt.version, challenger.since)?);
     let comparison = compare::compare(champion_stats, challenger_stats);
     let decision = compare::decide(comparison.as_ref(), &ws.config.evolution.rules());
     Ok(Some(TrialStanding {

@@ -14,6 +14,7 @@ mod series;
 mod svg;
 mod thumbnails;
 
+use jiff::Timestamp;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -198,8 +199,8 @@ fn output_path(out: &Path) -> Result<PathBuf> {
 /// [`Error::NothingToReport`] when nothing is rated; a database error.
 pub fn gather(ws: &Workspace, store: &mut Store, thumbnails_each: usize) -> Result<ReportData> {
     let mut decisions = store.decision_rows()?;
-    decisions.sort_by(|a, b| a.created_at.cmp(&b.created_at));
-    let mut clock = DecisionClock::new(decisions.iter().map(|d| d.created_at.clone()).collect());
+    decisions.sort_by_key(|d| d.created_at);
+    let mut clock = DecisionClock::new(decisions.iter().map(|d| d.created_at).collect());
     let mut provider_index: HashMap<String, usize> = HashMap::new();
     let mut providers: Vec<String> = Vec::new();
     let mut version_index: HashMap<String, usize> = HashMap::new();
@@ -333,20 +334,20 @@ pub fn gather(ws: &Workspace, store: &mut Store, thumbnails_each: usize) -> Resu
 /// counted against the first decision not earlier than it, and a prefix sum
 /// gives every decision's count, in O(log d) per rating.
 struct DecisionClock {
-    /// Decision times (RFC 3339, so text order is time order), ascending.
-    times: Vec<String>,
+    /// Decision times, ascending.
+    times: Vec<Timestamp>,
     /// `first[k]`: ratings whose first decision at or after them is `k`.
     first: Vec<usize>,
 }
 
 impl DecisionClock {
-    fn new(times: Vec<String>) -> Self {
+    fn new(times: Vec<Timestamp>) -> Self {
         let first = vec![0; times.len() + 1];
         DecisionClock { times, first }
     }
 
-    fn rated(&mut self, rated_at: &str) {
-        let k = self.times.partition_point(|t| t.as_str() < rated_at);
+    fn rated(&mut self, rated_at: Timestamp) {
+        let k = self.times.partition_point(|t| *t < rated_at);
         self.first[k] += 1;
     }
 
@@ -367,12 +368,13 @@ mod tests {
 
     #[test]
     fn decisions_are_placed_after_the_ratings_given_before_them() {
-        let at = |s: &str| format!("2026-01-01T00:00:{s}.000Z");
+        let at =
+            |s: &str| crate::domain::time::parse(&format!("2026-01-01T00:00:{s}.000Z")).unwrap();
         let mut clock = DecisionClock::new(vec![at("05"), at("05"), at("20")]);
         // Ratings at 01, 05 (same instant counts as before), 07, 10, 30:
         // the first two decisions come after 2 ratings, the third after 4.
         for s in ["01", "05", "07", "10", "30"] {
-            clock.rated(&at(s));
+            clock.rated(at(s));
         }
         assert_eq!(clock.positions(), vec![2, 2, 4]);
         assert_eq!(

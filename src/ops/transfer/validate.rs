@@ -19,28 +19,7 @@ fn is_hex(text: &str, len: usize) -> bool {
 /// `YYYY-MM-DDTHH:MM:SS.sssZ`, as SQLite's `strftime('%Y-%m-%dT%H:%M:%fZ')`
 /// writes it: one shape, so times compare correctly as text.
 fn is_timestamp(text: &str) -> bool {
-    let b = text.as_bytes();
-    if b.len() != 24 {
-        return false;
-    }
-    let shape = b"dddd-dd-ddTdd:dd:dd.dddZ";
-    if !b.iter().zip(shape).all(|(c, s)| match s {
-        b'd' => c.is_ascii_digit(),
-        s => c == s,
-    }) {
-        return false;
-    }
-    let num = |from: usize, to: usize| text[from..to].parse::<u32>().unwrap_or(u32::MAX);
-    let (year, month, day) = (num(0, 4), num(5, 7), num(8, 10));
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => 0,
-    };
-    (1..=days).contains(&day) && num(11, 13) < 24 && num(14, 16) < 60 && num(17, 19) < 60
+    crate::domain::time::parse(text).is_ok()
 }
 
 /// Collects one line's problems.
