@@ -52,7 +52,7 @@ pub fn run(ws: &Workspace, ui: &Ui, args: RateArgs) -> anyhow::Result<ExitCode> 
                 receipt.provider,
                 ui.stars(receipt.stars),
                 if receipt.replaced_earlier {
-                    "  (replaces the earlier rating, which is kept in the history)"
+                    "  (replaces the earlier rating by this designer, which is kept in the history)"
                 } else {
                     ""
                 }

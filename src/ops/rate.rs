@@ -36,7 +36,8 @@ pub struct RatingReceipt {
     pub rated_by: Option<String>,
     /// When (UTC).
     pub rated_at: String,
-    /// True if an earlier rating of this experiment was superseded.
+    /// True if this designer's earlier rating of this experiment was
+    /// superseded (another designer's rating never is).
     pub replaced_earlier: bool,
 }
 

@@ -339,3 +339,28 @@ fn export_and_import_carry_preferences() {
     assert_eq!(fresh.count("preferences"), 0);
     assert_eq!(fresh.count("experiments"), 0);
 }
+
+/// Issue 14, item 1: a second designer's rating was announced as replacing
+/// the first designer's ("replaces the earlier rating"). Only a designer's
+/// own re-rating replaces their earlier one.
+#[test]
+fn issue14_a_second_designers_rating_does_not_replace_the_first() {
+    let env = Env::new();
+    let ids = suggested(&env, 1);
+    env.latina()
+        .args(["rate", &ids[0], "2", "--by", "ana"])
+        .assert()
+        .success();
+    let out = env
+        .latina()
+        .args(["rate", &ids[0], "4", "--by", "luis"])
+        .assert()
+        .success();
+    let text = stdout_of(out.get_output());
+    assert!(!text.contains("replaces"), "{text}");
+    let receipt = env.json(&["rate", &ids[0], "3", "--by", "luis"]);
+    assert_eq!(receipt["replaced_earlier"], true);
+    let receipt = env.json(&["rate", &ids[0], "5"]);
+    assert_eq!(receipt["rated_by"], "tester");
+    assert_eq!(receipt["replaced_earlier"], false);
+}
