@@ -92,6 +92,7 @@ pub fn counts_text(c: &Counts) -> String {
         (c.batches, "batch", "batches"),
         (c.experiments, "experiment", "experiments"),
         (c.ratings, "rating", "ratings"),
+        (c.preferences, "preference", "preferences"),
         (c.evolutions, "evolution", "evolutions"),
         (c.prompt_decisions, "prompt decision", "prompt decisions"),
     ]

@@ -4,10 +4,11 @@ use clap::Args;
 use std::process::ExitCode;
 
 use super::evolve::report_learning;
-use super::ui::{Answer, Ui, params_text};
+use super::ui::{Answer, Choice, Ui, params_text};
 use super::workspace::env_lookup;
 use crate::domain::{ExperimentId, Stars};
 use crate::ops::Workspace;
+use crate::ops::prefer::{PreferenceInput, prefer};
 use crate::ops::rate::{RatingInput, learn, rate, rate_and_learn, unrated};
 use crate::store::{ExperimentRecord, OpenMode, Store};
 
@@ -51,7 +52,7 @@ pub fn run(ws: &Workspace, ui: &Ui, args: RateArgs) -> anyhow::Result<ExitCode> 
                 receipt.provider,
                 ui.stars(receipt.stars),
                 if receipt.replaced_earlier {
-                    "  (replaces the earlier rating, which is kept in the history)"
+                    "  (replaces the earlier rating by this designer, which is kept in the history)"
                 } else {
                     ""
                 }
@@ -69,7 +70,7 @@ pub fn run(ws: &Workspace, ui: &Ui, args: RateArgs) -> anyhow::Result<ExitCode> 
         if renders.is_empty() {
             ui.out("nothing to rate")?;
         } else {
-            let ids: Vec<ExperimentId> = renders.iter().map(|e| e.id.clone()).collect();
+            let ids = walkthrough_order(&renders);
             rate_interactively(ws, &mut store, ui, &ids, rater.as_deref())?;
         }
         if !suggestions.is_empty() {
@@ -104,7 +105,10 @@ pub enum Walkthrough {
 }
 
 /// Prompts for each experiment in turn; every answer is committed at once.
-/// After the answers, the learning step runs once (when anything was rated).
+/// When the next experiment is another variant of the same photo, the
+/// designer may choose between the two instead of giving stars (a
+/// preference, recorded through [`prefer`]); then neither is asked again.
+/// After the answers, the learning step runs once (when anything was judged).
 pub fn rate_interactively(
     ws: &Workspace,
     store: &mut Store,
@@ -114,14 +118,51 @@ pub fn rate_interactively(
 ) -> anyhow::Result<Walkthrough> {
     let mut rated = false;
     let mut walkthrough = Walkthrough::Finished;
-    for id in ids {
+    let mut next = 0;
+    while let Some(id) = ids.get(next) {
         let e = store.experiment(id)?;
+        // The next variant of the same photo can be chosen against this one.
+        let partner = match ids.get(next + 1) {
+            Some(other) => Some(store.experiment(other)?).filter(|p| p.batch_id == e.batch_id),
+            None => None,
+        };
         ui.out(unrated_line(ui, &e))?;
-        match ui.ask_rating(&format!("{} ({})", e.option, e.trial.provider))? {
+        if let Some(p) = &partner {
+            ui.out(unrated_line(ui, p))?;
+        }
+        let pair = partner
+            .as_ref()
+            .map(|p| (e.option.as_str(), p.option.as_str()));
+        next += 1;
+        match ui.ask_rating(&format!("{} ({})", e.option, e.trial.provider), pair)? {
             Answer::Rated(stars, comment) => {
                 let receipt = rate(store, id.as_str(), stars, comment.as_deref(), rater)?;
                 ui.out(format!("  saved {}", ui.stars(receipt.stars)))?;
                 rated = true;
+            }
+            Answer::Preferred(choice, comment) => {
+                let Some(p) = &partner else { continue };
+                let (better, worse) = match choice {
+                    Choice::Second => (&p.id, &e.id),
+                    Choice::First | Choice::Same => (&e.id, &p.id),
+                };
+                let receipt = prefer(
+                    store,
+                    &PreferenceInput {
+                        better: better.as_str(),
+                        worse: worse.as_str(),
+                        tie: choice == Choice::Same,
+                        comment: comment.as_deref(),
+                        rated_by: rater,
+                    },
+                )?;
+                ui.out(format!(
+                    "  saved: {}",
+                    super::prefer::receipt_line(&receipt)
+                ))?;
+                rated = true;
+                // The choice stands in for stars on both.
+                next += 1;
             }
             Answer::Skip => {}
             Answer::Stop => {
@@ -134,6 +175,25 @@ pub fn rate_interactively(
         report_learning(ui, learn(ws, store, &env_lookup));
     }
     Ok(walkthrough)
+}
+
+/// Newest photo first, and within a photo its variants in option order
+/// (A, B, …), so the two variants of a photo are offered together.
+fn walkthrough_order(renders: &[&ExperimentRecord]) -> Vec<ExperimentId> {
+    let mut batches: Vec<&crate::domain::BatchId> = Vec::new();
+    for e in renders {
+        if !batches.contains(&&e.batch_id) {
+            batches.push(&e.batch_id);
+        }
+    }
+    let mut ordered: Vec<&ExperimentRecord> = renders.to_vec();
+    ordered.sort_by_key(|e| {
+        (
+            batches.iter().position(|b| **b == e.batch_id),
+            e.option.clone(),
+        )
+    });
+    ordered.into_iter().map(|e| e.id.clone()).collect()
 }
 
 /// `--by`, else the config's `rater`, else `$USER`.

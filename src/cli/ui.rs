@@ -141,14 +141,38 @@ impl Ui {
         }
     }
 
-    /// Asks for stars (Enter skips, `q` stops) and then an optional comment.
-    pub fn ask_rating(&self, label: &str) -> std::io::Result<Answer> {
+    /// Asks for stars for the render `label`. With `pair` (the option
+    /// labels of this render and the next variant of the same photo), the
+    /// designer may instead press the first label's key ("this one is
+    /// better"), the second's ("the other is better") or `=` ("same").
+    pub fn ask_rating(&self, label: &str, pair: Option<(&str, &str)>) -> std::io::Result<Answer> {
+        let keys = pair.map(|(first, second)| (first.to_lowercase(), second.to_lowercase()));
+        let prompt = match (&pair, &keys) {
+            (Some((first, second)), Some((k1, k2))) => format!(
+                "Rate {label} (1-5), or choose: {k1} = {first} is better, {k2} = {second} is better, \
+                 = the same (Enter to skip, q to stop)"
+            ),
+            _ => format!("Rate {label} (1-5, Enter to skip, q to stop)"),
+        };
+        let choice_of = |t: &str| -> Option<Choice> {
+            let (k1, k2) = keys.as_ref()?;
+            let t = t.to_lowercase();
+            if t == *k1 {
+                Some(Choice::First)
+            } else if t == *k2 {
+                Some(Choice::Second)
+            } else if t == "=" {
+                Some(Choice::Same)
+            } else {
+                None
+            }
+        };
         let answer: String = Input::new()
-            .with_prompt(format!("Rate {label} (1-5, Enter to skip, q to stop)"))
+            .with_prompt(prompt)
             .allow_empty(true)
             .validate_with(|text: &String| -> Result<(), String> {
                 let t = text.trim();
-                if t.is_empty() || t.eq_ignore_ascii_case("q") {
+                if t.is_empty() || t.eq_ignore_ascii_case("q") || choice_of(t).is_some() {
                     return Ok(());
                 }
                 Stars::parse(t).map(|_| ()).map_err(|e| e.to_string())
@@ -162,17 +186,23 @@ impl Ui {
         if answer.eq_ignore_ascii_case("q") {
             return Ok(Answer::Stop);
         }
-        let stars = Stars::parse(answer).map_err(std::io::Error::other)?;
+        let choice = choice_of(answer);
+        let stars = match choice {
+            Some(_) => None,
+            None => Some(Stars::parse(answer).map_err(std::io::Error::other)?),
+        };
         let comment: String = Input::new()
             .with_prompt("Comment (optional)")
             .allow_empty(true)
             .interact_text()
             .map_err(dialog_error)?;
         let comment = comment.trim().to_string();
-        Ok(Answer::Rated(
-            stars,
-            (!comment.is_empty()).then_some(comment),
-        ))
+        let comment = (!comment.is_empty()).then_some(comment);
+        Ok(match (stars, choice) {
+            (Some(stars), _) => Answer::Rated(stars, comment),
+            (None, Some(choice)) => Answer::Preferred(choice, comment),
+            (None, None) => Answer::Skip,
+        })
     }
 }
 
@@ -180,10 +210,23 @@ impl Ui {
 pub enum Answer {
     /// Stars and maybe a comment.
     Rated(Stars, Option<String>),
+    /// A choice between this render and the next variant, and maybe a comment.
+    Preferred(Choice, Option<String>),
     /// Leave this one unrated.
     Skip,
     /// Stop asking.
     Stop,
+}
+
+/// A choice between two variants at the rating prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    /// The render being rated is better.
+    First,
+    /// The other variant is better.
+    Second,
+    /// Neither is better.
+    Same,
 }
 
 fn dialog_error(err: dialoguer::Error) -> std::io::Error {

@@ -37,7 +37,8 @@ pub struct RatingReceipt {
     /// When (UTC).
     #[serde(with = "crate::domain::time::millis")]
     pub rated_at: jiff::Timestamp,
-    /// True if an earlier rating of this experiment was superseded.
+    /// True if this designer's earlier rating of this experiment was
+    /// superseded (another designer's rating never is).
     pub replaced_earlier: bool,
 }
 

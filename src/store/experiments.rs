@@ -443,11 +443,14 @@ impl Store {
             .ok_or_else(|| Error::UnknownExperiment(id.to_string()))
     }
 
-    /// Rateable experiments without any rating, newest first.
+    /// Rateable experiments without any rating or preference, newest first
+    /// (a choice between two variants stands in for their stars).
     pub fn unrated_experiments(&self) -> Result<Vec<ExperimentRecord>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {RECORD_COLUMNS} {RECORD_JOINS}
              WHERE e.status IN ('done', 'proposed') AND lr.id IS NULL
+               AND NOT EXISTS (SELECT 1 FROM preferences p WHERE p.better_id = e.id)
+               AND NOT EXISTS (SELECT 1 FROM preferences p WHERE p.worse_id = e.id)
              ORDER BY e.seq DESC"
         ))?;
         let rows = stmt

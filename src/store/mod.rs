@@ -44,8 +44,8 @@ pub use ratings::RatingRecord;
 pub use report::{DecisionRow, Extreme, ProviderStars, RatedRow, RenderRow, VersionRow};
 pub use summary::{ProviderSummary, Summary};
 pub use transfer::{
-    Applied, BatchRow, EvolutionRow, ExperimentRow, ImageRow, Importer, PromptDecisionRow,
-    PromptVersionRow, RatingRow, RatingWithTrial, Refusal, Snapshot,
+    Applied, BatchRow, EvolutionRow, ExperimentRow, ImageRow, Importer, PreferenceRow,
+    PromptDecisionRow, PromptVersionRow, RatingRow, RatingWithTrial, Refusal, Snapshot,
 };
 
 use rusqlite::{Connection, OpenFlags};

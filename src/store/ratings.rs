@@ -1,4 +1,5 @@
-//! The `ratings` table: append-only; the latest rating of an experiment counts.
+//! The `ratings` table: append-only; each designer's latest rating of an
+//! experiment counts (a re-rating replaces only the same designer's).
 
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
@@ -23,7 +24,8 @@ pub struct RatingRecord {
     pub rated_by: Option<String>,
     /// When (UTC).
     pub rated_at: Timestamp,
-    /// How many earlier ratings this one supersedes.
+    /// How many earlier ratings by the same designer (unnamed counting as
+    /// one designer) this one supersedes; other designers' ratings stand.
     pub previous_ratings: u32,
 }
 
@@ -45,8 +47,9 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         check_rateable(&tx, experiment)?;
         let previous: i64 = tx.query_row(
-            "SELECT count(*) FROM ratings WHERE experiment_id = ?1",
-            [experiment.as_str()],
+            "SELECT count(*) FROM ratings
+             WHERE experiment_id = ?1 AND coalesce(rated_by, '') = coalesce(?2, '')",
+            params![experiment.as_str(), rated_by],
             |r| r.get(0),
         )?;
         tx.execute(
@@ -81,14 +84,18 @@ impl Store {
                     r.get::<_, i64>(0)?,
                     r.get::<_, i64>(1)?,
                     r.get(2)?,
-                    r.get(3)?,
+                    r.get::<_, Option<String>>(3)?,
                     stamp(r, 4)?,
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut by_designer: std::collections::HashMap<Option<String>, u32> =
+            std::collections::HashMap::new();
         rows.into_iter()
-            .enumerate()
-            .map(|(i, (id, stars, comment, rated_by, rated_at))| {
+            .map(|(id, stars, comment, rated_by, rated_at)| {
+                let earlier = by_designer.entry(rated_by.clone()).or_insert(0);
+                let previous_ratings = *earlier;
+                *earlier += 1;
                 Ok(RatingRecord {
                     id,
                     experiment_id: experiment.clone(),
@@ -96,7 +103,7 @@ impl Store {
                     comment,
                     rated_by,
                     rated_at,
-                    previous_ratings: i as u32,
+                    previous_ratings,
                 })
             })
             .collect()

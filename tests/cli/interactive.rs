@@ -167,3 +167,69 @@ fn issue13_verbose_output_has_no_debug_structs() {
     assert!(!stderr.contains("Params {"), "{stderr}");
     assert!(!stderr.contains(" { "), "{stderr}");
 }
+
+/// (better option, worse option, tie, designer, comment) of every preference.
+fn preferences(env: &Env) -> Vec<(String, String, bool, String, Option<String>)> {
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    conn.prepare(
+        "SELECT b.option, w.option, p.tie, p.rated_by, p.comment FROM preferences p
+         JOIN experiments b ON b.id = p.better_id JOIN experiments w ON w.id = p.worse_id
+         ORDER BY p.id",
+    )
+    .unwrap()
+    .query_map([], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+/// Issue 14, item 3: after `enhance`, `b` says "B is better" instead of
+/// stars; the choice is recorded as a preference and B is not asked again.
+#[test]
+fn enhance_on_a_terminal_takes_b_is_better_instead_of_stars() {
+    let env = Env::new();
+    let screen = on_terminal(
+        &env,
+        &format!("enhance {}", sample_room().display()),
+        "b\rmás luz\r",
+    );
+    assert!(screen.contains("b = B is better"), "{screen}");
+    assert!(!screen.contains("Rate B"), "{screen}");
+    assert_eq!(
+        preferences(&env),
+        vec![(
+            "B".to_string(),
+            "A".to_string(),
+            false,
+            "tester".to_string(),
+            Some("más luz".to_string())
+        )]
+    );
+    assert_eq!(env.count("ratings"), 0);
+}
+
+/// In the `rate` walkthrough the variants of one photo come together, A
+/// first: `=` records "the same", `a` "A is better", and a chosen pair is
+/// not offered again.
+#[test]
+fn rate_on_a_terminal_takes_same_and_a_is_better() {
+    let env = Env::new();
+    for _ in 0..2 {
+        env.latina()
+            .args(["enhance", "--no-rate", sample_room().to_str().unwrap()])
+            .assert()
+            .success();
+    }
+    on_terminal(&env, "rate", "=\r\ra\r\r");
+    let chosen = preferences(&env);
+    assert_eq!(chosen.len(), 2, "{chosen:?}");
+    assert_eq!((chosen[0].0.as_str(), chosen[0].2), ("A", true));
+    assert_eq!(
+        (chosen[1].0.as_str(), chosen[1].1.as_str(), chosen[1].2),
+        ("A", "B", false)
+    );
+    let unrated = env.json(&["rate"]);
+    assert_eq!(unrated.as_array().unwrap().len(), 0, "{unrated}");
+}

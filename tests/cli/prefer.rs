@@ -268,3 +268,99 @@ fn status_counts_preferences() {
     let out = env.latina().arg("status").assert().success();
     assert!(stdout_of(out.get_output()).contains("1 preference"));
 }
+
+/// Preferences travel in exports: a round trip gives the same file and the
+/// same preferences, and a bad preference record is refused with nothing
+/// imported.
+#[test]
+fn export_and_import_carry_preferences() {
+    let source = Env::new();
+    let ids = suggested(&source, 2);
+    source
+        .latina()
+        .args(["rate", &ids[0], "3", "--by", "ana"])
+        .assert()
+        .success();
+    for args in [
+        vec![
+            "prefer",
+            &ids[0],
+            &ids[1],
+            "--by",
+            "ana",
+            "--comment",
+            "más cálida",
+        ],
+        vec!["prefer", &ids[1], &ids[0], "--same"],
+    ] {
+        source.latina().args(&args).assert().success();
+    }
+    let file = source.path("a.jsonl");
+    source
+        .latina()
+        .args(["export", "--out", file.to_str().unwrap()])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let preference_lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("\"type\":\"preference\""))
+        .collect();
+    assert_eq!(preference_lines.len(), 2, "{text}");
+    assert!(text.lines().last().unwrap().contains("\"preferences\":2"));
+
+    let copy = Env::new();
+    let report = copy.json(&["import", file.to_str().unwrap()]);
+    assert_eq!(report["imported"]["preferences"], 2, "{report}");
+    let again = copy.path("b.jsonl");
+    copy.latina()
+        .args(["export", "--out", again.to_str().unwrap()])
+        .assert()
+        .success();
+    assert_eq!(text, std::fs::read_to_string(&again).unwrap());
+    // Importing the same file again adds nothing.
+    let report = copy.json(&["import", file.to_str().unwrap()]);
+    assert_eq!(report["imported"]["preferences"], 0, "{report}");
+    assert_eq!(copy.count("preferences"), 2);
+
+    // A preference of an experiment over itself is refused, naming the line.
+    let bad = preference_lines[0].replace(&ids[1], &ids[0]);
+    let broken = text.replace(preference_lines[0], &bad);
+    let path = source.path("bad.jsonl");
+    std::fs::write(&path, broken).unwrap();
+    let fresh = Env::new();
+    let out = fresh
+        .latina()
+        .args(["import", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let line = one_line_failure(&out);
+    assert!(line.contains("the same experiment"), "{line}");
+    assert_eq!(fresh.count("preferences"), 0);
+    assert_eq!(fresh.count("experiments"), 0);
+}
+
+/// Issue 14, item 1: a second designer's rating was announced as replacing
+/// the first designer's ("replaces the earlier rating"). Only a designer's
+/// own re-rating replaces their earlier one.
+#[test]
+fn issue14_a_second_designers_rating_does_not_replace_the_first() {
+    let env = Env::new();
+    let ids = suggested(&env, 1);
+    env.latina()
+        .args(["rate", &ids[0], "2", "--by", "ana"])
+        .assert()
+        .success();
+    let out = env
+        .latina()
+        .args(["rate", &ids[0], "4", "--by", "luis"])
+        .assert()
+        .success();
+    let text = stdout_of(out.get_output());
+    assert!(!text.contains("replaces"), "{text}");
+    let receipt = env.json(&["rate", &ids[0], "3", "--by", "luis"]);
+    assert_eq!(receipt["replaced_earlier"], true);
+    let receipt = env.json(&["rate", &ids[0], "5"]);
+    assert_eq!(receipt["rated_by"], "tester");
+    assert_eq!(receipt["replaced_earlier"], false);
+}

@@ -211,7 +211,8 @@ fn export_import_export_gives_identical_files_and_the_same_learning_state() {
         source.json(&["prompts", "list"]),
         copy.json(&["prompts", "list"])
     );
-    let receipt = copy.json(&["rate", &ids[1], "3", "--by", "dora"]);
+    // ids[1] was rated by bob: his re-rating in the copy replaces his own.
+    let receipt = copy.json(&["rate", &ids[1], "3", "--by", "bob"]);
     assert_eq!(receipt["replaced_earlier"], true);
     copy.json(&["suggest"]);
 }

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use super::format::{CSV_COLUMNS, Counts, FORMAT, FORMAT_VERSION, Header, Record};
 use crate::error::{Error, Result};
 use crate::store::{
-    BatchRow, EvolutionRow, ExperimentRow, ImageRow, PromptDecisionRow, PromptVersionRow,
-    RatingRow, SCHEMA_VERSION, Store,
+    BatchRow, EvolutionRow, ExperimentRow, ImageRow, PreferenceRow, PromptDecisionRow,
+    PromptVersionRow, RatingRow, SCHEMA_VERSION, Store,
 };
 
 /// Where an export goes.
@@ -137,6 +137,7 @@ fn write_jsonl(snapshot: &crate::store::Snapshot<'_>, w: &mut dyn Write) -> Resu
     snapshot.batches(|row| out.batch(&row))?;
     snapshot.experiments(|row| out.experiment(&row))?;
     snapshot.ratings(|row| out.rating(&row))?;
+    snapshot.preferences(|row| out.preference(&row))?;
     snapshot.evolutions(|row| out.evolution(&row))?;
     snapshot.prompt_decisions(|row| out.prompt_decision(&row))?;
     out.finish()
@@ -145,7 +146,7 @@ fn write_jsonl(snapshot: &crate::store::Snapshot<'_>, w: &mut dyn Write) -> Resu
 /// Writes an export file record by record: the header when created, the
 /// end record with the counts when finished. The caller writes the rows in
 /// the file's order (images, prompt versions, batches, experiments,
-/// ratings, evolutions, decisions; parents before children).
+/// ratings, preferences, evolutions, decisions; parents before children).
 pub struct ExportWriter<W: Write> {
     out: W,
     counts: Counts,
@@ -208,6 +209,12 @@ impl<W: Write> ExportWriter<W> {
     pub fn rating(&mut self, row: &RatingRow) -> Result<()> {
         self.counts.ratings += 1;
         line(&mut self.out, &Record::Rating(row))
+    }
+
+    /// Writes a `preference` record.
+    pub fn preference(&mut self, row: &PreferenceRow) -> Result<()> {
+        self.counts.preferences += 1;
+        line(&mut self.out, &Record::Preference(row))
     }
 
     /// Writes an `evolution` record.

@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::store::{
-    BatchRow, EvolutionRow, ExperimentRow, ImageRow, PromptDecisionRow, PromptVersionRow, RatingRow,
+    BatchRow, EvolutionRow, ExperimentRow, ImageRow, PreferenceRow, PromptDecisionRow,
+    PromptVersionRow, RatingRow,
 };
 
 /// The `format` of the header line.
@@ -62,6 +63,10 @@ pub struct Counts {
     pub experiments: u64,
     /// `rating` records.
     pub ratings: u64,
+    /// `preference` records (0 when absent: files written before
+    /// preferences existed have no such count).
+    #[serde(default)]
+    pub preferences: u64,
     /// `evolution` records.
     pub evolutions: u64,
     /// `prompt_decision` records.
@@ -76,6 +81,7 @@ impl Counts {
             Kind::Batch => &mut self.batches,
             Kind::Experiment => &mut self.experiments,
             Kind::Rating => &mut self.ratings,
+            Kind::Preference => &mut self.preferences,
             Kind::Evolution => &mut self.evolutions,
             Kind::PromptDecision => &mut self.prompt_decisions,
         }
@@ -88,6 +94,7 @@ impl Counts {
             + self.batches
             + self.experiments
             + self.ratings
+            + self.preferences
             + self.evolutions
             + self.prompt_decisions
     }
@@ -100,6 +107,7 @@ pub(super) enum Kind {
     Batch,
     Experiment,
     Rating,
+    Preference,
     Evolution,
     PromptDecision,
 }
@@ -112,6 +120,7 @@ impl Kind {
             "batch" => Kind::Batch,
             "experiment" => Kind::Experiment,
             "rating" => Kind::Rating,
+            "preference" => Kind::Preference,
             "evolution" => Kind::Evolution,
             "prompt_decision" => Kind::PromptDecision,
             _ => return None,
@@ -125,6 +134,7 @@ impl Kind {
             Kind::Batch => "batch",
             Kind::Experiment => "experiment",
             Kind::Rating => "rating",
+            Kind::Preference => "preference",
             Kind::Evolution => "evolution",
             Kind::PromptDecision => "prompt_decision",
         }
@@ -141,6 +151,7 @@ pub(super) enum Record<'a> {
     Batch(&'a BatchRow),
     Experiment(&'a ExperimentRow),
     Rating(&'a RatingRow),
+    Preference(&'a PreferenceRow),
     Evolution(&'a EvolutionRow),
     PromptDecision(&'a PromptDecisionRow),
     End { counts: &'a Counts },

@@ -10,11 +10,11 @@ use std::path::Path;
 use super::format::{Counts, FORMAT, FORMAT_VERSION, Header, Kind};
 use super::validate::{
     validate_batch, validate_decision, validate_evolution, validate_experiment, validate_image,
-    validate_prompt_version, validate_rating,
+    validate_preference, validate_prompt_version, validate_rating,
 };
 use crate::error::{Error, LineProblem, Result};
 use crate::store::{
-    Applied, Importer, PromptDecisionRow, RatingRow, Refusal, SCHEMA_VERSION, Store,
+    Applied, Importer, PreferenceRow, PromptDecisionRow, RatingRow, Refusal, SCHEMA_VERSION, Store,
 };
 
 /// The longest line an import reads: far above any record latina writes
@@ -223,7 +223,7 @@ pub fn import(
                     run.problems.add(
                         line_no,
                         format!(
-                            "unknown record type {word:?} (expected image, prompt_version, batch, experiment, rating, evolution, prompt_decision or end)"
+                            "unknown record type {word:?} (expected image, prompt_version, batch, experiment, rating, preference, evolution, prompt_decision or end)"
                         ),
                     );
                     continue;
@@ -364,7 +364,7 @@ impl ImportRun<'_> {
             Kind::Image => "sha256",
             Kind::PromptVersion => "version",
             Kind::Batch | Kind::Experiment => "id",
-            Kind::Rating | Kind::Evolution | Kind::PromptDecision => "",
+            Kind::Rating | Kind::Preference | Kind::Evolution | Kind::PromptDecision => "",
         };
         let key = value
             .get(key_field)
@@ -392,6 +392,10 @@ impl ImportRun<'_> {
                 .transpose()?,
             Kind::Rating => match self.row(line, kind, value, validate_rating) {
                 Some(r) => Some(self.rating(&r)?),
+                None => None,
+            },
+            Kind::Preference => match self.row(line, kind, value, validate_preference) {
+                Some(r) => Some(self.preference(&r)?),
                 None => None,
             },
             Kind::Evolution => self
@@ -474,6 +478,15 @@ impl ImportRun<'_> {
         self.importer.rating(row)
     }
 
+    /// Preferences are matched like ratings.
+    fn preference(&mut self, row: &PreferenceRow) -> Result<Applied> {
+        let present = self.importer.preferences_present(row)?;
+        if present > 0 && self.seen_again(format!("p{row:?}"), present) {
+            return Ok(Applied::Present);
+        }
+        self.importer.preference(row)
+    }
+
     /// Decisions are matched like ratings.
     fn decision(&mut self, row: &PromptDecisionRow) -> Result<Applied> {
         let present = self.importer.prompt_decisions_present(row)?;
@@ -521,6 +534,11 @@ impl ImportRun<'_> {
                 self.in_file.experiments,
             ),
             ("ratings", end.counts.ratings, self.in_file.ratings),
+            (
+                "preferences",
+                end.counts.preferences,
+                self.in_file.preferences,
+            ),
             ("evolutions", end.counts.evolutions, self.in_file.evolutions),
             (
                 "prompt decisions",

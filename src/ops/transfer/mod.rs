@@ -9,6 +9,8 @@
 //! 2. the rows, parents before children: `image`, `prompt_version`,
 //!    `batch`, `experiment`, `rating` (every rating, oldest first: the
 //!    history, whose last rating of an experiment is the one that counts),
+//!    `preference` (every choice between two renders of one photo, oldest
+//!    first; each designer's last choice for a pair counts),
 //!    `evolution`, `prompt_decision` — each with the table's columns under
 //!    their own names (see [`crate::store::ExperimentRow`] and its siblings),
 //!    references by natural key (`batch_id`, `experiment_id`,

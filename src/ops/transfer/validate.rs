@@ -6,7 +6,8 @@ use super::format::PARAM_LIMITS;
 use crate::domain::{ArmRule, ExperimentStatus, Method};
 use crate::evolve::version::Version;
 use crate::store::{
-    BatchRow, EvolutionRow, ExperimentRow, ImageRow, PromptDecisionRow, PromptVersionRow, RatingRow,
+    BatchRow, EvolutionRow, ExperimentRow, ImageRow, PreferenceRow, PromptDecisionRow,
+    PromptVersionRow, RatingRow,
 };
 
 fn is_hex(text: &str, len: usize) -> bool {
@@ -203,6 +204,28 @@ pub(super) fn validate_rating(r: &RatingRow) -> Vec<String> {
     c.hex("experiment_id", &r.experiment_id, 32);
     if !(1..=5).contains(&r.stars) {
         c.fail(format!("stars {} out of range 1–5", r.stars));
+    }
+    if let Some(comment) = &r.comment
+        && comment.chars().count() > crate::ops::rate::MAX_COMMENT_CHARS
+    {
+        c.fail(format!(
+            "comment longer than {} characters",
+            crate::ops::rate::MAX_COMMENT_CHARS
+        ));
+    }
+    if let Some(by) = &r.rated_by {
+        c.not_empty("rated_by", by);
+    }
+    c.time("rated_at", &r.rated_at);
+    c.done()
+}
+
+pub(super) fn validate_preference(r: &PreferenceRow) -> Vec<String> {
+    let mut c = Check::default();
+    c.hex("better_id", &r.better_id, 32);
+    c.hex("worse_id", &r.worse_id, 32);
+    if r.better_id == r.worse_id {
+        c.fail("better_id and worse_id are the same experiment".to_string());
     }
     if let Some(comment) = &r.comment
         && comment.chars().count() > crate::ops::rate::MAX_COMMENT_CHARS

@@ -10,7 +10,8 @@ use super::snapshot::{
     experiment_from_row, image_from_row, prompt_version_from_row,
 };
 use super::{
-    BatchRow, EvolutionRow, ExperimentRow, ImageRow, PromptDecisionRow, PromptVersionRow, RatingRow,
+    BatchRow, EvolutionRow, ExperimentRow, ImageRow, PreferenceRow, PromptDecisionRow,
+    PromptVersionRow, RatingRow,
 };
 use crate::error::Result;
 use crate::store::{PromptVersion, Store};
@@ -73,6 +74,16 @@ pub enum Refusal {
         /// Its status.
         status: String,
     },
+    /// A preference between renders of two different photos.
+    #[error(
+        "a preference between experiments {better} and {worse}, which are not variants of the same photo"
+    )]
+    DifferentPhotos {
+        /// The better experiment.
+        better: String,
+        /// The other.
+        worse: String,
+    },
 }
 
 /// An import in progress: one IMMEDIATE transaction, committed by
@@ -81,6 +92,7 @@ pub struct Importer<'a> {
     tx: rusqlite::Transaction<'a>,
     /// Rows with a higher id were written by this import.
     ratings_before: i64,
+    preferences_before: i64,
     decisions_before: i64,
 }
 
@@ -128,11 +140,13 @@ impl Store {
             )
         };
         let ratings_before = max_id("ratings")?;
+        let preferences_before = max_id("preferences")?;
         let decisions_before = max_id("prompt_decisions")?;
         Ok((
             Importer {
                 tx,
                 ratings_before,
+                preferences_before,
                 decisions_before,
             },
             unseeded,
@@ -385,6 +399,82 @@ impl Importer<'_> {
             .execute(params![
                 row.experiment_id,
                 row.stars,
+                row.comment,
+                row.rated_by,
+                row.rated_at
+            ])?;
+        Ok(Applied::Inserted)
+    }
+
+    /// How many preferences equal to `row` the database held before this import.
+    pub fn preferences_present(&self, row: &PreferenceRow) -> Result<u64> {
+        if self.preferences_before == 0 {
+            return Ok(0);
+        }
+        let n: i64 = self
+            .tx
+            .prepare_cached(
+                "SELECT count(*) FROM preferences WHERE better_id = ?1 AND worse_id = ?2 AND id <= ?3
+                     AND tie = ?4 AND comment IS ?5 AND rated_by IS ?6 AND rated_at = ?7",
+            )?
+            .query_row(
+                params![
+                    row.better_id,
+                    row.worse_id,
+                    self.preferences_before,
+                    row.tie,
+                    row.comment,
+                    row.rated_by,
+                    row.rated_at
+                ],
+                |r| r.get(0),
+            )?;
+        Ok(n as u64)
+    }
+
+    /// Appends a preference after every one already there, so the file's
+    /// order of re-choices is kept and each designer's last one counts.
+    /// Both renders must exist, be rateable and show the same photo, as
+    /// `latina prefer` requires.
+    pub fn preference(&self, row: &PreferenceRow) -> Result<Applied> {
+        let mut photos = Vec::with_capacity(2);
+        for id in [&row.better_id, &row.worse_id] {
+            let found: Option<(String, String, Option<i64>)> = self
+                .tx
+                .prepare_cached(
+                    "SELECT e.status, e.batch_id, b.image_id
+                     FROM experiments e JOIN batches b ON b.id = e.batch_id WHERE e.id = ?1",
+                )?
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            let Some((status, batch, image)) = found else {
+                return Ok(missing("experiment", id));
+            };
+            if status != "proposed" && status != "done" {
+                return Ok(Applied::Refused(Refusal::NotRateable {
+                    experiment: id.clone(),
+                    status,
+                }));
+            }
+            photos.push((batch, image));
+        }
+        let same_photo =
+            photos[0].0 == photos[1].0 || (photos[0].1.is_some() && photos[0].1 == photos[1].1);
+        if !same_photo {
+            return Ok(Applied::Refused(Refusal::DifferentPhotos {
+                better: row.better_id.clone(),
+                worse: row.worse_id.clone(),
+            }));
+        }
+        self.tx
+            .prepare_cached(
+                "INSERT INTO preferences (better_id, worse_id, tie, comment, rated_by, rated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                row.better_id,
+                row.worse_id,
+                row.tie,
                 row.comment,
                 row.rated_by,
                 row.rated_at

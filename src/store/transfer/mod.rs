@@ -8,7 +8,7 @@
 //!
 //! Rows are matched on natural keys, never on local row ids: images by
 //! `sha256`, batches and experiments by `id`, prompt versions by `version`,
-//! evolutions by `trigger_sample`. Ratings and prompt decisions have no key
+//! evolutions by `trigger_sample`. Ratings, preferences and prompt decisions have no key
 //! of their own; a row is identified by all of its columns (a rating by
 //! experiment, stars, comment, rater and `rated_at` to the millisecond), and
 //! identical rows are counted, so a file holding the same rating twice
@@ -184,6 +184,27 @@ pub struct RatingRow {
     #[serde(default)]
     pub comment: Option<String>,
     /// Who rated.
+    #[serde(default)]
+    pub rated_by: Option<String>,
+    /// When.
+    pub rated_at: String,
+}
+
+/// One preference between two renders; identified by all of its columns,
+/// like a rating.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreferenceRow {
+    /// The render preferred (either one for a tie).
+    pub better_id: String,
+    /// The other render.
+    pub worse_id: String,
+    /// "Same": neither was better.
+    pub tie: bool,
+    /// The designer's comment.
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// Who chose.
     #[serde(default)]
     pub rated_by: Option<String>,
     /// When.

@@ -4,8 +4,8 @@
 use rusqlite::Row;
 
 use super::{
-    BatchRow, EvolutionRow, ExperimentRow, ImageRow, PromptDecisionRow, PromptVersionRow,
-    RatingRow, RatingWithTrial,
+    BatchRow, EvolutionRow, ExperimentRow, ImageRow, PreferenceRow, PromptDecisionRow,
+    PromptVersionRow, RatingRow, RatingWithTrial,
 };
 use crate::error::Result;
 use crate::store::Store;
@@ -72,6 +72,25 @@ impl Snapshot<'_> {
         self.stream(
             "SELECT experiment_id, stars, comment, rated_by, rated_at FROM ratings ORDER BY id",
             rating_from_row,
+            each,
+        )
+    }
+
+    /// Calls `each` with every preference, oldest first (the history, not
+    /// only each designer's latest).
+    pub fn preferences(&self, each: impl FnMut(PreferenceRow) -> Result<()>) -> Result<()> {
+        self.stream(
+            "SELECT better_id, worse_id, tie, comment, rated_by, rated_at FROM preferences ORDER BY id",
+            |r| {
+                Ok(PreferenceRow {
+                    better_id: r.get(0)?,
+                    worse_id: r.get(1)?,
+                    tie: r.get(2)?,
+                    comment: r.get(3)?,
+                    rated_by: r.get(4)?,
+                    rated_at: r.get(5)?,
+                })
+            },
             each,
         )
     }
