@@ -276,6 +276,8 @@ fn main() -> anyhow::Result<()> {
                 height,
                 bytes: rng.random_range(200_000..4_000_000),
                 created_at: stamp(at_ms),
+                // Generated photos have no pixels to measure.
+                features: None,
             });
             Some(sha)
         } else {

@@ -260,7 +260,7 @@ fn detail_from(r: &Row<'_>) -> rusqlite::Result<ContextDetail> {
 }
 
 /// Six feature columns from `start`; `None` when they are NULL (no row).
-fn features_at(r: &Row<'_>, start: usize) -> rusqlite::Result<Option<PhotoFeatures>> {
+pub(super) fn features_at(r: &Row<'_>, start: usize) -> rusqlite::Result<Option<PhotoFeatures>> {
     let Some(brightness) = r.get::<_, Option<f64>>(start)? else {
         return Ok(None);
     };

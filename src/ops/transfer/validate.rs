@@ -100,6 +100,14 @@ pub(super) fn validate_image(r: &ImageRow) -> Vec<String> {
     c.at_least("height", r.height, 1);
     c.at_least("bytes", r.bytes, 1);
     c.time("created_at", &r.created_at);
+    if let Some(f) = &r.features {
+        for (name, value) in crate::domain::evidence::PhotoFeatures::NAMES
+            .iter()
+            .zip(f.as_array())
+        {
+            c.range_f(&format!("features.{name}"), value, 0.0, 1.0);
+        }
+    }
     c.done()
 }
 

@@ -167,13 +167,20 @@ impl Importer<'_> {
             .optional()?;
         if let Some(existing) = existing {
             // Paths and dates are where and when a copy was made, not what the photo is.
+            // Features are measured from the same pixels; a photo measured
+            // on one side only is the same photo (the features are added).
             let same_photo = ImageRow {
                 stored_path: row.stored_path.clone(),
                 source_path: row.source_path.clone(),
                 created_at: row.created_at.clone(),
+                features: row.features,
                 ..existing
             };
-            return compare("image", &row.sha256, &same_photo, row);
+            let applied = compare("image", &row.sha256, &same_photo, row)?;
+            if applied == Applied::Present {
+                self.photo_features(row)?;
+            }
+            return Ok(applied);
         }
         self.tx
             .prepare_cached(
@@ -191,7 +198,22 @@ impl Importer<'_> {
                 row.bytes,
                 row.created_at
             ])?;
+        self.photo_features(row)?;
         Ok(Applied::Inserted)
+    }
+
+    /// Records the photo's features, unless it has some already.
+    fn photo_features(&self, row: &ImageRow) -> Result<()> {
+        let Some(features) = &row.features else {
+            return Ok(());
+        };
+        let id: i64 = self.tx.query_row(
+            "SELECT id FROM images WHERE sha256 = ?1",
+            [&row.sha256],
+            |r| r.get(0),
+        )?;
+        crate::store::context::insert_photo_features(&self.tx, id, features)?;
+        Ok(())
     }
 
     /// Adds a prompt version unless the same one exists; at most one
@@ -677,6 +699,7 @@ mod tests {
             height: 600,
             bytes: 51_234,
             created_at: T0.into(),
+            features: None,
         }
     }
 

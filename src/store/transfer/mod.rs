@@ -51,6 +51,10 @@ pub struct ImageRow {
     pub bytes: i64,
     /// When it was first recorded (UTC, `YYYY-MM-DDTHH:MM:SS.sssZ`).
     pub created_at: String,
+    /// Its measured room-context features, each 0–1 (absent when not
+    /// measured yet, or in a file written before they existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<crate::domain::evidence::PhotoFeatures>,
 }
 
 /// A prompt version, keyed by its version.

@@ -29,8 +29,10 @@ impl Snapshot<'_> {
     /// Calls `each` with every image, oldest first.
     pub fn images(&self, each: impl FnMut(ImageRow) -> Result<()>) -> Result<()> {
         self.stream(
-            "SELECT sha256, stored_path, source_path, format, width, height, bytes, created_at
-             FROM images ORDER BY id",
+            "SELECT i.sha256, i.stored_path, i.source_path, i.format, i.width, i.height, i.bytes,
+                 i.created_at, f.brightness, f.contrast, f.warmth, f.colourfulness, f.clutter,
+                 f.window_light
+             FROM images i LEFT JOIN photo_features f ON f.image_id = i.id ORDER BY i.id",
             image_from_row,
             each,
         )
@@ -189,6 +191,13 @@ pub(super) fn image_from_row(r: &Row<'_>) -> rusqlite::Result<ImageRow> {
         height: r.get(5)?,
         bytes: r.get(6)?,
         created_at: r.get(7)?,
+        // The snapshot reads the six feature columns after these; the
+        // importer's lookup of an existing photo does not.
+        features: if r.as_ref().column_count() > 8 {
+            crate::store::context::features_at(r, 8)?
+        } else {
+            None
+        },
     })
 }
 
