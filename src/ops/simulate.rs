@@ -261,7 +261,7 @@ pub fn contenders() -> Vec<Contender> {
         label,
         strategy,
         batch,
-        bandit: BanditRule::Thompson,
+        bandit: crate::optim::OptimizerSettings::default().bandit,
     };
     vec![
         c("random", Strategy::Random, BatchPolicy::Ei),
@@ -277,6 +277,15 @@ pub fn contenders() -> Vec<Contender> {
             Strategy::GpBandit,
             BatchPolicy::ExploitExplore,
         ),
+        // Arms judged by their best settings under the model (issue 14).
+        Contender {
+            bandit: BanditRule::PosteriorMaximum,
+            ..c(
+                "posterior-max-exploit-explore",
+                Strategy::GpBandit,
+                BatchPolicy::ExploitExplore,
+            )
+        },
     ]
 }
 
@@ -371,7 +380,8 @@ pub fn run_session(
             if s.method == Method::SpaceFilling && given.iter().any(|g| g.0 >= 4.0) {
                 space_filling_after_4 += 1;
             }
-            on_worse_arm.push(arm_names.iter().position(|n| *n == trial.provider) != Some(best_arm));
+            on_worse_arm
+                .push(arm_names.iter().position(|n| *n == trial.provider) != Some(best_arm));
             rate(
                 &mut store,
                 s.experiment_id.as_str(),

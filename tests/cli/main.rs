@@ -17,5 +17,6 @@ mod offline_loop;
 mod providers;
 mod replicate;
 mod report;
+mod search;
 mod simulate;
 mod transfer;
