@@ -48,7 +48,12 @@ fn evidence(ratings: usize, designers: usize, rng: &mut StdRng) -> Evidence {
         let render = evidence.render_index(RenderPoint {
             id: ExperimentId::random(),
             trial: Trial {
-                provider: if rng.random::<bool>() { "tone" } else { "detail" }.into(),
+                provider: if rng.random::<bool>() {
+                    "tone"
+                } else {
+                    "detail"
+                }
+                .into(),
                 params,
             },
             context: context(rng.random_range(0..3)),
@@ -60,7 +65,9 @@ fn evidence(ratings: usize, designers: usize, rng: &mut StdRng) -> Evidence {
             0.0
         };
         let quality = 3.0 + 1.5 * (1.0 - ((params.init_strength - 0.3) / 0.2).powi(2));
-        let stars = (quality + offset + rng.random_range(-0.5..0.5)).round().clamp(1.0, 5.0);
+        let stars = (quality + offset + rng.random_range(-0.5..0.5))
+            .round()
+            .clamp(1.0, 5.0);
         evidence.stars.push(StarJudgement {
             render,
             designer,

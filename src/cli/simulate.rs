@@ -154,8 +154,18 @@ pub fn run(ws: &Workspace, ui: &Ui, args: SimulateArgs) -> anyhow::Result<ExitCo
             s.mean_seen_last_10,
             s.mean_true_last_10
         ))?;
+        ui.out(ui.dim(format!(
+            "  {:<26} to 4.0 quartiles {}–{}, sd of best true {:.2}; per session: {:.2} corner proposals, {:.0}% of ratings 21–50 on a worse arm, {:.2} space-filling after a 4",
+            "",
+            s.quartiles_ratings_to_4[0],
+            s.quartiles_ratings_to_4[1],
+            s.sd_best_at_end,
+            s.mean_corner_proposals,
+            100.0 * s.mean_worse_arm_share,
+            s.mean_space_filling_after_4
+        )))?;
     }
-    ui.out("\n(to 4.0 / to 4.5: median ratings until the best render tried truly reaches that quality, and how many sessions got there; last 10 seen: mean stars given, true quality in brackets)")?;
+    ui.out("\n(to 4.0 / to 4.5: median ratings until the best render tried truly reaches that quality, and how many sessions got there; last 10 seen: mean stars given, true quality in brackets; a corner: every parameter within 2% of a bound)")?;
     Ok(ExitCode::SUCCESS)
 }
 

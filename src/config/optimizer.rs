@@ -29,7 +29,8 @@ pub struct OptimizerConfig {
     pub model: ModelKind,
     /// `exploit-explore` (variant A exploits, the rest explore) or `ei`.
     pub batch: BatchPolicy,
-    /// `thompson` or `ucb1`.
+    /// `thompson` (Beta posteriors), `ucb1` or `posterior-maximum`
+    /// (Thompson sampling of each arm's best settings under the model).
     pub bandit: BanditRule,
     /// Bandit reward: `binary` (4+ stars is a success) or `graded`.
     pub reward: Reward,

@@ -320,6 +320,8 @@ pub enum ArmRule {
     Design,
     /// A Thompson draw from the arms' Beta posteriors.
     Thompson,
+    /// A Thompson draw of each arm's best settings from the model's posterior.
+    PosteriorMaximum,
     /// The UCB1 index.
     Ucb1,
     /// The arm with the highest acquisition value.
@@ -334,6 +336,7 @@ impl ArmRule {
         match self {
             ArmRule::Design => "design",
             ArmRule::Thompson => "thompson",
+            ArmRule::PosteriorMaximum => "posterior_maximum",
             ArmRule::Ucb1 => "ucb1",
             ArmRule::Acquisition => "acquisition",
             ArmRule::BestPrediction => "best_prediction",
@@ -345,6 +348,7 @@ impl ArmRule {
         Some(match word {
             "design" => ArmRule::Design,
             "thompson" => ArmRule::Thompson,
+            "posterior_maximum" => ArmRule::PosteriorMaximum,
             "ucb1" => ArmRule::Ucb1,
             "acquisition" => ArmRule::Acquisition,
             "best_prediction" => ArmRule::BestPrediction,

@@ -10,11 +10,11 @@
 use std::path::Path;
 
 use super::Workspace;
-use crate::optim::ModelQuery;
 use crate::domain::ImageMeta;
 use crate::domain::evidence::{PhotoFeatures, RoomContext};
 use crate::error::{ContextProblem, Error, Result};
 use crate::imaging::{LoadLimits, context, load};
+use crate::optim::ModelQuery;
 use crate::optim::Suggestion;
 use crate::store::Store;
 

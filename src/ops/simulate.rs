@@ -11,7 +11,10 @@
 //! Reported per strategy, over many seeds: ratings needed until the best
 //! point *tried* has true quality ≥ 4.0 and ≥ 4.5; the best true quality
 //! tried after 10/20/30/50 ratings; and the mean rating the designer saw
-//! over the last 10 renders.
+//! over the last 10 renders. Three counters diagnose wasted proposals:
+//! proposals on a corner of the box, the share of ratings 21–50 spent on
+//! arms other than the one with the highest ceiling, and space-filling
+//! proposals made after the designer had already given 4 stars.
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -23,7 +26,7 @@ use super::rate::rate;
 use super::suggest::suggest;
 use super::{Paths, Workspace};
 use crate::config::Config;
-use crate::domain::{Params, Stars, Trial};
+use crate::domain::{Method, Params, Stars, Trial};
 use crate::error::{Error, Result};
 use crate::optim::bandit::BanditRule;
 use crate::optim::{BatchPolicy, Strategy};
@@ -258,7 +261,7 @@ pub fn contenders() -> Vec<Contender> {
         label,
         strategy,
         batch,
-        bandit: BanditRule::Thompson,
+        bandit: crate::optim::OptimizerSettings::default().bandit,
     };
     vec![
         c("random", Strategy::Random, BatchPolicy::Ei),
@@ -274,6 +277,15 @@ pub fn contenders() -> Vec<Contender> {
             Strategy::GpBandit,
             BatchPolicy::ExploitExplore,
         ),
+        // Arms judged by their best settings under the model (issue 14).
+        Contender {
+            bandit: BanditRule::PosteriorMaximum,
+            ..c(
+                "posterior-max-exploit-explore",
+                Strategy::GpBandit,
+                BatchPolicy::ExploitExplore,
+            )
+        },
     ]
 }
 
@@ -290,6 +302,31 @@ pub struct RunResult {
     pub mean_seen_last_10: f64,
     /// Mean true quality of the last 10 renders.
     pub mean_true_last_10: f64,
+    /// Proposals on a corner of the box (every parameter within 2% of its
+    /// range from a bound), where the landscapes are at their floor.
+    pub corner_proposals: usize,
+    /// Share of ratings 21–50 (or whatever of them the session has) on an
+    /// arm other than the one with the highest ceiling.
+    pub worse_arm_share: f64,
+    /// Space-filling proposals made after a rating of 4 or 5 was given.
+    pub space_filling_after_4: usize,
+}
+
+/// Whether a unit-cube point is on a corner of the box (every coordinate
+/// within 0.02 of 0 or 1).
+fn on_corner(u: [f64; 3]) -> bool {
+    u.iter().all(|x| *x <= 0.02 || *x >= 0.98)
+}
+
+impl Designer {
+    /// Index of the arm with the highest ceiling (the truly better provider).
+    fn best_arm(&self) -> usize {
+        self.arms
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.ceiling.total_cmp(&b.1.ceiling))
+            .map_or(0, |(i, _)| i)
+    }
 }
 
 /// Runs one designer against one contender for `ratings` ratings, asking
@@ -327,6 +364,10 @@ pub fn run_session(
     let mut given: Vec<(f64, f64)> = Vec::with_capacity(ratings); // (stars, true quality)
     let mut best = f64::NEG_INFINITY;
     let mut best_trace = Vec::with_capacity(ratings);
+    let best_arm = designer.best_arm();
+    let mut on_worse_arm: Vec<bool> = Vec::with_capacity(ratings);
+    let mut corner_proposals = 0;
+    let mut space_filling_after_4 = 0;
     while given.len() < ratings {
         let want = batch.min(ratings - given.len());
         for s in suggest(&ws, &mut store, want)? {
@@ -335,6 +376,12 @@ pub fn run_session(
                 params: s.params,
             };
             let stars = designer.rate(&arm_names, &trial, &mut noise);
+            corner_proposals += usize::from(on_corner(unit(&trial.params)));
+            if s.method == Method::SpaceFilling && given.iter().any(|g| g.0 >= 4.0) {
+                space_filling_after_4 += 1;
+            }
+            on_worse_arm
+                .push(arm_names.iter().position(|n| *n == trial.provider) != Some(best_arm));
             rate(
                 &mut store,
                 s.experiment_id.as_str(),
@@ -353,12 +400,21 @@ pub fn run_session(
     let first_reaching = |level: f64| best_trace.iter().position(|b| *b >= level).map(|i| i + 1);
     let at = |n: usize| best_trace[n.min(best_trace.len()) - 1];
     let last: Vec<&(f64, f64)> = given.iter().rev().take(10).collect();
+    let late = &on_worse_arm[20.min(on_worse_arm.len())..50.min(on_worse_arm.len())];
+    let worse_arm_share = if late.is_empty() {
+        0.0
+    } else {
+        late.iter().filter(|w| **w).count() as f64 / late.len() as f64
+    };
     Ok(RunResult {
         ratings_to_4: first_reaching(4.0),
         ratings_to_4_5: first_reaching(4.5),
         best_at: [at(10), at(20), at(30), at(50)],
         mean_seen_last_10: last.iter().map(|g| g.0).sum::<f64>() / last.len() as f64,
         mean_true_last_10: last.iter().map(|g| g.1).sum::<f64>() / last.len() as f64,
+        corner_proposals,
+        worse_arm_share,
+        space_filling_after_4,
     })
 }
 
@@ -385,6 +441,17 @@ pub struct Summary {
     pub mean_seen_last_10: f64,
     /// Mean true quality of the last 10 renders.
     pub mean_true_last_10: f64,
+    /// Seed-to-seed spread of the ratings to 4.0: lower and upper quartile
+    /// (unreached sessions count as ratings + 1).
+    pub quartiles_ratings_to_4: [f64; 2],
+    /// Standard deviation over sessions of the best true quality at the end.
+    pub sd_best_at_end: f64,
+    /// Mean corner proposals per session.
+    pub mean_corner_proposals: f64,
+    /// Mean share of ratings 21–50 spent on a worse arm.
+    pub mean_worse_arm_share: f64,
+    /// Mean space-filling proposals per session after a 4-star rating.
+    pub mean_space_filling_after_4: f64,
 }
 
 /// Summarises sessions.
@@ -394,17 +461,13 @@ pub fn summarize(
     results: &[RunResult],
     ratings: usize,
 ) -> Summary {
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        let n = v.len();
-        if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            0.5 * (v[n / 2 - 1] + v[n / 2])
-        }
-    };
+    let median = |v: Vec<f64>| quantile(v, 0.5);
     let n = results.len().max(1) as f64;
     let fill = |r: Option<usize>| r.map_or(ratings as f64 + 1.0, |v| v as f64);
+    let to_4: Vec<f64> = results.iter().map(|r| fill(r.ratings_to_4)).collect();
+    let mean = |f: &dyn Fn(&RunResult) -> f64| results.iter().map(f).sum::<f64>() / n;
+    let mean_best_end = mean(&|r| r.best_at[3]);
+    let sd_best_at_end = (mean(&|r| (r.best_at[3] - mean_best_end).powi(2))).sqrt();
     let mut mean_best_at = [0.0; 4];
     for r in results {
         for (m, b) in mean_best_at.iter_mut().zip(r.best_at) {
@@ -415,7 +478,7 @@ pub fn summarize(
         contender: contender.into(),
         designer: designer.into(),
         runs: results.len(),
-        median_ratings_to_4: median(results.iter().map(|r| fill(r.ratings_to_4)).collect()),
+        median_ratings_to_4: median(to_4.clone()),
         reached_4: results.iter().filter(|r| r.ratings_to_4.is_some()).count(),
         median_ratings_to_4_5: median(results.iter().map(|r| fill(r.ratings_to_4_5)).collect()),
         reached_4_5: results
@@ -425,7 +488,24 @@ pub fn summarize(
         mean_best_at,
         mean_seen_last_10: results.iter().map(|r| r.mean_seen_last_10).sum::<f64>() / n,
         mean_true_last_10: results.iter().map(|r| r.mean_true_last_10).sum::<f64>() / n,
+        quartiles_ratings_to_4: [quantile(to_4.clone(), 0.25), quantile(to_4, 0.75)],
+        sd_best_at_end,
+        mean_corner_proposals: mean(&|r| r.corner_proposals as f64),
+        mean_worse_arm_share: mean(&|r| r.worse_arm_share),
+        mean_space_filling_after_4: mean(&|r| r.space_filling_after_4 as f64),
     }
+}
+
+/// The `q`-quantile of `v` by linear interpolation between order
+/// statistics (0 for no values).
+fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let at = q * (v.len() - 1) as f64;
+    let (low, high) = (at.floor() as usize, at.ceil() as usize);
+    v[low] + (v[high] - v[low]) * (at - low as f64)
 }
 
 /// A scratch directory for one session: in `/dev/shm` when it exists (the

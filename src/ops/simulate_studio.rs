@@ -211,7 +211,12 @@ pub fn run_studio_session(
         seed: Some(seed),
         config_file: None,
     };
-    let arms: Vec<String> = ws.config.providers.iter().map(|p| p.name().to_string()).collect();
+    let arms: Vec<String> = ws
+        .config
+        .providers
+        .iter()
+        .map(|p| p.name().to_string())
+        .collect();
     let landscape = &panel()[3]; // "smooth": a bump per arm, arm 0 higher
     let designers = scenario.designers();
     let mut store = ws.open_store(OpenMode::CreateIfMissing)?;
@@ -242,8 +247,15 @@ pub fn run_studio_session(
     while counted < judgements {
         let d_index = turn % designers.len();
         let p = &photos[target];
-        let (n, truths) =
-            judge_batch(&ws, &mut store, &arms, landscape, &designers[d_index], p, &mut rng)?;
+        let (n, truths) = judge_batch(
+            &ws,
+            &mut store,
+            &arms,
+            landscape,
+            &designers[d_index],
+            p,
+            &mut rng,
+        )?;
         for t in &truths {
             shown += 1;
             if reached.is_none() && *t >= 4.0 {
@@ -263,8 +275,15 @@ pub fn run_studio_session(
         })
         .sum::<f64>()
         / seen.iter().filter(|s| !s.is_empty()).count().max(1) as f64;
-    let (heldout_rmse, heldout_coverage_80) =
-        held_out(&ws, &store, &arms, landscape, &designers, &photos[target], &mut rng)?;
+    let (heldout_rmse, heldout_coverage_80) = held_out(
+        &ws,
+        &store,
+        &arms,
+        landscape,
+        &designers,
+        &photos[target],
+        &mut rng,
+    )?;
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(StudioRun {
@@ -352,7 +371,13 @@ fn judge_batch(
     if matches!(designer.judging, Judging::Stars | Judging::Both) {
         for (s, q) in suggestions.iter().zip(&truths) {
             let stars = stars_given(designer, *q, rng);
-            rate(store, s.experiment_id.as_str(), stars, None, Some(&designer.name))?;
+            rate(
+                store,
+                s.experiment_id.as_str(),
+                stars,
+                None,
+                Some(&designer.name),
+            )?;
             made += 1;
         }
     }
@@ -400,13 +425,19 @@ fn held_out(
         };
         let space = optimizer.space().clone();
         for _ in 0..20 {
-            let unit = [rng.random::<f64>(), rng.random::<f64>(), rng.random::<f64>()];
+            let unit = [
+                rng.random::<f64>(),
+                rng.random::<f64>(),
+                rng.random::<f64>(),
+            ];
             let arm = rng.random_range(0..arms.len());
             let trial = Trial {
                 provider: arms[arm].clone(),
                 params: space.params_from_unit(unit),
             };
-            let Some(x) = space.encode(&trial) else { continue };
+            let Some(x) = space.encode(&trial) else {
+                continue;
+            };
             let prediction = model.gp().predict(&x);
             let truth = true_quality(landscape, arms, designer, photo, &trial);
             let given = f64::from(stars_given(designer, truth, rng).get());

@@ -343,7 +343,11 @@ fn inter_rater(s: &Summary, readings: &[(String, DesignerReading)]) -> Option<In
 /// they give the same stars (Landis & Koch 1977's bands); when the first is
 /// high and the second low, the difference is their scales, which the
 /// studio model reads per designer.
-pub fn agreement_in_words(icc: Option<f64>, kappa: Option<f64>, model_reads_scales: bool) -> String {
+pub fn agreement_in_words(
+    icc: Option<f64>,
+    kappa: Option<f64>,
+    model_reads_scales: bool,
+) -> String {
     let (Some(icc), Some(kappa)) = (icc, kappa) else {
         return "too few renders rated by two designers to say how they agree".into();
     };
@@ -371,7 +375,9 @@ pub fn agreement_in_words(icc: Option<f64>, kappa: Option<f64>, model_reads_scal
     } else {
         ""
     };
-    format!("designers {agree} on which renders are better (ICC {icc:.2}) and {same_stars} (kappa {kappa:.2}){why}")
+    format!(
+        "designers {agree} on which renders are better (ICC {icc:.2}) and {same_stars} (kappa {kappa:.2}){why}"
+    )
 }
 
 #[cfg(test)]
@@ -381,7 +387,10 @@ mod tests {
     #[test]
     fn agreement_is_put_in_words_by_the_published_bands() {
         let alike_but_scaled = agreement_in_words(Some(0.8), Some(0.1), true);
-        assert!(alike_but_scaled.contains("mostly agree"), "{alike_but_scaled}");
+        assert!(
+            alike_but_scaled.contains("mostly agree"),
+            "{alike_but_scaled}"
+        );
         assert!(alike_but_scaled.contains("rarely give the same stars"));
         assert!(alike_but_scaled.contains("own scale"));
         let disagree = agreement_in_words(Some(0.2), Some(0.05), true);

@@ -113,20 +113,21 @@ pub fn suggest_for(
 
     backfill_photo_features(ws, store)?;
     let prompts = ws.prompts_for(store, count)?;
-    let experiments: Vec<NewExperiment> = ask_in_context(ws, store, count, &context, options.designer.as_deref())?
-        .into_iter()
-        .zip(prompts)
-        .enumerate()
-        .map(|(i, (s, prompt))| NewExperiment {
-            id: ExperimentId::random(),
-            option: option_label(i),
-            trial: s.trial,
-            prompt_version: prompt.version,
-            method: s.method,
-            explanation: s.explanation,
-            status: ExperimentStatus::Proposed,
-        })
-        .collect();
+    let experiments: Vec<NewExperiment> =
+        ask_in_context(ws, store, count, &context, options.designer.as_deref())?
+            .into_iter()
+            .zip(prompts)
+            .enumerate()
+            .map(|(i, (s, prompt))| NewExperiment {
+                id: ExperimentId::random(),
+                option: option_label(i),
+                trial: s.trial,
+                prompt_version: prompt.version,
+                method: s.method,
+                explanation: s.explanation,
+                status: ExperimentStatus::Proposed,
+            })
+            .collect();
     store.create_batch_in_context(
         &NewBatch {
             id: BatchId::random(),

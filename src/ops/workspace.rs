@@ -5,10 +5,10 @@ use rand::{RngExt, SeedableRng};
 use std::path::PathBuf;
 
 use crate::config::Config;
-use crate::error::{Error, Result};
 use crate::domain::Evidence;
-use crate::optim::{FittedHyperparameters, ModelKind, ModelQuery};
+use crate::error::{Error, Result};
 use crate::optim::{Bounds, Optimizer, OptimizerSettings, SearchSpace, Suggestion};
+use crate::optim::{FittedHyperparameters, ModelKind, ModelQuery};
 use crate::prompts;
 use crate::store::{OpenMode, PromptVersion, Store};
 

@@ -1,19 +1,29 @@
-//! Choosing a provider arm: Thompson sampling over Beta posteriors, or UCB1.
+//! Choosing a provider arm: the original's counting rules, Thompson
+//! sampling over Beta posteriors (the default) or UCB1, or Thompson
+//! sampling on each arm's best settings under the model.
 //!
-//! Each arm's rating record is turned into successes and failures. The
-//! original system counts a rating ≥ 4 as a success ([`Reward::Binary`]);
-//! [`Reward::Graded`] counts `(stars − 1)/4` of a success and the rest as a
-//! failure, so a 3 is evidence too. With a uniform Beta(1, 1) prior the
-//! posterior of an arm is `Beta(1 + s, 1 + f)` (conjugacy).
-//!
-//! * Thompson sampling (Thompson 1933; Russo et al. 2018): draw one value
-//!   from each posterior, play the largest. Arms are explored in proportion
-//!   to the probability that they are best.
-//! * UCB1 (Auer, Cesa-Bianchi and Fischer 2002): play an untried arm, else
-//!   the largest `mean + √(2 ln N / n)`.
+//! * **Posterior maximum** ([`BanditRule::PosteriorMaximum`]): an arm is
+//!   judged by what the model knows of its *best* settings. One joint draw
+//!   of the latent rating over a candidate set of each arm (its best tried
+//!   settings, points around them, a space-filling sample) is a plausible
+//!   landscape; the arm whose draw peaks highest is played
+//!   ([`thompson_on_maxima`]). This is Thompson sampling of the arm that
+//!   holds the maximum (Russo et al. 2018, §7; Hernández-Lobato et al.
+//!   2014 sample maxima the same way). Counting ratings instead would let a
+//!   mediocre arm with a broad 4-star plateau out-score a better arm whose
+//!   early points were exploratory 1–2 stars.
+//! * Counting rules: each arm's rating record is turned into successes and
+//!   failures. The original system counts a rating ≥ 4 as a success
+//!   ([`Reward::Binary`]); [`Reward::Graded`] counts `(stars − 1)/4` of a
+//!   success and the rest as a failure, so a 3 is evidence too. With a
+//!   uniform Beta(1, 1) prior the posterior of an arm is `Beta(1 + s, 1 + f)`
+//!   (conjugacy). Thompson sampling (Thompson 1933): draw one value from
+//!   each posterior, play the largest. UCB1 (Auer, Cesa-Bianchi and Fischer
+//!   2002): play an untried arm, else the largest `mean + √(2 ln N / n)`.
 
+use nalgebra::{Cholesky, DMatrix, DVector};
 use rand::Rng;
-use rand_distr::{Beta, Distribution};
+use rand_distr::{Beta, Distribution, StandardNormal};
 
 use crate::domain::RatedTrial;
 
@@ -21,6 +31,9 @@ use crate::domain::RatedTrial;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BanditRule {
+    /// Thompson sampling on each arm's best settings under the model
+    /// ([`thompson_on_maxima`]); before a model exists, the Beta rule.
+    PosteriorMaximum,
     /// Sample each Beta posterior, take the largest draw.
     Thompson,
     /// Upper confidence bound.
@@ -117,7 +130,7 @@ impl Bandit {
     /// Picks an arm.
     pub fn choose<R: Rng + ?Sized>(&self, rng: &mut R) -> ArmChoice {
         let scores: Vec<f64> = match self.rule {
-            BanditRule::Thompson => self
+            BanditRule::Thompson | BanditRule::PosteriorMaximum => self
                 .arms
                 .iter()
                 .map(|arm| {
@@ -147,6 +160,68 @@ impl Bandit {
             .unwrap_or((0, 0.0));
         ArmChoice { arm, score }
     }
+}
+
+/// One arm's joint posterior over its candidate settings: means and
+/// covariance of the latent rating (stars).
+pub struct ArmPosterior {
+    /// Posterior means at the candidates.
+    pub means: Vec<f64>,
+    /// Their covariance matrix.
+    pub covariance: DMatrix<f64>,
+}
+
+/// Thompson sampling on the arms' maxima: one joint draw per arm over its
+/// candidates, `f = μ + L z` with `L Lᵀ = Σ` (jittered until it factorises)
+/// and `z` standard normal; the arm whose draw has the highest maximum
+/// wins, and that maximum is its score. `None` without arms or candidates.
+pub fn thompson_on_maxima<R: Rng + ?Sized>(
+    arms: &[ArmPosterior],
+    rng: &mut R,
+) -> Option<ArmChoice> {
+    let mut best: Option<ArmChoice> = None;
+    for (arm, posterior) in arms.iter().enumerate() {
+        let m = posterior.means.len();
+        if m == 0 {
+            continue;
+        }
+        let z = DVector::from_fn(m, |_, _| -> f64 { StandardNormal.sample(rng) });
+        let draw = match factor(&posterior.covariance) {
+            Some(l) => l * z,
+            // Not even a jittered factor: independent draws from the marginals.
+            None => DVector::from_fn(m, |i, _| {
+                posterior.covariance[(i, i)].max(0.0).sqrt() * z[i]
+            }),
+        };
+        let peak = posterior
+            .means
+            .iter()
+            .zip(draw.iter())
+            .map(|(mu, d)| mu + d)
+            .fold(f64::NEG_INFINITY, f64::max);
+        if best.is_none_or(|b| peak > b.score) {
+            best = Some(ArmChoice { arm, score: peak });
+        }
+    }
+    best
+}
+
+/// Lower Cholesky factor of a covariance, with jitter growing from 1e-9 to
+/// 1e-3 of its mean diagonal when rounding leaves it indefinite.
+fn factor(covariance: &DMatrix<f64>) -> Option<DMatrix<f64>> {
+    let scale = covariance.diagonal().mean().abs().max(1e-12);
+    let mut jitter = 1e-9;
+    while jitter <= 1e-3 {
+        let mut k = covariance.clone();
+        for i in 0..k.nrows() {
+            k[(i, i)] += jitter * scale;
+        }
+        if let Some(c) = Cholesky::new(k) {
+            return Some(c.unpack());
+        }
+        jitter *= 10.0;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -211,6 +286,39 @@ mod tests {
             / 4000.0;
         // P(X > Y) for X~Beta(9,3), Y~Beta(3,9) is about 0.995.
         assert!(a_share > 0.98 && a_share < 1.0, "{a_share}");
+    }
+
+    #[test]
+    fn posterior_maximum_judges_arms_by_their_best_settings_not_their_average() {
+        // Arm 0: mostly poor settings but one it is sure rates 4.6; arm 1: a
+        // broad 4.1 plateau everywhere. Counting 4-star ratings prefers arm
+        // 1; its best settings say arm 0.
+        let sure = |means: Vec<f64>| ArmPosterior {
+            covariance: DMatrix::identity(means.len(), means.len()) * 0.01,
+            means,
+        };
+        let arms = [
+            sure(vec![1.5, 2.0, 1.2, 4.6, 1.8]),
+            sure(vec![4.1, 4.1, 4.0, 4.1, 4.1]),
+        ];
+        let mut rng = StdRng::seed_from_u64(5);
+        let wins = (0..500)
+            .filter(|_| thompson_on_maxima(&arms, &mut rng).unwrap().arm == 0)
+            .count();
+        assert!(wins > 490, "{wins} of 500");
+        // Uncertain arms are played in proportion to their chance of being best.
+        let open = |mean: f64| ArmPosterior {
+            means: vec![mean],
+            covariance: DMatrix::from_element(1, 1, 1.0),
+        };
+        let arms = [open(3.0), open(3.5)];
+        let share = (0..4000)
+            .filter(|_| thompson_on_maxima(&arms, &mut rng).unwrap().arm == 0)
+            .count() as f64
+            / 4000.0;
+        // P(N(3, 1) > N(3.5, 1)) = Φ(−0.5 / √2) ≈ 0.362.
+        assert!((share - 0.362).abs() < 0.03, "{share}");
+        assert!(thompson_on_maxima(&[], &mut rng).is_none());
     }
 
     #[test]

@@ -27,6 +27,6 @@ pub use gp::{GaussianProcess, GpError, Hyperparameters};
 pub use model::{FittedHyperparameters, Model};
 pub use outlook::{ArmBest, Outlook};
 pub use settings::{BatchPolicy, ModelKind, OptimizerSettings, Strategy};
+pub use space::{Bounds, SearchSpace};
 pub use studio_fit::ModelQuery;
 pub use surrogate::{Surrogate, Viewpoint};
-pub use space::{Bounds, SearchSpace};

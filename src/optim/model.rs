@@ -10,9 +10,9 @@ use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
 use super::gp::{GaussianProcess, GpError, HyperBounds, HyperPrior, Hyperparameters};
-use super::surrogate::Surrogate;
 use super::settings::RATING_NOISE_FLOOR;
 use super::space::SearchSpace;
+use super::surrogate::Surrogate;
 use crate::domain::RatedTrial;
 
 /// Hyperparameters fitted for a number of observations, for reuse.

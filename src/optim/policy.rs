@@ -28,14 +28,18 @@ pub(super) struct BatchState {
     pub count: usize,
     /// The model knows settings good enough to exploit.
     pub knows_good: bool,
+    /// Good settings have been seen: a rating of 4 or more, or a tried
+    /// setting the model predicts at 4 or more. Space filling stops then.
+    pub seen_good: bool,
     /// Share of exploring slots given to space filling while nothing good is known.
     pub space_filling: f64,
 }
 
 impl BatchPolicy {
     /// The role of slot `slot` (0-based). Space filling stops once good
-    /// settings are known: it exists so a peak is not missed while nothing
-    /// good is known, and afterwards it only shows ~2-star renders.
+    /// settings have been seen (not only once the model is sure of them):
+    /// it exists so a peak is not missed while nothing good is known, and
+    /// afterwards it only shows ~2-star renders.
     ///
     /// Draws from `rng` only for a slot that may be space-filling, so the
     /// draws, and with them seeded suggestions, stay as they were.
@@ -46,7 +50,7 @@ impl BatchPolicy {
         };
         if exploits && batch.knows_good {
             SlotRole::Exploit
-        } else if !batch.knows_good && rng.random::<f64>() < batch.space_filling {
+        } else if !batch.seen_good && rng.random::<f64>() < batch.space_filling {
             SlotRole::SpaceFilling
         } else {
             SlotRole::Explore
@@ -66,8 +70,10 @@ pub(super) struct ArmSelection {
 }
 
 impl Strategy {
-    /// With the bandit, the arm it draws; GP-only, every arm (EI compares
-    /// them, as scikit-optimize does with a categorical dimension).
+    /// With a counting bandit, the arm it draws; GP-only, every arm (EI
+    /// compares them, as scikit-optimize does with a categorical
+    /// dimension). [`BanditRule::PosteriorMaximum`] needs the model and is
+    /// drawn by [`super::proposal`]; here it falls back to the Beta rule.
     pub(super) fn arms_to_explore(
         self,
         rule: BanditRule,
@@ -81,7 +87,7 @@ impl Strategy {
                 ArmSelection {
                     arms: vec![choice.arm],
                     rule: match rule {
-                        BanditRule::Thompson => ArmRule::Thompson,
+                        BanditRule::Thompson | BanditRule::PosteriorMaximum => ArmRule::Thompson,
                         BanditRule::Ucb1 => ArmRule::Ucb1,
                     },
                     score: Some(choice.score),
@@ -105,6 +111,7 @@ mod tests {
         BatchState {
             count,
             knows_good,
+            seen_good: knows_good,
             space_filling,
         }
     }
@@ -157,6 +164,15 @@ mod tests {
                 SlotRole::Explore
             );
         }
+        // A 4-star rating seen is enough, before the model is sure of it.
+        let seen = BatchState {
+            seen_good: true,
+            ..state(2, false, 1.0)
+        };
+        assert_eq!(
+            BatchPolicy::Ei.slot_role(1, seen, &mut rng),
+            SlotRole::Explore
+        );
         let filled = (0..1000)
             .filter(|_| {
                 BatchPolicy::Ei.slot_role(0, state(1, false, 0.25), &mut rng)

@@ -51,7 +51,9 @@ pub struct OptimizerSettings {
     pub model: ModelKind,
     /// Batch composition.
     pub batch: BatchPolicy,
-    /// Bandit rule for [`Strategy::GpBandit`].
+    /// Arm rule for [`Strategy::GpBandit`]: Thompson sampling on the Beta
+    /// posteriors of the arms' ratings (default), UCB1, or Thompson
+    /// sampling of each arm's best settings under the model.
     pub bandit: BanditRule,
     /// Bandit reward.
     pub reward: Reward,
@@ -112,3 +114,9 @@ pub const EXPLOIT_MAX_SD: f64 = 0.35;
 /// this rating or better (the original's bar for a good render); until then
 /// every variant explores, so the search is not slowed early.
 pub const EXPLOIT_MIN_MEAN: f64 = 4.0;
+
+/// Least distance (unit cube, Euclidean) between two variants of one batch
+/// on the same arm: about a seventh of each parameter's range, so A and B
+/// differ perceptibly instead of being near copies the designer must still
+/// rate twice. Variants on different arms differ already.
+pub const BATCH_MIN_DISTANCE: f64 = 0.15;

@@ -105,7 +105,10 @@ pub(super) fn fit(
     let (mean, y_scale) = star_scale(&data);
     let signal_variance = (hyper.log_signal_variance.exp() * y_scale * y_scale).clamp(0.1, 10.0);
     let noise_variance = hyper.log_noise_variance.exp() * y_scale * y_scale;
-    let noise_sd = (noise_variance - ROUNDING_VARIANCE).max(0.04).sqrt().clamp(0.2, 1.5);
+    let noise_sd = (noise_variance - ROUNDING_VARIANCE)
+        .max(0.04)
+        .sqrt()
+        .clamp(0.2, 1.5);
     let kernel = StudioKernel {
         matern: Matern52 {
             length_scales: hyper.log_length_scales.iter().map(|l| l.exp()).collect(),
@@ -174,7 +177,11 @@ fn hyperparameters(
         return Ok((prior_centre, inputs.total));
     }
     let deviations = designer_deviations(data);
-    let x: Vec<Vec<f64>> = data.stars.iter().map(|s| data.renders[s.0].x.clone()).collect();
+    let x: Vec<Vec<f64>> = data
+        .stars
+        .iter()
+        .map(|s| data.renders[s.0].x.clone())
+        .collect();
     let y: Vec<f64> = data
         .stars
         .iter()

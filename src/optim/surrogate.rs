@@ -72,6 +72,17 @@ impl Surrogate {
         }
     }
 
+    /// Joint posterior at several encoded settings: means and covariance.
+    pub fn predict_joint(&self, points: &[Vec<f64>]) -> (Vec<f64>, nalgebra::DMatrix<f64>) {
+        match self {
+            Surrogate::Regression(gp) => gp.predict_joint(points),
+            Surrogate::Studio { model, viewpoint } => {
+                let full: Vec<Point> = points.iter().map(|x| viewpoint.point(x)).collect();
+                model.predict_joint(&full, viewpoint.designer)
+            }
+        }
+    }
+
     /// The same model believing its own predictions at `points` (pending
     /// proposals), so the next proposal goes elsewhere.
     ///

@@ -20,6 +20,7 @@ mod prefer;
 mod providers;
 mod replicate;
 mod report;
+mod search;
 mod simulate;
 mod timestamps;
 mod transfer;

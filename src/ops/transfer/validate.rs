@@ -180,6 +180,7 @@ pub(super) fn validate_experiment(r: &ExperimentRow) -> Vec<String> {
             &[
                 "design",
                 "thompson",
+                "posterior_maximum",
                 "ucb1",
                 "acquisition",
                 "best_prediction",

@@ -54,17 +54,14 @@ impl StudioKernel {
     }
 
     fn tag(&self, a: &Option<String>, b: &Option<String>) -> f64 {
-        if a == b {
-            1.0
-        } else {
-            1.0 - self.tag_weight
-        }
+        if a == b { 1.0 } else { 1.0 - self.tag_weight }
     }
 }
 
 /// A tag as the kernel compares it.
 pub fn normalise_tag(tag: Option<&str>) -> Option<String> {
-    tag.map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty())
+    tag.map(|t| t.trim().to_lowercase())
+        .filter(|t| !t.is_empty())
 }
 
 #[cfg(test)]
@@ -95,7 +92,10 @@ mod tests {
     fn tags_and_designers_scale_the_settings_kernel() {
         let k = kernel();
         let (a, b) = (point(0.2, Some("Kitchen ")), point(0.2, Some("kitchen")));
-        assert!((k.studio(&a, &b) - 1.5).abs() < 1e-12, "tags are normalised");
+        assert!(
+            (k.studio(&a, &b) - 1.5).abs() < 1e-12,
+            "tags are normalised"
+        );
         let c = point(0.2, Some("loft"));
         assert!((k.studio(&a, &c) - 1.5 * 0.6).abs() < 1e-12);
         assert!((k.designers(&a, Some(1), &b, Some(1)) - 1.5 * 1.25).abs() < 1e-12);

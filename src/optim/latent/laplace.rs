@@ -177,6 +177,29 @@ impl LaplacePosterior {
         (mean, (prior_variance - explained).max(1e-12))
     }
 
+    /// Joint posterior of several quantities: means (deviations) and the
+    /// covariance `P − VᵀV`, `V = L_B⁻¹ W^½ C`, for prior cross-covariances
+    /// `C` (one column per quantity) and prior covariance `P` among them.
+    pub fn predict_joint(
+        &self,
+        cross: &DMatrix<f64>,
+        prior: &DMatrix<f64>,
+    ) -> (Vec<f64>, DMatrix<f64>) {
+        let means = (0..cross.ncols())
+            .map(|j| cross.column(j).dot(&self.gradient))
+            .collect();
+        let mut weighted = cross.clone();
+        for (i, mut row) in weighted.row_iter_mut().enumerate() {
+            row *= self.w_sqrt[i];
+        }
+        let v = self
+            .b
+            .l_dirty()
+            .solve_lower_triangular(&weighted)
+            .unwrap_or_else(|| DMatrix::zeros(cross.nrows(), cross.ncols()));
+        (means, prior - v.transpose() * v)
+    }
+
     /// Posterior mean only: O(J).
     pub fn predict_mean(&self, cross: &DVector<f64>) -> f64 {
         cross.dot(&self.gradient)
@@ -354,7 +377,10 @@ mod tests {
         ];
         let posterior = LaplacePosterior::fit(&k, &judgements, None).unwrap();
         let z = posterior.mode();
-        assert!((z[2] - (z[0] - z[1])).abs() < 1e-8, "ζ stays in K's range: {z}");
+        assert!(
+            (z[2] - (z[0] - z[1])).abs() < 1e-8,
+            "ζ stays in K's range: {z}"
+        );
         assert!(z[0] > z[1]);
     }
 
@@ -384,7 +410,10 @@ mod tests {
         let extended = DVector::from_column_slice(&[0.8, 1.0]);
         let (mean_after, var_after) = believed.predict(&extended, 1.0);
         assert!((mean_after - mean_before).abs() < 1e-12);
-        assert!((var_after - 1.0 / (1.0 / var_before + 100.0)).abs() < 1e-9, "{var_after}");
+        assert!(
+            (var_after - 1.0 / (1.0 / var_before + 100.0)).abs() < 1e-9,
+            "{var_after}"
+        );
         // A quantity correlated with it shrinks too, a little.
         let (_, near_before) = posterior.predict(&DVector::from_element(1, 0.7), 1.0);
         let (_, near_after) = believed.predict(&DVector::from_column_slice(&[0.7, 0.9]), 1.0);

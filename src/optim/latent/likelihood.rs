@@ -214,12 +214,18 @@ mod tests {
         let l = interval_log_likelihood(Interval::stars(5), -20.0, SIGMA);
         let z = (4.5 + 20.0) / SIGMA;
         // log Φc(z) ≈ log φ(z) − log z for large z; gradient ≈ z/σ.
-        assert!((l.value - (log_normal_pdf(z) - z.ln())).abs() < 1e-3, "{l:?}");
+        assert!(
+            (l.value - (log_normal_pdf(z) - z.ln())).abs() < 1e-3,
+            "{l:?}"
+        );
         assert!((l.gradient - z / SIGMA).abs() / (z / SIGMA) < 1e-2, "{l:?}");
         assert!(l.hessian.is_finite() && l.hessian < 0.0);
         // Mirrored: a 1-star rating when the prediction is +25.
         let l = interval_log_likelihood(Interval::stars(1), 25.0, SIGMA);
-        assert!(l.value.is_finite() && l.gradient < 0.0 && l.hessian < 0.0, "{l:?}");
+        assert!(
+            l.value.is_finite() && l.gradient < 0.0 && l.hessian < 0.0,
+            "{l:?}"
+        );
         // Far inside a bounded interval from below: 2 stars predicted at −30.
         let l = interval_log_likelihood(Interval::stars(2), -30.0, SIGMA);
         assert!(l.value.is_finite() && l.gradient > 0.0, "{l:?}");

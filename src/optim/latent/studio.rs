@@ -189,12 +189,27 @@ impl StudioModel {
         let mut k = judgement_covariance(&combinations, &unit_covariance, tau2);
         let mut posterior = LaplacePosterior::fit(&k, &judgements, None)?;
         for _ in 0..2 {
-            let (qualities, offsets) =
-                latent_means(&combinations, &unit_covariance, tau2, &posterior, n, data.designers);
-            let updated = fit_scales(
-                &shapes, &judgements, &qualities, &offsets, &prior, data.designers,
+            let (qualities, offsets) = latent_means(
+                &combinations,
+                &unit_covariance,
+                tau2,
+                &posterior,
+                n,
+                data.designers,
             );
-            if updated.iter().zip(&scales).all(|(a, b)| (a - b).abs() < 1e-3) {
+            let updated = fit_scales(
+                &shapes,
+                &judgements,
+                &qualities,
+                &offsets,
+                &prior,
+                data.designers,
+            );
+            if updated
+                .iter()
+                .zip(&scales)
+                .all(|(a, b)| (a - b).abs() < 1e-3)
+            {
                 break;
             }
             scales = updated;
@@ -225,6 +240,36 @@ impl StudioModel {
             mean: self.mean + mean,
             sd: variance.sqrt(),
         }
+    }
+
+    /// Joint posterior of what `designer` would read at several points, in
+    /// stars: means and covariance (for Thompson draws over a candidate set).
+    pub fn predict_joint(
+        &self,
+        points: &[Point],
+        designer: Option<usize>,
+    ) -> (Vec<f64>, DMatrix<f64>) {
+        let designer = designer.filter(|d| *d < self.designers);
+        let m = points.len();
+        let mut cross = DMatrix::zeros(self.posterior.len(), m);
+        for (j, p) in points.iter().enumerate() {
+            cross.set_column(j, &self.cross(p, designer).0);
+        }
+        let prior = DMatrix::from_fn(m, m, |a, b| match designer {
+            Some(d) => {
+                self.scales[d].powi(2)
+                    * self
+                        .kernel
+                        .designers(&points[a], Some(d), &points[b], Some(d))
+                    + self.prior.offset_sd.powi(2)
+            }
+            None => self.kernel.studio(&points[a], &points[b]),
+        });
+        let (means, covariance) = self.posterior.predict_joint(&cross, &prior);
+        (
+            means.into_iter().map(|v| self.mean + v).collect(),
+            covariance,
+        )
     }
 
     /// The posterior mean only.
@@ -548,7 +593,10 @@ mod tests {
                 "designer {d}: {found:.2} ± {:.2} vs {truth}",
                 scales[d].offset_sd
             );
-            assert!((found - truth).abs() < 0.35, "designer {d}: {found:.2} vs {truth}");
+            assert!(
+                (found - truth).abs() < 0.35,
+                "designer {d}: {found:.2} vs {truth}"
+            );
         }
         // The studio's quality is found where the truth has its peak.
         let best = (0..=100)
@@ -588,7 +636,13 @@ mod tests {
         };
         let model = StudioModel::fit(&data, kernel(1), StudioPrior::default(), 3.0, 0.45).unwrap();
         let at = |x: f64| model.predict_mean(&point(x), Some(0));
-        assert!(at(0.6) > at(0.0) && at(0.6) > at(1.0), "{} {} {}", at(0.0), at(0.6), at(1.0));
+        assert!(
+            at(0.6) > at(0.0) && at(0.6) > at(1.0),
+            "{} {} {}",
+            at(0.0),
+            at(0.6),
+            at(1.0)
+        );
     }
 
     /// A scale far from 1 is found: a designer who uses the whole scale
@@ -618,6 +672,34 @@ mod tests {
             scales[2].scale > 1.2 * scales[0].scale.max(scales[1].scale),
             "{scales:?}"
         );
+    }
+
+    /// The joint prediction agrees with the one-point predictions on its
+    /// diagonal and is a valid covariance.
+    #[test]
+    fn joint_predictions_agree_with_single_ones() {
+        let data = StudioData {
+            renders: (0..6).map(|i| point(i as f64 / 5.0)).collect(),
+            designers: 2,
+            stars: vec![(0, 0, 2), (2, 0, 4), (3, 1, 5), (5, 1, 3), (2, 1, 4)],
+            preferences: vec![(3, 4, 0, false)],
+        };
+        let model = StudioModel::fit(&data, kernel(1), StudioPrior::default(), 3.0, 0.45).unwrap();
+        let points: Vec<Point> = [0.1, 0.45, 0.9].iter().map(|x| point(*x)).collect();
+        for designer in [None, Some(1)] {
+            let (means, covariance) = model.predict_joint(&points, designer);
+            for (j, p) in points.iter().enumerate() {
+                let single = model.predict(p, designer);
+                assert!((means[j] - single.mean).abs() < 1e-9);
+                assert!((covariance[(j, j)].sqrt() - single.sd).abs() < 1e-6);
+            }
+            assert!(
+                covariance
+                    .symmetric_eigenvalues()
+                    .iter()
+                    .all(|e| *e > -1e-9)
+            );
+        }
     }
 
     #[test]
