@@ -69,18 +69,7 @@ pub fn run(ws: &Workspace, ui: &Ui, args: SimulateArgs) -> anyhow::Result<ExitCo
             (0..designers.len()).flat_map(move |d| (0..args.seeds).map(move |s| (c, d, s)))
         })
         .collect();
-    let bar = ProgressBar::with_draw_target(
-        Some(jobs.len() as u64),
-        if ui.quiet || ui.json {
-            ProgressDrawTarget::hidden()
-        } else {
-            ProgressDrawTarget::stderr()
-        },
-    );
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} sessions {elapsed}")
-            .expect("static template"),
-    );
+    let bar = session_bar(ui, jobs.len());
     let results: Vec<_> = jobs
         .par_iter()
         .map(|&(c, d, s)| {
@@ -304,4 +293,21 @@ fn session_line(s: &PromptSession) -> String {
         parts.join("; "),
         s.final_champion
     )
+}
+
+/// A bar counting sessions on stderr (hidden with `--quiet` or `--json`).
+pub(super) fn session_bar(ui: &Ui, sessions: usize) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(
+        Some(sessions as u64),
+        if ui.quiet || ui.json {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} sessions {elapsed}")
+            .expect("static template"),
+    );
+    bar
 }

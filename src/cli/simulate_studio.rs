@@ -2,12 +2,11 @@
 //! the studio model and with the first model (regression on the latest
 //! rating), on the same seeds.
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::process::ExitCode;
 
-use super::simulate::SimulateArgs;
+use super::simulate::{SimulateArgs, session_bar};
 use super::ui::Ui;
 use crate::ops::Workspace;
 use crate::ops::simulate::scratch_dir;
@@ -51,18 +50,7 @@ pub fn run(ws: &Workspace, ui: &Ui, args: &SimulateArgs) -> anyhow::Result<ExitC
     let jobs: Vec<(usize, usize, u64)> = (0..Scenario::ALL.len())
         .flat_map(|s| (0..MODELS.len()).flat_map(move |m| (0..args.seeds).map(move |k| (s, m, k))))
         .collect();
-    let bar = ProgressBar::with_draw_target(
-        Some(jobs.len() as u64),
-        if ui.quiet || ui.json {
-            ProgressDrawTarget::hidden()
-        } else {
-            ProgressDrawTarget::stderr()
-        },
-    );
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} sessions {elapsed}")
-            .expect("static template"),
-    );
+    let bar = session_bar(ui, jobs.len());
     let results: Vec<(usize, usize, StudioRun)> = jobs
         .par_iter()
         .map(|&(s, m, k)| {

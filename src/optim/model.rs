@@ -99,29 +99,8 @@ impl Model {
         let gp = match reuse {
             Some(c) => GaussianProcess::fit(x.clone(), &y, &c.hyperparameters)?,
             None => {
-                // Fit hyperparameters on the most recent observations only:
-                // each likelihood evaluation costs O(m³).
                 let m = n.min(inputs.hyperparameter_fit_points.max(2));
-                let random_start = random_start(dims, rng);
-                let starts: Vec<Hyperparameters> = inputs
-                    .cached
-                    .iter()
-                    .map(|c| c.hyperparameters.clone())
-                    .filter(|h| h.log_length_scales.len() == dims)
-                    .chain(std::iter::once(random_start))
-                    .collect();
-                let bounds = HyperBounds {
-                    target_noise_floor: RATING_NOISE_FLOOR,
-                    ..HyperBounds::default()
-                };
-                let sub = GaussianProcess::fit_with_hyperparameter_search(
-                    x[n - m..].to_vec(),
-                    &y[n - m..],
-                    &bounds,
-                    Some(&HyperPrior::default()),
-                    &starts,
-                    60,
-                )?;
+                let sub = search_hyperparameters(&x, &y, m, inputs.cached, rng)?;
                 let hyper = sub.hyperparameters().clone();
                 if m == n {
                     sub
@@ -163,9 +142,45 @@ impl Model {
     }
 }
 
+/// A GP on the latest `m` of `(x, y)` with hyperparameters maximising the
+/// marginal likelihood plus [`HyperPrior`], from the cached values (when
+/// they fit these dimensions) and a random start. Only the latest points:
+/// each likelihood evaluation costs O(m³).
+///
+/// # Errors
+/// [`GpError`] if no start can be evaluated.
+pub(super) fn search_hyperparameters(
+    x: &[Vec<f64>],
+    y: &[f64],
+    m: usize,
+    cached: Option<&FittedHyperparameters>,
+    rng: &mut StdRng,
+) -> Result<GaussianProcess, GpError> {
+    let n = x.len();
+    let dims = x.first().map_or(0, Vec::len);
+    let starts: Vec<Hyperparameters> = cached
+        .iter()
+        .map(|c| c.hyperparameters.clone())
+        .filter(|h| h.log_length_scales.len() == dims)
+        .chain(std::iter::once(random_start(dims, rng)))
+        .collect();
+    let bounds = HyperBounds {
+        target_noise_floor: RATING_NOISE_FLOOR,
+        ..HyperBounds::default()
+    };
+    GaussianProcess::fit_with_hyperparameter_search(
+        x[n - m..].to_vec(),
+        &y[n - m..],
+        &bounds,
+        Some(&HyperPrior::default()),
+        &starts,
+        60,
+    )
+}
+
 /// A random starting point for the hyperparameter search, inside the
 /// ranges ratings on a 1–5 scale make plausible.
-pub(super) fn random_start(dims: usize, rng: &mut StdRng) -> Hyperparameters {
+fn random_start(dims: usize, rng: &mut StdRng) -> Hyperparameters {
     Hyperparameters {
         log_length_scales: (0..dims)
             .map(|_| rng.random_range(0.1f64.ln()..2f64.ln()))

@@ -13,11 +13,10 @@
 
 use rand::rngs::StdRng;
 
-use super::gp::{GaussianProcess, GpError, HyperBounds, HyperPrior, Hyperparameters};
+use super::gp::{GpError, HyperPrior, Hyperparameters};
 use super::kernel::Matern52;
 use super::latent::{Point, StudioData, StudioKernel, StudioModel, StudioPrior, normalise_tag};
-use super::model::{FittedHyperparameters, Model, encode, random_start};
-use super::settings::RATING_NOISE_FLOOR;
+use super::model::{FittedHyperparameters, Model, encode, search_hyperparameters};
 use super::space::SearchSpace;
 use super::surrogate::{Surrogate, Viewpoint};
 use crate::domain::{Evidence, PhotoFeatures, RoomContext};
@@ -187,27 +186,8 @@ fn hyperparameters(
         .iter()
         .map(|s| f64::from(s.2) - deviations[s.1])
         .collect();
-    let n = x.len();
-    let m = n.min(inputs.hyperparameter_fit_points.max(2));
-    let starts: Vec<Hyperparameters> = inputs
-        .cached
-        .iter()
-        .map(|c| c.hyperparameters.clone())
-        .filter(|h| h.log_length_scales.len() == dims)
-        .chain(std::iter::once(random_start(dims, rng)))
-        .collect();
-    let bounds = HyperBounds {
-        target_noise_floor: RATING_NOISE_FLOOR,
-        ..HyperBounds::default()
-    };
-    let gp = GaussianProcess::fit_with_hyperparameter_search(
-        x[n - m..].to_vec(),
-        &y[n - m..],
-        &bounds,
-        Some(&HyperPrior::default()),
-        &starts,
-        60,
-    )?;
+    let m = x.len().min(inputs.hyperparameter_fit_points.max(2));
+    let gp = search_hyperparameters(&x, &y, m, inputs.cached, rng)?;
     Ok((gp.hyperparameters().clone(), inputs.total))
 }
 
