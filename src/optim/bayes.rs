@@ -51,7 +51,7 @@ use super::model::{FitInputs, FittedHyperparameters, Model, encode};
 use super::outlook::{ArmBest, Outlook};
 use super::policy::{BatchState, SlotRole};
 use super::proposal::{PriorShift, Proposer};
-use super::settings::{EXPLOIT_MIN_MEAN, ModelKind, OptimizerSettings, Strategy};
+use super::settings::{ModelKind, OptimizerSettings, Strategy};
 use super::space::SearchSpace;
 use super::studio_fit::{self, ModelQuery, StudioInputs};
 use crate::domain::{Evidence, Explanation, Method, RatedTrial, Stars, Trial};
@@ -296,7 +296,7 @@ impl Optimizer {
         let batch = BatchState {
             count,
             knows_good: best_known.is_some(),
-            seen_good: best_known.is_some() || model.incumbent >= EXPLOIT_MIN_MEAN,
+            seen_good: best_known.is_some() || model.incumbent >= model.gp.good_mean(),
             space_filling: self.settings.space_filling,
         };
         let mut out = Vec::with_capacity(count);
