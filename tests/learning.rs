@@ -13,12 +13,22 @@ fn sessions(
     seeds: std::ops::Range<u64>,
     ratings: usize,
 ) -> Vec<RunResult> {
+    sessions_with(&Config::default(), contender, designer, seeds, ratings)
+}
+
+fn sessions_with(
+    config: &Config,
+    contender: &Contender,
+    designer: usize,
+    seeds: std::ops::Range<u64>,
+    ratings: usize,
+) -> Vec<RunResult> {
     let designers = panel();
     seeds
         .map(|seed| {
             let dir = scratch_dir(&format!("test-{}-{seed}", contender.label)).unwrap();
             run_session(
-                &Config::default(),
+                config,
                 contender,
                 &designers[designer],
                 seed,
@@ -69,17 +79,24 @@ fn exploiting_in_batches_shows_the_designer_better_renders() {
     // (diag_optimizer) exploit/explore raises the last renders' true quality
     // there by 0.2 stars and in every one of eight 8-seed blocks; on the
     // smoother designers the gain is smaller than 8-seed noise.
+    //
+    // Measured on the first model (regression), where the effect was
+    // established; with the studio model the two policies are within 8-seed
+    // noise of each other on "narrow" (see README, "Measured on a simulated
+    // studio").
     let ratings = 40;
+    let mut config = Config::default();
+    config.optimizer.model = latina::optim::ModelKind::Regression;
     let ei = summarize(
         "gp-ei",
         "narrow",
-        &sessions(&contender("gp-ei"), 4, 0..8, ratings),
+        &sessions_with(&config, &contender("gp-ei"), 4, 0..8, ratings),
         ratings,
     );
     let mixed = summarize(
         "gp-exploit-explore",
         "narrow",
-        &sessions(&contender("gp-exploit-explore"), 4, 0..8, ratings),
+        &sessions_with(&config, &contender("gp-exploit-explore"), 4, 0..8, ratings),
         ratings,
     );
     eprintln!("{ei:?}\n{mixed:?}");

@@ -28,7 +28,7 @@ use super::design::{distance_squared, exclusion_radius, outside_exclusion, unifo
 use super::gp::Prediction;
 use super::model::{Model, encode};
 use super::policy::ArmSelection;
-use super::settings::{BATCH_MIN_DISTANCE, EXPLOIT_MAX_SD, OptimizerSettings, Strategy};
+use super::settings::{BATCH_MIN_DISTANCE, OptimizerSettings, Strategy};
 use super::space::SearchSpace;
 use super::surrogate::Surrogate;
 use crate::domain::{ArmRule, Explanation, Method};
@@ -134,7 +134,7 @@ impl Proposer<'_> {
         let (arm, unit, _) =
             maximize_over_arms(&arms, self.model, self.candidates, self.rng, &score);
         let p = gp.predict(&encode(space, arm, unit));
-        if p.sd > EXPLOIT_MAX_SD || p.mean < gp.good_mean() {
+        if p.sd > gp.exploit_max_sd() || p.mean < gp.good_mean() {
             return None;
         }
         let explanation = Explanation {

@@ -8,7 +8,7 @@
 
 use super::gp::{GaussianProcess, GpError, Prediction};
 use super::latent::{Point, StudioModel};
-use super::settings::EXPLOIT_MIN_MEAN;
+use super::settings::{EXPLOIT_MAX_SD, EXPLOIT_MIN_MEAN};
 
 /// Where the studio model is asked from: the room being proposed for and
 /// the designer who will judge (None: the studio's average designer).
@@ -118,6 +118,19 @@ impl Surrogate {
         match self {
             Surrogate::Regression(_) => EXPLOIT_MIN_MEAN,
             Surrogate::Studio { .. } => EXPLOIT_MIN_MEAN - 0.25,
+        }
+    }
+
+    /// The largest predicted sd at which the exploiting variant trusts a
+    /// prediction: [`EXPLOIT_MAX_SD`] for the regression; half a star for
+    /// the studio model, whose posterior at a setting rated 5 stays wider
+    /// (a 5 is censored at 4.5), so that at 0.35 its exploiting variant
+    /// never fired on the simulated designers and "exploit-explore" was
+    /// the same as EI alone.
+    pub fn exploit_max_sd(&self) -> f64 {
+        match self {
+            Surrogate::Regression(_) => EXPLOIT_MAX_SD,
+            Surrogate::Studio { .. } => 0.5,
         }
     }
 
