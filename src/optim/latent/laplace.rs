@@ -77,14 +77,14 @@ impl LaplacePosterior {
         // starting at ζ = 0 keeps ζ = K a exact).
         let mut a = DVector::zeros(n);
         let mut zeta = DVector::zeros(n);
-        if let Some(s) = start.filter(|s| s.len() == n) {
-            if let Ok(chol) = cholesky_with_jitter(k.clone()) {
-                let candidate_a = chol.solve(s);
-                let candidate = k * &candidate_a;
-                if psi(judgements, &candidate, &candidate_a) > psi(judgements, &zeta, &a) {
-                    a = candidate_a;
-                    zeta = candidate;
-                }
+        if let Some(s) = start.filter(|s| s.len() == n)
+            && let Ok(chol) = cholesky_with_jitter(k.clone())
+        {
+            let candidate_a = chol.solve(s);
+            let candidate = k * &candidate_a;
+            if psi(judgements, &candidate, &candidate_a) > psi(judgements, &zeta, &a) {
+                a = candidate_a;
+                zeta = candidate;
             }
         }
         let mut objective = psi(judgements, &zeta, &a);

@@ -84,6 +84,11 @@ pub struct DesignerScale {
     pub scale: f64,
 }
 
+/// One judgement as built: the units it combines (with coefficients before
+/// scaling), its designer, whose offset it carries (stars) or none
+/// (preferences), where it fell and its noise.
+type Shape = (Vec<(usize, f64)>, usize, Option<usize>, Interval, f64);
+
 /// One judgement as a linear combination of the latents: `Σ c·q_u`, plus
 /// the designer's offset when it is a star rating.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,7 +145,7 @@ impl StudioModel {
             }
         };
         // (units, designer, star interval or preference) per judgement.
-        let mut shapes: Vec<(Vec<(usize, f64)>, usize, Option<usize>, Interval, f64)> = Vec::new();
+        let mut shapes: Vec<Shape> = Vec::new();
         for &(r, d, stars) in &data.stars {
             let u = unit_of(r, d);
             shapes.push((vec![(u, 1.0)], d, Some(d), Interval::stars(stars), noise_sd));
@@ -497,9 +502,8 @@ fn latent_means(
 /// the scale only repeats the kernel's signal variance; stretching them all
 /// alike taught nothing and, on the simulated designers, cost a third of a
 /// star in the renders seen last.
-#[allow(clippy::type_complexity)]
 fn fit_scales(
-    shapes: &[(Vec<(usize, f64)>, usize, Option<usize>, Interval, f64)],
+    shapes: &[Shape],
     judgements: &[Judgement],
     qualities: &[f64],
     offsets: &[f64],
