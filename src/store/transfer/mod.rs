@@ -24,6 +24,7 @@
 //! [`snapshot`] reads them, [`importer`] writes them.
 
 mod importer;
+mod judgements;
 mod snapshot;
 
 pub use importer::{Applied, Importer, Refusal};
