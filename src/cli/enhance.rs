@@ -39,6 +39,10 @@ pub struct EnhanceArgs {
     /// 0-1). Repeatable
     #[arg(long = "context", value_name = "KEY=VALUE")]
     pub context: Vec<String>,
+    /// Render N candidates and show the best `enhance.show` of them (the
+    /// rest are kept, unshown) [default: config `enhance.candidates`]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=32))]
+    pub candidates: Option<u32>,
     /// Do not prompt for ratings
     #[arg(long)]
     pub no_rate: bool,
@@ -84,6 +88,7 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
             meta: meta.clone(),
             context: context.clone(),
             designer: rater.clone(),
+            candidates: args.candidates,
             cancel: interrupts.token(),
             cancel_reason: interrupts.reason(),
             env: super::workspace::env_lookup,
@@ -142,7 +147,7 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
             let ids = report
                 .variants
                 .iter()
-                .filter(|v| v.status == ExperimentStatus::Done)
+                .filter(|v| v.status == ExperimentStatus::Done && v.shown)
                 .map(|v| v.experiment_id.clone())
                 .collect::<Vec<_>>();
             if rate_interactively(ws, &mut store, ui, &ids, rater.as_deref())?
@@ -153,7 +158,7 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
         } else if let Some(done) = report
             .variants
             .iter()
-            .find(|v| v.status == ExperimentStatus::Done)
+            .find(|v| v.status == ExperimentStatus::Done && v.shown)
         {
             ui.note(ui.dim(format!(
                 "rate with: latina rate {} <1-5> --comment \"...\"",
@@ -169,12 +174,26 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
 }
 
 fn print_report(ui: &Ui, report: &EnhanceReport) -> std::io::Result<()> {
-    ui.out(format!(
-        "{} → {} variants",
-        ui.bold(display::path(&report.image)),
-        report.variants.len()
-    ))?;
-    for v in &report.variants {
+    let shown = report.variants.iter().filter(|v| v.shown).count();
+    ui.out(
+        if report.candidates > shown || shown < report.variants.len() {
+            format!(
+                "{} → {shown} of {} candidates shown",
+                ui.bold(display::path(&report.image)),
+                report.variants.len()
+            )
+        } else {
+            format!(
+                "{} → {} variants",
+                ui.bold(display::path(&report.image)),
+                report.variants.len()
+            )
+        },
+    )?;
+    if let Some(note) = &report.budget_note {
+        ui.out(format!("  {}", ui.dim(format!("budget: {note}"))))?;
+    }
+    for v in report.variants.iter().filter(|v| v.shown) {
         let where_ = match (&v.output, &v.error) {
             (Some(path), _) if v.fallback_from.is_some() => format!(
                 "{}  (rendered by the fallback: {})",
@@ -195,6 +214,25 @@ fn print_report(ui: &Ui, report: &EnhanceReport) -> std::io::Result<()> {
             ui.dim(v.explanation.describe(v.method)),
             where_
         ))?;
+        if let Some(reason) = &v.shortlist {
+            ui.out(format!("     {}", ui.dim(format!("shown: {reason}"))))?;
+        }
+    }
+    let unshown: Vec<_> = report.variants.iter().filter(|v| !v.shown).collect();
+    if !unshown.is_empty() {
+        ui.out(format!(
+            "  not shown ({}; look with `latina show ID`):",
+            unshown.len()
+        ))?;
+        for v in unshown {
+            ui.out(format!(
+                "     {}  {}  {:<8} {}",
+                v.option,
+                v.experiment_id.short(),
+                v.provider,
+                ui.dim(display::printable(v.shortlist.as_deref().unwrap_or(""))),
+            ))?;
+        }
     }
     ui.out(format!(
         "  {}",

@@ -72,6 +72,40 @@ fn text(ui: &Ui, report: &ExperimentReport) -> Vec<String> {
         other => other.to_string(),
     };
     lines.push(format!("{} {status}", label("status")));
+    let sl = &report.shortlist;
+    if sl.reason.is_some() || !sl.shown {
+        let verdict = if sl.guarded {
+            ui.red("guarded (not shown)")
+        } else if sl.shown {
+            "shown".to_string()
+        } else {
+            "not shown (rate it with `latina rate ID STARS` all the same)".to_string()
+        };
+        lines.push(format!(
+            "{} {verdict}{}",
+            label("shortlist"),
+            sl.reason
+                .as_deref()
+                .map(|r| format!(": {}", super::display::printable(r)))
+                .unwrap_or_default()
+        ));
+        if let (Some(mean), Some(sd)) = (sl.reward_mean, sl.reward_sd) {
+            lines.push(format!(
+                "{} {}",
+                label(""),
+                ui.dim(format!("reward model: {mean:.1} ± {sd:.1} stars"))
+            ));
+        }
+        if let (Some(value), Some(threshold)) = (sl.guard_structure, sl.guard_threshold) {
+            lines.push(format!(
+                "{} {}",
+                label(""),
+                ui.dim(format!(
+                    "structure {value:.2} (guard threshold {threshold:.2})"
+                ))
+            ));
+        }
+    }
     match &d.image_info {
         Some(i) => {
             lines.push(format!(

@@ -6,8 +6,16 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EnhanceConfig {
-    /// Variants generated per photo (A, B, …), 1–8.
+    /// Variants the designer is shown per photo (A, B, …), 1–8; `show` in
+    /// the config (`variants` is its first name, still read).
+    #[serde(alias = "show")]
     pub variants: u32,
+    /// Candidates rendered per photo, of which the best `show` are shown
+    /// (2–32; unset: as many as are shown, plain A/B).
+    pub candidates: Option<u32>,
+    /// The most a photo's candidates may cost on paid providers, US dollars:
+    /// caps `candidates` by the dearest arm's price per render.
+    pub budget_usd: Option<f64>,
     /// JPEG quality of the renders, 50–100.
     pub jpeg_quality: u8,
     /// Height in pixels of each panel in the side-by-side preview.
@@ -28,6 +36,8 @@ impl Default for EnhanceConfig {
     fn default() -> Self {
         EnhanceConfig {
             variants: 2,
+            candidates: None,
+            budget_usd: None,
             jpeg_quality: 90,
             preview_height: 480,
             max_megapixels: 64.0,

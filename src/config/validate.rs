@@ -117,6 +117,24 @@ fn key_rules(config: &Config) -> Vec<KeyRule> {
     });
     let mut rules = vec![
         within("enhance.variants", e.variants, 1..=8, ""),
+        rule(
+            "enhance.candidates",
+            e.candidates.is_none_or(|n| (e.variants..=32).contains(&n)),
+            format!(
+                "expected {} to 32 (at least as many as are shown, enhance.show = {}), got {}",
+                e.variants,
+                e.variants,
+                e.candidates.unwrap_or_default()
+            ),
+        ),
+        rule(
+            "enhance.budget_usd",
+            e.budget_usd.is_none_or(|b| b.is_finite() && b >= 0.0),
+            format!(
+                "expected a number of US dollars, 0 or more, got {}",
+                e.budget_usd.unwrap_or_default()
+            ),
+        ),
         within("enhance.jpeg_quality", e.jpeg_quality, 50..=100, ""),
         within("enhance.preview_height", e.preview_height, 64..=4096, ""),
         rule(

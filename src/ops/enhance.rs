@@ -42,6 +42,9 @@ pub struct EnhanceOptions {
     /// The designer who will judge the variants: suggestions are for their
     /// scale and taste (`None`: the studio's view).
     pub designer: Option<String>,
+    /// `--candidates N`: render N and show the best `enhance.show` (`None`:
+    /// the config's `enhance.candidates`).
+    pub candidates: Option<u32>,
     /// Cancelled on Ctrl-C, SIGTERM or SIGHUP: renders still running are
     /// stopped (remote jobs cancelled where the API can) and recorded as failed.
     pub cancel: CancellationToken,
@@ -114,6 +117,14 @@ pub struct VariantReport {
     pub latency_ms: u64,
     /// What the render cost in US dollars, when known.
     pub cost_usd: Option<f64>,
+    /// Whether the designer is shown it (the best `enhance.show` of the
+    /// candidates); an unshown one waits in `latina show`.
+    pub shown: bool,
+    /// Why it was shown or not, when more candidates were rendered than
+    /// shown or the structure guard held it back.
+    pub shortlist: Option<String>,
+    /// Whether the structure guard held it back.
+    pub guarded: bool,
 }
 
 /// The result of enhancing one photo.
@@ -135,6 +146,10 @@ pub struct EnhanceReport {
     /// The room context the variants were asked for: tags and the photo's
     /// features (overrides applied).
     pub context: RoomContext,
+    /// Candidates rendered (the variants listed, shown or not).
+    pub candidates: usize,
+    /// What the budget did to the number of candidates, if anything.
+    pub budget_note: Option<String>,
 }
 
 impl EnhanceReport {
@@ -201,15 +216,11 @@ pub async fn enhance(
     };
     let (original, image) = keep_photo(ws, &options.image, &loaded)?;
 
+    let show = cfg.variants as usize;
+    let (count, budget_note) = candidate_count(ws, store, options.candidates, show)?;
     backfill_photo_features(ws, store)?;
-    let prompts = ws.prompts_for(store, cfg.variants as usize)?;
-    let suggestions = ask_in_context(
-        ws,
-        store,
-        cfg.variants as usize,
-        &context,
-        options.designer.as_deref(),
-    )?;
+    let prompts = ws.prompts_for(store, count)?;
+    let suggestions = ask_in_context(ws, store, count, &context, options.designer.as_deref())?;
     for s in &suggestions {
         tracing::info!(
             provider = %s.trial.provider,
@@ -246,6 +257,7 @@ pub async fn enhance(
             photo: Some(measured),
             batch: context.features,
             overridden: options.context.overridden(),
+            made_for: options.designer.clone(),
         },
     )?;
     on_event(EnhanceEvent::Planned {
@@ -499,10 +511,32 @@ pub async fn enhance(
             error,
             latency_ms,
             cost_usd,
+            shown: true,
+            shortlist: None,
+            guarded: false,
         });
     }
 
-    let rendered: Vec<&image::RgbImage> = pixels.iter().flatten().collect();
+    let mut reports: Vec<VariantReport> = reports.into_iter().flatten().collect();
+    let shown_pixels = if options.cancel.is_cancelled() {
+        // Cancelled: everything that landed stays shown, as rendered.
+        pixels.iter().flatten().collect()
+    } else {
+        let views = candidate_views(&experiments, &reports);
+        let verdicts = super::shortlist::decide(&views, show, None);
+        let needed = count > show || verdicts.iter().any(|v| v.guarded);
+        if needed {
+            let labels = store.record_shortlist(&batch_id, &verdicts, count > show)?;
+            apply_verdicts(&mut reports, &verdicts, &labels);
+        }
+        let order: Vec<usize> = reports
+            .iter()
+            .filter(|r| r.shown)
+            .filter_map(|r| experiments.iter().position(|e| e.id == r.experiment_id))
+            .collect();
+        order.iter().filter_map(|&i| pixels[i].as_ref()).collect()
+    };
+    let rendered: Vec<&image::RgbImage> = shown_pixels;
     let preview = if rendered.is_empty() {
         None
     } else {
@@ -519,11 +553,81 @@ pub async fn enhance(
         image: options.image.clone(),
         original,
         batch_id,
-        variants: reports.into_iter().flatten().collect(),
+        variants: reports,
         preview,
         cancelled: options.cancel.is_cancelled(),
         context,
+        candidates: count,
+        budget_note,
     })
+}
+
+/// How many candidates to render: `--candidates`, else the config's, at
+/// least as many as are shown, capped by the photo's budget on paid arms.
+fn candidate_count(
+    ws: &Workspace,
+    store: &mut Store,
+    flag: Option<u32>,
+    show: usize,
+) -> Result<(usize, Option<String>)> {
+    let cfg = &ws.config.enhance;
+    let wanted = flag
+        .or(cfg.candidates)
+        .map_or(show, |n| n as usize)
+        .max(show);
+    if cfg.budget_usd.is_none() || wanted == show {
+        return Ok((wanted, None));
+    }
+    let prices = super::budget::arm_prices(&ws.config.providers, &store.summary()?.providers);
+    let (count, note) = super::budget::cap_candidates(wanted, show, cfg.budget_usd, &prices);
+    if let Some(note) = &note {
+        tracing::warn!("{note}");
+    }
+    Ok((count, note))
+}
+
+/// The shortlist's view of each candidate, in the optimizer's order.
+fn candidate_views(
+    experiments: &[NewExperiment],
+    reports: &[VariantReport],
+) -> Vec<super::shortlist::CandidateView> {
+    experiments
+        .iter()
+        .map(|e| super::shortlist::CandidateView {
+            experiment: e.id.clone(),
+            rendered: reports
+                .iter()
+                .any(|r| r.experiment_id == e.id && r.status == ExperimentStatus::Done),
+            guard: None,
+            reward: None,
+        })
+        .collect()
+}
+
+/// Puts the recorded verdicts and labels on the reports, shown ones first
+/// in the order shown.
+fn apply_verdicts(
+    reports: &mut [VariantReport],
+    verdicts: &[crate::store::ShortlistVerdict],
+    labels: &[(ExperimentId, String)],
+) {
+    for r in reports.iter_mut() {
+        if let Some(v) = verdicts.iter().find(|v| v.experiment == r.experiment_id) {
+            r.shown = v.shown;
+            r.guarded = v.guarded;
+            r.shortlist = Some(v.reason.clone());
+        }
+        if let Some((_, label)) = labels.iter().find(|(id, _)| *id == r.experiment_id) {
+            r.option = label.clone();
+        }
+    }
+    let rank = |r: &VariantReport| {
+        labels
+            .iter()
+            .position(|(id, _)| *id == r.experiment_id)
+            .unwrap_or(usize::MAX)
+    };
+    reports.sort_by_key(|r| (!r.shown, rank(r)));
 }
 
 /// The photo's room-context features, measured on a small copy.

@@ -229,6 +229,9 @@ pub struct ExperimentReport {
     pub context: ContextDetail,
     /// The render, the stored original and the batch preview.
     pub files: Vec<FileEntry>,
+    /// Whether the designer was shown it, why, and the structure guard's
+    /// verdict (best k of N).
+    pub shortlist: crate::store::ShortlistRecord,
 }
 
 /// The experiment whose id or unique id prefix is `id`, in full.
@@ -261,10 +264,12 @@ pub fn show(store: &Store, id: &str) -> Result<ExperimentReport> {
     })
     .collect();
     let context = store.experiment_context(&id)?.unwrap_or_default();
+    let shortlist = store.shortlist_record(&id)?;
     Ok(ExperimentReport {
         detail,
         context,
         files,
+        shortlist,
     })
 }
 

@@ -5,6 +5,7 @@
 //! or JSON. They never print, prompt or exit; progress is reported through
 //! callbacks.
 
+pub mod budget;
 pub mod context;
 pub mod doctor;
 pub mod enhance;
@@ -16,6 +17,7 @@ pub mod prompts;
 pub mod rate;
 pub mod report;
 pub mod runtime;
+mod shortlist;
 pub mod simulate;
 pub mod simulate_evolution;
 pub mod simulate_studio;

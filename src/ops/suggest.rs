@@ -139,6 +139,7 @@ pub fn suggest_for(
             photo: measured,
             batch: context.features,
             overridden: options.context.overridden(),
+            made_for: options.designer.clone(),
         },
     )?;
     Ok(experiments

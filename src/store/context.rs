@@ -26,6 +26,8 @@ pub struct NewContext {
     pub batch: Option<PhotoFeatures>,
     /// Names of the features the designer set by hand (`--context`).
     pub overridden: Vec<String>,
+    /// The designer the batch is made for (`--by`); `None`: the studio.
+    pub made_for: Option<String>,
 }
 
 /// An experiment's context with where its features came from, for `show`.
@@ -345,6 +347,7 @@ mod tests {
                     photo: Some(features(0.2)),
                     batch: Some(features(0.9)),
                     overridden: vec!["brightness".into()],
+                    made_for: None,
                 },
             )
             .unwrap();

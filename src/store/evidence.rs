@@ -52,8 +52,10 @@ impl Window {
 impl Store {
     /// Everything the learning model is told, oldest first: every designer's
     /// latest stars for every render they rated (ratings without a name are
-    /// one more designer, [`crate::domain::UNNAMED_DESIGNER`]) and every
-    /// designer's latest preference per unordered pair of renders.
+    /// one more designer, [`crate::domain::UNNAMED_DESIGNER`]), one star for
+    /// each render the structure guard held back from the designer it was
+    /// made for, and every designer's latest preference per unordered pair
+    /// of renders.
     pub fn evidence(&self) -> Result<Evidence> {
         self.read_evidence(Window::All)
     }
@@ -66,6 +68,11 @@ impl Store {
         let total: i64 = self.conn.query_row(
             "SELECT (SELECT count(*) FROM
                        (SELECT 1 FROM ratings GROUP BY experiment_id, coalesce(rated_by, '')))
+                  + (SELECT count(*) FROM experiments e JOIN batches b ON b.id = e.batch_id
+                     WHERE e.guarded = 1 AND e.finished_at IS NOT NULL
+                       AND NOT EXISTS (SELECT 1 FROM ratings r
+                                       WHERE r.experiment_id = e.id
+                                         AND coalesce(r.rated_by, '') = coalesce(b.made_for, '')))
                   + (SELECT count(*) FROM
                        (SELECT 1 FROM preferences
                         GROUP BY min(better_id, worse_id), max(better_id, worse_id),
@@ -147,10 +154,21 @@ impl Store {
     /// takes the bare columns of a `max()` aggregate from the row holding
     /// the maximum (<https://sqlite.org/lang_select.html#bareagg>).
     fn latest_stars(&self, window: Window) -> Result<Vec<LatestStars>> {
+        // A render the structure guard held back is the designer's one star
+        // (the designer the batch was made for), unless they rated it.
         let mut stmt = self.conn.prepare_cached(
-            "SELECT experiment_id, coalesce(rated_by, '') AS designer, stars, rated_at, max(id) AS latest
-             FROM ratings GROUP BY experiment_id, designer
-             ORDER BY latest DESC LIMIT ?1",
+            "SELECT experiment_id, designer, stars, rated_at FROM (
+                 SELECT experiment_id, coalesce(rated_by, '') AS designer, stars, rated_at,
+                        max(id) AS latest
+                 FROM ratings GROUP BY experiment_id, designer
+                 UNION ALL
+                 SELECT e.id, coalesce(b.made_for, ''), 1, e.finished_at, 0
+                 FROM experiments e JOIN batches b ON b.id = e.batch_id
+                 WHERE e.guarded = 1 AND e.finished_at IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM ratings r
+                                   WHERE r.experiment_id = e.id
+                                     AND coalesce(r.rated_by, '') = coalesce(b.made_for, '')))
+             ORDER BY rated_at DESC, latest DESC LIMIT ?1",
         )?;
         let rows = stmt
             .query_map([window.limit()], |r| {

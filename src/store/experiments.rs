@@ -122,6 +122,16 @@ const RECORD_COLUMNS: &str = "e.id, e.batch_id, e.option, e.provider, e.init_str
     lr.stars, lr.comment, e.arm_rule, e.arm_score, e.predicted_mean, e.predicted_sd,
     e.expected_improvement";
 
+/// The one-designer model's observations as a table: each rated
+/// experiment with its latest stars, and each guarded, unrated render as a
+/// one-star outcome.
+const JUDGED_TRIALS: &str = "(SELECT seq, provider, init_strength, guidance_scale,
+        controlnet_weight, stars
+     FROM experiments WHERE rating_id IS NOT NULL
+     UNION ALL
+     SELECT seq, provider, init_strength, guidance_scale, controlnet_weight, 1
+     FROM experiments WHERE guarded = 1 AND rating_id IS NULL)";
+
 const RECORD_JOINS: &str = "FROM experiments e
     JOIN batches b ON b.id = e.batch_id
     LEFT JOIN images i ON i.id = b.image_id
@@ -200,15 +210,16 @@ impl Store {
             context::insert_photo_features(&tx, image_id, features)?;
         }
         tx.execute(
-            "INSERT INTO batches (id, image_id, project, kind, room, style)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO batches (id, image_id, project, kind, room, style, made_for)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 batch.id.as_str(),
                 image_id,
                 batch.meta.project,
                 batch.meta.kind,
                 batch.meta.room,
-                batch.meta.style
+                batch.meta.style,
+                context.made_for
             ],
         )?;
         if let Some(features) = &context.batch {
@@ -444,11 +455,12 @@ impl Store {
     }
 
     /// Rateable experiments without any rating or preference, newest first
-    /// (a choice between two variants stands in for their stars).
+    /// (a choice between two variants stands in for their stars); candidates
+    /// the designer was not shown wait in `show`, not here.
     pub fn unrated_experiments(&self) -> Result<Vec<ExperimentRecord>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {RECORD_COLUMNS} {RECORD_JOINS}
-             WHERE e.status IN ('done', 'proposed') AND lr.id IS NULL
+             WHERE e.status IN ('done', 'proposed') AND lr.id IS NULL AND e.shown = 1
                AND NOT EXISTS (SELECT 1 FROM preferences p WHERE p.better_id = e.id)
                AND NOT EXISTS (SELECT 1 FROM preferences p WHERE p.worse_id = e.id)
              ORDER BY e.seq DESC"
@@ -460,11 +472,14 @@ impl Store {
     }
 
     /// Every rated experiment's trial and latest rating, oldest first: the
-    /// optimizer's observations.
+    /// optimizer's observations. A render the structure guard held back and
+    /// nobody rated counts as one star: it broke the room.
     pub fn rated_trials(&self) -> Result<Vec<RatedTrial>> {
         self.query_rated_trials(
-            "SELECT provider, init_strength, guidance_scale, controlnet_weight, stars
-             FROM experiments WHERE rating_id IS NOT NULL ORDER BY seq",
+            &format!(
+                "SELECT provider, init_strength, guidance_scale, controlnet_weight, stars
+                      FROM {JUDGED_TRIALS} ORDER BY seq"
+            ),
             [],
         )
     }
@@ -473,14 +488,16 @@ impl Store {
     /// trials exist in all: enough for the model's window without reading
     /// years of history.
     pub fn rated_trials_tail(&self, limit: usize) -> Result<(Vec<RatedTrial>, u64)> {
-        let total: i64 = self.conn.query_row(
-            "SELECT count(*) FROM experiments WHERE rating_id IS NOT NULL",
-            [],
-            |r| r.get(0),
-        )?;
+        let total: i64 =
+            self.conn
+                .query_row(&format!("SELECT count(*) FROM {JUDGED_TRIALS}"), [], |r| {
+                    r.get(0)
+                })?;
         let mut trials = self.query_rated_trials(
-            "SELECT provider, init_strength, guidance_scale, controlnet_weight, stars
-             FROM experiments WHERE rating_id IS NOT NULL ORDER BY seq DESC LIMIT ?1",
+            &format!(
+                "SELECT provider, init_strength, guidance_scale, controlnet_weight, stars
+                 FROM {JUDGED_TRIALS} ORDER BY seq DESC LIMIT ?1"
+            ),
             [limit as i64],
         )?;
         trials.reverse();
@@ -519,12 +536,15 @@ impl Store {
             .collect()
     }
 
-    /// Trials proposed or rendered but not yet rated: the optimizer's pending points.
+    /// Trials proposed or rendered but not yet rated: the optimizer's pending
+    /// points. An unshown candidate will not be rated unless someone looks
+    /// for it, so it does not hold the search back.
     pub fn pending_trials(&self) -> Result<Vec<Trial>> {
         let mut stmt = self.conn.prepare(
             "SELECT e.provider, e.init_strength, e.guidance_scale, e.controlnet_weight
              FROM experiments e LEFT JOIN ratings lr ON lr.id = e.rating_id
              WHERE e.status IN ('proposed', 'running', 'done') AND lr.id IS NULL
+               AND e.shown = 1
              ORDER BY e.seq",
         )?;
         let rows = stmt

@@ -25,6 +25,7 @@ mod preferences;
 mod prompts;
 mod ratings;
 mod report;
+mod shortlist;
 mod summary;
 mod transfer;
 
@@ -42,6 +43,7 @@ pub use preferences::{NewPreference, PreferenceRecord};
 pub use prompts::{PromptVersion, PromptVersionSummary};
 pub use ratings::RatingRecord;
 pub use report::{DecisionRow, Extreme, ProviderStars, RatedRow, RenderRow, VersionRow};
+pub use shortlist::{ShortlistRecord, ShortlistVerdict};
 pub use summary::{ProviderSummary, Summary};
 pub use transfer::{
     Applied, BatchRow, EvolutionRow, ExperimentRow, ImageRow, Importer, PreferenceRow,

@@ -1,0 +1,140 @@
+//! Which of a batch's rendered candidates the designer is shown: the
+//! structure guard holds back renders that break the room, then the best k
+//! of the rest are shown.
+//!
+//! Until the reward model can rank renders, the optimizer's own order
+//! stands (its first suggestion is its best guess); the candidates beyond
+//! k are kept, unshown, for `latina show`.
+
+use crate::domain::ExperimentId;
+use crate::store::ShortlistVerdict;
+
+/// One candidate as the shortlist sees it.
+#[derive(Debug, Clone)]
+pub(super) struct CandidateView {
+    /// The experiment.
+    pub experiment: ExperimentId,
+    /// Whether a render exists (a failed one is never shown).
+    pub rendered: bool,
+    /// The structure guard's (measured value, threshold, held back).
+    pub guard: Option<(f64, f64, bool)>,
+    /// The reward model's (mean, sd) of the designer's stars.
+    pub reward: Option<(f64, f64)>,
+}
+
+/// Decides the verdicts of one batch, candidates in the optimizer's order.
+/// `ranked` is the reward model's choice (indices into `candidates`, best
+/// first, with the reason of each), when it had one.
+pub(super) fn decide(
+    candidates: &[CandidateView],
+    show: usize,
+    ranked: Option<Vec<(usize, String)>>,
+) -> Vec<ShortlistVerdict> {
+    let eligible = |c: &CandidateView| c.rendered && !c.guard.is_some_and(|g| g.2);
+    let chosen: Vec<(usize, String)> = match ranked {
+        Some(ranked) => ranked
+            .into_iter()
+            .filter(|(i, _)| candidates.get(*i).is_some_and(eligible))
+            .take(show)
+            .collect(),
+        None => candidates
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| eligible(c))
+            .take(show)
+            .map(|(i, _)| (i, "the optimizer's pick".to_string()))
+            .collect(),
+    };
+    let mut verdicts: Vec<ShortlistVerdict> = chosen
+        .iter()
+        .map(|(i, reason)| verdict(&candidates[*i], true, reason.clone()))
+        .collect();
+    for (i, c) in candidates.iter().enumerate() {
+        if chosen.iter().any(|(j, _)| *j == i) {
+            continue;
+        }
+        let reason = match c.guard {
+            _ if !c.rendered => "the render failed".to_string(),
+            Some((value, threshold, true)) => format!(
+                "guarded: structure {value:.2} < {threshold:.2}, the room's layout was not kept"
+            ),
+            _ => format!("not among the best {show}"),
+        };
+        verdicts.push(verdict(c, false, reason));
+    }
+    verdicts
+}
+
+fn verdict(c: &CandidateView, shown: bool, reason: String) -> ShortlistVerdict {
+    ShortlistVerdict {
+        experiment: c.experiment.clone(),
+        shown,
+        reason,
+        reward: c.reward,
+        guard: c.guard.map(|(value, threshold, _)| (value, threshold)),
+        guarded: c.guard.is_some_and(|g| g.2),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candidate(rendered: bool, guarded: bool) -> CandidateView {
+        CandidateView {
+            experiment: ExperimentId::random(),
+            rendered,
+            guard: Some((if guarded { 0.3 } else { 0.9 }, 0.5, guarded)),
+            reward: None,
+        }
+    }
+
+    #[test]
+    fn without_a_model_the_optimizers_first_renders_are_shown_skipping_guarded_and_failed() {
+        let c = vec![
+            candidate(true, true),
+            candidate(false, false),
+            candidate(true, false),
+            candidate(true, false),
+            candidate(true, false),
+        ];
+        let v = decide(&c, 2, None);
+        let shown: Vec<&ExperimentId> = v
+            .iter()
+            .filter(|v| v.shown)
+            .map(|v| &v.experiment)
+            .collect();
+        assert_eq!(shown, [&c[2].experiment, &c[3].experiment]);
+        assert_eq!(v.len(), 5);
+        let guarded = v.iter().find(|v| v.experiment == c[0].experiment).unwrap();
+        assert!(guarded.guarded && !guarded.shown);
+        assert!(guarded.reason.starts_with("guarded: structure 0.30 < 0.50"));
+        let failed = v.iter().find(|v| v.experiment == c[1].experiment).unwrap();
+        assert_eq!(failed.reason, "the render failed");
+    }
+
+    #[test]
+    fn the_reward_models_ranking_decides_and_never_shows_a_guarded_render() {
+        let c = vec![
+            candidate(true, false),
+            candidate(true, true),
+            candidate(true, false),
+        ];
+        let ranked = vec![
+            (1, "best".into()),
+            (2, "second".into()),
+            (0, "third".into()),
+        ];
+        let v = decide(&c, 2, Some(ranked));
+        assert!(v[0].shown && v[0].experiment == c[2].experiment && v[0].reason == "second");
+        assert!(v[1].shown && v[1].experiment == c[0].experiment);
+        assert!(!v[2].shown && v[2].guarded);
+    }
+
+    #[test]
+    fn fewer_eligible_renders_than_slots_shows_what_there_is() {
+        let c = vec![candidate(true, true), candidate(true, false)];
+        let v = decide(&c, 2, None);
+        assert_eq!(v.iter().filter(|v| v.shown).count(), 1);
+    }
+}
