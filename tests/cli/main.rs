@@ -21,6 +21,7 @@ mod providers;
 mod replicate;
 mod report;
 mod search;
+mod shortlist;
 mod simulate;
 mod timestamps;
 mod transfer;

@@ -1,0 +1,122 @@
+//! Best k of N (issue 15, items 3 and 5): `enhance --candidates N` renders
+//! N, shows `enhance.show`, keeps the rest unshown and out of the rating
+//! queue; `enhance.budget_usd` caps N on paid arms.
+
+use serde_json::Value;
+
+use crate::harness::{Env, one_line_failure, sample_room, stdout_of};
+
+fn shown(report: &Value) -> Vec<&Value> {
+    report["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["shown"] == true)
+        .collect()
+}
+
+#[test]
+fn candidates_render_n_and_show_two_labelled_a_and_b_the_rest_wait_unshown() {
+    let env = Env::new();
+    let report = env.json(&[
+        "enhance",
+        sample_room().to_str().unwrap(),
+        "--candidates",
+        "6",
+    ]);
+    let variants = report["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 6, "{report}");
+    assert_eq!(report["candidates"], 6);
+    let shown = shown(&report);
+    assert_eq!(shown.len(), 2);
+    assert_eq!(
+        shown
+            .iter()
+            .map(|v| v["option"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["A", "B"]
+    );
+    // Every candidate was rendered and says why it was (not) shown.
+    for v in variants {
+        assert_eq!(v["status"], "done", "{v}");
+        assert!(v["shortlist"].is_string(), "{v}");
+    }
+    // The preview holds the original and the two shown renders only: three
+    // panels of the photo's 4:3 shape side by side.
+    let preview = image::open(report["preview"].as_str().unwrap()).unwrap();
+    let ratio = f64::from(preview.width()) / f64::from(preview.height());
+    assert!((ratio - 4.0).abs() < 0.2, "preview ratio {ratio}");
+
+    // The rating queue offers the shown ones only.
+    let queue = env.json(&["rate"]);
+    let queued: Vec<&str> = queue
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["experiment_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(queued.len(), 2, "{queue}");
+    for v in &shown {
+        assert!(queued.contains(&v["experiment_id"].as_str().unwrap()));
+    }
+
+    // An unshown candidate can still be looked at and rated.
+    let unshown = variants.iter().find(|v| v["shown"] == false).unwrap();
+    let id = unshown["experiment_id"].as_str().unwrap();
+    let detail = env.json(&["show", id]);
+    assert_eq!(detail["shortlist"]["shown"], false, "{detail}");
+    let text = stdout_of(&env.latina().args(["show", id]).output().unwrap());
+    assert!(text.contains("not shown"), "{text}");
+    env.latina().args(["rate", id, "4"]).assert().success();
+}
+
+#[test]
+fn without_candidates_enhance_is_plain_a_and_b() {
+    let env = Env::new();
+    let report = env.enhance("images/room_hotel_desk.jpg");
+    assert_eq!(report["variants"].as_array().unwrap().len(), 2);
+    assert_eq!(shown(&report).len(), 2);
+    assert!(report["variants"][0]["shortlist"].is_null());
+}
+
+#[test]
+fn a_budget_caps_the_candidates_by_the_dearest_arms_price_and_says_so() {
+    let env = Env::new();
+    // The paid arm has no key here: its variants fall back to the built-in
+    // engine, but its price still bounds what a photo may cost.
+    std::fs::write(
+        env.path("cwd/latina.toml"),
+        "[enhance]\nbudget_usd = 0.10\nfallback = \"tone\"\n\n\
+         [[providers]]\nname = \"tone\"\ntype = \"builtin-tone\"\n\n\
+         [[providers]]\nname = \"leo\"\ntype = \"leonardo\"\nprice_per_image = 0.05\n",
+    )
+    .unwrap();
+    let report = env.json(&[
+        "enhance",
+        sample_room().to_str().unwrap(),
+        "--candidates",
+        "6",
+    ]);
+    assert_eq!(report["candidates"], 2, "{report}");
+    assert_eq!(report["variants"].as_array().unwrap().len(), 2);
+    let note = report["budget_note"].as_str().unwrap();
+    assert!(note.contains("$0.10") && note.contains("leo"), "{note}");
+}
+
+#[test]
+fn fewer_candidates_than_shown_is_a_config_error_naming_the_key() {
+    let env = Env::new();
+    std::fs::write(
+        env.path("cwd/latina.toml"),
+        "[enhance]\nshow = 3\ncandidates = 2\n",
+    )
+    .unwrap();
+    let out = env
+        .latina()
+        .args(["enhance", sample_room().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let line = one_line_failure(&out);
+    assert!(line.contains("enhance.candidates"), "{line}");
+    assert_eq!(env.count("experiments"), 0);
+}
