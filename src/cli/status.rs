@@ -107,6 +107,44 @@ pub fn run(ws: &Workspace, ui: &Ui, _args: StatusArgs) -> anyhow::Result<ExitCod
             }
         }
     }
+    if let Some(t) = report.cost_tradeoff.as_ref().filter(|t| t.arms.len() > 1) {
+        ui.out(ui.bold("Quality against cost (each arm at its best known settings):"))?;
+        for a in &t.arms {
+            ui.out(format!(
+                "  {:<10} {:.2} stars  {:<18} {:<10} {}",
+                a.best.trial.provider,
+                a.best.predicted_mean,
+                match (a.price_usd, a.price_source) {
+                    (_, Some("free")) => "free".to_string(),
+                    (Some(p), source) => format!(
+                        "${p:.4}/render{}",
+                        source
+                            .filter(|s| *s != "measured")
+                            .map(|s| format!(" ({s})"))
+                            .unwrap_or_default()
+                    ),
+                    (None, _) => "price unknown".to_string(),
+                },
+                a.seconds
+                    .map_or("-".to_string(), |s| duration_text(s * 1000.0)),
+                if a.on_front {
+                    ui.green("on the front")
+                } else {
+                    ui.dim("beaten on every count")
+                }
+            ))?;
+        }
+        ui.out(ui.dim(format!(
+            "  {}",
+            match &t.cheapest_at_target {
+                Some(arm) => format!("cheapest way to {:.0} stars: {arm}", t.target),
+                None => format!(
+                    "no arm of known price is predicted to reach {:.0} stars yet",
+                    t.target
+                ),
+            }
+        )))?;
+    }
     if !report.rating_trend.is_empty() {
         // The sparkline shows the latest buckets that fit on one line.
         let shown = &report.rating_trend[report.rating_trend.len().saturating_sub(40)..];

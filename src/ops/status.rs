@@ -5,6 +5,7 @@ use serde::Serialize;
 use super::Workspace;
 use crate::domain::{Phase, TargetOutlook};
 use crate::error::Result;
+use crate::optim::pareto::{self, Tradeoff};
 use crate::optim::stats::{TrendBucket, icc_from_tallies, kappa_from_tallies, rating_trend};
 use crate::optim::{ArmBest, Outlook};
 use crate::store::{BrightnessBuckets, Store, Summary};
@@ -38,10 +39,40 @@ pub struct StatusReport {
     pub prompt_evolution: PromptEvolution,
     /// Each named rater and how they agree (present once two people rated).
     pub inter_rater: Option<InterRater>,
+    /// Quality against cost and time per arm, each at its best known
+    /// settings (absent before a model).
+    pub cost_tradeoff: Option<CostTradeoff>,
     /// Photos per brightness bucket (dark below
     /// [`super::context::DARK_BELOW`], bright from
     /// [`super::context::BRIGHT_FROM`]), and those not measured yet.
     pub photos_by_brightness: BrightnessBuckets,
+}
+
+/// Which arm gives what quality at what price and time.
+#[derive(Debug, Clone, Serialize)]
+pub struct CostTradeoff {
+    /// The arms the model has a best setting for.
+    pub arms: Vec<ArmTradeoff>,
+    /// The stars asked for ([`PHASE1_TARGET`]).
+    pub target: f64,
+    /// The arm predicted to reach the target at the lowest known price.
+    pub cheapest_at_target: Option<String>,
+}
+
+/// One arm's quality, price and time.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArmTradeoff {
+    /// The arm, its best known settings and the predicted stars there.
+    pub best: ArmBest,
+    /// US dollars per render, when known.
+    pub price_usd: Option<f64>,
+    /// `free`, `measured` or `configured`.
+    pub price_source: Option<&'static str>,
+    /// Mean seconds per render, when measured.
+    pub seconds: Option<f64>,
+    /// No other arm is as good, as cheap and as fast with one of them
+    /// better.
+    pub on_front: bool,
 }
 
 /// Ratings per bucket of the trend.
@@ -199,6 +230,7 @@ pub fn status(ws: &Workspace, store: &mut Store) -> Result<StatusReport> {
     let phase = Phase::of(s.total_samples, best);
     let target = TargetOutlook::of(best, model.as_ref().map(|m| m.trials_to_target));
     let inter_rater = inter_rater(&s, &readings);
+    let cost_tradeoff = cost_tradeoff(ws, &s, &best_by_arm);
     Ok(StatusReport {
         phase1: Phase1 {
             total_samples: s.total_samples,
@@ -254,8 +286,50 @@ pub fn status(ws: &Workspace, store: &mut Store) -> Result<StatusReport> {
         rating_trend: rating_trend(&s.stars_in_order, TREND_BUCKET, TREND_WINDOW),
         prompt_evolution,
         inter_rater,
+        cost_tradeoff,
         photos_by_brightness: store
             .brightness_buckets(super::context::DARK_BELOW, super::context::BRIGHT_FROM)?,
+    })
+}
+
+/// Each arm with a best known setting, its price and time, and which of
+/// them form the Pareto front.
+fn cost_tradeoff(ws: &Workspace, s: &Summary, best_by_arm: &[ArmBest]) -> Option<CostTradeoff> {
+    if best_by_arm.is_empty() {
+        return None;
+    }
+    let prices = super::budget::arm_prices(&ws.config.providers, &s.providers);
+    let mut arms: Vec<ArmTradeoff> = best_by_arm
+        .iter()
+        .map(|best| {
+            let price = prices.iter().find(|p| p.provider == best.trial.provider);
+            ArmTradeoff {
+                best: best.clone(),
+                price_usd: price.and_then(|p| p.usd),
+                price_source: price.and_then(|p| p.source),
+                seconds: price.and_then(|p| p.mean_latency_ms).map(|ms| ms / 1000.0),
+                on_front: false,
+            }
+        })
+        .collect();
+    let points: Vec<Tradeoff> = arms
+        .iter()
+        .map(|a| Tradeoff {
+            quality: a.best.predicted_mean,
+            cost_usd: a.price_usd,
+            seconds: a.seconds,
+        })
+        .collect();
+    for (arm, on) in arms.iter_mut().zip(pareto::front(&points)) {
+        arm.on_front = on;
+    }
+    let target = PHASE1_TARGET;
+    let cheapest_at_target =
+        pareto::cheapest_reaching(&points, target).map(|i| arms[i].best.trial.provider.clone());
+    Some(CostTradeoff {
+        arms,
+        target,
+        cheapest_at_target,
     })
 }
 

@@ -14,6 +14,7 @@ pub mod latent;
 pub mod lbfgs;
 pub mod model;
 pub mod outlook;
+pub mod pareto;
 mod policy;
 mod proposal;
 pub mod settings;

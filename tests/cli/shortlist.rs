@@ -120,3 +120,42 @@ fn fewer_candidates_than_shown_is_a_config_error_naming_the_key() {
     assert!(line.contains("enhance.candidates"), "{line}");
     assert_eq!(env.count("experiments"), 0);
 }
+
+#[test]
+fn status_sets_each_arms_predicted_quality_against_its_price_and_time() {
+    let env = Env::new();
+    for stars in [2, 3, 4, 2, 3, 5] {
+        let report = env.enhance("images/room_hotel_desk.jpg");
+        for v in report["variants"].as_array().unwrap() {
+            let id = v["experiment_id"].as_str().unwrap();
+            let given = if v["provider"] == "tone" { stars } else { 2 };
+            env.latina()
+                .args(["rate", id, &given.to_string()])
+                .assert()
+                .success();
+        }
+    }
+    let status = env.json(&["status"]);
+    let t = &status["cost_tradeoff"];
+    let arms = t["arms"].as_array().unwrap_or_else(|| panic!("{status}"));
+    assert_eq!(arms.len(), 2, "{t}");
+    for a in arms {
+        // Built-in engines are free; their time is measured.
+        assert_eq!(a["price_usd"], 0.0, "{a}");
+        assert_eq!(a["price_source"], "free");
+        assert!(a["seconds"].as_f64().unwrap() > 0.0, "{a}");
+        // Free arms differ only by quality and time: the better one is on
+        // the front, and the other is on it only if it is faster.
+        let quality = a["best"]["predicted_mean"].as_f64().unwrap();
+        let other = arms.iter().find(|b| b != &a).unwrap();
+        let (q, s) = (
+            other["best"]["predicted_mean"].as_f64().unwrap(),
+            other["seconds"].as_f64().unwrap(),
+        );
+        let mine = a["seconds"].as_f64().unwrap();
+        let beaten = q >= quality && s <= mine && (q > quality || s < mine);
+        assert_eq!(a["on_front"], !beaten, "{t}");
+    }
+    let text = stdout_of(&env.latina().arg("status").output().unwrap());
+    assert!(text.contains("Quality against cost"), "{text}");
+}
