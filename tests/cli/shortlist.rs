@@ -158,4 +158,18 @@ fn status_sets_each_arms_predicted_quality_against_its_price_and_time() {
     }
     let text = stdout_of(&env.latina().arg("status").output().unwrap());
     assert!(text.contains("Quality against cost"), "{text}");
+    // The report carries the same table.
+    let page = env.path("cwd/report.html");
+    env.latina()
+        .args(["report", "--out", page.to_str().unwrap()])
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(page).unwrap();
+    let table = &html[html.find("id=\"cost-tradeoff\"").expect("cost table")..];
+    assert_eq!(
+        table[..table.find("</table>").unwrap()]
+            .matches("<tr><td>")
+            .count(),
+        2
+    );
 }

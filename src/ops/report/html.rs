@@ -132,6 +132,9 @@ pub fn page(data: &ReportData, charts: &super::charts::Charts) -> String {
         &charts.timeline_note,
         &charts.timeline,
     );
+    if let Some(t) = &data.cost_tradeoff {
+        cost_table(&mut out, t);
+    }
     thumbnails(&mut out, "Best rated renders", &data.best);
     thumbnails(&mut out, "Worst rated renders", &data.worst);
     let _ = write!(
@@ -140,6 +143,48 @@ pub fn page(data: &ReportData, charts: &super::charts::Charts) -> String {
         env!("CARGO_PKG_VERSION")
     );
     out
+}
+
+/// Each arm's predicted quality at its best settings against its price
+/// and time, the Pareto front marked.
+fn cost_table(out: &mut String, t: &crate::ops::status::CostTradeoff) {
+    let _ = write!(
+        out,
+        r#"<section><h2>Quality against cost</h2><p class="note">Each arm at the best settings the model knows, its price per render (measured, configured or free) and mean time per render. An arm on the front is beaten by no other arm on quality, price and time together. {}</p><table id="cost-tradeoff"><tr><th>arm</th><th>settings</th><th>predicted stars</th><th>price per render</th><th>time per render</th><th>front</th></tr>"#,
+        match &t.cheapest_at_target {
+            Some(arm) => format!(
+                "The cheapest way to {:.0} stars: <b>{}</b>.",
+                t.target,
+                escape(arm)
+            ),
+            None => format!(
+                "No arm of known price is predicted to reach {:.0} stars yet.",
+                t.target
+            ),
+        }
+    );
+    for a in &t.arms {
+        let p = &a.best.trial.params;
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>init_strength {:.2}, guidance_scale {:.1}, controlnet_weight {:.2}</td><td>{:.2} ± {:.2}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&a.best.trial.provider),
+            p.init_strength,
+            p.guidance_scale,
+            p.controlnet_weight,
+            a.best.predicted_mean,
+            a.best.predicted_sd,
+            match (a.price_usd, a.price_source) {
+                (_, Some("free")) => "free".to_string(),
+                (Some(usd), Some(source)) => format!("${usd:.4} ({source})"),
+                (Some(usd), None) => format!("${usd:.4}"),
+                (None, _) => "unknown".to_string(),
+            },
+            a.seconds.map_or("-".to_string(), |s| format!("{s:.1} s")),
+            if a.on_front { "on the front" } else { "beaten" }
+        );
+    }
+    out.push_str("</table></section>");
 }
 
 fn section(out: &mut String, title: &str, note: &str, svg: &str) {

@@ -151,6 +151,8 @@ pub struct ReportData {
     pub best: Vec<Thumbnail>,
     /// Worst rated renders (none of the best).
     pub worst: Vec<Thumbnail>,
+    /// Quality against cost and time per arm, as `status` computes it.
+    pub cost_tradeoff: Option<crate::ops::status::CostTradeoff>,
 }
 
 /// Writes the report and says where.
@@ -326,6 +328,7 @@ pub fn gather(ws: &Workspace, store: &mut Store, thumbnails_each: usize) -> Resu
         decisions,
         best: thumbnails::thumbnails(best_renders),
         worst: thumbnails::thumbnails(worst_renders),
+        cost_tradeoff: crate::ops::status::status(ws, store)?.cost_tradeoff,
     })
 }
 
