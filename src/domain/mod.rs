@@ -2,7 +2,8 @@
 //! in one file per concept, prompt versions and decisions ([`prompt`]), the
 //! learning phase and convergence ([`learning`]) and the evolution schedule
 //! ([`evolution`]), what the learning model is told ([`evidence`]) and the
-//! running win and agreement counts the store keeps ([`tally`]); instants
+//! running win and agreement counts the store keeps ([`tally`]), what a
+//! render looks like, measured ([`render_features`]); instants
 //! are `jiff` timestamps in one text form ([`time`]).
 //!
 //! Plain data with validation at construction; no I/O. The store maps these
@@ -13,6 +14,7 @@ pub mod evidence;
 pub mod evolution;
 pub mod learning;
 pub mod prompt;
+pub mod render_features;
 pub mod tally;
 pub mod time;
 
@@ -24,6 +26,7 @@ pub use evidence::{
 pub use evolution::EvolutionSchedule;
 pub use learning::{Phase, TargetOutlook};
 pub use prompt::{ArmStats, ChallengeRules, Comparison, Decision, PromptStatus, PromptVersion};
+pub use render_features::RenderFeatures;
 pub use tally::{AgreementTally, WinRecord};
 
 use serde::{Deserialize, Serialize};
