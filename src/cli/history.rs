@@ -177,6 +177,8 @@ fn table_line(ui: &Ui, row: &HistoryRow, this_year: i16) -> String {
         None => match row.status.as_str() {
             "failed" => ui.red(cell("failed", 7)),
             "running" => cell("running", 7),
+            _ if row.guarded => ui.red(cell("guarded", 7)),
+            _ if !row.shown => ui.dim(cell("unshown", 7)),
             _ => cell("-", 7),
         },
     };

@@ -149,6 +149,11 @@ pub struct HistoryRow {
     /// When its render ended.
     #[serde(with = "time::millis_opt")]
     pub finished_at: Option<Timestamp>,
+    /// Whether the designer was shown it (false: a candidate beyond the
+    /// best k of `enhance --candidates`).
+    pub shown: bool,
+    /// Whether the structure guard held it back.
+    pub guarded: bool,
 }
 
 /// The batch an experiment belongs to, for `latina show`.
@@ -231,8 +236,8 @@ const ROW_COLUMNS: &str = "e.id, e.batch_id, e.option, i.id, i.source_path, e.pr
     e.status, r.stars, r.comment, r.rated_by, r.rated_at,
     (SELECT count(*) FROM ratings c WHERE c.experiment_id = e.id),
     e.latency_ms, e.cost_usd, e.error, e.output_path, e.created_at, e.finished_at,
-    e.fallback_latency_ms";
-const ROW_COLUMN_COUNT: usize = 24;
+    e.fallback_latency_ms, e.shown, e.guarded";
+const ROW_COLUMN_COUNT: usize = 26;
 
 /// The latest rating is the highest rating id of the experiment: one
 /// descending probe of `ratings_by_experiment`, then a rowid lookup.
@@ -290,6 +295,8 @@ fn row_from(r: &Row<'_>) -> rusqlite::Result<HistoryRow> {
         output_path: r.get(20)?,
         created_at: stamp(r, 21)?,
         finished_at: stamp_opt(r, 22)?,
+        shown: r.get(24)?,
+        guarded: r.get(25)?,
     })
 }
 
