@@ -12,6 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use std::str::FromStr;
 
+use crate::domain::RenderFeatures;
 use crate::error::{Error, Result};
 use crate::store::{
     ContextDetail, ExperimentDetail, HistoryOrder, HistoryQuery, HistoryRow, RatedFilter, Store,
@@ -229,6 +230,9 @@ pub struct ExperimentReport {
     pub context: ContextDetail,
     /// The render, the stored original and the batch preview.
     pub files: Vec<FileEntry>,
+    /// What the render looks like, measured against its photo; `None`
+    /// when there is no render or it has not been measured yet.
+    pub render_features: Option<RenderFeatures>,
 }
 
 /// The experiment whose id or unique id prefix is `id`, in full.
@@ -261,10 +265,12 @@ pub fn show(store: &Store, id: &str) -> Result<ExperimentReport> {
     })
     .collect();
     let context = store.experiment_context(&id)?.unwrap_or_default();
+    let render_features = store.render_features_of(&id)?;
     Ok(ExperimentReport {
         detail,
         context,
         files,
+        render_features,
     })
 }
 

@@ -14,6 +14,7 @@ pub mod history;
 pub mod prefer;
 pub mod prompts;
 pub mod rate;
+pub mod render_features;
 pub mod report;
 pub mod runtime;
 pub mod simulate;
