@@ -4,7 +4,7 @@ use clap::Args;
 use std::process::ExitCode;
 
 use super::ui::{Ui, params_text};
-use crate::domain::{Method, time};
+use crate::domain::{Method, RenderFeatures, time};
 use crate::ops::Workspace;
 use crate::ops::history::{ExperimentReport, show};
 use crate::store::OpenMode;
@@ -30,6 +30,43 @@ pub fn run(ws: &Workspace, ui: &Ui, args: ShowArgs) -> anyhow::Result<ExitCode> 
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A render's features in two lines: how it looks, then how it keeps the room.
+fn features_lines(f: &RenderFeatures) -> (String, String) {
+    let pairs = |names: &[&str]| {
+        names
+            .iter()
+            .map(|name| {
+                let i = RenderFeatures::NAMES
+                    .iter()
+                    .position(|n| n == name)
+                    .unwrap_or_default();
+                format!("{} {:.2}", name.replace('_', " "), f.as_array()[i])
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    (
+        pairs(&[
+            "exposure",
+            "highlight_clipping",
+            "shadow_clipping",
+            "contrast",
+            "colourfulness",
+            "sharpness",
+            "noise",
+            "colour_cast",
+        ]),
+        pairs(&[
+            "structure",
+            "structure_local",
+            "edge_agreement",
+            "blur",
+            "halo",
+            "colour_shift",
+        ]),
+    )
 }
 
 fn text(ui: &Ui, report: &ExperimentReport) -> Vec<String> {
@@ -158,6 +195,19 @@ fn text(ui: &Ui, report: &ExperimentReport) -> Vec<String> {
             ui.dim("photo not measured yet (the next suggest or enhance measures it)")
         )),
         (None, None) => {}
+    }
+    match (&report.render_features, row.status.as_str()) {
+        (Some(f), _) => {
+            let (first, second) = features_lines(f);
+            lines.push(format!("{} {first}", label("features")));
+            lines.push(format!("{} {second}", label("")));
+        }
+        (None, "done") => lines.push(format!(
+            "{} {}",
+            label("features"),
+            ui.dim("not measured yet (the next suggest or enhance measures it)")
+        )),
+        _ => {}
     }
     lines.push(format!(
         "{} {}{}",

@@ -10,7 +10,7 @@
 //! One concept per file: `load` finds and reads the file,
 //! `env` turns the environment into overrides, `validate` checks what types
 //! cannot, and each section group has its own file (`enhance`,
-//! `optimizer`, `evolution`, `providers`).
+//! `optimizer`, `evolution`, `guard`, `providers`).
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -18,6 +18,7 @@ use std::path::PathBuf;
 mod enhance;
 mod env;
 mod evolution;
+mod guard;
 mod load;
 mod optimizer;
 mod providers;
@@ -26,6 +27,7 @@ mod validate;
 pub use enhance::EnhanceConfig;
 pub use env::text_env;
 pub use evolution::{EmbeddingsConfig, EvolutionConfig, EvolverKind, LlmConfig, LlmResponseFormat};
+pub use guard::GuardConfig;
 pub use load::{ConfigSource, load, locate, parse};
 pub use optimizer::OptimizerConfig;
 pub use providers::{
@@ -52,6 +54,8 @@ pub struct Config {
     pub optimizer: OptimizerConfig,
     /// Prompt evolution and the champion/challenger test.
     pub evolution: EvolutionConfig,
+    /// The structure guard.
+    pub guard: GuardConfig,
     /// The provider arms the optimizer chooses between, in order.
     pub providers: Vec<ProviderConfig>,
 }
@@ -66,6 +70,7 @@ impl Default for Config {
             enhance: EnhanceConfig::default(),
             optimizer: OptimizerConfig::default(),
             evolution: EvolutionConfig::default(),
+            guard: GuardConfig::default(),
             providers: vec![
                 ProviderConfig::BuiltinTone(BuiltinConfig {
                     name: "tone".into(),

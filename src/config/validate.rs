@@ -179,6 +179,17 @@ fn key_rules(config: &Config) -> Vec<KeyRule> {
         ));
     }
     rules.extend([
+        rule(
+            "guard.min_structure",
+            config
+                .guard
+                .min_structure
+                .is_none_or(|v| (0.0..=1.0).contains(&v)),
+            format!(
+                "expected a structure agreement from 0 to 1, got {}",
+                config.guard.min_structure.unwrap_or_default()
+            ),
+        ),
         within("optimizer.xi", o.xi, 0.0..=2.0, " stars"),
         within("optimizer.space_filling", o.space_filling, 0.0..=1.0, ""),
         within(

@@ -63,7 +63,7 @@ pub fn photo_features(rgb: &RgbImage) -> PhotoFeatures {
 /// rounded mean of its block (blocks at the right and bottom edges may be
 /// smaller). One pass over the photo, rows in parallel: a 12-megapixel
 /// photo takes a few milliseconds, where a filtered resize takes hundreds.
-fn block_average(rgb: &RgbImage, factor: u32) -> RgbImage {
+pub(crate) fn block_average(rgb: &RgbImage, factor: u32) -> RgbImage {
     let (w, h) = (rgb.width() as usize, rgb.height() as usize);
     let k = factor as usize;
     let (ow, oh) = (w.div_ceil(k), h.div_ceil(k));

@@ -96,8 +96,34 @@ pub fn structural_correlation(a: &RgbImage, b: &RgbImage) -> Option<f64> {
     ssim_parts(a, b).map(|(_, structure)| structure)
 }
 
+/// The per-window structure term of [`structural_correlation`], one value
+/// per pixel whose 11×11 window lies inside the images: `(width, height,
+/// values)` row-major, `width = w − 10`, `height = h − 10`. Its mean is
+/// [`structural_correlation`]; a local break (an object pasted in or lost)
+/// shows as a region of low values that the mean dilutes.
+pub fn structural_correlation_map(a: &RgbImage, b: &RgbImage) -> Option<(usize, usize, Vec<f64>)> {
+    ssim_maps(a, b).map(|maps| (maps.width, maps.height, maps.structure))
+}
+
 /// (mean SSIM, mean structure term).
 fn ssim_parts(a: &RgbImage, b: &RgbImage) -> Option<(f64, f64)> {
+    let maps = ssim_maps(a, b)?;
+    let n = (maps.width * maps.height) as f64;
+    Some((
+        maps.ssim.iter().sum::<f64>() / n,
+        maps.structure.iter().sum::<f64>() / n,
+    ))
+}
+
+/// SSIM and its structure term per window (valid region, row-major).
+struct SsimMaps {
+    width: usize,
+    height: usize,
+    ssim: Vec<f64>,
+    structure: Vec<f64>,
+}
+
+fn ssim_maps(a: &RgbImage, b: &RgbImage) -> Option<SsimMaps> {
     if a.dimensions() != b.dimensions() {
         return None;
     }
@@ -159,19 +185,24 @@ fn ssim_parts(a: &RgbImage, b: &RgbImage) -> Option<(f64, f64)> {
         unreachable!("five filtered planes")
     };
     let c3 = c2 / 2.0;
-    let mut total = 0.0;
-    let mut structure = 0.0;
+    let mut ssim = Vec::with_capacity(ow * oh);
+    let mut structure = Vec::with_capacity(ow * oh);
     for ((((&mx, &my), &xx), &yy), &xy) in mean_x.iter().zip(mean_y).zip(sq_x).zip(sq_y).zip(cross)
     {
         let vx = xx - mx * mx;
         let vy = yy - my * my;
         let cov = xy - mx * my;
-        total +=
-            ((2.0 * mx * my + c1) * (2.0 * cov + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2));
-        structure += (cov + c3) / ((vx.max(0.0) * vy.max(0.0)).sqrt() + c3);
+        ssim.push(
+            ((2.0 * mx * my + c1) * (2.0 * cov + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2)),
+        );
+        structure.push((cov + c3) / ((vx.max(0.0) * vy.max(0.0)).sqrt() + c3));
     }
-    let n = (ow * oh) as f64;
-    Some((total / n, structure / n))
+    Some(SsimMaps {
+        width: ow,
+        height: oh,
+        ssim,
+        structure,
+    })
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub mod jpeg_scan;
 pub mod load;
 pub mod metrics;
 pub mod preview;
+pub mod quality;
 pub mod render;
 pub mod style;
 

@@ -219,8 +219,20 @@ pub async fn enhance(
     let show = cfg.variants as usize;
     let (count, budget_note) = candidate_count(ws, store, options.candidates, show)?;
     backfill_photo_features(ws, store)?;
+<<<<<<< HEAD
     let prompts = ws.prompts_for(store, count)?;
     let suggestions = ask_in_context(ws, store, count, &context, options.designer.as_deref())?;
+=======
+    super::render_features::backfill_render_features(ws, store)?;
+    let prompts = ws.prompts_for(store, cfg.variants as usize)?;
+    let suggestions = ask_in_context(
+        ws,
+        store,
+        cfg.variants as usize,
+        &context,
+        options.designer.as_deref(),
+    )?;
+>>>>>>> wt-features
     for s in &suggestions {
         tracing::info!(
             provider = %s.trial.provider,
@@ -432,6 +444,8 @@ pub async fn enhance(
 
     let mut reports: Vec<Option<VariantReport>> = vec![None; experiments.len()];
     let mut pixels: Vec<Option<image::RgbImage>> = vec![None; experiments.len()];
+    // The photo's share of every render's features, computed once.
+    let quality = crate::imaging::quality::QualityReference::new(&source.rgb);
     while let Some(joined) = tasks.join_next().await {
         let (index, result, latency_ms, fell_back) = joined.map_err(|e| Error::Provider {
             provider: "internal".into(),
@@ -481,6 +495,9 @@ pub async fn enhance(
             }
         };
         store.finish_experiment(&e.id, &update)?;
+        if let Some(render) = &pixels[index] {
+            super::render_features::record(store, &quality, &e.id, render)?;
+        }
         tracing::info!(option = %e.option, provider = %e.trial.provider, latency_ms, ok = output_path.is_some(), "variant finished");
         on_event(EnhanceEvent::Finished {
             option: e.option.clone(),

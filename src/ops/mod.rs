@@ -15,6 +15,7 @@ pub mod history;
 pub mod prefer;
 pub mod prompts;
 pub mod rate;
+pub mod render_features;
 pub mod report;
 pub mod runtime;
 mod shortlist;

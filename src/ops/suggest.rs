@@ -112,6 +112,7 @@ pub fn suggest_for(
     };
 
     backfill_photo_features(ws, store)?;
+    super::render_features::backfill_render_features(ws, store)?;
     let prompts = ws.prompts_for(store, count)?;
     let experiments: Vec<NewExperiment> =
         ask_in_context(ws, store, count, &context, options.designer.as_deref())?

@@ -9,6 +9,7 @@ pub mod bandit;
 pub mod bayes;
 pub mod design;
 pub mod gp;
+pub mod guard;
 pub mod kernel;
 pub mod latent;
 pub mod lbfgs;

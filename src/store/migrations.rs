@@ -19,6 +19,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0010_fallback_attempts.sql"),
     include_str!("sql/0011_preferences.sql"),
     include_str!("sql/0012_photo_features.sql"),
+    include_str!("sql/0013_render_features.sql"),
     include_str!("sql/0014_shortlist.sql"),
 ];
 

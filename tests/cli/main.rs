@@ -18,6 +18,7 @@ mod leonardo;
 mod offline_loop;
 mod prefer;
 mod providers;
+mod render_features;
 mod replicate;
 mod report;
 mod search;

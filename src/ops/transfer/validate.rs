@@ -191,6 +191,14 @@ pub(super) fn validate_experiment(r: &ExperimentRow) -> Vec<String> {
         c.at_least("latency_ms", ms, 0);
     }
     c.non_negative("cost_usd", r.cost_usd);
+    if let Some(f) = &r.render_features {
+        for (name, value) in crate::domain::RenderFeatures::NAMES
+            .iter()
+            .zip(f.as_array())
+        {
+            c.range_f(&format!("render_features.{name}"), value, 0.0, 1.0);
+        }
+    }
     c.non_negative("predicted_sd", r.predicted_sd);
     c.non_negative("expected_improvement", r.expected_improvement);
     for (field, value) in [

@@ -322,7 +322,17 @@ impl Importer<'_> {
             .query_row([&row.id], experiment_from_row)
             .optional()?;
         if let Some(existing) = existing {
-            return compare("experiment", &row.id, &existing, row);
+            // Features are measured from the same render; measured on one
+            // side only, it is the same experiment (the features are added).
+            let same = ExperimentRow {
+                render_features: row.render_features,
+                ..existing
+            };
+            let applied = compare("experiment", &row.id, &same, row)?;
+            if applied == Applied::Present {
+                self.render_features(row)?;
+            }
+            return Ok(applied);
         }
         if !self.exists("SELECT 1 FROM batches WHERE id = ?1", &row.batch_id)? {
             return Ok(missing("batch", &row.batch_id));
@@ -364,7 +374,16 @@ impl Importer<'_> {
                 row.cost_usd,
                 row.fallback_latency_ms
             ])?;
+        self.render_features(row)?;
         Ok(Applied::Inserted)
+    }
+
+    /// Records the render's features, unless it has some already.
+    fn render_features(&self, row: &ExperimentRow) -> Result<()> {
+        if let Some(features) = &row.render_features {
+            crate::store::render_features::insert_render_features(&self.tx, &row.id, features)?;
+        }
+        Ok(())
     }
 
     /// Adds an evolution unless the same one exists for its trigger.
@@ -554,6 +573,7 @@ mod tests {
             fallback_from: None,
             cost_usd: Some(0.0),
             fallback_latency_ms: None,
+            render_features: None,
         }
     }
 
@@ -654,6 +674,43 @@ mod tests {
         let leonardo = store.summary().unwrap().providers;
         let leonardo = leonardo.iter().find(|p| p.name == "leonardo").unwrap();
         assert_eq!((leonardo.failed, leonardo.total_latency_ms), (1, 812));
+    }
+
+    /// A render's features (schema 13) come back from a snapshot; a file
+    /// without them matches the same experiment, and a file with them adds
+    /// them to an experiment measured on one side only.
+    #[test]
+    fn render_features_round_trip_and_are_added_to_an_unmeasured_experiment() {
+        let features =
+            crate::domain::RenderFeatures::from_array(std::array::from_fn(|i| i as f64 / 16.0));
+        let measured = ExperimentRow {
+            render_features: Some(features),
+            ..experiment()
+        };
+        let line = serde_json::to_string(&experiment()).unwrap();
+        assert!(!line.contains("render_features"), "{line}");
+
+        let mut store = Store::open_in_memory().unwrap();
+        import_history(&mut store);
+        let (importer, _) = store.begin_import(&crate::prompts::base_prompt()).unwrap();
+        assert_eq!(importer.experiment(&measured).unwrap(), Applied::Present);
+        assert_eq!(
+            importer.experiment(&experiment()).unwrap(),
+            Applied::Present
+        );
+        importer.commit().unwrap();
+        let mut experiments = Vec::new();
+        store
+            .snapshot()
+            .unwrap()
+            .experiments(|row| {
+                experiments.push(row);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(experiments, [measured]);
+        let id = crate::domain::ExperimentId::from_stored("e".repeat(32));
+        assert_eq!(store.render_features_of(&id).unwrap(), Some(features));
     }
 
     #[test]

@@ -175,6 +175,11 @@ pub struct ExperimentRow {
     /// database that has it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback_latency_ms: Option<i64>,
+    /// What the render looks like, measured (schema 13). Left out when not
+    /// measured; a render measured on one side only is the same experiment
+    /// (the features are added).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub render_features: Option<crate::domain::RenderFeatures>,
 }
 
 /// One rating; identified by all of its columns.

@@ -62,7 +62,11 @@ impl Snapshot<'_> {
     /// Calls `each` with every experiment in the order they were written.
     pub fn experiments(&self, each: impl FnMut(ExperimentRow) -> Result<()>) -> Result<()> {
         self.stream(
-            &format!("SELECT {EXPERIMENT_COLUMNS} FROM experiments ORDER BY seq"),
+            &format!(
+                "SELECT {EXPERIMENT_COLUMNS}, {} FROM experiments
+                 LEFT JOIN render_features f ON f.experiment_id = experiments.id ORDER BY seq",
+                crate::store::render_features::prefixed_columns("f")
+            ),
             experiment_from_row,
             each,
         )
@@ -252,6 +256,13 @@ pub(super) fn experiment_from_row(r: &Row<'_>) -> rusqlite::Result<ExperimentRow
         fallback_from: r.get(20)?,
         cost_usd: r.get(21)?,
         fallback_latency_ms: r.get(22)?,
+        // The snapshot reads the render's features after these; the
+        // importer's lookup of an existing experiment does not.
+        render_features: if r.as_ref().column_count() > 23 {
+            crate::store::render_features::optional_features_at(r, 23)?
+        } else {
+            None
+        },
     })
 }
 
