@@ -219,20 +219,9 @@ pub async fn enhance(
     let show = cfg.variants as usize;
     let (count, budget_note) = candidate_count(ws, store, options.candidates, show)?;
     backfill_photo_features(ws, store)?;
-<<<<<<< HEAD
+    super::render_features::backfill_render_features(ws, store)?;
     let prompts = ws.prompts_for(store, count)?;
     let suggestions = ask_in_context(ws, store, count, &context, options.designer.as_deref())?;
-=======
-    super::render_features::backfill_render_features(ws, store)?;
-    let prompts = ws.prompts_for(store, cfg.variants as usize)?;
-    let suggestions = ask_in_context(
-        ws,
-        store,
-        cfg.variants as usize,
-        &context,
-        options.designer.as_deref(),
-    )?;
->>>>>>> wt-features
     for s in &suggestions {
         tracing::info!(
             provider = %s.trial.provider,

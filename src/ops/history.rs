@@ -230,15 +230,12 @@ pub struct ExperimentReport {
     pub context: ContextDetail,
     /// The render, the stored original and the batch preview.
     pub files: Vec<FileEntry>,
-<<<<<<< HEAD
     /// Whether the designer was shown it, why, and the structure guard's
     /// verdict (best k of N).
     pub shortlist: crate::store::ShortlistRecord,
-=======
     /// What the render looks like, measured against its photo; `None`
     /// when there is no render or it has not been measured yet.
     pub render_features: Option<RenderFeatures>,
->>>>>>> wt-features
 }
 
 /// The experiment whose id or unique id prefix is `id`, in full.
@@ -271,20 +268,14 @@ pub fn show(store: &Store, id: &str) -> Result<ExperimentReport> {
     })
     .collect();
     let context = store.experiment_context(&id)?.unwrap_or_default();
-<<<<<<< HEAD
     let shortlist = store.shortlist_record(&id)?;
-=======
     let render_features = store.render_features_of(&id)?;
->>>>>>> wt-features
     Ok(ExperimentReport {
         detail,
         context,
         files,
-<<<<<<< HEAD
         shortlist,
-=======
         render_features,
->>>>>>> wt-features
     })
 }
 
