@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::Workspace;
 use super::context::{ContextOverrides, ask_in_context, backfill_photo_features, photo_limits};
 use super::files::write_atomically;
+use crate::domain::RenderFeatures;
 use crate::domain::evidence::{PhotoFeatures, RoomContext};
 use crate::domain::{
     BatchId, ExperimentId, ExperimentStatus, Explanation, ImageMeta, Method, Params, option_label,
@@ -433,6 +434,7 @@ pub async fn enhance(
 
     let mut reports: Vec<Option<VariantReport>> = vec![None; experiments.len()];
     let mut pixels: Vec<Option<image::RgbImage>> = vec![None; experiments.len()];
+    let mut features: Vec<Option<RenderFeatures>> = vec![None; experiments.len()];
     // The photo's share of every render's features, computed once.
     let quality = crate::imaging::quality::QualityReference::new(&source.rgb);
     while let Some(joined) = tasks.join_next().await {
@@ -485,7 +487,9 @@ pub async fn enhance(
         };
         store.finish_experiment(&e.id, &update)?;
         if let Some(render) = &pixels[index] {
-            super::render_features::record(store, &quality, &e.id, render)?;
+            features[index] = Some(super::render_features::record(
+                store, &quality, &e.id, render,
+            )?);
         }
         tracing::info!(option = %e.option, provider = %e.trial.provider, latency_ms, ok = output_path.is_some(), "variant finished");
         on_event(EnhanceEvent::Finished {
@@ -528,7 +532,8 @@ pub async fn enhance(
         // Cancelled: everything that landed stays shown, as rendered.
         pixels.iter().flatten().collect()
     } else {
-        let views = candidate_views(&experiments, &reports);
+        let guard = super::shortlist::guard(ws, store)?;
+        let views = candidate_views(&experiments, &reports, &features, guard.as_ref());
         let verdicts = super::shortlist::decide(&views, show, None);
         let needed = count > show || verdicts.iter().any(|v| v.guarded);
         if needed {
@@ -592,19 +597,23 @@ fn candidate_count(
     Ok((count, note))
 }
 
-/// The shortlist's view of each candidate, in the optimizer's order.
+/// The shortlist's view of each candidate, in the optimizer's order, with
+/// the structure guard's verdict on each measured render.
 fn candidate_views(
     experiments: &[NewExperiment],
     reports: &[VariantReport],
+    features: &[Option<RenderFeatures>],
+    guard: Option<&super::shortlist::Guard>,
 ) -> Vec<super::shortlist::CandidateView> {
     experiments
         .iter()
-        .map(|e| super::shortlist::CandidateView {
+        .zip(features)
+        .map(|(e, features)| super::shortlist::CandidateView {
             experiment: e.id.clone(),
             rendered: reports
                 .iter()
                 .any(|r| r.experiment_id == e.id && r.status == ExperimentStatus::Done),
-            guard: None,
+            guard: guard.zip(features.as_ref()).map(|(g, f)| g.judge(f)),
             reward: None,
         })
         .collect()

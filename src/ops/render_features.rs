@@ -12,7 +12,7 @@ use image::RgbImage;
 
 use super::Workspace;
 use super::context::photo_limits;
-use crate::domain::ExperimentId;
+use crate::domain::{ExperimentId, RenderFeatures};
 use crate::error::Result;
 use crate::imaging::load;
 use crate::imaging::quality::QualityReference;
@@ -22,9 +22,9 @@ use crate::store::Store;
 /// bounded (about 20 ms each for a 12-megapixel render and its photo).
 pub const BACKFILL_LIMIT: usize = 50;
 
-/// Measures `render` against the photo behind `reference` and records the
+/// Measures `render` against the photo behind `reference`, records the
 /// features of experiment `id` (a render already measured keeps its first
-/// features).
+/// features) and returns them.
 ///
 /// # Errors
 /// Database errors.
@@ -33,7 +33,7 @@ pub fn record(
     reference: &QualityReference,
     id: &ExperimentId,
     render: &RgbImage,
-) -> Result<()> {
+) -> Result<RenderFeatures> {
     let started = Instant::now();
     let features = reference.features(render);
     store.set_render_features(id, &features)?;
@@ -44,7 +44,7 @@ pub fn record(
         edges = features.edge_agreement,
         "render features measured"
     );
-    Ok(())
+    Ok(features)
 }
 
 /// Measures up to [`BACKFILL_LIMIT`] finished renders that have no

@@ -6,8 +6,63 @@
 //! stands (its first suggestion is its best guess); the candidates beyond
 //! k are kept, unshown, for `latina show`.
 
-use crate::domain::ExperimentId;
-use crate::store::ShortlistVerdict;
+use super::Workspace;
+use crate::domain::{ExperimentId, RenderFeatures};
+use crate::error::Result;
+use crate::optim::guard::{self, GuardSettings, Threshold};
+use crate::store::{ShortlistVerdict, Store};
+
+/// The structure guard as one enhance applies it: the threshold learned
+/// (or configured) once per batch.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Guard {
+    settings: GuardSettings,
+    threshold: Threshold,
+}
+
+impl Guard {
+    /// (measured value, threshold, held back) for a render's features.
+    pub fn judge(&self, features: &RenderFeatures) -> (f64, f64, bool) {
+        let verdict = guard::guard_verdict(features, &self.settings, self.threshold);
+        (verdict.value, verdict.threshold.value, verdict.guarded)
+    }
+}
+
+/// The guard for this batch, `None` when `[guard] enabled = false`. The
+/// threshold is learned from every rated render's structure and stars
+/// unless the config fixes it.
+///
+/// # Errors
+/// Database errors.
+pub(super) fn guard(ws: &Workspace, store: &Store) -> Result<Option<Guard>> {
+    let config = &ws.config.guard;
+    if !config.enabled {
+        return Ok(None);
+    }
+    let settings = GuardSettings {
+        enabled: true,
+        min_structure: config.min_structure,
+    };
+    let observations: Vec<_> = if config.min_structure.is_some() {
+        Vec::new()
+    } else {
+        store
+            .rated_render_features()?
+            .iter()
+            .map(|r| (guard::structure_value(&r.features), r.latest_stars))
+            .collect()
+    };
+    let threshold = settings.threshold(&observations);
+    tracing::info!(
+        threshold = threshold.value,
+        source = threshold.source.as_str(),
+        "structure guard"
+    );
+    Ok(Some(Guard {
+        settings,
+        threshold,
+    }))
+}
 
 /// One candidate as the shortlist sees it.
 #[derive(Debug, Clone)]

@@ -306,7 +306,16 @@ fn an_old_database_gets_its_photo_features_backfilled() {
         // those of every later migration go, and the version is 11.
         let conn = rusqlite::Connection::open(env.db_path()).unwrap();
         conn.execute_batch(
-            "DROP TABLE render_features; DROP TABLE batch_contexts; DROP TABLE photo_features;",
+            "DROP TABLE render_features; DROP TABLE batch_contexts; DROP TABLE photo_features;
+             DROP INDEX experiments_by_shown;
+             ALTER TABLE experiments DROP COLUMN shown;
+             ALTER TABLE experiments DROP COLUMN shortlist_reason;
+             ALTER TABLE experiments DROP COLUMN reward_mean;
+             ALTER TABLE experiments DROP COLUMN reward_sd;
+             ALTER TABLE experiments DROP COLUMN guard_structure;
+             ALTER TABLE experiments DROP COLUMN guard_threshold;
+             ALTER TABLE experiments DROP COLUMN guarded;
+             ALTER TABLE batches DROP COLUMN made_for;",
         )
         .unwrap();
         conn.pragma_update(None, "user_version", 11).unwrap();

@@ -173,3 +173,75 @@ fn status_sets_each_arms_predicted_quality_against_its_price_and_time() {
         2
     );
 }
+
+/// A provider whose renders break the room: the photo mirrored, walls and
+/// furniture on the wrong side.
+fn mirrored_room_answer() -> wiremock::ResponseTemplate {
+    use base64::Engine as _;
+    let photo = image::open(sample_room()).unwrap().into_rgb8();
+    let mirrored = image::imageops::flip_horizontal(&photo);
+    let mut bytes = Vec::new();
+    mirrored
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
+        .unwrap();
+    wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({
+        "images": [base64::engine::general_purpose::STANDARD.encode(bytes)],
+        "info": "{}"
+    }))
+}
+
+#[test]
+fn a_render_that_breaks_the_rooms_structure_is_guarded_never_shown_and_says_why() {
+    use wiremock::matchers::{method, path};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(wiremock::MockServer::start());
+    rt.block_on(
+        wiremock::Mock::given(method("POST"))
+            .and(path("/sdapi/v1/img2img"))
+            .respond_with(mirrored_room_answer())
+            .mount(&server),
+    );
+    let env = Env::new();
+    std::fs::write(
+        env.path("cwd/latina.toml"),
+        format!(
+            "[[providers]]\nname = \"gpu\"\ntype = \"sd-webui\"\nbase_url = \"{}\"\n\
+             controlnet_model = \"m\"\ntimeout_secs = 5\n",
+            server.uri()
+        ),
+    )
+    .unwrap();
+    let report = env.json(&["enhance", sample_room().to_str().unwrap()]);
+    let variants = report["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 2);
+    for v in variants {
+        assert_eq!(v["status"], "done", "{v}");
+        assert_eq!(v["guarded"], true, "{v}");
+        assert_eq!(v["shown"], false, "{v}");
+        let reason = v["shortlist"].as_str().unwrap();
+        assert!(reason.starts_with("guarded: structure 0."), "{reason}");
+        let id = v["experiment_id"].as_str().unwrap();
+        let detail = env.json(&["show", id]);
+        let s = &detail["shortlist"];
+        assert_eq!(s["guarded"], true);
+        assert!(s["guard_structure"].as_f64().unwrap() < s["guard_threshold"].as_f64().unwrap());
+    }
+    // Nothing to rate, and no preview of renders nobody should see.
+    assert_eq!(env.json(&["rate"]).as_array().unwrap().len(), 0);
+    assert!(report["preview"].is_null(), "{report}");
+    // The text output says what happened.
+    let text = stdout_of(
+        &env.latina()
+            .args(["enhance", "--no-rate", sample_room().to_str().unwrap()])
+            .output()
+            .unwrap(),
+    );
+    assert!(text.contains("0 of 2 candidates shown"), "{text}");
+    assert!(text.contains("guarded: structure"), "{text}");
+}
