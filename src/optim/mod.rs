@@ -16,6 +16,7 @@ pub mod model;
 pub mod outlook;
 mod policy;
 mod proposal;
+pub mod reward;
 pub mod settings;
 pub mod space;
 pub mod stats;
