@@ -167,6 +167,10 @@ pub enum Error {
     #[error("optimizer model: {0}")]
     Gp(#[from] crate::optim::GpError),
 
+    /// The reward model could not be fitted or asked.
+    #[error("{0}")]
+    Reward(#[from] crate::optim::reward::RewardError),
+
     /// `latina report` on a database where nothing is rated yet.
     #[error(
         "nothing to report yet: no rated experiments in {} (rate some renders first with `latina rate`)",

@@ -15,6 +15,7 @@ mod rate;
 mod report;
 mod show;
 mod simulate;
+mod simulate_reward;
 mod simulate_studio;
 mod status;
 mod suggest;

@@ -41,6 +41,14 @@ pub struct SimulateArgs {
     /// preferences, with the studio model and with the first model
     #[arg(long, conflicts_with_all = ["only", "print_panel", "prompt_evolution"])]
     pub studio: bool,
+    /// Simulate a designer who looks at pixels instead: real renders of
+    /// the built-in engines rated by a hidden taste over image properties;
+    /// the reward model's pairwise accuracy and best k of N against A/B
+    #[arg(long, conflicts_with_all = ["only", "print_panel", "prompt_evolution", "studio"])]
+    pub reward: bool,
+    /// Photos for `--reward` (default: the test fixtures of this source tree)
+    #[arg(long, value_name = "DIR", requires = "reward")]
+    pub photos: Option<std::path::PathBuf>,
 }
 
 /// Runs every (setup, designer, seed) session, in parallel, and prints the table.
@@ -54,6 +62,9 @@ pub fn run(ws: &Workspace, ui: &Ui, args: SimulateArgs) -> anyhow::Result<ExitCo
     }
     if args.studio {
         return super::simulate_studio::run(ws, ui, &args);
+    }
+    if args.reward {
+        return super::simulate_reward::run(ws, ui, &args);
     }
     anyhow::ensure!(args.ratings >= 10, "--ratings must be at least 10");
     anyhow::ensure!((1..=8).contains(&args.batch), "--batch must be from 1 to 8");

@@ -138,7 +138,7 @@ fn summarise(
 }
 
 /// The `q` quantile by linear interpolation between order statistics.
-fn quantile(values: &[f64], q: f64) -> f64 {
+pub(super) fn quantile(values: &[f64], q: f64) -> f64 {
     if values.is_empty() {
         return f64::NAN;
     }

@@ -100,10 +100,10 @@ impl Workspace {
         with_contexts(store, store.evidence()?)
     }
 
-    fn optimizer_without_ratings(&self, store: &Store) -> Result<Optimizer> {
-        let rng = self.rng(store, 0)?;
+    /// The optimizer's settings as the config gives them.
+    pub fn optimizer_settings(&self) -> OptimizerSettings {
         let o = &self.config.optimizer;
-        let settings = OptimizerSettings {
+        OptimizerSettings {
             n_initial_points: o.n_initial_points as usize,
             strategy: o.strategy,
             model: o.model,
@@ -115,7 +115,12 @@ impl Workspace {
             space_filling: o.space_filling,
             max_model_points: o.max_model_points as usize,
             ..OptimizerSettings::default()
-        };
+        }
+    }
+
+    fn optimizer_without_ratings(&self, store: &Store) -> Result<Optimizer> {
+        let rng = self.rng(store, 0)?;
+        let settings = self.optimizer_settings();
         let cached = store
             .cached_model(&self.model_cache_key())?
             .and_then(|(_, json)| serde_json::from_str::<FittedHyperparameters>(&json).ok());

@@ -18,6 +18,7 @@ pub mod outlook;
 pub mod pareto;
 mod policy;
 mod proposal;
+pub mod reward;
 pub mod settings;
 pub mod space;
 pub mod stats;

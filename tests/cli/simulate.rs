@@ -84,3 +84,70 @@ fn simulate_prompt_evolution_prints_versions_and_decisions_per_seed() {
     assert!(text.contains("rolled back 2/2"), "{text}");
     assert!(!env.db_path().exists());
 }
+
+/// Issue 15: the designer who looks at pixels, as JSON (two photos to keep
+/// a debug build quick), and refused input.
+#[test]
+fn simulate_reward_measures_the_model_on_real_renders() {
+    let env = Env::new();
+    let photos = env.path("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    for name in ["room_hotel_desk.jpg", "studio_dark_pano.jpg"] {
+        std::fs::copy(
+            crate::harness::fixture(&format!("images/{name}")),
+            photos.join(name),
+        )
+        .unwrap();
+    }
+    let report = env.json(&[
+        "simulate",
+        "--reward",
+        "--seeds",
+        "2",
+        "--ratings",
+        "10",
+        "--photos",
+        photos.to_str().unwrap(),
+    ]);
+    assert_eq!(report["seeds"], 2);
+    let accuracy = report["accuracy"].as_array().unwrap();
+    let sizes: Vec<u64> = accuracy
+        .iter()
+        .map(|a| a["ratings"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes, [10, 20, 40]);
+    for a in accuracy {
+        for key in ["vs_designer", "vs_truth"] {
+            let m = a[key]["median"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&m), "{a}");
+        }
+    }
+    let retest = report["retest"]["median"].as_f64().unwrap();
+    assert!((0.5..=1.0).contains(&retest), "{retest}");
+    let arms = report["arms"].as_array().unwrap();
+    assert_eq!(arms.len(), 2);
+    for run in report["runs"].as_array().unwrap() {
+        for arm in ["ab", "shortlist"] {
+            let q = run[arm]["mean_true"].as_f64().unwrap();
+            assert!((1.0..=5.0).contains(&q), "{run}");
+        }
+    }
+    // Nothing is written to the user's database.
+    assert!(!env.db_path().exists());
+
+    let empty = env.path("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = env
+        .latina()
+        .args(["simulate", "--reward", "--photos", empty.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let line = crate::harness::one_line_failure(&out);
+    assert!(line.contains("no .jpg or .png photos"), "{line}");
+    let out = env
+        .latina()
+        .args(["simulate", "--photos", empty.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
