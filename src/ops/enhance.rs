@@ -533,8 +533,15 @@ pub async fn enhance(
         pixels.iter().flatten().collect()
     } else {
         let guard = super::shortlist::guard(ws, store)?;
-        let views = candidate_views(&experiments, &reports, &features, guard.as_ref());
-        let verdicts = super::shortlist::decide(&views, show, None);
+        let mut views = candidate_views(&experiments, &reports, &features, guard.as_ref());
+        // The reward model ranks only when there is a choice to make.
+        let unranked = if count > show {
+            score(ws, store, &mut views, &experiments, &features, &context, options)?
+        } else {
+            String::new()
+        };
+        let ranked = super::shortlist::ranked_by_reward(&views, show);
+        let verdicts = super::shortlist::decide(&views, show, ranked, &unranked);
         let needed = count > show || verdicts.iter().any(|v| v.guarded);
         if needed {
             let labels = store.record_shortlist(&batch_id, &verdicts, count > show)?;
@@ -595,6 +602,42 @@ fn candidate_count(
         tracing::warn!("{note}");
     }
     Ok((count, note))
+}
+
+/// Asks the reward model for each rendered candidate's predicted stars
+/// (for the designer the batch is for); returns the reason the optimizer's
+/// order stands when there is no model yet.
+fn score(
+    ws: &Workspace,
+    store: &Store,
+    views: &mut [super::shortlist::CandidateView],
+    experiments: &[NewExperiment],
+    features: &[Option<RenderFeatures>],
+    context: &RoomContext,
+    options: &EnhanceOptions,
+) -> Result<String> {
+    let started = Instant::now();
+    let scorer = match super::reward::fit(ws, store)? {
+        super::reward::Fitted::Ready(scorer) => scorer,
+        super::reward::Fitted::TooFew(n) => {
+            return Ok(format!(
+                "the optimizer's pick (the reward model ranks renders after {} ratings of \
+                 measured renders; {n} so far)",
+                super::reward::MIN_RATINGS
+            ));
+        }
+    };
+    for ((view, e), f) in views.iter_mut().zip(experiments).zip(features) {
+        if let (true, Some(f)) = (view.rendered, f) {
+            view.reward = scorer.predict(&e.trial, f, context.features, options.designer.as_deref());
+        }
+    }
+    tracing::info!(
+        ratings = scorer.ratings(),
+        ms = started.elapsed().as_millis() as u64,
+        "reward model fitted and candidates scored"
+    );
+    Ok("the optimizer's pick (the reward model could not score it)".into())
 }
 
 /// The shortlist's view of each candidate, in the optimizer's order, with

@@ -18,6 +18,7 @@ pub mod prompts;
 pub mod rate;
 pub mod render_features;
 pub mod report;
+pub mod reward;
 pub mod runtime;
 mod shortlist;
 pub mod simulate;

@@ -10,6 +10,7 @@ use super::Workspace;
 use crate::domain::{ExperimentId, RenderFeatures};
 use crate::error::Result;
 use crate::optim::guard::{self, GuardSettings, Threshold};
+use crate::optim::reward::{self, Prediction};
 use crate::store::{ShortlistVerdict, Store};
 
 /// The structure guard as one enhance applies it: the threshold learned
@@ -73,8 +74,44 @@ pub(super) struct CandidateView {
     pub rendered: bool,
     /// The structure guard's (measured value, threshold, held back).
     pub guard: Option<(f64, f64, bool)>,
-    /// The reward model's (mean, sd) of the designer's stars.
-    pub reward: Option<(f64, f64)>,
+    /// The reward model's prediction of the designer's stars.
+    pub reward: Option<Prediction>,
+}
+
+/// The reward model's choice of what to show, as `(candidate, reason)`
+/// best first, among the rendered candidates it could score; `None` when
+/// it scored none (no model yet).
+pub(super) fn ranked_by_reward(
+    candidates: &[CandidateView],
+    show: usize,
+) -> Option<Vec<(usize, String)>> {
+    let scored: Vec<usize> = (0..candidates.len())
+        .filter(|&i| candidates[i].rendered && candidates[i].reward.is_some())
+        .collect();
+    if scored.is_empty() {
+        return None;
+    }
+    let views: Vec<reward::Candidate> = scored
+        .iter()
+        .map(|&i| reward::Candidate {
+            prediction: candidates[i].reward.unwrap_or(Prediction {
+                mean: 0.0,
+                sd: 0.0,
+                noise_sd: 1.0,
+            }),
+            guard: candidates[i]
+                .guard
+                .filter(|g| g.2)
+                .map(|(value, threshold, _)| reward::GuardVerdict { value, threshold }),
+        })
+        .collect();
+    let list = reward::shortlist(&views, show);
+    Some(
+        list.ranked()
+            .into_iter()
+            .map(|(j, text)| (scored[j], text))
+            .collect(),
+    )
 }
 
 /// Decides the verdicts of one batch, candidates in the optimizer's order.
@@ -84,6 +121,7 @@ pub(super) fn decide(
     candidates: &[CandidateView],
     show: usize,
     ranked: Option<Vec<(usize, String)>>,
+    unranked: &str,
 ) -> Vec<ShortlistVerdict> {
     let eligible = |c: &CandidateView| c.rendered && !c.guard.is_some_and(|g| g.2);
     let chosen: Vec<(usize, String)> = match ranked {
@@ -97,7 +135,7 @@ pub(super) fn decide(
             .enumerate()
             .filter(|(_, c)| eligible(c))
             .take(show)
-            .map(|(i, _)| (i, "the optimizer's pick".to_string()))
+            .map(|(i, _)| (i, unranked.to_string()))
             .collect(),
     };
     let mut verdicts: Vec<ShortlistVerdict> = chosen
@@ -113,7 +151,13 @@ pub(super) fn decide(
             Some((value, threshold, true)) => format!(
                 "guarded: structure {value:.2} < {threshold:.2}, the room's layout was not kept"
             ),
-            _ => format!("not among the best {show}"),
+            _ => match c.reward {
+                Some(p) => format!(
+                    "not among the best {show}: predicted {:.1} ± {:.1} stars",
+                    p.mean, p.sd
+                ),
+                None => format!("not among the {show} shown"),
+            },
         };
         verdicts.push(verdict(c, false, reason));
     }
@@ -125,7 +169,7 @@ fn verdict(c: &CandidateView, shown: bool, reason: String) -> ShortlistVerdict {
         experiment: c.experiment.clone(),
         shown,
         reason,
-        reward: c.reward,
+        reward: c.reward.map(|p| (p.mean, p.sd)),
         guard: c.guard.map(|(value, threshold, _)| (value, threshold)),
         guarded: c.guard.is_some_and(|g| g.2),
     }
@@ -153,7 +197,7 @@ mod tests {
             candidate(true, false),
             candidate(true, false),
         ];
-        let v = decide(&c, 2, None);
+        let v = decide(&c, 2, None, "the optimizer's pick");
         let shown: Vec<&ExperimentId> = v
             .iter()
             .filter(|v| v.shown)
@@ -180,7 +224,7 @@ mod tests {
             (2, "second".into()),
             (0, "third".into()),
         ];
-        let v = decide(&c, 2, Some(ranked));
+        let v = decide(&c, 2, Some(ranked), "the optimizer's pick");
         assert!(v[0].shown && v[0].experiment == c[2].experiment && v[0].reason == "second");
         assert!(v[1].shown && v[1].experiment == c[0].experiment);
         assert!(!v[2].shown && v[2].guarded);
@@ -189,7 +233,7 @@ mod tests {
     #[test]
     fn fewer_eligible_renders_than_slots_shows_what_there_is() {
         let c = vec![candidate(true, true), candidate(true, false)];
-        let v = decide(&c, 2, None);
+        let v = decide(&c, 2, None, "the optimizer's pick");
         assert_eq!(v.iter().filter(|v| v.shown).count(), 1);
     }
 }

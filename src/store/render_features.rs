@@ -91,6 +91,17 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Every measured render's features by experiment id: what the reward
+    /// model reads of each render any designer judged.
+    pub fn all_render_features(&self) -> Result<Vec<(ExperimentId, RenderFeatures)>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT experiment_id, {} FROM render_features",
+            columns()
+        ))?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, features_at(r, 1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Every rated render with features, oldest first: the reward model's
     /// training rows and the structure guard's evidence.
     pub fn rated_render_features(&self) -> Result<Vec<RatedRenderFeatures>> {
