@@ -393,6 +393,7 @@ fn main() -> anyhow::Result<()> {
                 fallback_from: fallback.map(str::to_string),
                 cost_usd: cost,
                 fallback_latency_ms: fallback.map(|_| 1840),
+                render_features: None,
             });
             if status == "failed" {
                 continue;

@@ -1,6 +1,7 @@
 //! Render features in the workflows: measured once when a render lands
 //! ([`record`]), and for renders made before schema 0013 by a bounded
-//! backfill ([`backfill_render_features`]) that `enhance` and `suggest` run.
+//! backfill ([`backfill_render_features`]) that `enhance` and `suggest` run;
+//! and the structure guard's threshold for the studio ([`guard_threshold`]).
 //!
 //! The measures are imaging's (`imaging::quality`), the rows the store's.
 
@@ -16,6 +17,7 @@ use crate::domain::{ExperimentId, RenderFeatures};
 use crate::error::Result;
 use crate::imaging::load;
 use crate::imaging::quality::QualityReference;
+use crate::optim::guard;
 use crate::store::Store;
 
 /// Renders measured per backfill at most: the cost of one command stays
@@ -115,4 +117,24 @@ pub fn backfill_render_features(ws: &Workspace, store: &mut Store) -> Result<usi
         );
     }
     Ok(measured)
+}
+
+/// The structure guard's threshold for this studio: `[guard]
+/// min_structure` when set, else learned from the rated renders'
+/// structure values and latest stars (`optim::guard::learn_threshold`).
+/// Pair it with `optim::guard::guard_verdict` on each new render.
+///
+/// # Errors
+/// Database errors.
+pub fn guard_threshold(ws: &Workspace, store: &Store) -> Result<guard::Threshold> {
+    let settings = ws.config.guard.settings();
+    if settings.min_structure.is_some() {
+        return Ok(settings.threshold(&[]));
+    }
+    let observations: Vec<_> = store
+        .rated_render_features()?
+        .iter()
+        .map(|r| (guard::structure_value(&r.features), r.latest_stars))
+        .collect();
+    Ok(settings.threshold(&observations))
 }
