@@ -368,11 +368,8 @@ fn shown_loop(
     proposed: usize,
     shown: usize,
 ) -> Result<ShownRun> {
-    let mut optimizer = Optimizer::new(
-        studio.space.clone(),
-        settings.clone(),
-        StdRng::seed_from_u64(seed),
-    );
+    let mut optimizer =
+        Optimizer::new(studio.space.clone(), *settings, StdRng::seed_from_u64(seed));
     let mut rng = StdRng::seed_from_u64(seed ^ 0x5107_0000 ^ proposed as u64);
     let mut rated: Vec<RewardObservation> = Vec::new();
     let mut truths: Vec<f64> = Vec::new();

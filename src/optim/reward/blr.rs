@@ -240,10 +240,10 @@ mod tests {
         let post = Spectrum::of(&stats_of(&rows, &[1.0, 2.0, 2.0])).posterior(1.0, 2.0);
         let expected_mean = [38.0 / 41.0, 24.0 / 41.0];
         let expected_cov = [[11.0 / 41.0, -6.0 / 41.0], [-6.0 / 41.0, 7.0 / 41.0]];
-        for i in 0..2 {
+        for (i, row) in expected_cov.iter().enumerate() {
             assert!((post.mean[i] - expected_mean[i]).abs() < 1e-12);
-            for j in 0..2 {
-                assert!((post.covariance[(i, j)] - expected_cov[i][j]).abs() < 1e-12);
+            for (j, value) in row.iter().enumerate() {
+                assert!((post.covariance[(i, j)] - value).abs() < 1e-12);
             }
         }
     }
