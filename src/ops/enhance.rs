@@ -536,7 +536,15 @@ pub async fn enhance(
         let mut views = candidate_views(&experiments, &reports, &features, guard.as_ref());
         // The reward model ranks only when there is a choice to make.
         let unranked = if count > show {
-            score(ws, store, &mut views, &experiments, &features, &context, options)?
+            score(
+                ws,
+                store,
+                &mut views,
+                &experiments,
+                &features,
+                &context,
+                options,
+            )?
         } else {
             String::new()
         };
@@ -629,7 +637,8 @@ fn score(
     };
     for ((view, e), f) in views.iter_mut().zip(experiments).zip(features) {
         if let (true, Some(f)) = (view.rendered, f) {
-            view.reward = scorer.predict(&e.trial, f, context.features, options.designer.as_deref());
+            view.reward =
+                scorer.predict(&e.trial, f, context.features, options.designer.as_deref());
         }
     }
     tracing::info!(

@@ -12,7 +12,9 @@ use super::Workspace;
 use crate::domain::{PhotoFeatures, RenderFeatures, Trial, UNNAMED_DESIGNER};
 use crate::error::Result;
 use crate::optim::SearchSpace;
-use crate::optim::reward::{Prediction, RewardInput, RewardModel, RewardObservation, RewardSettings};
+use crate::optim::reward::{
+    Prediction, RewardInput, RewardModel, RewardObservation, RewardSettings,
+};
 use crate::store::Store;
 
 /// Ratings of measured renders before the reward model ranks candidates:

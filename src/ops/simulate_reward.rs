@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use super::pixel_designer::{Looks, PixelTaste, looks};
 use crate::domain::{PhotoFeatures, RatedTrial, Stars, Trial};
 use crate::error::{Error, Result};
-use crate::imaging::{Analysis, Engine, LoadLimits, StyleIntent, context, metrics, render};
+use crate::imaging::{Analysis, Engine, LoadLimits, StyleIntent, context, render};
 use crate::optim::reward::{
     Candidate, Reason, RewardInput, RewardModel, RewardObservation, RewardSettings, ShortlistRule,
 };
@@ -182,14 +182,13 @@ impl Studio {
     }
 }
 
-/// The reward model's view of a render: the crate's own measurements
-/// (the room-context features measured on the render, the SSIM structure
-/// term against the photo, log sharpness) — none of the designer's code.
+/// The reward model's view of a render: the render features `enhance`
+/// measures and stores (`imaging::quality`) — none of the designer's code.
 fn model_features(photo: &RgbImage, render: &RgbImage) -> Vec<f64> {
-    let mut f = context::photo_features(render).as_array().to_vec();
-    f.push(metrics::structural_correlation(photo, render).unwrap_or(0.0));
-    f.push(metrics::laplacian_variance(render).map_or(0.0, |v| v.ln_1p()));
-    f
+    // The same measures `enhance` stores for every render.
+    crate::imaging::quality::render_features(photo, render)
+        .as_array()
+        .to_vec()
 }
 
 /// Pairwise accuracy after some training ratings.

@@ -201,7 +201,12 @@ impl Store {
         batch: &NewBatch,
         context: &NewContext,
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        // Immediate: the image upsert reads before it writes, and a deferred
+        // transaction that upgrades is refused at once when another process
+        // writes (the busy timeout never applies to it).
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let image_id = match &batch.image {
             Some(image) => Some(images::upsert(&tx, image)?),
             None => None,

@@ -64,7 +64,11 @@ impl Store {
         verdicts: &[ShortlistVerdict],
         relabel: bool,
     ) -> Result<Vec<(ExperimentId, String)>> {
-        let tx = self.conn.transaction()?;
+        // Immediate: it reads the batch before writing, and a deferred
+        // transaction that upgrades is refused at once under concurrency.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let members: Vec<String> = tx
             .prepare("SELECT id FROM experiments WHERE batch_id = ?1 ORDER BY seq")?
             .query_map([batch.as_str()], |r| r.get(0))?
