@@ -72,7 +72,15 @@ pub struct Optimizer {
     space: SearchSpace,
     settings: OptimizerSettings,
     observations: Vec<RatedTrial>,
+    /// Per observation: whether a designer gave it stars (false for a
+    /// render only compared, which stands in at 3 stars for counting).
+    starred: Vec<bool>,
     rng: StdRng,
+    /// The stream `status` and `report` draw their views from, when given
+    /// ([`Optimizer::with_view_rng`]): a seeded view must not depend on
+    /// whether the hyperparameters came from the cache or from a fit, which
+    /// draws from `rng`.
+    view_rng: Option<StdRng>,
     cached: Option<FittedHyperparameters>,
     fitted: Option<FittedHyperparameters>,
     /// Ratings older than the ones told, known only by count (a caller that
@@ -91,6 +99,8 @@ impl Optimizer {
             space,
             settings,
             observations: Vec::new(),
+            starred: Vec::new(),
+            view_rng: None,
             rng,
             cached: None,
             fitted: None,
@@ -98,6 +108,13 @@ impl Optimizer {
             evidence: None,
             query: ModelQuery::default(),
         }
+    }
+
+    /// A separate random stream for [`Optimizer::outlook`] and
+    /// [`Optimizer::best_by_arm`].
+    pub fn with_view_rng(mut self, rng: StdRng) -> Self {
+        self.view_rng = Some(rng);
+        self
     }
 
     /// Suggestions for this designer (their scale and taste) in this room.
@@ -108,9 +125,11 @@ impl Optimizer {
 
     /// Tells every designer's judgements at once. With
     /// [`ModelKind::Studio`] the model learns from them; each judged render
-    /// also counts as one observation (initial design, bandit, tried
-    /// points) with its designers' mean stars (3 for a render only
-    /// compared, never rated).
+    /// also counts as one observation (initial design, tried points) with
+    /// its designers' mean stars; a render only compared, never rated,
+    /// stands in at 3 stars there but is not counted by the bandit, which
+    /// counts ratings: as a 3 it was a failure for its arm whatever the
+    /// comparison said.
     pub fn tell_evidence(&mut self, evidence: Evidence) {
         for (index, render) in evidence.renders.iter().enumerate() {
             let own: Vec<f64> = evidence
@@ -131,6 +150,7 @@ impl Optimizer {
                 trial: render.trial.clone(),
                 stars,
             });
+            self.starred.push(!own.is_empty());
         }
         self.evidence = Some(evidence);
     }
@@ -170,6 +190,17 @@ impl Optimizer {
     /// for counting but cannot inform the model.
     pub fn tell(&mut self, observation: RatedTrial) {
         self.observations.push(observation);
+        self.starred.push(true);
+    }
+
+    /// The observations a designer gave stars to (the bandit's record).
+    fn starred_observations(&self) -> Vec<RatedTrial> {
+        self.observations
+            .iter()
+            .zip(&self.starred)
+            .filter(|(_, starred)| **starred)
+            .map(|(o, _)| o.clone())
+            .collect()
     }
 
     /// The observations told so far.
@@ -262,7 +293,7 @@ impl Optimizer {
         };
         let bandit = Bandit::from_observations(
             self.space.providers(),
-            &self.observations,
+            &self.starred_observations(),
             self.settings.bandit,
             self.settings.reward,
         );
@@ -440,7 +471,8 @@ impl Optimizer {
     /// [`Optimizer::outlook`] with a model fitted already.
     pub fn outlook_with(&mut self, model: &Model, target: f64) -> Option<Outlook> {
         let window = recent(&self.observations, self.settings.max_model_points);
-        super::outlook::outlook(&self.space, window, model, target, &mut self.rng)
+        let rng = self.view_rng.as_mut().unwrap_or(&mut self.rng);
+        super::outlook::outlook(&self.space, window, model, target, rng)
     }
 
     /// Per configured arm, the settings with the highest predicted rating
@@ -449,7 +481,8 @@ impl Optimizer {
     /// no rating yet, whose predictions are only the prior.
     pub fn best_by_arm(&mut self, model: &Model) -> Vec<Option<ArmBest>> {
         let window = recent(&self.observations, self.settings.max_model_points);
-        super::outlook::best_by_arm(&self.space, window, model, &mut self.rng)
+        let rng = self.view_rng.as_mut().unwrap_or(&mut self.rng);
+        super::outlook::best_by_arm(&self.space, window, model, rng)
     }
 }
 
