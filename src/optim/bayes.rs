@@ -13,8 +13,9 @@
 //! * **Batch policy** ([`BatchPolicy::ExploitExplore`], the default): in a
 //!   batch of two or more, variant A *exploits*: the settings with the best
 //!   predicted rating, discounted by half a standard deviation so a lucky
-//!   guess in an unexplored corner does not count as known. The others
-//!   *explore* by Expected Improvement. The designer always sees one render
+//!   guess in an unexplored corner does not count as known. Variant B is
+//!   then the most informative alternative (EUBO, see
+//!   [`super::proposal`]); the others *explore* by Expected Improvement. The designer always sees one render
 //!   from what the model believes is best, while the search goes on.
 //! * **Arms**: with [`Strategy::GpBandit`] (the default) each exploring
 //!   variant's provider is drawn by the bandit (Thompson sampling on the
@@ -50,10 +51,11 @@ use super::gp::GpError;
 use super::model::{FitInputs, FittedHyperparameters, Model, encode};
 use super::outlook::{ArmBest, Outlook};
 use super::policy::{BatchState, SlotRole};
-use super::proposal::{PriorShift, Proposer};
+use super::proposal::{PriorShift, Proposal, Proposer};
 use super::settings::{ModelKind, OptimizerSettings, Strategy};
 use super::space::SearchSpace;
 use super::studio_fit::{self, ModelQuery, StudioInputs};
+use super::surrogate::Surrogate;
 use crate::domain::{Evidence, Explanation, Method, RatedTrial, Stars, Trial};
 
 /// A proposed trial and how it was chosen.
@@ -332,11 +334,20 @@ impl Optimizer {
         };
         let mut out = Vec::with_capacity(count);
         let mut mates: Vec<(usize, [f64; 3])> = Vec::with_capacity(count);
+        // Variant A as exploited, and the model before it believed A: B is
+        // chosen on their joint posterior.
+        let mut exploited: Option<(Proposal, Surrogate)> = None;
         for slot in 0..count {
             let role = self.settings.batch.slot_role(slot, batch, proposer.rng);
-            let proposal = match (role, best_known.take()) {
-                (SlotRole::Exploit, Some(best)) => best,
-                (SlotRole::SpaceFilling, _) => proposer.fill_space(&gp, &tried, &mates),
+            let proposal = match (role, best_known.take(), &exploited) {
+                (SlotRole::Exploit, Some(best), _) => {
+                    exploited = Some((best.clone(), gp.clone()));
+                    best
+                }
+                (SlotRole::Compare, _, Some((a, before))) => {
+                    proposer.compare(before, &tried, a, &mates)
+                }
+                (SlotRole::SpaceFilling, _, _) => proposer.fill_space(&gp, &tried, &mates),
                 _ => proposer.explore(&gp, &tried, &mates),
             };
             tried[proposal.arm].push(proposal.unit);
@@ -629,7 +640,7 @@ mod tests {
     }
 
     #[test]
-    fn once_good_settings_are_known_variant_a_exploits_and_b_explores() {
+    fn once_good_settings_are_known_variant_a_exploits_and_b_is_chosen_by_eubo() {
         let mut opt = optimizer(3);
         for o in history() {
             opt.tell(o);
@@ -642,7 +653,9 @@ mod tests {
         assert_eq!(batch[0].method, Method::GpExploit);
         assert_eq!(batch[0].trial.provider, "detail");
         assert!(batch[0].explanation.predicted_mean.unwrap() >= EXPLOIT_MIN_MEAN);
-        assert_eq!(batch[1].method, Method::GpEi);
+        assert_eq!(batch[1].method, Method::GpEubo);
+        // Its recorded gain is E[max(f(A), f(B))] − μ_A: never negative.
+        assert!(batch[1].explanation.expected_improvement.unwrap() >= 0.0);
         assert_ne!(batch[0].trial, batch[1].trial);
         for s in &batch {
             let e = s.explanation;
@@ -749,7 +762,8 @@ mod tests {
             batch.iter().all(|s| s.method != Method::SpaceFilling),
             "{batch:?}"
         );
-        // Good settings known: variant A exploits, the others explore by EI,
+        // Good settings known: variant A exploits, B is the most informative
+        // alternative (EUBO), the others explore by EI,
         // and a single suggestion explores by EI too.
         for count in [1, 3] {
             let mut opt = always(4);
@@ -768,7 +782,7 @@ mod tests {
             let expected = if count == 1 {
                 vec![Method::GpEi]
             } else {
-                vec![Method::GpExploit, Method::GpEi, Method::GpEi]
+                vec![Method::GpExploit, Method::GpEubo, Method::GpEi]
             };
             assert_eq!(methods, expected);
         }
@@ -956,6 +970,9 @@ mod tests {
                     opt.tell(rated("detail", 0.34, 9.0, 0.92, 5));
                 }
                 let pair = opt.ask(2, &[]).unwrap();
+                if pair[0].method == Method::GpExploit {
+                    assert_eq!(pair[1].method, Method::GpEubo, "{pair:?}");
+                }
                 if pair[0].trial.provider == pair[1].trial.provider {
                     let d = crate::optim::design::distance_squared(
                         &unit_of(&pair[0]),
