@@ -155,13 +155,15 @@ pub fn run(ws: &Workspace, ui: &Ui, args: SimulateArgs) -> anyhow::Result<ExitCo
             s.mean_true_last_10
         ))?;
         ui.out(ui.dim(format!(
-            "  {:<26} to 4.0 quartiles {}–{}, sd of best true {:.2}; per session: {:.2} corner proposals, {:.0}% of ratings 21–50 on a worse arm, {:.2} space-filling after a 4",
+            "  {:<26} to 4.0 quartiles {}–{}, sd of best true {:.2}; per session: {:.2} corner proposals, {:.0}% of ratings 21–50 on a worse arm ({} in sessions that never reached 4.0), {:.2} space-filling after a 4",
             "",
             s.quartiles_ratings_to_4[0],
             s.quartiles_ratings_to_4[1],
             s.sd_best_at_end,
             s.mean_corner_proposals,
             100.0 * s.mean_worse_arm_share,
+            s.worse_arm_share_unreached
+                .map_or("none".to_string(), |w| format!("{:.0}%", 100.0 * w)),
             s.mean_space_filling_after_4
         )))?;
     }

@@ -226,6 +226,9 @@ pub enum Method {
     GpEi,
     /// The model's best predicted settings (exploits).
     GpExploit,
+    /// The alternative to an exploited variant that maximises the expected
+    /// utility of the better of the two (EUBO): the most informative B.
+    GpEubo,
     /// A uniformly random arm and point away from everything tried on it:
     /// random search that does not repeat itself.
     SpaceFilling,
@@ -239,6 +242,7 @@ impl Method {
             Method::Random => "random",
             Method::GpEi => "gp_ei",
             Method::GpExploit => "gp_exploit",
+            Method::GpEubo => "gp_eubo",
             Method::SpaceFilling => "space_filling",
         }
     }
@@ -250,6 +254,7 @@ impl Method {
             "random" => Method::Random,
             "gp_ei" => Method::GpEi,
             "gp_exploit" => Method::GpExploit,
+            "gp_eubo" => Method::GpEubo,
             "space_filling" => Method::SpaceFilling,
             _ => return None,
         })

@@ -450,6 +450,9 @@ pub struct Summary {
     pub mean_corner_proposals: f64,
     /// Mean share of ratings 21–50 spent on a worse arm.
     pub mean_worse_arm_share: f64,
+    /// The same over the sessions that never reached 4.0 (None if all
+    /// did): whether failing sessions were locked onto the worse arm.
+    pub worse_arm_share_unreached: Option<f64>,
     /// Mean space-filling proposals per session after a 4-star rating.
     pub mean_space_filling_after_4: f64,
 }
@@ -492,6 +495,14 @@ pub fn summarize(
         sd_best_at_end,
         mean_corner_proposals: mean(&|r| r.corner_proposals as f64),
         mean_worse_arm_share: mean(&|r| r.worse_arm_share),
+        worse_arm_share_unreached: {
+            let failed: Vec<f64> = results
+                .iter()
+                .filter(|r| r.ratings_to_4.is_none())
+                .map(|r| r.worse_arm_share)
+                .collect();
+            (!failed.is_empty()).then(|| failed.iter().sum::<f64>() / failed.len() as f64)
+        },
         mean_space_filling_after_4: mean(&|r| r.space_filling_after_4 as f64),
     }
 }

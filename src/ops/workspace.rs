@@ -124,7 +124,11 @@ impl Workspace {
         let cached = store
             .cached_model(&self.model_cache_key())?
             .and_then(|(_, json)| serde_json::from_str::<FittedHyperparameters>(&json).ok());
-        Ok(Optimizer::new(self.search_space()?, settings, rng).with_cached_hyperparameters(cached))
+        // The views (`status`, `report`) draw from their own stream, so a
+        // seeded view is the same whether the model was fitted or cached.
+        Ok(Optimizer::new(self.search_space()?, settings, rng)
+            .with_view_rng(self.rng(store, 0x0171_E3A5)?)
+            .with_cached_hyperparameters(cached))
     }
 
     /// The optimizer told only the ratings its model is fitted on (the most

@@ -13,8 +13,9 @@
 //! * **Batch policy** ([`BatchPolicy::ExploitExplore`], the default): in a
 //!   batch of two or more, variant A *exploits*: the settings with the best
 //!   predicted rating, discounted by half a standard deviation so a lucky
-//!   guess in an unexplored corner does not count as known. The others
-//!   *explore* by Expected Improvement. The designer always sees one render
+//!   guess in an unexplored corner does not count as known. Variant B is
+//!   then the most informative alternative (EUBO, see
+//!   [`super::proposal`]); the others *explore* by Expected Improvement. The designer always sees one render
 //!   from what the model believes is best, while the search goes on.
 //! * **Arms**: with [`Strategy::GpBandit`] (the default) each exploring
 //!   variant's provider is drawn by the bandit (Thompson sampling on the
@@ -50,10 +51,11 @@ use super::gp::GpError;
 use super::model::{FitInputs, FittedHyperparameters, Model, encode};
 use super::outlook::{ArmBest, Outlook};
 use super::policy::{BatchState, SlotRole};
-use super::proposal::{PriorShift, Proposer};
+use super::proposal::{PriorShift, Proposal, Proposer};
 use super::settings::{ModelKind, OptimizerSettings, Strategy};
 use super::space::SearchSpace;
 use super::studio_fit::{self, ModelQuery, StudioInputs};
+use super::surrogate::Surrogate;
 use crate::domain::{Evidence, Explanation, Method, RatedTrial, Stars, Trial};
 
 /// A proposed trial and how it was chosen.
@@ -72,7 +74,15 @@ pub struct Optimizer {
     space: SearchSpace,
     settings: OptimizerSettings,
     observations: Vec<RatedTrial>,
+    /// Per observation: whether a designer gave it stars (false for a
+    /// render only compared, which stands in at 3 stars for counting).
+    starred: Vec<bool>,
     rng: StdRng,
+    /// The stream `status` and `report` draw their views from, when given
+    /// ([`Optimizer::with_view_rng`]): a seeded view must not depend on
+    /// whether the hyperparameters came from the cache or from a fit, which
+    /// draws from `rng`.
+    view_rng: Option<StdRng>,
     cached: Option<FittedHyperparameters>,
     fitted: Option<FittedHyperparameters>,
     /// Ratings older than the ones told, known only by count (a caller that
@@ -91,6 +101,8 @@ impl Optimizer {
             space,
             settings,
             observations: Vec::new(),
+            starred: Vec::new(),
+            view_rng: None,
             rng,
             cached: None,
             fitted: None,
@@ -98,6 +110,13 @@ impl Optimizer {
             evidence: None,
             query: ModelQuery::default(),
         }
+    }
+
+    /// A separate random stream for [`Optimizer::outlook`] and
+    /// [`Optimizer::best_by_arm`].
+    pub fn with_view_rng(mut self, rng: StdRng) -> Self {
+        self.view_rng = Some(rng);
+        self
     }
 
     /// Suggestions for this designer (their scale and taste) in this room.
@@ -108,9 +127,11 @@ impl Optimizer {
 
     /// Tells every designer's judgements at once. With
     /// [`ModelKind::Studio`] the model learns from them; each judged render
-    /// also counts as one observation (initial design, bandit, tried
-    /// points) with its designers' mean stars (3 for a render only
-    /// compared, never rated).
+    /// also counts as one observation (initial design, tried points) with
+    /// its designers' mean stars; a render only compared, never rated,
+    /// stands in at 3 stars there but is not counted by the bandit, which
+    /// counts ratings: as a 3 it was a failure for its arm whatever the
+    /// comparison said.
     pub fn tell_evidence(&mut self, evidence: Evidence) {
         for (index, render) in evidence.renders.iter().enumerate() {
             let own: Vec<f64> = evidence
@@ -131,6 +152,7 @@ impl Optimizer {
                 trial: render.trial.clone(),
                 stars,
             });
+            self.starred.push(!own.is_empty());
         }
         self.evidence = Some(evidence);
     }
@@ -170,6 +192,17 @@ impl Optimizer {
     /// for counting but cannot inform the model.
     pub fn tell(&mut self, observation: RatedTrial) {
         self.observations.push(observation);
+        self.starred.push(true);
+    }
+
+    /// The observations a designer gave stars to (the bandit's record).
+    fn starred_observations(&self) -> Vec<RatedTrial> {
+        self.observations
+            .iter()
+            .zip(&self.starred)
+            .filter(|(_, starred)| **starred)
+            .map(|(o, _)| o.clone())
+            .collect()
     }
 
     /// The observations told so far.
@@ -262,7 +295,7 @@ impl Optimizer {
         };
         let bandit = Bandit::from_observations(
             self.space.providers(),
-            &self.observations,
+            &self.starred_observations(),
             self.settings.bandit,
             self.settings.reward,
         );
@@ -301,11 +334,20 @@ impl Optimizer {
         };
         let mut out = Vec::with_capacity(count);
         let mut mates: Vec<(usize, [f64; 3])> = Vec::with_capacity(count);
+        // Variant A as exploited, and the model before it believed A: B is
+        // chosen on their joint posterior.
+        let mut exploited: Option<(Proposal, Surrogate)> = None;
         for slot in 0..count {
             let role = self.settings.batch.slot_role(slot, batch, proposer.rng);
-            let proposal = match (role, best_known.take()) {
-                (SlotRole::Exploit, Some(best)) => best,
-                (SlotRole::SpaceFilling, _) => proposer.fill_space(&gp, &tried, &mates),
+            let proposal = match (role, best_known.take(), &exploited) {
+                (SlotRole::Exploit, Some(best), _) => {
+                    exploited = Some((best.clone(), gp.clone()));
+                    best
+                }
+                (SlotRole::Compare, _, Some((a, before))) => {
+                    proposer.compare(before, &tried, a, &mates)
+                }
+                (SlotRole::SpaceFilling, _, _) => proposer.fill_space(&gp, &tried, &mates),
                 _ => proposer.explore(&gp, &tried, &mates),
             };
             tried[proposal.arm].push(proposal.unit);
@@ -440,7 +482,8 @@ impl Optimizer {
     /// [`Optimizer::outlook`] with a model fitted already.
     pub fn outlook_with(&mut self, model: &Model, target: f64) -> Option<Outlook> {
         let window = recent(&self.observations, self.settings.max_model_points);
-        super::outlook::outlook(&self.space, window, model, target, &mut self.rng)
+        let rng = self.view_rng.as_mut().unwrap_or(&mut self.rng);
+        super::outlook::outlook(&self.space, window, model, target, rng)
     }
 
     /// Per configured arm, the settings with the highest predicted rating
@@ -449,7 +492,8 @@ impl Optimizer {
     /// no rating yet, whose predictions are only the prior.
     pub fn best_by_arm(&mut self, model: &Model) -> Vec<Option<ArmBest>> {
         let window = recent(&self.observations, self.settings.max_model_points);
-        super::outlook::best_by_arm(&self.space, window, model, &mut self.rng)
+        let rng = self.view_rng.as_mut().unwrap_or(&mut self.rng);
+        super::outlook::best_by_arm(&self.space, window, model, rng)
     }
 }
 
@@ -596,7 +640,7 @@ mod tests {
     }
 
     #[test]
-    fn once_good_settings_are_known_variant_a_exploits_and_b_explores() {
+    fn once_good_settings_are_known_variant_a_exploits_and_b_is_chosen_by_eubo() {
         let mut opt = optimizer(3);
         for o in history() {
             opt.tell(o);
@@ -609,7 +653,9 @@ mod tests {
         assert_eq!(batch[0].method, Method::GpExploit);
         assert_eq!(batch[0].trial.provider, "detail");
         assert!(batch[0].explanation.predicted_mean.unwrap() >= EXPLOIT_MIN_MEAN);
-        assert_eq!(batch[1].method, Method::GpEi);
+        assert_eq!(batch[1].method, Method::GpEubo);
+        // Its recorded gain is E[max(f(A), f(B))] − μ_A: never negative.
+        assert!(batch[1].explanation.expected_improvement.unwrap() >= 0.0);
         assert_ne!(batch[0].trial, batch[1].trial);
         for s in &batch {
             let e = s.explanation;
@@ -716,7 +762,8 @@ mod tests {
             batch.iter().all(|s| s.method != Method::SpaceFilling),
             "{batch:?}"
         );
-        // Good settings known: variant A exploits, the others explore by EI,
+        // Good settings known: variant A exploits, B is the most informative
+        // alternative (EUBO), the others explore by EI,
         // and a single suggestion explores by EI too.
         for count in [1, 3] {
             let mut opt = always(4);
@@ -735,7 +782,7 @@ mod tests {
             let expected = if count == 1 {
                 vec![Method::GpEi]
             } else {
-                vec![Method::GpExploit, Method::GpEi, Method::GpEi]
+                vec![Method::GpExploit, Method::GpEubo, Method::GpEi]
             };
             assert_eq!(methods, expected);
         }
@@ -923,6 +970,9 @@ mod tests {
                     opt.tell(rated("detail", 0.34, 9.0, 0.92, 5));
                 }
                 let pair = opt.ask(2, &[]).unwrap();
+                if pair[0].method == Method::GpExploit {
+                    assert_eq!(pair[1].method, Method::GpEubo, "{pair:?}");
+                }
                 if pair[0].trial.provider == pair[1].trial.provider {
                     let d = crate::optim::design::distance_squared(
                         &unit_of(&pair[0]),

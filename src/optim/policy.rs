@@ -15,6 +15,10 @@ use crate::domain::ArmRule;
 pub(super) enum SlotRole {
     /// The best settings the model knows (it must know good ones).
     Exploit,
+    /// The alternative to the exploited variant A that the designer's
+    /// comparison teaches most about: the most expected utility of the
+    /// better of the two (EUBO), at a perceptible distance from A.
+    Compare,
     /// Expected Improvement, outside the exclusion zones.
     Explore,
     /// What random search would propose, outside the exclusion zones.
@@ -44,12 +48,11 @@ impl BatchPolicy {
     /// Draws from `rng` only for a slot that may be space-filling, so the
     /// draws, and with them seeded suggestions, stay as they were.
     pub(super) fn slot_role(self, slot: usize, batch: BatchState, rng: &mut StdRng) -> SlotRole {
-        let exploits = match self {
-            BatchPolicy::ExploitExplore => batch.count >= 2 && slot == 0,
-            BatchPolicy::Ei => false,
-        };
-        if exploits && batch.knows_good {
+        let exploit_explore = self == BatchPolicy::ExploitExplore && batch.count >= 2;
+        if exploit_explore && batch.knows_good && slot == 0 {
             SlotRole::Exploit
+        } else if exploit_explore && batch.knows_good && slot == 1 {
+            SlotRole::Compare
         } else if !batch.seen_good && rng.random::<f64>() < batch.space_filling {
             SlotRole::SpaceFilling
         } else {
@@ -117,7 +120,7 @@ mod tests {
     }
 
     #[test]
-    fn exploit_explore_exploits_only_the_first_of_two_or_more_when_good_is_known() {
+    fn exploit_explore_exploits_the_first_and_compares_the_second_when_good_is_known() {
         let mut rng = StdRng::seed_from_u64(1);
         let policy = BatchPolicy::ExploitExplore;
         assert_eq!(
@@ -126,6 +129,11 @@ mod tests {
         );
         assert_eq!(
             policy.slot_role(1, state(2, true, 0.0), &mut rng),
+            SlotRole::Compare
+        );
+        // Beyond B, variants explore.
+        assert_eq!(
+            policy.slot_role(2, state(3, true, 0.0), &mut rng),
             SlotRole::Explore
         );
         // A batch of one explores: the designer would otherwise only ever
@@ -159,9 +167,9 @@ mod tests {
                 policy.slot_role(1, state(2, false, 1.0), &mut rng),
                 SlotRole::SpaceFilling
             );
-            assert_eq!(
+            assert_ne!(
                 policy.slot_role(1, state(2, true, 1.0), &mut rng),
-                SlotRole::Explore
+                SlotRole::SpaceFilling
             );
         }
         // A 4-star rating seen is enough, before the model is sure of it.

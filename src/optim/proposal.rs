@@ -1,6 +1,8 @@
 //! How one slot of a batch becomes a point, once a model exists: exploit
-//! the best prediction, explore by Expected Improvement, or fill space as
-//! random search would — the last two outside the exclusion zones around
+//! the best prediction, compare (B beside an exploited A, by the expected
+//! utility of the better of the two), explore by Expected Improvement, or
+//! fill space as random search would — the last three outside the
+//! exclusion zones around
 //! settings already tried, and at least [`BATCH_MIN_DISTANCE`] from the
 //! variants chosen earlier in the same batch on the same arm, so A and B
 //! stay a real choice.
@@ -22,7 +24,7 @@ use rand::rngs::StdRng;
 
 use rand_distr::{Distribution, Normal};
 
-use super::acquisition::{expected_improvement, maximize_on_unit_cube};
+use super::acquisition::{expected_best_of_two, expected_improvement, maximize_on_unit_cube};
 use super::bandit::{ArmPosterior, Bandit, BanditRule, thompson_on_maxima};
 use super::design::{distance_squared, exclusion_radius, outside_exclusion, uniform_outside};
 use super::gp::Prediction;
@@ -222,20 +224,7 @@ impl Proposer<'_> {
             .iter()
             .map(|t| exclusion_radius(self.settings.min_distance, t.len()))
             .collect();
-        // Zones only around settings the model believes mediocre (predicted
-        // below the good-render bar): around good ones EI may still refine,
-        // which is what the designer sees late in a session.
-        let tried: Vec<Vec<[f64; 3]>> = tried
-            .iter()
-            .enumerate()
-            .map(|(arm, points)| {
-                points
-                    .iter()
-                    .copied()
-                    .filter(|u| gp.predict_mean(&encode(space, arm, *u)) < gp.good_mean())
-                    .collect()
-            })
-            .collect();
+        let tried = self.mediocre_tried(gp, tried);
         let score = |arm: usize, u: [f64; 3]| {
             if !apart_from(batch, arm, &u) {
                 return -2.0;
@@ -273,6 +262,91 @@ impl Proposer<'_> {
             explanation,
             method: Method::GpEi,
         }
+    }
+
+    /// Variant B beside an exploited variant A: the settings, on any arm,
+    /// that maximise the expected utility of the better of the two,
+    /// `E[max(f(A), f(B))]` under the joint posterior ([`expected_best_of_two`];
+    /// EUBO, Lin et al. 2022), at least [`BATCH_MIN_DISTANCE`] from A on
+    /// A's arm and outside the exclusion zones as when exploring. `gp` must
+    /// not yet believe A: the comparison's value lies in what is uncertain
+    /// about A as well as B. EUBO is `μ_A + E[(f(B) − f(A))⁺]`: B is where
+    /// the designer's choice is most likely to reveal something better than
+    /// A, weighed by how much better, with the correlation between A and B
+    /// counted (a near copy of A, perfectly correlated, is worth nothing).
+    /// B's mean is shifted as for EI ([`PriorShift`]), so the box's
+    /// unexplored corners do not win by their prior sd alone. Its EUBO gain
+    /// over `μ_A` is recorded as the expected improvement.
+    pub fn compare(
+        &mut self,
+        gp: &Surrogate,
+        tried: &[Vec<[f64; 3]>],
+        a: &Proposal,
+        batch: BatchMates<'_>,
+    ) -> Proposal {
+        let (space, prior) = (self.space, self.prior);
+        let xa = encode(space, a.arm, a.unit);
+        let pa = gp.predict(&xa);
+        let mean_a = prior.mean(pa);
+        let radius: Vec<f64> = tried
+            .iter()
+            .map(|t| exclusion_radius(self.settings.min_distance, t.len()))
+            .collect();
+        let tried = self.mediocre_tried(gp, tried);
+        let gain = |arm: usize, u: [f64; 3]| -> f64 {
+            let (means, cov) = gp.predict_joint(&[xa.clone(), encode(space, arm, u)]);
+            let mean_b = prior.mean(Prediction {
+                mean: means[1],
+                sd: cov[(1, 1)].max(0.0).sqrt(),
+            });
+            expected_best_of_two([mean_a, mean_b], [cov[(0, 0)], cov[(1, 1)]], cov[(0, 1)]) - mean_a
+        };
+        let score = |arm: usize, u: [f64; 3]| {
+            if !apart_from(batch, arm, &u) {
+                return -2.0;
+            }
+            let g = gain(arm, u).max(0.0);
+            if outside_exclusion(&u, &tried[arm], radius[arm]) {
+                g
+            } else {
+                g / (1.0 + g) - 1.0
+            }
+        };
+        let arms: Vec<usize> = (0..space.providers().len()).collect();
+        let (arm, unit, _) =
+            maximize_over_arms(&arms, self.model, self.candidates, self.rng, &score);
+        let p = gp.predict(&encode(space, arm, unit));
+        let explanation = Explanation {
+            arm_rule: ArmRule::Acquisition,
+            arm_score: None,
+            predicted_mean: Some(p.mean),
+            predicted_sd: Some(p.sd),
+            expected_improvement: Some(gain(arm, unit).max(0.0)),
+        };
+        Proposal {
+            arm,
+            unit,
+            explanation,
+            method: Method::GpEubo,
+        }
+    }
+
+    /// The tried settings per arm the model predicts below the good-render
+    /// bar: exploration keeps out of zones around them, not around good
+    /// ones, near which refining is what the designer sees late in a session.
+    fn mediocre_tried(&self, gp: &Surrogate, tried: &[Vec<[f64; 3]>]) -> Vec<Vec<[f64; 3]>> {
+        let space = self.space;
+        tried
+            .iter()
+            .enumerate()
+            .map(|(arm, points)| {
+                points
+                    .iter()
+                    .copied()
+                    .filter(|u| gp.predict_mean(&encode(space, arm, *u)) < gp.good_mean())
+                    .collect()
+            })
+            .collect()
     }
 
     /// The arm whose best settings a joint posterior draw rates highest

@@ -160,6 +160,7 @@ pub(super) fn validate_experiment(r: &ExperimentRow) -> Vec<String> {
                 "random",
                 "gp_ei",
                 "gp_exploit",
+                "gp_eubo",
                 "space_filling",
             ],
         );
