@@ -32,7 +32,7 @@ pub struct RewardScorer {
 #[derive(Debug)]
 pub enum Fitted {
     /// Ready to score.
-    Ready(RewardScorer),
+    Ready(Box<RewardScorer>),
     /// Too few ratings of measured renders (how many there are).
     TooFew(usize),
 }
@@ -97,7 +97,7 @@ pub fn fit(ws: &Workspace, store: &Store) -> Result<Fitted> {
         return Ok(Fitted::TooFew(observations.len()));
     }
     match RewardModel::fit(&observations, &RewardSettings::default()) {
-        Ok(model) => Ok(Fitted::Ready(RewardScorer { model, space })),
+        Ok(model) => Ok(Fitted::Ready(Box::new(RewardScorer { model, space }))),
         Err(e) => {
             tracing::warn!("the reward model could not be fitted: {e}");
             Ok(Fitted::TooFew(observations.len()))
