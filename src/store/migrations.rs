@@ -19,6 +19,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0010_fallback_attempts.sql"),
     include_str!("sql/0011_preferences.sql"),
     include_str!("sql/0012_photo_features.sql"),
+    // 0013 (render features) and 0014 (enhance candidates) come from sibling
+    // branches: when they land, they go here, before 0015.
+    include_str!("sql/0015_render_embeddings.sql"),
 ];
 
 /// The schema version this binary writes.

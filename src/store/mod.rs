@@ -24,6 +24,7 @@ mod owner;
 mod preferences;
 mod prompts;
 mod ratings;
+mod render_embeddings;
 mod report;
 mod summary;
 mod transfer;
@@ -41,6 +42,7 @@ pub use migrations::SCHEMA_VERSION;
 pub use preferences::{NewPreference, PreferenceRecord};
 pub use prompts::{PromptVersion, PromptVersionSummary};
 pub use ratings::RatingRecord;
+pub use render_embeddings::RenderEmbedding;
 pub use report::{DecisionRow, Extreme, ProviderStars, RatedRow, RenderRow, VersionRow};
 pub use summary::{ProviderSummary, Summary};
 pub use transfer::{
