@@ -14,7 +14,8 @@ use std::str::FromStr;
 
 use crate::error::{Error, Result};
 use crate::store::{
-    ContextDetail, ExperimentDetail, HistoryOrder, HistoryQuery, HistoryRow, RatedFilter, Store,
+    ContextDetail, ExperimentDetail, HistoryOrder, HistoryQuery, HistoryRow, RatedFilter,
+    RenderEmbedding, Store,
 };
 
 /// The start of a `--since` window, as typed.
@@ -229,6 +230,9 @@ pub struct ExperimentReport {
     pub context: ContextDetail,
     /// The render, the stored original and the batch preview.
     pub files: Vec<FileEntry>,
+    /// The render's embeddings by the user's ONNX image model(s), one per
+    /// model file (`reward.embedding_model`); empty without one.
+    pub embeddings: Vec<RenderEmbedding>,
 }
 
 /// The experiment whose id or unique id prefix is `id`, in full.
@@ -261,10 +265,12 @@ pub fn show(store: &Store, id: &str) -> Result<ExperimentReport> {
     })
     .collect();
     let context = store.experiment_context(&id)?.unwrap_or_default();
+    let embeddings = store.render_embeddings_of(&id)?;
     Ok(ExperimentReport {
         detail,
         context,
         files,
+        embeddings,
     })
 }
 

@@ -7,6 +7,7 @@
 
 pub mod context;
 pub mod doctor;
+pub mod embedding;
 pub mod enhance;
 pub mod evolve;
 mod files;
