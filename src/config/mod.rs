@@ -29,11 +29,11 @@ pub use env::text_env;
 pub use evolution::{EmbeddingsConfig, EvolutionConfig, EvolverKind, LlmConfig, LlmResponseFormat};
 pub use load::{ConfigSource, load, locate, parse};
 pub use optimizer::OptimizerConfig;
-pub use reward::{CLIP_MEAN, CLIP_STD, RewardConfig};
 pub use providers::{
     BuiltinConfig, LeonardoConfig, LeonardoStructure, ProviderConfig, REPLICATE_DEFAULT_VERSION,
     REPLICATE_RESERVED_INPUTS, ReplicateConfig, ReplicateSchema, SdWebuiConfig,
 };
+pub use reward::{CLIP_MEAN, CLIP_STD, RewardConfig};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -206,7 +206,10 @@ mod tests {
         let msg = message(load(&source, NO_ENV));
         assert!(
             msg.contains("key `reward.embedding_model`")
-                && msg.contains(&format!("{} does not exist", sub.join("models/m.onnx").display())),
+                && msg.contains(&format!(
+                    "{} does not exist",
+                    sub.join("models/m.onnx").display()
+                )),
             "{msg}"
         );
         std::fs::create_dir_all(sub.join("models/m.onnx")).unwrap();

@@ -122,7 +122,11 @@ impl ImageEmbedder {
                 .first()
                 .ok_or_else(|| anyhow::anyhow!("the model has no output"))?;
             let values = first.cast_to::<f32>()?;
-            Ok(values.to_plain_array_view::<f32>()?.iter().copied().collect())
+            Ok(values
+                .to_plain_array_view::<f32>()?
+                .iter()
+                .copied()
+                .collect())
         };
         let mut values = guarded(
             || run().map_err(|e| EmbeddingProblem::Runtime(format!("{e:#}"))),
@@ -238,7 +242,11 @@ fn build(bytes: &[u8], dir: Option<&str>) -> std::result::Result<Built, Embeddin
     let plan = typed.into_runnable().map_err(not_onnx)?;
     let dims = match dims {
         Some(d) if d > 0 => d,
-        Some(_) => return Err(EmbeddingProblem::NotOnnx("its first output is empty".into())),
+        Some(_) => {
+            return Err(EmbeddingProblem::NotOnnx(
+                "its first output is empty".into(),
+            ));
+        }
         None => {
             return Err(EmbeddingProblem::NotOnnx(
                 "the size of its first output does not follow from a [1, 3, H, W] input".into(),
@@ -287,7 +295,8 @@ fn image_input(fact: &InferenceFact) -> std::result::Result<(u32, u32), Embeddin
     }
 }
 
-/// The declared input, e.g. `[1, 224, 224, 3] f32` or `[?, 3, ?, ?] f32`.
+/// The declared input, e.g. `[1, 224, 224, 3] F32` or `[batch, 3, ?, ?] F32`
+/// (a symbol by its name, an unknown dimension as `?`).
 fn describe(fact: &InferenceFact) -> String {
     let dims: Vec<String> = if fact.shape.is_open() {
         vec!["rank unknown".into()]

@@ -98,7 +98,7 @@ mod tests {
         }
     }
 
-    /// A tall image keeps its middle rows (rows 3..11 of 14, rounding down).
+    /// A tall image keeps its middle rows (rows 3..11 of 15, rounding down).
     #[test]
     fn a_tall_image_keeps_its_middle_rows() {
         let img = gradient(8, 15);

@@ -102,7 +102,11 @@ fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<RenderEmbedding> {
         return Err(rusqlite::Error::FromSqlConversionFailure(
             3,
             rusqlite::types::Type::Blob,
-            format!("an embedding of {dims} values stored in {} bytes", blob.len()).into(),
+            format!(
+                "an embedding of {dims} values stored in {} bytes",
+                blob.len()
+            )
+            .into(),
         ));
     }
     let vector = blob
@@ -141,7 +145,8 @@ mod tests {
         let ids = batch(&mut s, &[ExperimentStatus::Done, ExperimentStatus::Done]);
         let a = [0.6f32, -0.8, 0.0, -0.0, 1e-42, f32::MIN_POSITIVE];
         s.save_render_embedding(&ids[0], MODEL_A, &a).unwrap();
-        s.save_render_embedding(&ids[1], MODEL_A, &[1.0, 0.0]).unwrap();
+        s.save_render_embedding(&ids[1], MODEL_A, &[1.0, 0.0])
+            .unwrap();
         s.save_render_embedding(&ids[0], MODEL_B, &[0.0, 1.0, 0.0])
             .unwrap();
         let got = s.render_embedding(&ids[0], MODEL_A).unwrap().unwrap();

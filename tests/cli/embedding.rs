@@ -11,11 +11,13 @@ use crate::harness::{Env, fixture, one_line_failure, stdout_of};
 use crate::tiny_onnx::{self, Batch, ConvLayer};
 
 fn layers() -> Vec<ConvLayer> {
-    vec![ConvLayer::patterned(3, 8, 3, 11), ConvLayer::patterned(8, 5, 1, 12)]
+    vec![
+        ConvLayer::patterned(3, 8, 3, 11),
+        ConvLayer::patterned(8, 5, 1, 12),
+    ]
 }
 
-/// Writes the model under `cwd/models/` and a config naming it relatively;
-/// returns the model's bytes.
+/// Writes the model under `cwd/models/` and a config naming it relatively.
 fn configure(env: &Env, bytes: &[u8]) {
     std::fs::create_dir_all(env.path("cwd/models")).unwrap();
     std::fs::write(env.path("cwd/models/tiny.onnx"), bytes).unwrap();
@@ -27,7 +29,10 @@ fn configure(env: &Env, bytes: &[u8]) {
 }
 
 fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[test]
@@ -37,7 +42,11 @@ fn doctor_says_when_no_model_is_configured() {
     assert_eq!(report["embedding_model"]["ok"], true);
     assert!(report["embedding_model"]["path"].is_null());
     let out = env.latina().arg("doctor").output().unwrap();
-    assert!(stdout_of(&out).contains("not configured"), "{}", stdout_of(&out));
+    assert!(
+        stdout_of(&out).contains("not configured"),
+        "{}",
+        stdout_of(&out)
+    );
 }
 
 #[test]
@@ -51,11 +60,19 @@ fn doctor_reports_the_models_input_and_embedding_size() {
     assert_eq!(m["input_shape"], serde_json::json!([1, 3, 16, 16]));
     assert_eq!(m["dims"], 5);
     assert_eq!(m["sha256"], sha256(&bytes));
-    assert!(m["path"].as_str().unwrap().ends_with("cwd/models/tiny.onnx"));
+    assert!(
+        m["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("cwd/models/tiny.onnx")
+    );
     let out = env.latina().arg("doctor").output().unwrap();
     let text = stdout_of(&out);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("input [1, 3, 16, 16] float32, 5-value embeddings"), "{text}");
+    assert!(
+        text.contains("input [1, 3, 16, 16] float32, 5-value embeddings"),
+        "{text}"
+    );
 }
 
 /// Every render gets one stored embedding by this model: unit length, and
@@ -90,7 +107,9 @@ fn enhance_stores_an_embedding_of_every_render() {
         assert_eq!(stored.len(), 5);
         let norm = stored.iter().map(|x| x * x).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-5, "{norm}");
-        let render: RgbImage = image::open(v["output"].as_str().unwrap()).unwrap().into_rgb8();
+        let render: RgbImage = image::open(v["output"].as_str().unwrap())
+            .unwrap()
+            .into_rgb8();
         let again = model.embed(&render).unwrap();
         let cosine: f32 = stored.iter().zip(&again).map(|(a, b)| a * b).sum();
         assert!(cosine > 0.999, "stored {stored:?}, re-embedded {again:?}");
@@ -105,7 +124,10 @@ fn enhance_stores_an_embedding_of_every_render() {
             .unwrap(),
     );
     let short = &sha256(&bytes)[..12];
-    assert!(text.contains(&format!("5 values by model {short}")), "{text}");
+    assert!(
+        text.contains(&format!("5 values by model {short}")),
+        "{text}"
+    );
 }
 
 /// A damaged model fails `enhance` before anything is written, in one line

@@ -43,7 +43,9 @@ impl ConvLayer {
         let scale = (6.0 / (inp * k * k) as f32).sqrt();
         let weights = (0..n)
             .map(|i| {
-                let h = (i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed * 40_503);
+                let h = (i as u32)
+                    .wrapping_mul(2_654_435_761)
+                    .wrapping_add(seed * 40_503);
                 ((h >> 8) % 2001) as f32 / 1000.0 - 1.0
             })
             .map(|v| v * scale)
@@ -124,7 +126,12 @@ fn ints(name: &str, values: &[i64]) -> pb::AttributeProto {
     }
 }
 
-fn node(op: &str, inputs: &[&str], output: &str, attribute: Vec<pb::AttributeProto>) -> pb::NodeProto {
+fn node(
+    op: &str,
+    inputs: &[&str],
+    output: &str,
+    attribute: Vec<pb::AttributeProto>,
+) -> pb::NodeProto {
     pb::NodeProto {
         op_type: op.into(),
         name: output.into(),
