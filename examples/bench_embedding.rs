@@ -67,7 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             load.push(t.elapsed());
         }
         let model = model.ok_or("no run")?;
-        let mut time = |img: &RgbImage| -> Result<Vec<Duration>, Box<dyn std::error::Error>> {
+        let time = |img: &RgbImage| -> Result<Vec<Duration>, Box<dyn std::error::Error>> {
             model.embed(img)?; // warm-up
             let mut v = Vec::new();
             for _ in 0..runs {

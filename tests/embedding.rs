@@ -131,8 +131,8 @@ fn a_large_photo_is_resized_and_clip_normalised_by_default() {
     let got = model
         .embed(&RgbImage::from_pixel(640, 480, Rgb([128, 64, 200])))
         .unwrap();
-    let clip_mean = [0.48145466f32, 0.4578275, 0.40821073];
-    let clip_std = [0.26862954f32, 0.26130258, 0.27577711];
+    let clip_mean = [0.48145466f64, 0.4578275, 0.40821073].map(|v| v as f32);
+    let clip_std = [0.26862954f64, 0.26130258, 0.27577711].map(|v| v as f32);
     let input: Vec<f32> = (0..3)
         .flat_map(|c| {
             let v = ([128.0f32, 64.0, 200.0][c] / 255.0 - clip_mean[c]) / clip_std[c];
