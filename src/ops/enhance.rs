@@ -647,8 +647,13 @@ fn score(
     };
     for ((view, e), f) in views.iter_mut().zip(experiments).zip(features) {
         if let (true, Some(f)) = (view.rendered, f) {
-            view.reward =
-                scorer.predict(&e.trial, f, context.features, options.designer.as_deref());
+            view.reward = scorer.predict(
+                &e.id,
+                &e.trial,
+                f,
+                context.features,
+                options.designer.as_deref(),
+            );
         }
     }
     tracing::info!(
