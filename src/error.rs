@@ -170,6 +170,15 @@ pub enum Error {
     /// The reward model could not be fitted or asked.
     #[error("{0}")]
     Reward(#[from] crate::optim::reward::RewardError),
+    /// The user's ONNX image model (`reward.embedding_model`) cannot be
+    /// used; nothing about the render it was asked to embed was recorded.
+    #[error("embedding model {}: {problem}", path.display())]
+    EmbeddingModel {
+        /// The ONNX file named in the config.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: EmbeddingProblem,
+    },
 
     /// `latina report` on a database where nothing is rated yet.
     #[error(
@@ -360,6 +369,37 @@ pub enum ImageProblem {
         height: u32,
         /// The configured minimum.
         min_side: u32,
+    },
+}
+
+/// Why an ONNX image model cannot embed a render.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EmbeddingProblem {
+    /// No file at the configured path (latina never downloads one).
+    #[error("no such file (latina never downloads a model: export one to ONNX and name it here)")]
+    Missing,
+    /// The file could not be read.
+    #[error("cannot read it: {0}")]
+    Unreadable(String),
+    /// The bytes are not an ONNX protobuf, or the graph cannot be built.
+    #[error("not a usable ONNX model: {0}")]
+    NotOnnx(String),
+    /// The model's input is not one float32 image batch `[1, 3, H, W]`.
+    #[error("unsupported input {found}: expected one float32 input of shape [1, 3, H, W] (NCHW)")]
+    UnsupportedInput {
+        /// What the model declares, e.g. `1,224,224,3,F32` or `2 inputs`.
+        found: String,
+    },
+    /// The model failed while running on a render.
+    #[error("failed while running: {0}")]
+    Runtime(String),
+    /// The model's output holds NaN or infinite values.
+    #[error("its output has {bad} non-finite values out of {total}")]
+    NotFinite {
+        /// How many values were NaN or infinite.
+        bad: usize,
+        /// The output's length.
+        total: usize,
     },
 }
 

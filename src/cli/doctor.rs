@@ -92,6 +92,17 @@ fn print(ui: &Ui, r: &DoctorReport) -> std::io::Result<()> {
             ui.out(format!("  {} {:<28} {}", mark(ui, c.ok), c.what, c.detail))?;
         }
     }
+    let m = &r.embedding_model;
+    match &m.path {
+        Some(path) => ui.out(format!(
+            "{} {} {}  {}",
+            ui.bold("model   "),
+            mark(ui, m.ok),
+            path.display(),
+            m.detail
+        ))?,
+        None => ui.out(format!("{} {}", ui.bold("model   "), m.detail))?,
+    }
     let failing = !r.all_ok();
     ui.out(if failing {
         "Some checks failed (see FAIL above).".to_string()

@@ -321,5 +321,14 @@ fn text(ui: &Ui, report: &ExperimentReport) -> Vec<String> {
             f.role.as_str()
         ));
     }
+    for (i, e) in report.embeddings.iter().enumerate() {
+        lines.push(format!(
+            "{} {} values by model {} ({})",
+            label(if i == 0 { "embedding" } else { "" }),
+            e.vector.len(),
+            e.model_sha256.get(..12).unwrap_or(&e.model_sha256),
+            time::format(e.measured_at)
+        ));
+    }
     lines
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::Config;
 use super::env::{env_overrides, insert_path};
-use super::validate::validate;
+use super::validate::{validate, validate_files};
 use crate::error::{Error, Result};
 
 /// Where the configuration was read from.
@@ -99,12 +99,17 @@ where
     let mut config = parse(&label, &text, env)?;
     if let ConfigSource::File(path) = source {
         let base = path.parent().unwrap_or(Path::new("."));
-        for slot in [&mut config.data_dir, &mut config.database] {
+        for slot in [
+            &mut config.data_dir,
+            &mut config.database,
+            &mut config.reward.embedding_model,
+        ] {
             if let Some(p) = slot.as_mut().filter(|p| p.is_relative()) {
                 *p = base.join(&*p);
             }
         }
     }
+    validate_files(&config, &label)?;
     Ok(config)
 }
 

@@ -10,7 +10,7 @@
 //! One concept per file: `load` finds and reads the file,
 //! `env` turns the environment into overrides, `validate` checks what types
 //! cannot, and each section group has its own file (`enhance`,
-//! `optimizer`, `evolution`, `guard`, `providers`).
+//! `optimizer`, `evolution`, `guard`, `reward`, `providers`).
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -22,6 +22,7 @@ mod guard;
 mod load;
 mod optimizer;
 mod providers;
+mod reward;
 mod validate;
 
 pub use enhance::EnhanceConfig;
@@ -34,6 +35,7 @@ pub use providers::{
     BuiltinConfig, LeonardoConfig, LeonardoStructure, ProviderConfig, REPLICATE_DEFAULT_VERSION,
     REPLICATE_RESERVED_INPUTS, ReplicateConfig, ReplicateSchema, SdWebuiConfig,
 };
+pub use reward::{CLIP_MEAN, CLIP_STD, RewardConfig};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,6 +58,8 @@ pub struct Config {
     pub evolution: EvolutionConfig,
     /// The structure guard.
     pub guard: GuardConfig,
+    /// The reward model's inputs (the optional ONNX image model).
+    pub reward: RewardConfig,
     /// The provider arms the optimizer chooses between, in order.
     pub providers: Vec<ProviderConfig>,
 }
@@ -71,6 +75,7 @@ impl Default for Config {
             optimizer: OptimizerConfig::default(),
             evolution: EvolutionConfig::default(),
             guard: GuardConfig::default(),
+            reward: RewardConfig::default(),
             providers: vec![
                 ProviderConfig::BuiltinTone(BuiltinConfig {
                     name: "tone".into(),
@@ -182,6 +187,46 @@ mod tests {
             NO_ENV,
         ));
         assert!(msg.contains("line 2"), "{msg}");
+    }
+
+    /// `[reward]`: the normalisation is checked by key; the model path is
+    /// resolved against the config file's folder and must name a file.
+    #[test]
+    fn reward_settings_are_checked_and_the_model_path_starts_at_the_file() {
+        for (bad, key) in [
+            ("embedding_std = [0.2, 0.0, 0.3]", "reward.embedding_std"),
+            ("embedding_mean = [0.1, nan, 0.2]", "reward.embedding_mean"),
+            ("embedding_std = [1.0, 1.0]", "reward.embedding_std"),
+            ("embedding_model = \"\"", "reward.embedding_model"),
+        ] {
+            let msg = message(parse("f.toml", &format!("[reward]\n{bad}\n"), NO_ENV));
+            assert!(msg.contains(key), "{bad}: {msg}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("conf");
+        std::fs::create_dir_all(sub.join("models")).unwrap();
+        let file = sub.join("latina.toml");
+        std::fs::write(&file, "[reward]\nembedding_model = \"models/m.onnx\"\n").unwrap();
+        let source = ConfigSource::File(file.clone());
+        let msg = message(load(&source, NO_ENV));
+        assert!(
+            msg.contains("key `reward.embedding_model`")
+                && msg.contains(&format!(
+                    "{} does not exist",
+                    sub.join("models/m.onnx").display()
+                )),
+            "{msg}"
+        );
+        std::fs::create_dir_all(sub.join("models/m.onnx")).unwrap();
+        assert!(message(load(&source, NO_ENV)).contains("is a directory"));
+        std::fs::remove_dir(sub.join("models/m.onnx")).unwrap();
+        std::fs::write(sub.join("models/m.onnx"), b"x").unwrap();
+        let config = load(&source, NO_ENV).unwrap();
+        assert_eq!(
+            config.reward.embedding_model,
+            Some(sub.join("models/m.onnx"))
+        );
+        assert_eq!(config.reward.embedding_mean, CLIP_MEAN);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Checks on a parsed config that types cannot express: ranges, names,
-//! URLs, uniqueness, at least one provider.
+//! URLs, uniqueness, at least one provider; and, apart, the one check that
+//! looks at the disk (the ONNX model named by `reward.embedding_model`).
 //!
 //! The per-key checks are one table (`key_rules`) of (key, passes,
 //! message), built with `within` for the plain ranges, so a new key is one
@@ -256,6 +257,30 @@ fn key_rules(config: &Config) -> Vec<KeyRule> {
             "expected at least 1",
         ),
     ]);
+    let r = &config.reward;
+    for (key, values, positive) in [
+        ("reward.embedding_mean", r.embedding_mean, false),
+        ("reward.embedding_std", r.embedding_std, true),
+    ] {
+        rules.push(rule(
+            key,
+            values
+                .iter()
+                .all(|x| x.is_finite() && (!positive || *x > 0.0)),
+            if positive {
+                format!("expected three finite numbers above 0 (R, G, B), got {values:?}")
+            } else {
+                format!("expected three finite numbers (R, G, B), got {values:?}")
+            },
+        ));
+    }
+    rules.push(rule(
+        "reward.embedding_model",
+        r.embedding_model
+            .as_ref()
+            .is_none_or(|p| !p.as_os_str().is_empty()),
+        "expected the path of an .onnx file",
+    ));
     if let Some(em) = &v.embeddings {
         rules.extend([
             rule(
@@ -281,6 +306,30 @@ fn key_rules(config: &Config) -> Vec<KeyRule> {
         ]);
     }
     rules
+}
+
+/// Checks what needs the file system, once relative paths are resolved:
+/// `reward.embedding_model` must name an existing regular file (the model
+/// is only parsed when it is used, by `latina doctor` and `enhance`).
+pub(super) fn validate_files(config: &Config, label: &str) -> Result<()> {
+    let Some(path) = &config.reward.embedding_model else {
+        return Ok(());
+    };
+    let problem = match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => return Ok(()),
+        Ok(meta) if meta.is_dir() => "is a directory",
+        Ok(_) => "is not a regular file",
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "does not exist",
+        Err(_) => "cannot be read",
+    };
+    Err(Error::Config {
+        source_label: label.to_string(),
+        location: "key `reward.embedding_model`: ".into(),
+        message: format!(
+            "{} {problem}: expected the path of an .onnx file (relative paths start at the config file's folder; latina never downloads a model)",
+            path.display()
+        ),
+    })
 }
 
 /// Checks one provider's settings; the message says what was expected.

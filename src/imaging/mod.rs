@@ -1,6 +1,6 @@
 //! Image processing: loading with safety checks, the built-in enhancement
-//! pipeline, quality metrics, the room's measured context, previews and
-//! encoding.
+//! pipeline, quality metrics, the room's measured context, previews,
+//! encoding, and embeddings from the user's own ONNX image model.
 //!
 //! All pixel work is synchronous and CPU-bound; callers run it on blocking
 //! threads. Luma is Rec. 601 (`0.299 R + 0.587 G + 0.114 B`) on the stored
@@ -11,6 +11,8 @@
 pub mod analysis;
 pub mod blur;
 pub mod context;
+pub mod embedding;
+pub mod embedding_input;
 pub mod encode;
 pub mod engine;
 pub mod jpeg_markers;
@@ -23,6 +25,7 @@ pub mod render;
 pub mod style;
 
 pub use analysis::Analysis;
+pub use embedding::{EmbeddingSettings, ImageEmbedder};
 pub use engine::Engine;
 pub use load::{LoadLimits, LoadedImage};
 pub use style::StyleIntent;

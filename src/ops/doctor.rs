@@ -2,7 +2,9 @@
 //! data dir, database, and for each provider arm its key (present or not,
 //! never shown), its base URL reachable and the key accepted; and the
 //! prompt-evolution endpoints in use (the LLM when `evolver = "llm"`, the
-//! embeddings endpoint when configured): key set, key accepted, model listed.
+//! embeddings endpoint when configured): key set, key accepted, model listed;
+//! and the ONNX image model of `reward.embedding_model`, loaded as `enhance`
+//! would load it (its input shape and embedding size), when configured.
 
 use serde::Serialize;
 use std::path::PathBuf;
@@ -31,6 +33,25 @@ pub struct DoctorReport {
     pub providers: Vec<ProviderFinding>,
     /// The LLM evolver's and the embeddings endpoints, when in use.
     pub endpoints: Vec<EndpointFinding>,
+    /// The ONNX image model of `reward.embedding_model`.
+    pub embedding_model: EmbeddingModelFinding,
+}
+
+/// The user's ONNX image model, loaded as `enhance` loads it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmbeddingModelFinding {
+    /// The file; `None` when `reward.embedding_model` is not set (fine).
+    pub path: Option<PathBuf>,
+    /// Not configured, or loaded and optimised for its input.
+    pub ok: bool,
+    /// What was found, or why it cannot be used.
+    pub detail: String,
+    /// Its input, `[1, 3, H, W]`, when it loaded.
+    pub input_shape: Option<[u32; 4]>,
+    /// Length of its embeddings, when it loaded.
+    pub dims: Option<usize>,
+    /// SHA-256 of the file, when it loaded.
+    pub sha256: Option<String>,
 }
 
 /// One OpenAI-compatible endpoint used by prompt evolution.
@@ -57,6 +78,7 @@ impl DoctorReport {
             && self.database.ok
             && self.providers.iter().all(|p| p.checks.iter().all(|c| c.ok))
             && self.endpoints.iter().all(|e| e.checks.iter().all(|c| c.ok))
+            && self.embedding_model.ok
     }
 }
 
@@ -174,7 +196,41 @@ pub async fn doctor(ws: &Workspace, env: &(dyn Fn(&str) -> Option<String> + Sync
         database,
         providers,
         endpoints,
+        embedding_model: check_embedding_model(ws),
     }
+}
+
+fn check_embedding_model(ws: &Workspace) -> EmbeddingModelFinding {
+    let path = ws.config.reward.embedding_model.clone();
+    let mut finding = EmbeddingModelFinding {
+        path: path.clone(),
+        ok: true,
+        detail: "not configured (set [reward] embedding_model to an ONNX image model)".into(),
+        input_shape: None,
+        dims: None,
+        sha256: None,
+    };
+    if path.is_none() {
+        return finding;
+    }
+    match super::embedding::embedder(ws) {
+        Ok(Some(model)) => {
+            let (h, w) = model.input_size();
+            finding.detail = format!(
+                "input [1, 3, {h}, {w}] float32, {}-value embeddings",
+                model.dims()
+            );
+            finding.input_shape = Some([1, 3, h, w]);
+            finding.dims = Some(model.dims());
+            finding.sha256 = Some(model.sha256().to_string());
+        }
+        Ok(None) => {}
+        Err(e) => {
+            finding.ok = false;
+            finding.detail = e.to_string();
+        }
+    }
+    finding
 }
 
 /// `key`: `None` when no key is configured, `Some(None)` when its variable

@@ -199,6 +199,9 @@ pub async fn enhance(
             }
         })
         .collect();
+    // The user's ONNX image model, when configured, loads before anything
+    // is written: a broken file fails here, not after the renders.
+    super::embedding::embedder(ws)?;
     let started = Instant::now();
     let loaded = load::load(&options.image, &limits)?;
     tracing::info!(
@@ -527,6 +530,13 @@ pub async fn enhance(
         });
     }
 
+    for (e, render) in experiments.iter().zip(&pixels) {
+        if let Some(render) = render
+            && let Err(err) = super::embedding::embed_and_store(ws, store, &e.id, render)
+        {
+            tracing::warn!("{err}; render {} is kept without its embedding", e.id);
+        }
+    }
     let mut reports: Vec<VariantReport> = reports.into_iter().flatten().collect();
     let shown_pixels = if options.cancel.is_cancelled() {
         // Cancelled: everything that landed stays shown, as rendered.
@@ -637,8 +647,13 @@ fn score(
     };
     for ((view, e), f) in views.iter_mut().zip(experiments).zip(features) {
         if let (true, Some(f)) = (view.rendered, f) {
-            view.reward =
-                scorer.predict(&e.trial, f, context.features, options.designer.as_deref());
+            view.reward = scorer.predict(
+                &e.id,
+                &e.trial,
+                f,
+                context.features,
+                options.designer.as_deref(),
+            );
         }
     }
     tracing::info!(

@@ -15,7 +15,8 @@ use std::str::FromStr;
 use crate::domain::RenderFeatures;
 use crate::error::{Error, Result};
 use crate::store::{
-    ContextDetail, ExperimentDetail, HistoryOrder, HistoryQuery, HistoryRow, RatedFilter, Store,
+    ContextDetail, ExperimentDetail, HistoryOrder, HistoryQuery, HistoryRow, RatedFilter,
+    RenderEmbedding, Store,
 };
 
 /// The start of a `--since` window, as typed.
@@ -236,6 +237,9 @@ pub struct ExperimentReport {
     /// What the render looks like, measured against its photo; `None`
     /// when there is no render or it has not been measured yet.
     pub render_features: Option<RenderFeatures>,
+    /// The render's embeddings by the user's ONNX image model(s), one per
+    /// model file (`reward.embedding_model`); empty without one.
+    pub embeddings: Vec<RenderEmbedding>,
 }
 
 /// The experiment whose id or unique id prefix is `id`, in full.
@@ -270,12 +274,14 @@ pub fn show(store: &Store, id: &str) -> Result<ExperimentReport> {
     let context = store.experiment_context(&id)?.unwrap_or_default();
     let shortlist = store.shortlist_record(&id)?;
     let render_features = store.render_features_of(&id)?;
+    let embeddings = store.render_embeddings_of(&id)?;
     Ok(ExperimentReport {
         detail,
         context,
         files,
         shortlist,
         render_features,
+        embeddings,
     })
 }
 

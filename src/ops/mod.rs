@@ -8,6 +8,7 @@
 pub mod budget;
 pub mod context;
 pub mod doctor;
+pub mod embedding;
 pub mod enhance;
 pub mod evolve;
 mod files;

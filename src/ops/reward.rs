@@ -9,11 +9,11 @@
 use std::collections::HashMap;
 
 use super::Workspace;
-use crate::domain::{PhotoFeatures, RenderFeatures, Trial, UNNAMED_DESIGNER};
+use crate::domain::{ExperimentId, PhotoFeatures, RenderFeatures, Trial, UNNAMED_DESIGNER};
 use crate::error::Result;
 use crate::optim::SearchSpace;
 use crate::optim::reward::{
-    Prediction, RewardInput, RewardModel, RewardObservation, RewardSettings,
+    Prediction, Projection, RewardInput, RewardModel, RewardObservation, RewardSettings,
 };
 use crate::store::Store;
 
@@ -26,6 +26,8 @@ pub const MIN_RATINGS: usize = 8;
 pub struct RewardScorer {
     model: RewardModel,
     space: SearchSpace,
+    /// Each embedded render's vector, when the model reads embeddings.
+    embeddings: Option<HashMap<String, Vec<f64>>>,
 }
 
 /// Whether the reward model could be fitted, and from how many ratings.
@@ -42,12 +44,16 @@ impl RewardScorer {
     /// `designer` is `None` or has no ratings of their own).
     pub fn predict(
         &self,
+        id: &ExperimentId,
         trial: &Trial,
         features: &RenderFeatures,
         context: Option<PhotoFeatures>,
         designer: Option<&str>,
     ) -> Option<Prediction> {
-        let input = input(&self.space, trial, features, context);
+        let mut input = input(&self.space, trial, features, context);
+        if let Some(embeddings) = &self.embeddings {
+            input.extra = embeddings.get(id.as_str())?.clone();
+        }
         match self.model.predict(&input, designer) {
             Ok(p) => Some(p),
             Err(e) => {
@@ -78,7 +84,8 @@ pub fn fit(ws: &Workspace, store: &Store) -> Result<Fitted> {
         .collect();
     let evidence = ws.evidence(store)?;
     let space = ws.search_space()?;
-    let observations: Vec<RewardObservation> = evidence
+    let embeddings = stored_embeddings(ws, store)?;
+    let observations: Vec<(String, RewardObservation)> = evidence
         .stars
         .iter()
         .filter_map(|s| {
@@ -86,23 +93,75 @@ pub fn fit(ws: &Workspace, store: &Store) -> Result<Fitted> {
             let id = render.id.to_string();
             let f = features.get(&id)?;
             let designer = &evidence.designers[s.designer];
-            Some(RewardObservation {
-                input: input(&space, &render.trial, f, render.context.features),
-                stars: f64::from(s.stars.get()),
-                designer: (designer != UNNAMED_DESIGNER).then(|| designer.clone()),
-            })
+            Some((
+                id,
+                RewardObservation {
+                    input: input(&space, &render.trial, f, render.context.features),
+                    stars: f64::from(s.stars.get()),
+                    designer: (designer != UNNAMED_DESIGNER).then(|| designer.clone()),
+                },
+            ))
         })
         .collect();
     if observations.len() < MIN_RATINGS {
         return Ok(Fitted::TooFew(observations.len()));
     }
-    match RewardModel::fit(&observations, &RewardSettings::default()) {
-        Ok(model) => Ok(Fitted::Ready(Box::new(RewardScorer { model, space }))),
+    // With an image model, the judged renders that have its embedding (all
+    // of them once it has been configured a while) also read it, reduced
+    // by a PCA fitted on every embedded render, rated or not.
+    let mut settings = RewardSettings::default();
+    let mut reading = None;
+    let mut chosen: Vec<RewardObservation> = observations.iter().map(|(_, o)| o.clone()).collect();
+    if let Some(embeddings) = embeddings {
+        let embedded: Vec<RewardObservation> = observations
+            .iter()
+            .filter_map(|(id, o)| {
+                let mut o = o.clone();
+                o.input.extra = embeddings.get(id)?.clone();
+                Some(o)
+            })
+            .collect();
+        let rows: Vec<Vec<f64>> = embeddings.values().cloned().collect();
+        if embedded.len() >= MIN_RATINGS
+            && let Ok(projection) = Projection::fit(&rows, EMBEDDING_DIMS)
+        {
+            settings.projection = Some(projection);
+            chosen = embedded;
+            reading = Some(embeddings);
+        }
+    }
+    match RewardModel::fit(&chosen, &settings) {
+        Ok(model) => Ok(Fitted::Ready(Box::new(RewardScorer {
+            model,
+            space,
+            embeddings: reading,
+        }))),
         Err(e) => {
             tracing::warn!("the reward model could not be fitted: {e}");
             Ok(Fitted::TooFew(observations.len()))
         }
     }
+}
+
+/// Dimensions an image embedding is reduced to before the model reads it.
+pub const EMBEDDING_DIMS: usize = 8;
+
+/// Every render's embedding by the configured image model, by experiment
+/// id; `None` without a model.
+fn stored_embeddings(ws: &Workspace, store: &Store) -> Result<Option<HashMap<String, Vec<f64>>>> {
+    let Some(model) = super::embedding::embedder(ws)? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        store
+            .render_embeddings_for_model(model.sha256())?
+            .into_iter()
+            .map(|e| {
+                let vector = e.vector.iter().map(|v| f64::from(*v)).collect();
+                (e.experiment_id.to_string(), vector)
+            })
+            .collect(),
+    ))
 }
 
 /// What the model reads of one render.

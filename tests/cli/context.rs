@@ -306,7 +306,8 @@ fn an_old_database_gets_its_photo_features_backfilled() {
         // those of every later migration go, and the version is 11.
         let conn = rusqlite::Connection::open(env.db_path()).unwrap();
         conn.execute_batch(
-            "DROP TABLE render_features; DROP TABLE batch_contexts; DROP TABLE photo_features;
+            "DROP TABLE render_embeddings; DROP TABLE render_features;
+             DROP TABLE batch_contexts; DROP TABLE photo_features;
              DROP INDEX experiments_by_shown;
              ALTER TABLE experiments DROP COLUMN shown;
              ALTER TABLE experiments DROP COLUMN shortlist_reason;

@@ -1,6 +1,8 @@
 //! CLI behaviour through the real binary on temp databases.
 
 mod harness;
+#[path = "../tiny_onnx/mod.rs"]
+mod tiny_onnx;
 
 mod bad_input;
 mod cancel;
@@ -9,6 +11,7 @@ mod context;
 mod dashboard;
 mod doctor;
 mod durability;
+mod embedding;
 mod evolution;
 mod history;
 mod interactive;
