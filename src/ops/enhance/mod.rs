@@ -30,6 +30,10 @@ use crate::store::{
     ExperimentUpdate, Fallback, NewBatch, NewContext, NewExperiment, NewImage, Store,
 };
 
+mod triage;
+
+use triage::{apply_verdicts, candidate_count, candidate_views, score};
+
 /// What to enhance.
 #[derive(Debug, Clone)]
 pub struct EnhanceOptions {
@@ -596,120 +600,6 @@ pub async fn enhance(
         candidates: count,
         budget_note,
     })
-}
-
-/// How many candidates to render: `--candidates`, else the config's, at
-/// least as many as are shown, capped by the photo's budget on paid arms.
-fn candidate_count(
-    ws: &Workspace,
-    store: &mut Store,
-    flag: Option<u32>,
-    show: usize,
-) -> Result<(usize, Option<String>)> {
-    let cfg = &ws.config.enhance;
-    let wanted = flag
-        .or(cfg.candidates)
-        .map_or(show, |n| n as usize)
-        .max(show);
-    if cfg.budget_usd.is_none() || wanted == show {
-        return Ok((wanted, None));
-    }
-    let prices = super::budget::arm_prices(&ws.config.providers, &store.summary()?.providers);
-    let (count, note) = super::budget::cap_candidates(wanted, show, cfg.budget_usd, &prices);
-    if let Some(note) = &note {
-        tracing::warn!("{note}");
-    }
-    Ok((count, note))
-}
-
-/// Asks the reward model for each rendered candidate's predicted stars
-/// (for the designer the batch is for); returns the reason the optimizer's
-/// order stands when there is no model yet.
-fn score(
-    ws: &Workspace,
-    store: &Store,
-    views: &mut [super::shortlist::CandidateView],
-    experiments: &[NewExperiment],
-    features: &[Option<RenderFeatures>],
-    context: &RoomContext,
-    options: &EnhanceOptions,
-) -> Result<String> {
-    let started = Instant::now();
-    let scorer = match super::reward::fit(ws, store)? {
-        super::reward::Fitted::Ready(scorer) => scorer,
-        super::reward::Fitted::TooFew(n) => {
-            return Ok(format!(
-                "the optimizer's pick (the reward model ranks renders after {} ratings of \
-                 measured renders; {n} so far)",
-                super::reward::MIN_RATINGS
-            ));
-        }
-    };
-    for ((view, e), f) in views.iter_mut().zip(experiments).zip(features) {
-        if let (true, Some(f)) = (view.rendered, f) {
-            view.reward = scorer.predict(
-                &e.id,
-                &e.trial,
-                f,
-                context.features,
-                options.designer.as_deref(),
-            );
-        }
-    }
-    tracing::info!(
-        ratings = scorer.ratings(),
-        ms = started.elapsed().as_millis() as u64,
-        "reward model fitted and candidates scored"
-    );
-    Ok("the optimizer's pick (the reward model could not score it)".into())
-}
-
-/// The shortlist's view of each candidate, in the optimizer's order, with
-/// the structure guard's verdict on each measured render.
-fn candidate_views(
-    experiments: &[NewExperiment],
-    reports: &[VariantReport],
-    features: &[Option<RenderFeatures>],
-    guard: Option<&super::shortlist::Guard>,
-) -> Vec<super::shortlist::CandidateView> {
-    experiments
-        .iter()
-        .zip(features)
-        .map(|(e, features)| super::shortlist::CandidateView {
-            experiment: e.id.clone(),
-            rendered: reports
-                .iter()
-                .any(|r| r.experiment_id == e.id && r.status == ExperimentStatus::Done),
-            guard: guard.zip(features.as_ref()).map(|(g, f)| g.judge(f)),
-            reward: None,
-        })
-        .collect()
-}
-
-/// Puts the recorded verdicts and labels on the reports, shown ones first
-/// in the order shown.
-fn apply_verdicts(
-    reports: &mut [VariantReport],
-    verdicts: &[crate::store::ShortlistVerdict],
-    labels: &[(ExperimentId, String)],
-) {
-    for r in reports.iter_mut() {
-        if let Some(v) = verdicts.iter().find(|v| v.experiment == r.experiment_id) {
-            r.shown = v.shown;
-            r.guarded = v.guarded;
-            r.shortlist = Some(v.reason.clone());
-        }
-        if let Some((_, label)) = labels.iter().find(|(id, _)| *id == r.experiment_id) {
-            r.option = label.clone();
-        }
-    }
-    let rank = |r: &VariantReport| {
-        labels
-            .iter()
-            .position(|(id, _)| *id == r.experiment_id)
-            .unwrap_or(usize::MAX)
-    };
-    reports.sort_by_key(|r| (!r.shown, rank(r)));
 }
 
 /// The photo's room-context features, measured on a small copy.
