@@ -50,8 +50,9 @@ pub use report::{DecisionRow, Extreme, ProviderStars, RatedRow, RenderRow, Versi
 pub use shortlist::{ShortlistRecord, ShortlistVerdict};
 pub use summary::{ProviderSummary, Summary};
 pub use transfer::{
-    Applied, BatchRow, EvolutionRow, ExperimentRow, ImageRow, Importer, PreferenceRow,
-    PromptDecisionRow, PromptVersionRow, RatingRow, RatingWithTrial, Refusal, Snapshot,
+    Applied, BatchRow, EmbeddingRow, EvolutionRow, ExperimentRow, ImageRow, Importer,
+    PreferenceRow, PromptDecisionRow, PromptVersionRow, RatingRow, RatingWithTrial, Refusal,
+    ShortlistRow, Snapshot,
 };
 
 use rusqlite::{Connection, OpenFlags};

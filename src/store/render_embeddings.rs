@@ -95,7 +95,7 @@ impl Store {
     }
 }
 
-fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<RenderEmbedding> {
+pub(super) fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<RenderEmbedding> {
     let dims: i64 = r.get(2)?;
     let blob: Vec<u8> = r.get(3)?;
     if dims < 0 || blob.len() as i64 != 4 * dims {

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use super::format::{CSV_COLUMNS, Counts, FORMAT, FORMAT_VERSION, Header, Record};
 use crate::error::{Error, Result};
 use crate::store::{
-    BatchRow, EvolutionRow, ExperimentRow, ImageRow, PreferenceRow, PromptDecisionRow,
-    PromptVersionRow, RatingRow, SCHEMA_VERSION, Store,
+    BatchRow, EmbeddingRow, EvolutionRow, ExperimentRow, ImageRow, PreferenceRow,
+    PromptDecisionRow, PromptVersionRow, RatingRow, SCHEMA_VERSION, Store,
 };
 
 /// Where an export goes.
@@ -136,6 +136,7 @@ fn write_jsonl(snapshot: &crate::store::Snapshot<'_>, w: &mut dyn Write) -> Resu
     snapshot.prompt_versions(|row| out.prompt_version(&row))?;
     snapshot.batches(|row| out.batch(&row))?;
     snapshot.experiments(|row| out.experiment(&row))?;
+    snapshot.embeddings(|row| out.embedding(&row))?;
     snapshot.ratings(|row| out.rating(&row))?;
     snapshot.preferences(|row| out.preference(&row))?;
     snapshot.evolutions(|row| out.evolution(&row))?;
@@ -146,7 +147,7 @@ fn write_jsonl(snapshot: &crate::store::Snapshot<'_>, w: &mut dyn Write) -> Resu
 /// Writes an export file record by record: the header when created, the
 /// end record with the counts when finished. The caller writes the rows in
 /// the file's order (images, prompt versions, batches, experiments,
-/// ratings, preferences, evolutions, decisions; parents before children).
+/// embeddings, ratings, preferences, evolutions, decisions; parents before children).
 pub struct ExportWriter<W: Write> {
     out: W,
     counts: Counts,
@@ -199,10 +200,42 @@ impl<W: Write> ExportWriter<W> {
             ("predicted_sd", row.predicted_sd),
             ("expected_improvement", row.expected_improvement),
             ("cost_usd", row.cost_usd),
+            (
+                "reward_mean",
+                row.shortlist.as_ref().and_then(|s| s.reward_mean),
+            ),
+            (
+                "reward_sd",
+                row.shortlist.as_ref().and_then(|s| s.reward_sd),
+            ),
+            (
+                "guard_structure",
+                row.shortlist.as_ref().and_then(|s| s.guard_structure),
+            ),
+            (
+                "guard_threshold",
+                row.shortlist.as_ref().and_then(|s| s.guard_threshold),
+            ),
         ];
         finite_or_refuse("experiment", &row.id, &floats)?;
         self.counts.experiments += 1;
         line(&mut self.out, &Record::Experiment(row))
+    }
+
+    /// Writes an `embedding` record.
+    ///
+    /// # Errors
+    /// [`Error::Unexportable`] for a non-finite value.
+    pub fn embedding(&mut self, row: &EmbeddingRow) -> Result<()> {
+        if let Some(v) = row.values.iter().find(|v| !v.is_finite()) {
+            return Err(Error::Unexportable {
+                what: "embedding of experiment",
+                key: row.experiment_id.clone(),
+                problem: format!("a value is {v}, which JSON cannot hold"),
+            });
+        }
+        self.counts.embeddings += 1;
+        line(&mut self.out, &Record::Embedding(row))
     }
 
     /// Writes a `rating` record.

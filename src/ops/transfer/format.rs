@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::store::{
-    BatchRow, EvolutionRow, ExperimentRow, ImageRow, PreferenceRow, PromptDecisionRow,
-    PromptVersionRow, RatingRow,
+    BatchRow, EmbeddingRow, EvolutionRow, ExperimentRow, ImageRow, PreferenceRow,
+    PromptDecisionRow, PromptVersionRow, RatingRow,
 };
 
 /// The `format` of the header line.
@@ -61,6 +61,10 @@ pub struct Counts {
     pub batches: u64,
     /// `experiment` records.
     pub experiments: u64,
+    /// `embedding` records (0 when absent: files written before render
+    /// embeddings existed have no such count).
+    #[serde(default)]
+    pub embeddings: u64,
     /// `rating` records.
     pub ratings: u64,
     /// `preference` records (0 when absent: files written before
@@ -80,6 +84,7 @@ impl Counts {
             Kind::PromptVersion => &mut self.prompt_versions,
             Kind::Batch => &mut self.batches,
             Kind::Experiment => &mut self.experiments,
+            Kind::Embedding => &mut self.embeddings,
             Kind::Rating => &mut self.ratings,
             Kind::Preference => &mut self.preferences,
             Kind::Evolution => &mut self.evolutions,
@@ -93,6 +98,7 @@ impl Counts {
             + self.prompt_versions
             + self.batches
             + self.experiments
+            + self.embeddings
             + self.ratings
             + self.preferences
             + self.evolutions
@@ -106,6 +112,7 @@ pub(super) enum Kind {
     PromptVersion,
     Batch,
     Experiment,
+    Embedding,
     Rating,
     Preference,
     Evolution,
@@ -119,6 +126,7 @@ impl Kind {
             "prompt_version" => Kind::PromptVersion,
             "batch" => Kind::Batch,
             "experiment" => Kind::Experiment,
+            "embedding" => Kind::Embedding,
             "rating" => Kind::Rating,
             "preference" => Kind::Preference,
             "evolution" => Kind::Evolution,
@@ -133,6 +141,7 @@ impl Kind {
             Kind::PromptVersion => "prompt_version",
             Kind::Batch => "batch",
             Kind::Experiment => "experiment",
+            Kind::Embedding => "embedding",
             Kind::Rating => "rating",
             Kind::Preference => "preference",
             Kind::Evolution => "evolution",
@@ -150,6 +159,7 @@ pub(super) enum Record<'a> {
     PromptVersion(&'a PromptVersionRow),
     Batch(&'a BatchRow),
     Experiment(&'a ExperimentRow),
+    Embedding(&'a EmbeddingRow),
     Rating(&'a RatingRow),
     Preference(&'a PreferenceRow),
     Evolution(&'a EvolutionRow),

@@ -9,8 +9,8 @@ use std::path::Path;
 
 use super::format::{Counts, FORMAT, FORMAT_VERSION, Header, Kind};
 use super::validate::{
-    validate_batch, validate_decision, validate_evolution, validate_experiment, validate_image,
-    validate_preference, validate_prompt_version, validate_rating,
+    validate_batch, validate_decision, validate_embedding, validate_evolution, validate_experiment,
+    validate_image, validate_preference, validate_prompt_version, validate_rating,
 };
 use crate::error::{Error, LineProblem, Result};
 use crate::store::{
@@ -223,7 +223,7 @@ pub fn import(
                     run.problems.add(
                         line_no,
                         format!(
-                            "unknown record type {word:?} (expected image, prompt_version, batch, experiment, rating, preference, evolution, prompt_decision or end)"
+                            "unknown record type {word:?} (expected image, prompt_version, batch, experiment, embedding, rating, preference, evolution, prompt_decision or end)"
                         ),
                     );
                     continue;
@@ -364,7 +364,11 @@ impl ImportRun<'_> {
             Kind::Image => "sha256",
             Kind::PromptVersion => "version",
             Kind::Batch | Kind::Experiment => "id",
-            Kind::Rating | Kind::Preference | Kind::Evolution | Kind::PromptDecision => "",
+            Kind::Rating
+            | Kind::Preference
+            | Kind::Evolution
+            | Kind::PromptDecision
+            | Kind::Embedding => "",
         };
         let key = value
             .get(key_field)
@@ -389,6 +393,10 @@ impl ImportRun<'_> {
             Kind::Experiment => self
                 .row(line, kind, value, validate_experiment)
                 .map(|r| self.importer.experiment(&r))
+                .transpose()?,
+            Kind::Embedding => self
+                .row(line, kind, value, validate_embedding)
+                .map(|r| self.importer.embedding(&r))
                 .transpose()?,
             Kind::Rating => match self.row(line, kind, value, validate_rating) {
                 Some(r) => Some(self.rating(&r)?),
@@ -533,6 +541,7 @@ impl ImportRun<'_> {
                 end.counts.experiments,
                 self.in_file.experiments,
             ),
+            ("embeddings", end.counts.embeddings, self.in_file.embeddings),
             ("ratings", end.counts.ratings, self.in_file.ratings),
             (
                 "preferences",

@@ -6,8 +6,8 @@ use super::format::PARAM_LIMITS;
 use crate::domain::{ArmRule, ExperimentStatus, Method};
 use crate::evolve::version::Version;
 use crate::store::{
-    BatchRow, EvolutionRow, ExperimentRow, ImageRow, PreferenceRow, PromptDecisionRow,
-    PromptVersionRow, RatingRow,
+    BatchRow, EmbeddingRow, EvolutionRow, ExperimentRow, ImageRow, PreferenceRow,
+    PromptDecisionRow, PromptVersionRow, RatingRow,
 };
 
 fn is_hex(text: &str, len: usize) -> bool {
@@ -200,6 +200,30 @@ pub(super) fn validate_experiment(r: &ExperimentRow) -> Vec<String> {
             c.range_f(&format!("render_features.{name}"), value, 0.0, 1.0);
         }
     }
+    if let Some(s) = &r.shortlist {
+        if s.shown && s.guarded {
+            c.fail("shortlist: a guarded render cannot have been shown".to_string());
+        }
+        if let Some(reason) = &s.reason
+            && reason.chars().count() > MAX_REASON_CHARS
+        {
+            c.fail(format!(
+                "shortlist.reason longer than {MAX_REASON_CHARS} characters"
+            ));
+        }
+        if let Some(mean) = s.reward_mean {
+            c.range_f("shortlist.reward_mean", mean, -10.0, 20.0);
+        }
+        c.non_negative("shortlist.reward_sd", s.reward_sd);
+        for (field, value) in [
+            ("shortlist.guard_structure", s.guard_structure),
+            ("shortlist.guard_threshold", s.guard_threshold),
+        ] {
+            if let Some(v) = value {
+                c.range_f(field, v, -1.0, 1.0);
+            }
+        }
+    }
     c.non_negative("predicted_sd", r.predicted_sd);
     c.non_negative("expected_improvement", r.expected_improvement);
     for (field, value) in [
@@ -214,6 +238,33 @@ pub(super) fn validate_experiment(r: &ExperimentRow) -> Vec<String> {
     }
     c.time("created_at", &r.created_at);
     c.opt_time("finished_at", &r.finished_at);
+    c.done()
+}
+
+/// The longest shortlist reason an import accepts (latina writes one line).
+const MAX_REASON_CHARS: usize = 1000;
+
+/// The most values an imported embedding may hold (CLIP ViT-L/14 has 768;
+/// anything far past that is not an image embedding).
+const MAX_EMBEDDING_DIMS: usize = 16_384;
+
+pub(super) fn validate_embedding(r: &EmbeddingRow) -> Vec<String> {
+    let mut c = Check::default();
+    c.hex("experiment_id", &r.experiment_id, 32);
+    c.hex("model_sha256", &r.model_sha256, 64);
+    if r.values.is_empty() {
+        c.fail("values is empty".to_string());
+    }
+    if r.values.len() > MAX_EMBEDDING_DIMS {
+        c.fail(format!(
+            "values holds {} numbers, more than {MAX_EMBEDDING_DIMS}",
+            r.values.len()
+        ));
+    }
+    if r.values.iter().any(|v| !v.is_finite()) {
+        c.fail("values holds a number that is not finite".to_string());
+    }
+    c.time("measured_at", &r.measured_at);
     c.done()
 }
 

@@ -9,7 +9,9 @@ use super::snapshot::{
     EVOLUTION_COLUMNS, EXPERIMENT_COLUMNS, batch_from_row, evolution_from_row, experiment_from_row,
     image_from_row, prompt_version_from_row,
 };
-use super::{BatchRow, EvolutionRow, ExperimentRow, ImageRow, PromptVersionRow};
+use super::{
+    BatchRow, EmbeddingRow, EvolutionRow, ExperimentRow, ImageRow, PromptVersionRow, ShortlistRow,
+};
 use crate::error::Result;
 use crate::store::{PromptVersion, Store};
 
@@ -271,7 +273,7 @@ impl Importer<'_> {
             .tx
             .prepare_cached(
                 "SELECT b.id, i.sha256, b.project, b.kind, b.room, b.style, b.preview_path,
-                     b.created_at
+                     b.created_at, b.made_for
                  FROM batches b LEFT JOIN images i ON i.id = b.image_id WHERE b.id = ?1",
             )?
             .query_row([&row.id], batch_from_row)
@@ -296,8 +298,8 @@ impl Importer<'_> {
         self.tx
             .prepare_cached(
                 "INSERT INTO batches (id, image_id, project, kind, room, style, preview_path,
-                     created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                     created_at, made_for)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
             .execute(params![
                 row.id,
@@ -307,7 +309,8 @@ impl Importer<'_> {
                 row.room,
                 row.style,
                 row.preview_path,
-                row.created_at
+                row.created_at,
+                row.made_for
             ])?;
         Ok(Applied::Inserted)
     }
@@ -343,11 +346,20 @@ impl Importer<'_> {
         )? {
             return Ok(missing("prompt version", &row.prompt_version));
         }
+        let shortlist = row.shortlist.clone().unwrap_or(ShortlistRow {
+            shown: true,
+            reason: None,
+            reward_mean: None,
+            reward_sd: None,
+            guard_structure: None,
+            guard_threshold: None,
+            guarded: false,
+        });
         self.tx
             .prepare_cached(&format!(
                 "INSERT INTO experiments ({EXPERIMENT_COLUMNS})
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                         ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
+                         ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)"
             ))?
             .execute(params![
                 row.id,
@@ -372,7 +384,14 @@ impl Importer<'_> {
                 row.expected_improvement,
                 row.fallback_from,
                 row.cost_usd,
-                row.fallback_latency_ms
+                row.fallback_latency_ms,
+                shortlist.shown,
+                shortlist.reason,
+                shortlist.reward_mean,
+                shortlist.reward_sd,
+                shortlist.guard_structure,
+                shortlist.guard_threshold,
+                shortlist.guarded
             ])?;
         self.render_features(row)?;
         Ok(Applied::Inserted)
@@ -384,6 +403,53 @@ impl Importer<'_> {
             crate::store::render_features::insert_render_features(&self.tx, &row.id, features)?;
         }
         Ok(())
+    }
+
+    /// Adds a render's embedding unless the same one exists; a different
+    /// vector from the same model for the same render is refused.
+    pub fn embedding(&self, row: &EmbeddingRow) -> Result<Applied> {
+        let existing = self
+            .tx
+            .prepare_cached(
+                "SELECT experiment_id, model_sha256, dims, vector, measured_at
+                 FROM render_embeddings WHERE experiment_id = ?1 AND model_sha256 = ?2",
+            )?
+            .query_row(
+                params![row.experiment_id, row.model_sha256],
+                super::snapshot::embedding_from_row,
+            )
+            .optional()?;
+        let key = format!("{} by model {}", row.experiment_id, row.model_sha256);
+        if let Some(existing) = existing {
+            // Embedding the same render again gives the same vector at
+            // another time: only the values make it a different embedding.
+            let same = EmbeddingRow {
+                measured_at: row.measured_at.clone(),
+                ..existing
+            };
+            return compare("embedding", &key, &same, row);
+        }
+        if !self.exists(
+            "SELECT 1 FROM experiments WHERE id = ?1",
+            &row.experiment_id,
+        )? {
+            return Ok(missing("experiment", &row.experiment_id));
+        }
+        let blob: Vec<u8> = row.values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.tx
+            .prepare_cached(
+                "INSERT INTO render_embeddings (experiment_id, model_sha256, dims, vector,
+                     measured_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                row.experiment_id,
+                row.model_sha256,
+                row.values.len() as i64,
+                blob,
+                row.measured_at
+            ])?;
+        Ok(Applied::Inserted)
     }
 
     /// Adds an evolution unless the same one exists for its trigger.
@@ -545,6 +611,7 @@ mod tests {
             style: None,
             preview_path: None,
             created_at: T0.into(),
+            made_for: None,
         }
     }
 
@@ -574,6 +641,7 @@ mod tests {
             cost_usd: Some(0.0),
             fallback_latency_ms: None,
             render_features: None,
+            shortlist: None,
         }
     }
 
@@ -674,6 +742,169 @@ mod tests {
         let leonardo = store.summary().unwrap().providers;
         let leonardo = leonardo.iter().find(|p| p.name == "leonardo").unwrap();
         assert_eq!((leonardo.failed, leonardo.total_latency_ms), (1, 812));
+    }
+
+    fn snapshot_rows(store: &mut Store) -> (Vec<BatchRow>, Vec<ExperimentRow>, Vec<EmbeddingRow>) {
+        let snapshot = store.snapshot().unwrap();
+        let (mut batches, mut experiments, mut embeddings) = (Vec::new(), Vec::new(), Vec::new());
+        snapshot.batches(|row| Ok(batches.push(row))).unwrap();
+        snapshot
+            .experiments(|row| Ok(experiments.push(row)))
+            .unwrap();
+        snapshot.embeddings(|row| Ok(embeddings.push(row))).unwrap();
+        (batches, experiments, embeddings)
+    }
+
+    /// The shortlist's verdict and the batch's designer (schema 14) come
+    /// back from a snapshot exactly, and what the optimizer reads of them
+    /// (a guarded render is a poor outcome, an unshown one is not queued)
+    /// holds in the database they were imported into; a render no
+    /// shortlist judged has no `shortlist` field, as in older files.
+    #[test]
+    fn a_shortlist_and_the_batchs_designer_round_trip() {
+        let made_for = BatchRow {
+            made_for: Some("ana".into()),
+            ..batch()
+        };
+        let guarded = ExperimentRow {
+            shortlist: Some(ShortlistRow {
+                shown: false,
+                reason: Some("guarded: structure 0.512 below 0.750".into()),
+                reward_mean: Some(2.25),
+                reward_sd: Some(0.625),
+                guard_structure: Some(0.512),
+                guard_threshold: Some(0.75),
+                guarded: true,
+            }),
+            ..experiment()
+        };
+        let unshown = ExperimentRow {
+            id: "f".repeat(32),
+            option: "B".into(),
+            shortlist: Some(ShortlistRow {
+                shown: false,
+                reason: Some("not among the best 1: 3.1 ± 0.5 stars".into()),
+                reward_mean: Some(3.125),
+                reward_sd: Some(0.5),
+                guard_structure: Some(0.9),
+                guard_threshold: Some(0.75),
+                guarded: false,
+            }),
+            ..experiment()
+        };
+        let line = serde_json::to_string(&experiment()).unwrap();
+        assert!(!line.contains("shortlist"), "{line}");
+        assert!(
+            !serde_json::to_string(&batch())
+                .unwrap()
+                .contains("made_for")
+        );
+
+        let mut store = Store::open_in_memory().unwrap();
+        let (importer, _) = store.begin_import(&crate::prompts::base_prompt()).unwrap();
+        importer.image(&image()).unwrap();
+        importer.prompt_version(&champion()).unwrap();
+        assert_eq!(importer.batch(&made_for).unwrap(), Applied::Inserted);
+        assert_eq!(importer.experiment(&guarded).unwrap(), Applied::Inserted);
+        assert_eq!(importer.experiment(&unshown).unwrap(), Applied::Inserted);
+        // Imported again, they are the same rows; a file that lacks the
+        // designer (written before schema 14) matches too.
+        assert_eq!(importer.batch(&made_for).unwrap(), Applied::Present);
+        assert_eq!(importer.batch(&batch()).unwrap(), Applied::Present);
+        assert_eq!(importer.experiment(&guarded).unwrap(), Applied::Present);
+        // A different verdict under the same id is refused.
+        let shown_instead = ExperimentRow {
+            shortlist: None,
+            ..unshown.clone()
+        };
+        let mut flipped = unshown.clone();
+        flipped.shortlist.as_mut().unwrap().shown = true;
+        assert!(matches!(
+            importer.experiment(&flipped).unwrap(),
+            Applied::Refused(Refusal::Conflict { ref field, .. }) if field == "shortlist"
+        ));
+        assert_eq!(
+            importer.experiment(&shown_instead).unwrap(),
+            Applied::Present,
+            "a file without the field says nothing about it"
+        );
+        importer.commit().unwrap();
+
+        let (batches, experiments, _) = snapshot_rows(&mut store);
+        assert_eq!(batches, [made_for]);
+        assert_eq!(experiments, [guarded.clone(), unshown]);
+        let record = store
+            .shortlist_record(&crate::domain::ExperimentId::from_stored(
+                guarded.id.clone(),
+            ))
+            .unwrap();
+        assert!(record.guarded && !record.shown);
+        // Neither is waiting to be rated: one is unshown, one guarded.
+        assert!(store.unrated_experiments().unwrap().is_empty());
+    }
+
+    /// An embedding (schema 15) comes back from a snapshot value for value;
+    /// the same one again is present, another vector under the same
+    /// (render, model) is refused, and one of an unknown render is a
+    /// missing reference.
+    #[test]
+    fn embeddings_round_trip_and_a_different_vector_is_refused() {
+        let mut store = Store::open_in_memory().unwrap();
+        import_history(&mut store);
+        // Values that need every bit of a float32 to come back equal.
+        let values = vec![
+            0.1_f32,
+            -0.333_333_34,
+            1.0e-7,
+            0.866_025_4,
+            f32::MIN_POSITIVE,
+        ];
+        let row = EmbeddingRow {
+            experiment_id: "e".repeat(32),
+            model_sha256: "c".repeat(64),
+            values: values.clone(),
+            measured_at: T0.into(),
+        };
+        let (importer, _) = store.begin_import(&crate::prompts::base_prompt()).unwrap();
+        assert_eq!(importer.embedding(&row).unwrap(), Applied::Inserted);
+        let later = EmbeddingRow {
+            measured_at: "2026-11-21T10:00:00.000Z".into(),
+            ..row.clone()
+        };
+        assert_eq!(importer.embedding(&later).unwrap(), Applied::Present);
+        let mut other = row.clone();
+        other.values[2] = 2.0e-7;
+        assert!(matches!(
+            importer.embedding(&other).unwrap(),
+            Applied::Refused(Refusal::Conflict { ref field, .. }) if field == "values"
+        ));
+        let orphan = EmbeddingRow {
+            experiment_id: "d".repeat(32),
+            ..row.clone()
+        };
+        assert!(matches!(
+            importer.embedding(&orphan).unwrap(),
+            Applied::Refused(Refusal::MissingReference {
+                what: "experiment",
+                ..
+            })
+        ));
+        importer.commit().unwrap();
+
+        // Through JSON, as the export file carries it.
+        let line = serde_json::to_string(&row).unwrap();
+        let parsed: EmbeddingRow = serde_json::from_str(&line).unwrap();
+        assert_eq!(parsed.values, values);
+        let (_, _, embeddings) = snapshot_rows(&mut store);
+        assert_eq!(embeddings, [row]);
+        let stored = store
+            .render_embedding(
+                &crate::domain::ExperimentId::from_stored("e".repeat(32)),
+                &"c".repeat(64),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.vector, values);
     }
 
     /// A render's features (schema 13) come back from a snapshot; a file

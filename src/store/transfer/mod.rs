@@ -108,6 +108,10 @@ pub struct BatchRow {
     pub preview_path: Option<String>,
     /// When it was created.
     pub created_at: String,
+    /// The designer it was made for (`--by`; schema 14). Left out when
+    /// none, so a file written before it matches the same batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_for: Option<String>,
 }
 
 /// One variant, keyed by its id; every column of `experiments` but `seq`.
@@ -180,6 +184,65 @@ pub struct ExperimentRow {
     /// (the features are added).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub render_features: Option<crate::domain::RenderFeatures>,
+    /// The best-k-of-N verdict (schema 14). Left out for a render that no
+    /// shortlist judged (shown, no reason, not guarded), which is every
+    /// render written before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shortlist: Option<ShortlistRow>,
+}
+
+/// What the shortlist decided about one candidate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShortlistRow {
+    /// Whether the designer was shown it.
+    pub shown: bool,
+    /// Why, in words.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The reward model's predicted stars.
+    #[serde(default)]
+    pub reward_mean: Option<f64>,
+    /// Its sd.
+    #[serde(default)]
+    pub reward_sd: Option<f64>,
+    /// The measured structure agreement.
+    #[serde(default)]
+    pub guard_structure: Option<f64>,
+    /// The threshold it was held to.
+    #[serde(default)]
+    pub guard_threshold: Option<f64>,
+    /// Whether the structure guard held it back.
+    pub guarded: bool,
+}
+
+impl ShortlistRow {
+    /// The verdict a render has when no shortlist judged it: `None`.
+    fn judged(self) -> Option<ShortlistRow> {
+        let unjudged = self.shown
+            && !self.guarded
+            && self.reason.is_none()
+            && self.reward_mean.is_none()
+            && self.reward_sd.is_none()
+            && self.guard_structure.is_none()
+            && self.guard_threshold.is_none();
+        (!unjudged).then_some(self)
+    }
+}
+
+/// One render's embedding by one image model (schema 15), keyed by
+/// (experiment, model).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddingRow {
+    /// The render's experiment.
+    pub experiment_id: String,
+    /// SHA-256 of the ONNX model file (64 lowercase hex digits).
+    pub model_sha256: String,
+    /// The embedding, as stored (float32 values).
+    pub values: Vec<f32>,
+    /// When it was computed.
+    pub measured_at: String,
 }
 
 /// One rating; identified by all of its columns.

@@ -4,8 +4,8 @@
 use rusqlite::Row;
 
 use super::{
-    BatchRow, EvolutionRow, ExperimentRow, ImageRow, PreferenceRow, PromptDecisionRow,
-    PromptVersionRow, RatingRow, RatingWithTrial,
+    BatchRow, EmbeddingRow, EvolutionRow, ExperimentRow, ImageRow, PreferenceRow,
+    PromptDecisionRow, PromptVersionRow, RatingRow, RatingWithTrial, ShortlistRow,
 };
 use crate::error::Result;
 use crate::store::Store;
@@ -52,7 +52,8 @@ impl Snapshot<'_> {
     /// Calls `each` with every batch in the order they were written.
     pub fn batches(&self, each: impl FnMut(BatchRow) -> Result<()>) -> Result<()> {
         self.stream(
-            "SELECT b.id, i.sha256, b.project, b.kind, b.room, b.style, b.preview_path, b.created_at
+            "SELECT b.id, i.sha256, b.project, b.kind, b.room, b.style, b.preview_path, b.created_at,
+                 b.made_for
              FROM batches b LEFT JOIN images i ON i.id = b.image_id ORDER BY b.rowid",
             batch_from_row,
             each,
@@ -68,6 +69,18 @@ impl Snapshot<'_> {
                 crate::store::render_features::prefixed_columns("f")
             ),
             experiment_from_row,
+            each,
+        )
+    }
+
+    /// Calls `each` with every render embedding, in the order of the
+    /// experiments, then of the models.
+    pub fn embeddings(&self, each: impl FnMut(EmbeddingRow) -> Result<()>) -> Result<()> {
+        self.stream(
+            "SELECT e.experiment_id, e.model_sha256, e.dims, e.vector, e.measured_at
+             FROM render_embeddings e JOIN experiments x ON x.id = e.experiment_id
+             ORDER BY x.seq, e.model_sha256",
+            embedding_from_row,
             each,
         )
     }
@@ -167,7 +180,12 @@ pub(super) const EXPERIMENT_COLUMNS: &str =
     "id, batch_id, option, provider, init_strength, guidance_scale,
     controlnet_weight, prompt_version, method, status, output_path, latency_ms, error,
     created_at, finished_at, arm_rule, arm_score, predicted_mean, predicted_sd,
-    expected_improvement, fallback_from, cost_usd, fallback_latency_ms";
+    expected_improvement, fallback_from, cost_usd, fallback_latency_ms,
+    shown, shortlist_reason, reward_mean, reward_sd, guard_structure, guard_threshold, guarded";
+
+/// How many columns [`EXPERIMENT_COLUMNS`] names; the render's features
+/// follow them in a snapshot.
+const EXPERIMENT_COLUMN_COUNT: usize = 30;
 
 pub(super) const EVOLUTION_COLUMNS: &str =
     "trigger_sample, parent_version, new_version, evolver, outcome,
@@ -228,6 +246,7 @@ pub(super) fn batch_from_row(r: &Row<'_>) -> rusqlite::Result<BatchRow> {
         style: r.get(5)?,
         preview_path: r.get(6)?,
         created_at: r.get(7)?,
+        made_for: r.get(8)?,
     })
 }
 
@@ -256,13 +275,33 @@ pub(super) fn experiment_from_row(r: &Row<'_>) -> rusqlite::Result<ExperimentRow
         fallback_from: r.get(20)?,
         cost_usd: r.get(21)?,
         fallback_latency_ms: r.get(22)?,
+        shortlist: ShortlistRow {
+            shown: r.get(23)?,
+            reason: r.get(24)?,
+            reward_mean: r.get(25)?,
+            reward_sd: r.get(26)?,
+            guard_structure: r.get(27)?,
+            guard_threshold: r.get(28)?,
+            guarded: r.get(29)?,
+        }
+        .judged(),
         // The snapshot reads the render's features after these; the
         // importer's lookup of an existing experiment does not.
-        render_features: if r.as_ref().column_count() > 23 {
-            crate::store::render_features::optional_features_at(r, 23)?
+        render_features: if r.as_ref().column_count() > EXPERIMENT_COLUMN_COUNT {
+            crate::store::render_features::optional_features_at(r, EXPERIMENT_COLUMN_COUNT)?
         } else {
             None
         },
+    })
+}
+
+pub(super) fn embedding_from_row(r: &Row<'_>) -> rusqlite::Result<EmbeddingRow> {
+    let stored = crate::store::render_embeddings::read(r)?;
+    Ok(EmbeddingRow {
+        experiment_id: stored.experiment_id.as_str().to_string(),
+        model_sha256: stored.model_sha256,
+        values: stored.vector,
+        measured_at: r.get(4)?,
     })
 }
 
