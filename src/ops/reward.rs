@@ -1,5 +1,6 @@
 //! The reward model in the workflows: fitted from every designer's latest
-//! stars on every render whose pixels were measured, and asked for the
+//! stars and preferences on every render whose pixels were measured, and
+//! asked for the
 //! candidates of one batch before the shortlist picks what to show.
 //!
 //! The model is optim's ([`crate::optim::reward`]); this file only turns
@@ -13,7 +14,8 @@ use crate::domain::{ExperimentId, PhotoFeatures, RenderFeatures, Trial, UNNAMED_
 use crate::error::Result;
 use crate::optim::SearchSpace;
 use crate::optim::reward::{
-    Prediction, Projection, RewardInput, RewardModel, RewardObservation, RewardSettings,
+    Prediction, Projection, RewardComparison, RewardInput, RewardModel, RewardObservation,
+    RewardSettings,
 };
 use crate::store::Store;
 
@@ -63,7 +65,7 @@ impl RewardScorer {
         }
     }
 
-    /// Ratings the model was fitted on.
+    /// Judgements (ratings and preferences) the model was fitted on.
     pub fn ratings(&self) -> usize {
         self.model.ratings()
     }
@@ -71,7 +73,8 @@ impl RewardScorer {
 
 /// Fits the reward model on every designer's latest stars of every
 /// measured render (a render the structure guard held back counts as the
-/// one star the optimizer reads it as).
+/// one star the optimizer reads it as) and their latest preference between
+/// every pair of measured renders.
 ///
 /// # Errors
 /// Database errors. A model that cannot be fitted (degenerate inputs) is
@@ -103,8 +106,35 @@ pub fn fit(ws: &Workspace, store: &Store) -> Result<Fitted> {
             ))
         })
         .collect();
-    if observations.len() < MIN_RATINGS {
-        return Ok(Fitted::TooFew(observations.len()));
+    let comparisons: Vec<((String, String), RewardComparison)> = evidence
+        .preferences
+        .iter()
+        .filter_map(|p| {
+            let read = |index: usize| {
+                let render = &evidence.renders[index];
+                let id = render.id.to_string();
+                let f = features.get(&id)?;
+                Some((id, input(&space, &render.trial, f, render.context.features)))
+            };
+            let (better_id, better) = read(p.better)?;
+            let (worse_id, worse) = read(p.worse)?;
+            let designer = &evidence.designers[p.designer];
+            Some((
+                (better_id, worse_id),
+                RewardComparison {
+                    better,
+                    worse,
+                    tie: p.tie,
+                    designer: (designer != UNNAMED_DESIGNER).then(|| designer.clone()),
+                },
+            ))
+        })
+        .collect();
+    // The stars set the scale (two at least); a preference counts as one
+    // judgement toward the minimum.
+    let judgements = observations.len() + comparisons.len();
+    if judgements < MIN_RATINGS || observations.len() < 2 {
+        return Ok(Fitted::TooFew(judgements));
     }
     // With an image model, the judged renders that have its embedding (all
     // of them once it has been configured a while) also read it, reduced
@@ -112,6 +142,8 @@ pub fn fit(ws: &Workspace, store: &Store) -> Result<Fitted> {
     let mut settings = RewardSettings::default();
     let mut reading = None;
     let mut chosen: Vec<RewardObservation> = observations.iter().map(|(_, o)| o.clone()).collect();
+    let mut chosen_comparisons: Vec<RewardComparison> =
+        comparisons.iter().map(|(_, c)| c.clone()).collect();
     if let Some(embeddings) = embeddings {
         let embedded: Vec<RewardObservation> = observations
             .iter()
@@ -121,16 +153,27 @@ pub fn fit(ws: &Workspace, store: &Store) -> Result<Fitted> {
                 Some(o)
             })
             .collect();
+        let embedded_comparisons: Vec<RewardComparison> = comparisons
+            .iter()
+            .filter_map(|((better, worse), c)| {
+                let mut c = c.clone();
+                c.better.extra = embeddings.get(better)?.clone();
+                c.worse.extra = embeddings.get(worse)?.clone();
+                Some(c)
+            })
+            .collect();
         let rows: Vec<Vec<f64>> = embeddings.values().cloned().collect();
-        if embedded.len() >= MIN_RATINGS
+        if embedded.len() + embedded_comparisons.len() >= MIN_RATINGS
+            && embedded.len() >= 2
             && let Ok(projection) = Projection::fit(&rows, EMBEDDING_DIMS)
         {
             settings.projection = Some(projection);
             chosen = embedded;
+            chosen_comparisons = embedded_comparisons;
             reading = Some(embeddings);
         }
     }
-    match RewardModel::fit(&chosen, &settings) {
+    match RewardModel::fit_with_preferences(&chosen, &chosen_comparisons, &settings) {
         Ok(model) => Ok(Fitted::Ready(Box::new(RewardScorer {
             model,
             space,
@@ -138,7 +181,7 @@ pub fn fit(ws: &Workspace, store: &Store) -> Result<Fitted> {
         }))),
         Err(e) => {
             tracing::warn!("the reward model could not be fitted: {e}");
-            Ok(Fitted::TooFew(observations.len()))
+            Ok(Fitted::TooFew(judgements))
         }
     }
 }

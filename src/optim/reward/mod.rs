@@ -9,8 +9,12 @@
 //! tighter, so a designer with few ratings gets the studio's prediction
 //! and one with many gets their own. `α`, `β` (prior and noise precision)
 //! maximise the evidence; `ρ` is the best of a few by evidence. Stars are
-//! treated as Gaussian (the noise absorbs the rounding to whole stars);
-//! preferences are not used. Extra dims (an image embedding) are reduced by
+//! treated as Gaussian (the noise absorbs the rounding to whole stars).
+//! A preference between two renders is a Gaussian observation of their
+//! difference (Thurstone's model linearised): "A better" says
+//! `f(A) − f(B) ≈ m` stars (the settings' margin), "same" says `≈ 0`, each
+//! with the noise of two ratings — so it enters the same sufficient
+//! statistics as a rating, as the row `(φ(A) − φ(B))/√2`. Extra dims (an image embedding) are reduced by
 //! a [`pca::Projection`] the caller fits on every stored render.
 //!
 //! Pure and synchronous, like the rest of [`crate::optim`].
@@ -55,6 +59,19 @@ pub struct RewardObservation {
     pub designer: Option<String>,
 }
 
+/// One preference between two renders the model learns from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RewardComparison {
+    /// The render preferred (either one for a tie).
+    pub better: RewardInput,
+    /// The other render.
+    pub worse: RewardInput,
+    /// "Same": neither was better.
+    pub tie: bool,
+    /// Who chose; `None` counts for the studio only.
+    pub designer: Option<String>,
+}
+
 /// How the model is built; checked at [`RewardModel::fit`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct RewardSettings {
@@ -68,6 +85,11 @@ pub struct RewardSettings {
     pub min_designer_ratings: usize,
     /// Reduces [`RewardInput::extra`]; `None` uses it as it is.
     pub projection: Option<Projection>,
+    /// Stars a preferred render is read as being better by ("A better"
+    /// linearised: the difference is about this, give or take the noise of
+    /// two ratings). Half a star: a preference is asked where stars would
+    /// tie or differ by one.
+    pub preference_margin: f64,
 }
 
 impl Default for RewardSettings {
@@ -77,6 +99,7 @@ impl Default for RewardSettings {
             deviation_ratios: vec![1.0, 4.0, 16.0, 64.0],
             min_designer_ratings: 1,
             projection: None,
+            preference_margin: 0.5,
         }
     }
 }

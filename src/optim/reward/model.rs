@@ -8,7 +8,9 @@ use nalgebra::DMatrix;
 
 use super::basis::Basis;
 use super::blr::{Posterior, Spectrum, Statistics};
-use super::{Prediction, RewardError, RewardInput, RewardObservation, RewardSettings};
+use super::{
+    Prediction, RewardComparison, RewardError, RewardInput, RewardObservation, RewardSettings,
+};
 
 /// A fitted reward model.
 #[derive(Debug, Clone)]
@@ -41,6 +43,27 @@ impl RewardModel {
         observations: &[RewardObservation],
         settings: &RewardSettings,
     ) -> Result<RewardModel, RewardError> {
+        Self::fit_with_preferences(observations, &[], settings)
+    }
+
+    /// Fits on ratings and preferences together (see the module's note on
+    /// how a preference is read). The ratings set the scale: at least two
+    /// are needed, whatever the preferences.
+    ///
+    /// # Errors
+    /// As [`RewardModel::fit`]; a comparison whose inputs differ in shape
+    /// from the ratings' is [`RewardError::Dimension`], a negative or
+    /// non-finite margin [`RewardError::Settings`].
+    pub fn fit_with_preferences(
+        observations: &[RewardObservation],
+        comparisons: &[RewardComparison],
+        settings: &RewardSettings,
+    ) -> Result<RewardModel, RewardError> {
+        if !(settings.preference_margin.is_finite() && settings.preference_margin >= 0.0) {
+            return Err(RewardError::Settings(
+                "the preference margin must be a non-negative number of stars",
+            ));
+        }
         if observations.len() < 2 {
             return Err(RewardError::Empty);
         }
@@ -71,18 +94,28 @@ impl RewardModel {
                 return Err(RewardError::NotFinite);
             }
         }
+        for c in comparisons {
+            shape.check(&c.better)?;
+            shape.check(&c.worse)?;
+        }
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-        for o in observations {
-            if let Some(d) = &o.designer {
-                *counts.entry(d.as_str()).or_default() += 1;
-            }
+        let judges = observations
+            .iter()
+            .map(|o| &o.designer)
+            .chain(comparisons.iter().map(|c| &c.designer));
+        for d in judges.flatten() {
+            *counts.entry(d.as_str()).or_default() += 1;
         }
         let designers: Vec<String> = counts
             .into_iter()
             .filter(|(_, n)| *n >= settings.min_designer_ratings.max(1))
             .map(|(d, _)| d.to_string())
             .collect();
-        let inputs: Vec<&RewardInput> = observations.iter().map(|o| &o.input).collect();
+        let inputs: Vec<&RewardInput> = observations
+            .iter()
+            .map(|o| &o.input)
+            .chain(comparisons.iter().flat_map(|c| [&c.better, &c.worse]))
+            .collect();
         let mut basis = Basis::fit(
             &inputs,
             settings.projection.clone(),
@@ -99,6 +132,10 @@ impl RewardModel {
                 &basis.row(&o.input, o.designer.as_deref()),
                 o.stars - offset,
             );
+        }
+        for c in comparisons {
+            let (row, target) = comparison_row(&basis, c, settings.preference_margin);
+            raw.add(&row, target);
         }
         let variance = (raw.yy / raw.n as f64).max(1e-3);
         let mut best: Option<(f64, f64, Statistics, (f64, f64))> = None;
@@ -206,6 +243,21 @@ impl RewardModel {
     pub fn log_evidence(&self) -> f64 {
         self.log_evidence
     }
+}
+
+/// A preference as one regression row: `(φ(better) − φ(worse))/√2` with
+/// target `margin/√2` (`0` for a tie). The offset cancels in a difference,
+/// and the `√2` gives the difference of two ratings' noise the noise of one.
+fn comparison_row(
+    basis: &Basis,
+    comparison: &RewardComparison,
+    margin: f64,
+) -> (nalgebra::DVector<f64>, f64) {
+    let designer = comparison.designer.as_deref();
+    let row = (basis.row(&comparison.better, designer) - basis.row(&comparison.worse, designer))
+        * std::f64::consts::FRAC_1_SQRT_2;
+    let target = if comparison.tie { 0.0 } else { margin };
+    (row, target * std::f64::consts::FRAC_1_SQRT_2)
 }
 
 /// `D G D`, `D h` for the designer blocks scaled by `c = 1/√ratio`.

@@ -6,7 +6,7 @@ use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Normal};
 
 use super::*;
-use crate::optim::reward::{RewardObservation, RewardSettings};
+use crate::optim::reward::{RewardComparison, RewardObservation, RewardSettings};
 
 fn input(x: [f64; 2]) -> RewardInput {
     RewardInput {
@@ -180,4 +180,129 @@ fn refuses_too_few_ratings_mismatched_shapes_and_nan() {
     );
     let model = RewardModel::fit(&data, &settings).unwrap();
     assert!(model.predict(&ragged[3].input, None).is_err());
+}
+
+/// A preference enters the statistics as the row `(φ(A) − φ(B))/√2` with
+/// target `margin/√2`: the fitted Gram matrix and moment are those of the
+/// ratings plus exactly that row, built here from the basis by hand.
+#[test]
+fn a_preference_is_one_scaled_difference_row() {
+    let mut rng = StdRng::seed_from_u64(11);
+    let data = linear_data(20, 0.0, 0.3, None, &mut rng);
+    let settings = RewardSettings {
+        deviation_ratios: vec![1.0],
+        ..linear_settings()
+    };
+    let better = input([0.6, -0.2]);
+    let worse = input([-0.4, 0.3]);
+    let comparison = RewardComparison {
+        better: better.clone(),
+        worse: worse.clone(),
+        tie: false,
+        designer: None,
+    };
+    let with = RewardModel::fit_with_preferences(&data, &[comparison], &settings).unwrap();
+    let without = RewardModel::fit(&data, &settings).unwrap();
+    // Standardisation also saw the two compared inputs, so rebuild the
+    // ratings' rows with the same basis.
+    let basis = &with.basis;
+    let offset = data.iter().map(|o| o.stars).sum::<f64>() / data.len() as f64;
+    let mut expected = Statistics::new(basis.len());
+    for o in &data {
+        expected.add(&basis.row(&o.input, None), o.stars - offset);
+    }
+    let h = std::f64::consts::FRAC_1_SQRT_2;
+    let row = (basis.row(&better, None) - basis.row(&worse, None)) * h;
+    expected.add(&row, 0.5 * h);
+    assert_eq!(with.stats.n, 21);
+    assert!((&with.stats.gram - &expected.gram).amax() < 1e-12);
+    assert!((&with.stats.moment - &expected.moment).amax() < 1e-12);
+    assert!((with.stats.yy - expected.yy).abs() < 1e-12);
+    assert_eq!(without.stats.n, 20);
+}
+
+/// Ratings that say nothing about x₀ (flat in it) plus preferences that
+/// always favour the larger x₀: the model learns x₀'s direction from the
+/// preferences alone, and a tie between two renders pulls their
+/// predictions together.
+#[test]
+fn preferences_teach_what_the_stars_do_not() {
+    let mut rng = StdRng::seed_from_u64(12);
+    let normal = Normal::new(0.0, 0.3).unwrap();
+    let data: Vec<RewardObservation> = (0..30)
+        .map(|_| {
+            let x = [rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0)];
+            RewardObservation {
+                input: input(x),
+                stars: 3.0 - 0.5 * x[1] + normal.sample(&mut rng),
+                designer: None,
+            }
+        })
+        .collect();
+    let comparisons: Vec<RewardComparison> = (0..40)
+        .map(|_| {
+            let a = [rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0)];
+            let b = [rng.random_range(-1.0..1.0), a[1]];
+            let (better, worse) = if a[0] > b[0] { (a, b) } else { (b, a) };
+            RewardComparison {
+                better: input(better),
+                worse: input(worse),
+                tie: false,
+                designer: None,
+            }
+        })
+        .collect();
+    let settings = linear_settings();
+    let stars_only = RewardModel::fit(&data, &settings).unwrap();
+    let both = RewardModel::fit_with_preferences(&data, &comparisons, &settings).unwrap();
+    let slope = |m: &RewardModel| {
+        m.predict(&input([0.5, 0.0]), None).unwrap().mean
+            - m.predict(&input([-0.5, 0.0]), None).unwrap().mean
+    };
+    assert!(slope(&stars_only).abs() < 0.2, "{}", slope(&stars_only));
+    assert!(slope(&both) > 0.3, "{}", slope(&both));
+
+    // Ties between the two extremes of x₁ pull its learnt slope toward 0.
+    let ties: Vec<RewardComparison> = (0..40)
+        .map(|_| RewardComparison {
+            better: input([0.0, 0.9]),
+            worse: input([0.0, -0.9]),
+            tie: true,
+            designer: None,
+        })
+        .collect();
+    let tied = RewardModel::fit_with_preferences(&data, &ties, &settings).unwrap();
+    let x1_gap = |m: &RewardModel| {
+        (m.predict(&input([0.0, 0.9]), None).unwrap().mean
+            - m.predict(&input([0.0, -0.9]), None).unwrap().mean)
+            .abs()
+    };
+    assert!(x1_gap(&tied) < 0.5 * x1_gap(&stars_only));
+}
+
+#[test]
+fn a_negative_margin_or_a_misshapen_comparison_is_refused() {
+    let mut rng = StdRng::seed_from_u64(13);
+    let data = linear_data(10, 0.0, 0.3, None, &mut rng);
+    let bad_margin = RewardSettings {
+        preference_margin: -1.0,
+        ..linear_settings()
+    };
+    assert!(matches!(
+        RewardModel::fit_with_preferences(&data, &[], &bad_margin),
+        Err(RewardError::Settings(_))
+    ));
+    let misshapen = RewardComparison {
+        better: RewardInput {
+            render: vec![0.1, 0.2],
+            ..input([0.0, 0.0])
+        },
+        worse: input([0.0, 0.0]),
+        tie: false,
+        designer: None,
+    };
+    assert!(matches!(
+        RewardModel::fit_with_preferences(&data, &[misshapen], &linear_settings()),
+        Err(RewardError::Dimension { .. })
+    ));
 }
