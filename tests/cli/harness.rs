@@ -40,6 +40,12 @@ impl Env {
             .env("XDG_CONFIG_HOME", self.path("home/.config"))
             .env("XDG_DATA_HOME", self.path("home/.local/share"))
             .env("USER", "tester")
+            // Offline, `enhance` renders 8 candidates and shows 2; the
+            // tests count A/B batches, so they pin N to the shown count
+            // (`--candidates` and a test's own environment still win).
+            // `offline_enhance_renders_eight_candidates_by_default` runs
+            // without the pin.
+            .env("LATINA_ENHANCE__CANDIDATES", "2")
             .current_dir(self.path("cwd"))
             .arg("--data-dir")
             .arg(self.data());
@@ -56,6 +62,12 @@ impl Env {
             .env("XDG_CONFIG_HOME", self.path("home/.config"))
             .env("XDG_DATA_HOME", self.path("home/.local/share"))
             .env("USER", "tester")
+            // Offline, `enhance` renders 8 candidates and shows 2; the
+            // tests count A/B batches, so they pin N to the shown count
+            // (`--candidates` and a test's own environment still win).
+            // `offline_enhance_renders_eight_candidates_by_default` runs
+            // without the pin.
+            .env("LATINA_ENHANCE__CANDIDATES", "2")
             .current_dir(self.path("cwd"))
             .arg("--data-dir")
             .arg(self.data());

@@ -264,6 +264,7 @@ fn the_variants_setting_controls_how_many_are_made() {
     let out = env
         .latina()
         .env("LATINA_ENHANCE__VARIANTS", "3")
+        .env("LATINA_ENHANCE__CANDIDATES", "3")
         .args(["--json", "enhance", sample_room().to_str().unwrap()])
         .assert()
         .success();

@@ -70,6 +70,46 @@ fn candidates_render_n_and_show_two_labelled_a_and_b_the_rest_wait_unshown() {
     env.latina().args(["rate", id, "4"]).assert().success();
 }
 
+/// Offline (built-in engines only) and with nothing configured, `enhance`
+/// renders 8 candidates and shows 2; with a paid arm configured it renders
+/// only what it shows.
+#[test]
+fn offline_enhance_renders_eight_candidates_by_default() {
+    let env = Env::new();
+    let out = env
+        .latina()
+        .env_remove("LATINA_ENHANCE__CANDIDATES")
+        .args(["--json", "enhance", "--no-rate"])
+        .arg(sample_room())
+        .assert()
+        .success();
+    let report: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(report["candidates"], 8, "{report}");
+    assert_eq!(report["variants"].as_array().unwrap().len(), 8);
+    assert_eq!(shown(&report).len(), 2);
+
+    // A paid arm (no key here: its variants fall back to the built-in
+    // engine) makes the default the shown count.
+    let paid = Env::new();
+    std::fs::write(
+        paid.path("cwd/latina.toml"),
+        "[enhance]\nfallback = \"tone\"\n\n\
+         [[providers]]\nname = \"tone\"\ntype = \"builtin-tone\"\n\n\
+         [[providers]]\nname = \"leo\"\ntype = \"leonardo\"\nprice_per_image = 0.05\n",
+    )
+    .unwrap();
+    let out = paid
+        .latina()
+        .env_remove("LATINA_ENHANCE__CANDIDATES")
+        .args(["--json", "enhance", "--no-rate"])
+        .arg(sample_room())
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(report["candidates"], 2, "{report}");
+}
+
 #[test]
 fn without_candidates_enhance_is_plain_a_and_b() {
     let env = Env::new();

@@ -11,8 +11,16 @@ use crate::ops::shortlist::{CandidateView, Guard};
 use crate::store::Store;
 use std::time::Instant;
 
-/// How many candidates to render: `--candidates`, else the config's, at
-/// least as many as are shown, capped by the photo's budget on paid arms.
+/// Candidates rendered when neither `--candidates` nor the config says and
+/// every arm is a built-in engine: free, and 8 renders of a 12-megapixel
+/// photo take under 2 s, so the reward model and the structure guard get a
+/// choice at no cost.
+pub const OFFLINE_CANDIDATES: usize = 8;
+
+/// How many candidates to render: `--candidates`, else the config's, else
+/// [`OFFLINE_CANDIDATES`] when every arm is built in (the shown count
+/// otherwise: paid renders are not spent unasked); at least as many as are
+/// shown, capped by the photo's budget on paid arms.
 pub(super) fn candidate_count(
     ws: &Workspace,
     store: &mut Store,
@@ -20,9 +28,15 @@ pub(super) fn candidate_count(
     show: usize,
 ) -> Result<(usize, Option<String>)> {
     let cfg = &ws.config.enhance;
+    let all_builtin = ws.config.providers.iter().all(|p| p.is_builtin());
+    let default = if all_builtin {
+        OFFLINE_CANDIDATES
+    } else {
+        show
+    };
     let wanted = flag
         .or(cfg.candidates)
-        .map_or(show, |n| n as usize)
+        .map_or(default, |n| n as usize)
         .max(show);
     if cfg.budget_usd.is_none() || wanted == show {
         return Ok((wanted, None));
@@ -52,8 +66,8 @@ pub(super) fn score(
         crate::ops::reward::Fitted::Ready(scorer) => scorer,
         crate::ops::reward::Fitted::TooFew(n) => {
             return Ok(format!(
-                "the optimizer's pick (the reward model ranks renders after {} ratings of \
-                 measured renders; {n} so far)",
+                "the optimizer's pick (the reward model ranks renders after {} ratings or \
+                 preferences of measured renders; {n} so far)",
                 crate::ops::reward::MIN_RATINGS
             ));
         }
@@ -70,7 +84,7 @@ pub(super) fn score(
         }
     }
     tracing::info!(
-        ratings = scorer.ratings(),
+        judgements = scorer.ratings(),
         ms = started.elapsed().as_millis() as u64,
         "reward model fitted and candidates scored"
     );
