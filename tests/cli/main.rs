@@ -11,6 +11,7 @@ mod context;
 mod dashboard;
 mod doctor;
 mod durability;
+mod ecosystem;
 mod embedding;
 mod evolution;
 mod history;
