@@ -20,6 +20,7 @@ mod simulate_reward;
 mod simulate_studio;
 mod status;
 mod suggest;
+mod term_image;
 mod ui;
 mod workspace;
 

@@ -24,6 +24,7 @@ pub mod preview;
 pub mod quality;
 pub mod render;
 pub mod style;
+pub mod term;
 
 pub use analysis::Analysis;
 pub use embedding::{EmbeddingSettings, ImageEmbedder};

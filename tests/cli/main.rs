@@ -28,5 +28,6 @@ mod report;
 mod search;
 mod shortlist;
 mod simulate;
+mod terminal_images;
 mod timestamps;
 mod transfer;
