@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::display;
 use super::rate::{Walkthrough, rate_interactively};
+use super::term_image::PreviewDisplay;
 use super::ui::{Ui, params_text};
 use crate::domain::{ExperimentStatus, ImageMeta};
 use crate::ops::Workspace;
@@ -49,6 +50,10 @@ pub struct EnhanceArgs {
     /// Name recorded with the ratings [default: config `rater`, else $USER]
     #[arg(long, value_name = "NAME")]
     pub by: Option<String>,
+    /// Open each photo's labelled preview in the system viewer instead of
+    /// drawing it in the terminal
+    #[arg(long)]
+    pub open: bool,
 }
 
 /// Enhances each photo in turn; a bad photo is reported and the others go on.
@@ -69,6 +74,7 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
     // `q` at a rating prompt stops the prompts for every remaining photo;
     // they are still rendered, and can be rated later.
     let mut rating = ui.interactive() && !args.no_rate;
+    let display = PreviewDisplay::new(ui, ws.config.ui.images, args.open);
     for image in &args.images {
         let bars = Arc::new(ui.variant_bars());
         let sink = {
@@ -150,20 +156,28 @@ pub fn run(ws: &Workspace, ui: &Ui, args: EnhanceArgs) -> anyhow::Result<ExitCod
                 .filter(|v| v.status == ExperimentStatus::Done && v.shown)
                 .map(|v| v.experiment_id.clone())
                 .collect::<Vec<_>>();
-            if rate_interactively(ws, &mut store, ui, &ids, rater.as_deref())?
+            if rate_interactively(ws, &mut store, ui, &display, &ids, rater.as_deref())?
                 == Walkthrough::Stopped
             {
                 rating = false;
             }
-        } else if let Some(done) = report
-            .variants
-            .iter()
-            .find(|v| v.status == ExperimentStatus::Done && v.shown)
-        {
-            ui.note(ui.dim(format!(
-                "rate with: latina rate {} <1-5> --comment \"...\"",
-                done.experiment_id.short()
-            )));
+        } else {
+            if args.open
+                && let Some(preview) = &report.preview
+            {
+                // Not rating now, but asked to see it.
+                display.show(ui, preview)?;
+            }
+            if let Some(done) = report
+                .variants
+                .iter()
+                .find(|v| v.status == ExperimentStatus::Done && v.shown)
+            {
+                ui.note(ui.dim(format!(
+                    "rate with: latina rate {} <1-5> --comment \"...\"",
+                    done.experiment_id.short()
+                )));
+            }
         }
     }
     Ok(if failures == 0 {

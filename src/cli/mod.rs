@@ -1,6 +1,7 @@
 //! Command-line interface: clap arguments, one file per subcommand, and the
 //! terminal UI. Everything printed or prompted lives here.
 
+mod completions;
 mod display;
 mod doctor;
 mod enhance;
@@ -19,6 +20,7 @@ mod simulate_reward;
 mod simulate_studio;
 mod status;
 mod suggest;
+mod term_image;
 mod ui;
 mod workspace;
 
@@ -112,6 +114,10 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Read an export into the database (all of it or nothing)
     Import(import::ImportArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell)
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff) on stdout
+    Man,
 }
 
 /// Runs a parsed command line.
@@ -121,6 +127,12 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let ui = Ui::new(&cli.global);
     ui.init_logging(cli.global.verbose);
+    // These two describe the command line itself: no config, no store.
+    match &cli.command {
+        Command::Completions(args) => return completions::completions(args),
+        Command::Man => return completions::man(),
+        _ => {}
+    }
     let ws = workspace::resolve(&cli.global)?;
     match cli.command {
         Command::Enhance(args) => enhance::run(&ws, &ui, args),
@@ -137,6 +149,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => report::run(&ws, &ui, args),
         Command::Export(args) => export::run(&ws, &ui, args),
         Command::Import(args) => import::run(&ws, &ui, args),
+        Command::Completions(_) | Command::Man => Ok(ExitCode::SUCCESS),
     }
 }
 

@@ -4,6 +4,7 @@ use clap::Args;
 use std::process::ExitCode;
 
 use super::evolve::report_learning;
+use super::term_image::PreviewDisplay;
 use super::ui::{Answer, Choice, Ui, params_text};
 use super::workspace::env_lookup;
 use crate::domain::{ExperimentId, Stars};
@@ -27,6 +28,10 @@ pub struct RateArgs {
     /// Who is rating [default: config `rater`, else $USER]
     #[arg(long, value_name = "NAME")]
     pub by: Option<String>,
+    /// Open each photo's labelled preview in the system viewer instead of
+    /// drawing it in the terminal
+    #[arg(long)]
+    pub open: bool,
 }
 
 /// Rates one experiment, or prompts through the unrated ones on a terminal,
@@ -64,19 +69,30 @@ pub fn run(ws: &Workspace, ui: &Ui, args: RateArgs) -> anyhow::Result<ExitCode> 
     let pending = unrated(&store)?;
     if ui.interactive() {
         // The walkthrough shows renders; a suggestion has no image to look
-        // at, so it is rated by id (`latina rate <id> <stars>`).
-        let (renders, suggestions): (Vec<_>, Vec<_>) =
-            pending.iter().partition(|e| e.output_path.is_some());
-        if renders.is_empty() {
+        // at, so it is rated by id (`latina rate <id> <stars>`), and a
+        // render whose file is gone cannot be looked at either.
+        let (with_file, without): (Vec<_>, Vec<_>) = pending.iter().partition(|e| {
+            e.output_path
+                .as_deref()
+                .is_some_and(|p| std::path::Path::new(p).is_file())
+        });
+        if with_file.is_empty() {
             ui.out("nothing to rate")?;
         } else {
-            let ids = walkthrough_order(&renders);
-            rate_interactively(ws, &mut store, ui, &ids, rater.as_deref())?;
+            let ids = walkthrough_order(&with_file);
+            let display = PreviewDisplay::new(ui, ws.config.ui.images, args.open);
+            rate_interactively(ws, &mut store, ui, &display, &ids, rater.as_deref())?;
         }
-        if !suggestions.is_empty() {
+        let suggestions = without.iter().filter(|e| e.output_path.is_none()).count();
+        if suggestions > 0 {
             ui.note(ui.dim(format!(
-                "{} suggestion(s) without an image are not offered here; rate one with: latina rate <id> <1-5>",
-                suggestions.len()
+                "{suggestions} suggestion(s) without an image are not offered here; rate one with: latina rate <id> <1-5>"
+            )));
+        }
+        let missing = without.len() - suggestions;
+        if missing > 0 {
+            ui.note(ui.dim(format!(
+                "{missing} render(s) whose file is missing are not offered here (see `latina history`)"
             )));
         }
         return Ok(ExitCode::SUCCESS);
@@ -104,7 +120,10 @@ pub enum Walkthrough {
     Stopped,
 }
 
-/// Prompts for each experiment in turn; every answer is committed at once.
+/// Prompts for each experiment in turn, each headed by where the designer
+/// is ("3 of 12"), the photo's name and the provider arm, each photo's
+/// labelled preview shown once before its first prompt; every answer is
+/// committed at once.
 /// When the next experiment is another variant of the same photo, the
 /// designer may choose between the two instead of giving stars (a
 /// preference, recorded through [`prefer`]); then neither is asked again.
@@ -113,14 +132,33 @@ pub fn rate_interactively(
     ws: &Workspace,
     store: &mut Store,
     ui: &Ui,
+    display: &PreviewDisplay,
     ids: &[ExperimentId],
     rater: Option<&str>,
 ) -> anyhow::Result<Walkthrough> {
     let mut rated = false;
     let mut walkthrough = Walkthrough::Finished;
     let mut next = 0;
+    let mut last_batch = None;
     while let Some(id) = ids.get(next) {
         let e = store.experiment(id)?;
+        let photo = store
+            .experiment_detail(id)?
+            .row
+            .image
+            .map_or_else(|| "(no photo)".to_string(), |i| i.name);
+        ui.out(format!(
+            "\n{}  {}  {}",
+            ui.bold(format!("{} of {}", next + 1, ids.len())),
+            ui.bold(super::display::printable(&photo)),
+            ui.dim(format!("{} by {}", e.option, e.trial.provider))
+        ))?;
+        if last_batch.as_ref() != Some(&e.batch_id) {
+            if let Some(preview) = &e.preview_path {
+                display.show(ui, std::path::Path::new(preview))?;
+            }
+            last_batch = Some(e.batch_id.clone());
+        }
         // The next variant of the same photo can be chosen against this one.
         let partner = match ids.get(next + 1) {
             Some(other) => Some(store.experiment(other)?).filter(|p| p.batch_id == e.batch_id),

@@ -22,6 +22,7 @@ pub struct Ui {
     pub quiet: bool,
     color: bool,
     interactive: bool,
+    stdout_tty: bool,
     stderr_tty: bool,
 }
 
@@ -38,6 +39,7 @@ impl Ui {
             quiet: args.quiet,
             color,
             interactive: stdout_tty && std::io::stdin().is_terminal() && !args.json,
+            stdout_tty,
             // Spinners only when a person watches both streams, never with NO_COLOR.
             stderr_tty: std::io::stderr().is_terminal() && stdout_tty && !no_color,
         }
@@ -63,6 +65,11 @@ impl Ui {
     /// Whether prompts may be shown (stdin and stdout are terminals, no `--json`).
     pub fn interactive(&self) -> bool {
         self.interactive
+    }
+
+    /// Whether stdout is a terminal (images and previews go only there).
+    pub fn stdout_is_terminal(&self) -> bool {
+        self.stdout_tty
     }
 
     /// Whether progress bars may be drawn: a person watches stderr, and

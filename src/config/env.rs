@@ -7,7 +7,14 @@ use crate::error::{Error, Result};
 pub(super) type Override = (String, Vec<String>, toml::Value);
 
 /// The config's tables, which an environment variable cannot set as a whole.
-const SECTIONS: [&str; 5] = ["enhance", "optimizer", "evolution", "guard", "providers"];
+const SECTIONS: [&str; 6] = [
+    "enhance",
+    "optimizer",
+    "evolution",
+    "guard",
+    "ui",
+    "providers",
+];
 
 /// The process environment as text, for [`super::load()`]: variables whose name or
 /// value is not UTF-8 are skipped (a Latin-1 `LANG` is not latina's

@@ -23,6 +23,7 @@ mod load;
 mod optimizer;
 mod providers;
 mod reward;
+mod ui;
 mod validate;
 
 pub use enhance::EnhanceConfig;
@@ -36,6 +37,7 @@ pub use providers::{
     REPLICATE_RESERVED_INPUTS, ReplicateConfig, ReplicateSchema, SdWebuiConfig,
 };
 pub use reward::{CLIP_MEAN, CLIP_STD, RewardConfig};
+pub use ui::{ImagesSetting, UiConfig};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,6 +62,8 @@ pub struct Config {
     pub guard: GuardConfig,
     /// The reward model's inputs (the optional ONNX image model).
     pub reward: RewardConfig,
+    /// Terminal presentation (inline images).
+    pub ui: UiConfig,
     /// The provider arms the optimizer chooses between, in order.
     pub providers: Vec<ProviderConfig>,
 }
@@ -76,6 +80,7 @@ impl Default for Config {
             evolution: EvolutionConfig::default(),
             guard: GuardConfig::default(),
             reward: RewardConfig::default(),
+            ui: UiConfig::default(),
             providers: vec![
                 ProviderConfig::BuiltinTone(BuiltinConfig {
                     name: "tone".into(),
@@ -97,6 +102,24 @@ mod tests {
 
     fn message(result: Result<Config>) -> String {
         result.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn ui_images_takes_the_five_settings_and_refuses_others() {
+        for (text, want) in [
+            ("auto", ImagesSetting::Auto),
+            ("kitty", ImagesSetting::Kitty),
+            ("iterm", ImagesSetting::Iterm),
+            ("sixel", ImagesSetting::Sixel),
+            ("off", ImagesSetting::Off),
+        ] {
+            let file = format!("[ui]\nimages = \"{text}\"\n");
+            assert_eq!(parse("t", &file, NO_ENV).unwrap().ui.images, want);
+        }
+        let env = [("LATINA_UI__IMAGES", "off")];
+        assert_eq!(parse("t", "", env).unwrap().ui.images, ImagesSetting::Off);
+        let bad = message(parse("t", "[ui]\nimages = \"png\"\n", NO_ENV));
+        assert!(bad.contains("images"), "{bad}");
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod embedding;
 pub mod embedding_input;
 pub mod encode;
 pub mod engine;
+pub mod font;
 pub mod jpeg_markers;
 pub mod jpeg_scan;
 pub mod load;
@@ -23,6 +24,7 @@ pub mod preview;
 pub mod quality;
 pub mod render;
 pub mod style;
+pub mod term;
 
 pub use analysis::Analysis;
 pub use embedding::{EmbeddingSettings, ImageEmbedder};

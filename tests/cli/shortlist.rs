@@ -42,10 +42,12 @@ fn candidates_render_n_and_show_two_labelled_a_and_b_the_rest_wait_unshown() {
         assert!(v["shortlist"].is_string(), "{v}");
     }
     // The preview holds the original and the two shown renders only: three
-    // panels of the photo's 4:3 shape side by side.
+    // panels of the photo's 4:3 shape side by side, 12 px apart, between
+    // the label band and the title band (90 px with the margins).
     let preview = image::open(report["preview"].as_str().unwrap()).unwrap();
-    let ratio = f64::from(preview.width()) / f64::from(preview.height());
-    assert!((ratio - 4.0).abs() < 0.2, "preview ratio {ratio}");
+    let panel_h = f64::from(preview.height()) - 90.0;
+    let panels = (f64::from(preview.width()) - 12.0) / (panel_h * 4.0 / 3.0 + 12.0);
+    assert!((panels - 3.0).abs() < 0.1, "{panels} panels");
 
     // The rating queue offers the shown ones only.
     let queue = env.json(&["rate"]);

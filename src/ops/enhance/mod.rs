@@ -542,10 +542,8 @@ pub async fn enhance(
         }
     }
     let mut reports: Vec<VariantReport> = reports.into_iter().flatten().collect();
-    let shown_pixels = if options.cancel.is_cancelled() {
-        // Cancelled: everything that landed stays shown, as rendered.
-        pixels.iter().flatten().collect()
-    } else {
+    // Cancelled: everything that landed stays shown, as rendered.
+    if !options.cancel.is_cancelled() {
         let guard = super::shortlist::guard(ws, store)?;
         let mut views = candidate_views(&experiments, &reports, &features, guard.as_ref());
         // The reward model ranks only when there is a choice to make.
@@ -569,20 +567,31 @@ pub async fn enhance(
             let labels = store.record_shortlist(&batch_id, &verdicts, count > show)?;
             apply_verdicts(&mut reports, &verdicts, &labels);
         }
-        let order: Vec<usize> = reports
-            .iter()
-            .filter(|r| r.shown)
-            .filter_map(|r| experiments.iter().position(|e| e.id == r.experiment_id))
-            .collect();
-        order.iter().filter_map(|&i| pixels[i].as_ref()).collect()
-    };
-    let rendered: Vec<&image::RgbImage> = shown_pixels;
+    }
+    // In the order shown, under the labels the designer rates them by.
+    let rendered: Vec<(&image::RgbImage, &str)> = reports
+        .iter()
+        .filter(|r| r.shown)
+        .filter_map(|r| {
+            let i = experiments.iter().position(|e| e.id == r.experiment_id)?;
+            Some((pixels[i].as_ref()?, r.option.as_str()))
+        })
+        .collect();
     let preview = if rendered.is_empty() {
         None
     } else {
         let mut panels = vec![&source.rgb];
-        panels.extend(rendered);
-        let sheet = preview::side_by_side(&panels, cfg.preview_height);
+        let mut labels = vec!["ORIGINAL"];
+        for &(pixels, option) in &rendered {
+            panels.push(pixels);
+            labels.push(option);
+        }
+        let title = options
+            .image
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let sheet = preview::labelled(&panels, &labels, &title, cfg.preview_height);
         let path = ws.paths.previews().join(format!("{batch_id}.jpg"));
         write_atomically(&path, &encode::jpeg(&sheet, 85))?;
         store.set_preview(&batch_id, &path.display().to_string())?;
