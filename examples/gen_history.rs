@@ -297,6 +297,7 @@ fn main() -> anyhow::Result<()> {
                 .as_ref()
                 .map(|_| format!("/home/ana/.local/share/latina/previews/{batch_id}.jpg")),
             created_at: stamp(at_ms),
+            made_for: None,
         });
         let rater = rng.random_range(0..RATERS.len());
         for option in ["A", "B"] {
@@ -394,6 +395,7 @@ fn main() -> anyhow::Result<()> {
                 cost_usd: cost,
                 fallback_latency_ms: fallback.map(|_| 1840),
                 render_features: None,
+                shortlist: None,
             });
             if status == "failed" {
                 continue;
