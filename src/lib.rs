@@ -37,5 +37,6 @@ pub mod optim;
 pub mod prompts;
 pub mod provider;
 pub mod store;
+pub mod web;
 
 pub use error::{Error, Result};

@@ -13,6 +13,7 @@ mod prefer;
 mod prompts;
 mod rate;
 mod report;
+mod serve;
 mod show;
 mod simulate;
 mod simulate_reward;
@@ -112,6 +113,8 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Read an export into the database (all of it or nothing)
     Import(import::ImportArgs),
+    /// Serve the rating queue, history and dashboard as a local web page
+    Serve(serve::ServeArgs),
 }
 
 /// Runs a parsed command line.
@@ -137,6 +140,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => report::run(&ws, &ui, args),
         Command::Export(args) => export::run(&ws, &ui, args),
         Command::Import(args) => import::run(&ws, &ui, args),
+        Command::Serve(args) => serve::run(&ws, &ui, args),
     }
 }
 

@@ -10,7 +10,7 @@
 //! One concept per file: `load` finds and reads the file,
 //! `env` turns the environment into overrides, `validate` checks what types
 //! cannot, and each section group has its own file (`enhance`,
-//! `optimizer`, `evolution`, `guard`, `reward`, `providers`).
+//! `optimizer`, `evolution`, `guard`, `reward`, `serve`, `providers`).
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -23,6 +23,7 @@ mod load;
 mod optimizer;
 mod providers;
 mod reward;
+mod serve;
 mod validate;
 
 pub use enhance::EnhanceConfig;
@@ -36,6 +37,7 @@ pub use providers::{
     REPLICATE_RESERVED_INPUTS, ReplicateConfig, ReplicateSchema, SdWebuiConfig,
 };
 pub use reward::{CLIP_MEAN, CLIP_STD, RewardConfig};
+pub use serve::ServeConfig;
 
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,6 +62,8 @@ pub struct Config {
     pub guard: GuardConfig,
     /// The reward model's inputs (the optional ONNX image model).
     pub reward: RewardConfig,
+    /// `latina serve`: bind address, port, token variable.
+    pub serve: ServeConfig,
     /// The provider arms the optimizer chooses between, in order.
     pub providers: Vec<ProviderConfig>,
 }
@@ -76,6 +80,7 @@ impl Default for Config {
             evolution: EvolutionConfig::default(),
             guard: GuardConfig::default(),
             reward: RewardConfig::default(),
+            serve: ServeConfig::default(),
             providers: vec![
                 ProviderConfig::BuiltinTone(BuiltinConfig {
                     name: "tone".into(),
