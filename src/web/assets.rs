@@ -24,7 +24,7 @@ kbd { border: 1px solid #bbb; border-bottom-width: 2px; border-radius: 3px; padd
 .row { display: flex; gap: 12px; flex-wrap: wrap; align-items: flex-start; }
 figure { margin: 0; width: 320px; }
 figure img { width: 100%; display: block; border-radius: 4px; background: #ddd; min-height: 120px; object-fit: cover; }
-figure.variant { padding: 6px; border: 3px solid transparent; border-radius: 8px; }
+figure.variant, figure.original { padding: 6px; border: 3px solid transparent; border-radius: 8px; }
 figure.variant.focus { border-color: var(--focus); }
 figure.variant.done { opacity: .45; }
 figcaption { font-size: 13px; margin: 6px 0; }

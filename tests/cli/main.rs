@@ -25,6 +25,8 @@ mod render_features;
 mod replicate;
 mod report;
 mod search;
+mod serve;
+mod serve_browser;
 mod shortlist;
 mod simulate;
 mod timestamps;
