@@ -170,34 +170,40 @@ pub(super) const QUEUE_SCRIPT: &str = r#"
 })();
 "#;
 
-/// The dashboard's live numbers: poll `/api/status`, refill the numbers,
-/// and reload the charts when the count of ratings changed.
+/// The dashboard's live numbers: poll the cheap `/api/mark`; when it moved
+/// (a rating, a preference, a render), fetch `/api/status`, refill the
+/// numbers and reload the charts.
 pub(super) const DASHBOARD_SCRIPT: &str = r#"
 (() => {
   let seen = null;
   const set = (id, text) => { const e = document.getElementById(id); if (e) e.textContent = text; };
+  async function refresh() {
+    const r = await fetch('/api/status', { headers: { 'Accept': 'application/json' } });
+    if (!r.ok) return;
+    const s = await r.json();
+    const p = s.phase1;
+    set('samples', p.total_samples);
+    set('best', p.best_rating.toFixed(0));
+    set('average', s.avg_rating == null ? '–' : s.avg_rating.toFixed(2));
+    set('convergence', Math.round(p.convergence * 100) + '%');
+    set('phase', p.phase);
+    set('unrated', s.unrated);
+    set('preferences', s.preferences);
+    set('failed', s.failed);
+    set('cost', '$' + s.total_cost_usd.toFixed(2));
+    document.getElementById('report').contentWindow.location.reload();
+  }
   async function tick() {
     try {
-      const r = await fetch('/api/status', { headers: { 'Accept': 'application/json' } });
+      const r = await fetch('/api/mark');
       if (!r.ok) return;
-      const s = await r.json();
-      const p = s.phase1;
-      set('samples', p.total_samples);
-      set('best', p.best_rating.toFixed(0));
-      set('average', s.avg_rating == null ? '–' : s.avg_rating.toFixed(2));
-      set('convergence', Math.round(p.convergence * 100) + '%');
-      set('phase', p.phase);
-      set('unrated', s.unrated);
-      set('preferences', s.preferences);
-      set('failed', s.failed);
-      set('cost', '$' + s.total_cost_usd.toFixed(2));
-      set('updated', 'live · updated ' + new Date().toLocaleTimeString());
-      const key = p.total_samples + '/' + s.preferences;
-      if (seen !== null && key !== seen) document.getElementById('report').contentWindow.location.reload();
-      seen = key;
+      const mark = (await r.json()).mark;
+      if (seen !== null && mark !== seen) await refresh();
+      seen = mark;
+      set('updated', 'live · checked ' + new Date().toLocaleTimeString());
     } catch (e) { set('updated', 'offline'); }
   }
   tick();
-  setInterval(tick, 5000);
+  setInterval(tick, 3000);
 })();
 "#;

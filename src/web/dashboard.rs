@@ -99,17 +99,48 @@ pub(super) async fn status_json(State(app): State<Arc<App>>) -> Result<Response,
         .into_response())
 }
 
-/// `GET /dashboard/report`: the `latina report` page, drawn now.
+/// `GET /api/mark`: the store's activity mark (see
+/// [`crate::store::Store::activity_mark`]); the dashboard polls it and
+/// fetches `/api/status` only when it changes.
+pub(super) async fn mark_json(State(app): State<Arc<App>>) -> Result<Response, WebError> {
+    let mark = with_store(&app, Access::Read, |_, store| Ok(store.activity_mark()?)).await?;
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        format!("{{\"mark\":\"{}-{}-{}\"}}", mark[0], mark[1], mark[2]),
+    )
+        .into_response())
+}
+
+/// `GET /dashboard/report`: the `latina report` page, redrawn only when
+/// the store's activity mark moved since the last drawing.
 pub(super) async fn report(State(app): State<Arc<App>>) -> Result<Html<String>, WebError> {
-    with_store(&app, Access::Read, |app, store| {
-        match report::html_page(&app.ws, store, REPORT_THUMBNAILS) {
-            Ok(page) => Ok(Html(page)),
-            Err(Error::NothingToReport { .. }) => Ok(Html(
-                "<!DOCTYPE html><p style=\"font-family:sans-serif\">No charts yet: rate some renders first.</p>"
-                    .to_string(),
-            )),
-            Err(e) => Err(e.into()),
+    let page = with_store(&app, Access::Read, |app, store| {
+        let mark = store.activity_mark()?;
+        let cached = app
+            .report
+            .lock()
+            .map_err(|_| WebError::Internal("report cache poisoned".into()))?
+            .as_ref()
+            .filter(|(at, _)| *at == mark)
+            .map(|(_, page)| page.clone());
+        if let Some(page) = cached {
+            return Ok(page);
         }
+        let page = match report::html_page(&app.ws, store, REPORT_THUMBNAILS) {
+            Ok(page) => page,
+            Err(Error::NothingToReport { .. }) => {
+                "<!DOCTYPE html><p style=\"font-family:sans-serif\">No charts yet: rate some renders first.</p>"
+                    .to_string()
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let page = Arc::new(page);
+        if let Ok(mut slot) = app.report.lock() {
+            *slot = Some((mark, page.clone()));
+        }
+        Ok(page)
     })
-    .await
+    .await?;
+    Ok(Html(page.as_str().to_string()))
 }

@@ -65,6 +65,10 @@ pub(crate) struct App {
     pub token: Option<String>,
     /// The per-server secret every form post must echo.
     pub csrf: String,
+    /// The report page last drawn and the store's activity mark then: the
+    /// charts take about a second on a large history, so they are redrawn
+    /// only after something was rated or rendered.
+    pub report: std::sync::Mutex<Option<([i64; 3], Arc<String>)>>,
 }
 
 /// Whether binding to `ip` serves more than this machine.
@@ -109,6 +113,7 @@ pub async fn serve(
         env,
         token: options.token,
         csrf: security::secret(),
+        report: std::sync::Mutex::new(None),
     });
     ready(&Listening { addr, url });
     axum::serve(listener, router::routes(app))

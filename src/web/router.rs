@@ -19,6 +19,7 @@ pub(super) fn routes(app: Arc<App>) -> Router {
         .route("/dashboard", get(dashboard::page))
         .route("/dashboard/report", get(dashboard::report))
         .route("/api/status", get(dashboard::status_json))
+        .route("/api/mark", get(dashboard::mark_json))
         .route("/image/{kind}/{id}", get(images::full))
         .route("/thumb/{kind}/{id}", get(images::thumbnail))
         .layer(middleware::from_fn_with_state(app.clone(), security::guard))

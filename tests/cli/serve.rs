@@ -498,6 +498,20 @@ fn serve_dashboard_shows_status_numbers_and_the_report_charts() {
     assert!(page.contains(r#"src="/dashboard/report""#));
     let report = server.get("/dashboard/report", &[]).body;
     assert!(report.contains("<svg") && report.contains("Rating over time"));
+    assert!(report.contains(r#"id="stat-samples">2<"#));
+    // The charts are redrawn when the activity mark moves, not before.
+    let mark = |s: &Server| s.get("/api/mark", &[]).body;
+    let before = mark(&server);
+    assert_eq!(mark(&server), before);
+    assert_eq!(server.get("/dashboard/report", &[]).body, report);
+    let more = render(&env, "room_hotel_bed.jpg", &[]);
+    env.latina()
+        .args(["rate", &more[0], "5"])
+        .assert()
+        .success();
+    assert_ne!(mark(&server), before);
+    let redrawn = server.get("/dashboard/report", &[]).body;
+    assert!(redrawn.contains(r#"id="stat-samples">3<"#));
     let json: serde_json::Value =
         serde_json::from_str(&server.get("/api/status", &[]).body).unwrap();
     let cli = env.json(&["status"]);
