@@ -191,6 +191,12 @@ pub(super) const DASHBOARD_SCRIPT: &str = r#"
     set('preferences', s.preferences);
     set('failed', s.failed);
     set('cost', '$' + s.total_cost_usd.toFixed(2));
+    const t = document.getElementById('providers');
+    while (t.rows.length > 1) t.deleteRow(1);
+    for (const [name, a] of Object.entries(s.performance_by_api)) {
+      const row = t.insertRow();
+      for (const v of [name, a.count, a.avg_rating.toFixed(2), Math.round(a.success_rate * 100) + '%', a.renders, a.failed]) row.insertCell().textContent = v;
+    }
     document.getElementById('report').contentWindow.location.reload();
   }
   async function tick() {
