@@ -8,6 +8,7 @@ use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -31,10 +32,15 @@ struct Batch {
 /// Unrated renders that exist, grouped by batch, newest batch first.
 fn batches(pending: Vec<ExperimentRecord>) -> Vec<Batch> {
     let mut out: Vec<Batch> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     for e in pending.into_iter().filter(|e| e.output_path.is_some()) {
-        match out.iter_mut().find(|b| b.renders[0].batch_id == e.batch_id) {
-            Some(batch) => batch.renders.push(e),
-            None => out.push(Batch { renders: vec![e] }),
+        let key = e.batch_id.as_str().to_string();
+        match index.get(&key) {
+            Some(&i) => out[i].renders.push(e),
+            None => {
+                index.insert(key, out.len());
+                out.push(Batch { renders: vec![e] });
+            }
         }
     }
     for batch in &mut out {
