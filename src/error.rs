@@ -159,6 +159,20 @@ pub enum Error {
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
 
+    /// `latina serve` could not listen on its address.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address and port asked for.
+        addr: String,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// `serve.bind` or `--bind` is not an IP address.
+    #[error("`{0}` is not an IP address to bind (e.g. 127.0.0.1, or 0.0.0.0 for the LAN)")]
+    BadBindAddress(String),
+
     /// Prompt evolution produced nothing (recorded; nothing else saved).
     #[error("prompt evolution: {0}")]
     Evolution(String),

@@ -20,6 +20,8 @@
 //! * [`llm`]: clients of OpenAI-compatible servers (chat, embeddings).
 //! * [`ops`]: one workflow per subcommand.
 //! * [`cli`]: argument parsing, terminal output and prompts.
+//! * [`web`]: `latina serve`, the rating page and dashboard over the same
+//!   ops (a sibling of `cli`: `web → ops`).
 
 // Library code reports outside input as errors; tests may unwrap.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
@@ -37,5 +39,6 @@ pub mod optim;
 pub mod prompts;
 pub mod provider;
 pub mod store;
+pub mod web;
 
 pub use error::{Error, Result};

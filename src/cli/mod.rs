@@ -14,6 +14,7 @@ mod prefer;
 mod prompts;
 mod rate;
 mod report;
+mod serve;
 mod show;
 mod simulate;
 mod simulate_reward;
@@ -118,6 +119,8 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff) on stdout
     Man,
+    /// Serve the rating queue, history and dashboard as a local web page
+    Serve(serve::ServeArgs),
 }
 
 /// Runs a parsed command line.
@@ -150,6 +153,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => export::run(&ws, &ui, args),
         Command::Import(args) => import::run(&ws, &ui, args),
         Command::Completions(_) | Command::Man => Ok(ExitCode::SUCCESS),
+        Command::Serve(args) => serve::run(&ws, &ui, args),
     }
 }
 

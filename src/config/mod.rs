@@ -10,7 +10,7 @@
 //! One concept per file: `load` finds and reads the file,
 //! `env` turns the environment into overrides, `validate` checks what types
 //! cannot, and each section group has its own file (`enhance`,
-//! `optimizer`, `evolution`, `guard`, `reward`, `providers`).
+//! `optimizer`, `evolution`, `guard`, `reward`, `serve`, `providers`).
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -23,6 +23,7 @@ mod load;
 mod optimizer;
 mod providers;
 mod reward;
+mod serve;
 mod ui;
 mod validate;
 
@@ -37,6 +38,7 @@ pub use providers::{
     REPLICATE_RESERVED_INPUTS, ReplicateConfig, ReplicateSchema, SdWebuiConfig,
 };
 pub use reward::{CLIP_MEAN, CLIP_STD, RewardConfig};
+pub use serve::ServeConfig;
 pub use ui::{ImagesSetting, UiConfig};
 
 /// The whole configuration file.
@@ -64,6 +66,8 @@ pub struct Config {
     pub reward: RewardConfig,
     /// Terminal presentation (inline images).
     pub ui: UiConfig,
+    /// `latina serve`: bind address, port, token variable.
+    pub serve: ServeConfig,
     /// The provider arms the optimizer chooses between, in order.
     pub providers: Vec<ProviderConfig>,
 }
@@ -81,6 +85,7 @@ impl Default for Config {
             guard: GuardConfig::default(),
             reward: RewardConfig::default(),
             ui: UiConfig::default(),
+            serve: ServeConfig::default(),
             providers: vec![
                 ProviderConfig::BuiltinTone(BuiltinConfig {
                     name: "tone".into(),

@@ -161,6 +161,7 @@ impl HistoryOptions {
             rated_by: self.rated_by.clone(),
             order: self.order,
             limit: self.limit,
+            ..HistoryQuery::default()
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod simulate_reward;
 pub mod simulate_studio;
 pub mod status;
 pub mod suggest;
+pub mod thumbnail;
 pub mod transfer;
 mod workspace;
 

@@ -34,6 +34,10 @@ impl Paths {
     pub fn previews(&self) -> PathBuf {
         self.data_dir.join("previews")
     }
+    /// Small copies of renders and originals for `latina serve`, made once.
+    pub fn thumbnails(&self) -> PathBuf {
+        self.data_dir.join("thumbnails")
+    }
 }
 
 /// Configuration, paths and the seed, resolved once by the CLI.

@@ -54,6 +54,14 @@ pub struct HistoryQuery {
     pub since: Option<Timestamp>,
     /// Rated at least once by this rater (exact name).
     pub rated_by: Option<String>,
+    /// The photo's recorded path contains this text (ASCII case ignored).
+    pub photo: Option<String>,
+    /// The batch's project, exactly (ASCII case ignored).
+    pub project: Option<String>,
+    /// The batch's room type, exactly (ASCII case ignored).
+    pub room: Option<String>,
+    /// The batch's style, exactly (ASCII case ignored).
+    pub style: Option<String>,
     /// Time order.
     pub order: HistoryOrder,
     /// At most this many rows.
@@ -340,6 +348,34 @@ fn where_clause(query: &HistoryQuery) -> (String, Vec<Value>) {
         // would sort every match before the first row could be written.
         conditions.push("+e.id IN (SELECT y.experiment_id FROM ratings y WHERE y.rated_by = ?)");
         values.push(Value::Text(rater.clone()));
+    }
+    // The batch filters are subqueries on `e.batch_id` so that the count
+    // (which reads `experiments` alone) and the listing share them.
+    if let Some(photo) = &query.photo {
+        conditions.push(
+            "e.batch_id IN (SELECT pb.id FROM batches pb JOIN images pi ON pi.id = pb.image_id
+                             WHERE instr(lower(pi.source_path), lower(?)) > 0)",
+        );
+        values.push(Value::Text(photo.clone()));
+    }
+    for (condition, wanted) in [
+        (
+            "e.batch_id IN (SELECT id FROM batches WHERE project = ? COLLATE NOCASE)",
+            &query.project,
+        ),
+        (
+            "e.batch_id IN (SELECT id FROM batches WHERE room = ? COLLATE NOCASE)",
+            &query.room,
+        ),
+        (
+            "e.batch_id IN (SELECT id FROM batches WHERE style = ? COLLATE NOCASE)",
+            &query.style,
+        ),
+    ] {
+        if let Some(wanted) = wanted {
+            conditions.push(condition);
+            values.push(Value::Text(wanted.clone()));
+        }
     }
     let clause = if conditions.is_empty() {
         String::new()

@@ -26,6 +26,8 @@ mod render_features;
 mod replicate;
 mod report;
 mod search;
+mod serve;
+mod serve_browser;
 mod shortlist;
 mod simulate;
 mod terminal_images;

@@ -14,6 +14,8 @@ mod series;
 mod svg;
 mod thumbnails;
 
+pub use html::escape;
+
 use jiff::Timestamp;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -172,6 +174,17 @@ pub fn report(ws: &Workspace, store: &mut Store, options: &ReportOptions) -> Res
         bytes: page.len() as u64,
         samples: data.headline.samples,
     })
+}
+
+/// The report page as HTML, without writing it anywhere (`latina serve`
+/// shows it on its dashboard).
+///
+/// # Errors
+/// [`Error::NothingToReport`] when nothing is rated; a database error.
+pub fn html_page(ws: &Workspace, store: &mut Store, thumbnails_each: usize) -> Result<String> {
+    let data = gather(ws, store, thumbnails_each)?;
+    let charts = charts::draw(&data);
+    Ok(html::page(&data, &charts))
 }
 
 /// The absolute file to write; refuses a directory that does not exist
