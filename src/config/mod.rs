@@ -33,7 +33,7 @@ pub use load::{ConfigSource, load, locate, parse};
 pub use optimizer::OptimizerConfig;
 pub use providers::{
     BuiltinConfig, LeonardoConfig, LeonardoStructure, ProviderConfig, REPLICATE_DEFAULT_VERSION,
-    REPLICATE_RESERVED_INPUTS, ReplicateConfig, ReplicateSchema, SdWebuiConfig,
+    REPLICATE_RESERVED_INPUTS, ReplicateConfig, ReplicateSchema, SdWebuiConfig, StabilityConfig,
 };
 pub use reward::{CLIP_MEAN, CLIP_STD, RewardConfig};
 

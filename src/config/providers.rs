@@ -22,6 +22,8 @@ pub enum ProviderConfig {
     Leonardo(LeonardoConfig),
     /// Stable Diffusion img2img + ControlNet on Replicate.
     Replicate(ReplicateConfig),
+    /// Stability AI's structure control (`/v2beta/stable-image/control/structure`).
+    Stability(StabilityConfig),
 }
 
 /// A built-in engine arm.
@@ -230,6 +232,51 @@ impl ReplicateConfig {
     }
 }
 
+/// A Stability AI structure-control arm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StabilityConfig {
+    /// Arm name, e.g. `stability`.
+    pub name: String,
+    /// API base URL (a proxy or a test server may stand in).
+    #[serde(default = "stability_base_url")]
+    pub base_url: String,
+    /// Environment variable holding the API key.
+    #[serde(default = "stability_key_env")]
+    pub api_key_env: String,
+    /// Longest side of the photo sent (the render keeps its aspect).
+    #[serde(default = "default_max_side")]
+    pub max_side: u32,
+    /// `output_format`: `png`, `jpeg` or `webp`.
+    #[serde(default = "stability_output_format")]
+    pub output_format: String,
+    /// `style_preset`, e.g. `photographic`; unset sends none.
+    #[serde(default)]
+    pub style_preset: Option<String>,
+    /// Seconds one render may take (the call is synchronous), retries included.
+    #[serde(default = "stability_timeout")]
+    pub timeout_secs: u64,
+    /// Dollars per render (the API reports no cost).
+    #[serde(default)]
+    pub price_per_image: Option<f64>,
+}
+
+/// The `output_format` values Stability accepts.
+pub const STABILITY_OUTPUT_FORMATS: [&str; 3] = ["png", "jpeg", "webp"];
+
+fn stability_base_url() -> String {
+    "https://api.stability.ai".into()
+}
+fn stability_key_env() -> String {
+    "STABILITY_API_KEY".into()
+}
+fn stability_output_format() -> String {
+    "png".into()
+}
+fn stability_timeout() -> u64 {
+    120
+}
+
 fn default_controlnet_module() -> String {
     "mlsd".into()
 }
@@ -281,6 +328,7 @@ impl ProviderConfig {
             ProviderConfig::SdWebui(c) => &c.name,
             ProviderConfig::Leonardo(c) => &c.name,
             ProviderConfig::Replicate(c) => &c.name,
+            ProviderConfig::Stability(c) => &c.name,
         }
     }
 
@@ -300,6 +348,7 @@ impl ProviderConfig {
             ProviderConfig::SdWebui(_) => "sd-webui",
             ProviderConfig::Leonardo(_) => "leonardo",
             ProviderConfig::Replicate(_) => "replicate",
+            ProviderConfig::Stability(_) => "stability",
         }
     }
 
@@ -309,6 +358,7 @@ impl ProviderConfig {
             ProviderConfig::SdWebui(c) => Some(&c.base_url),
             ProviderConfig::Leonardo(c) => Some(&c.base_url),
             ProviderConfig::Replicate(c) => Some(&c.base_url),
+            ProviderConfig::Stability(c) => Some(&c.base_url),
             _ => None,
         }
     }
@@ -319,6 +369,7 @@ impl ProviderConfig {
             ProviderConfig::SdWebui(c) => c.auth_env.as_deref(),
             ProviderConfig::Leonardo(c) => Some(&c.api_key_env),
             ProviderConfig::Replicate(c) => Some(&c.token_env),
+            ProviderConfig::Stability(c) => Some(&c.api_key_env),
             _ => None,
         }
     }

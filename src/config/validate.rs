@@ -433,5 +433,23 @@ fn validate_provider(provider: &ProviderConfig) -> std::result::Result<(), Strin
                 "price_per_image / price_per_second: expected numbers >= 0",
             )
         }
+        ProviderConfig::Stability(c) => {
+            check(
+                (64..=4096).contains(&c.max_side) && c.timeout_secs > 0,
+                "expected max_side 64-4096 and timeout_secs > 0",
+            )?;
+            check(
+                providers::STABILITY_OUTPUT_FORMATS.contains(&c.output_format.as_str()),
+                "output_format: expected png, jpeg or webp",
+            )?;
+            check(
+                !c.api_key_env.is_empty(),
+                "api_key_env: expected a variable name",
+            )?;
+            check(
+                price(c.price_per_image),
+                "price_per_image: expected a number >= 0",
+            )
+        }
     }
 }

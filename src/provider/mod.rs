@@ -1,5 +1,5 @@
 //! Image providers: one interface, the built-in engines, and one file per
-//! vendor (SD WebUI, Leonardo.Ai, Replicate).
+//! vendor (SD WebUI, Leonardo.Ai, Replicate, Stability AI).
 //!
 //! A provider turns a photo, the three parameters and the prompt into a
 //! render. Calls are async so that network providers can run concurrently;
@@ -10,6 +10,7 @@ mod download;
 pub mod leonardo;
 pub mod replicate;
 pub mod sdwebui;
+pub mod stability;
 mod upload;
 
 /// Re-exported: providers hold their keys as [`crate::http::Secret`].
@@ -351,6 +352,19 @@ pub fn build(
                 token,
                 http::HttpPolicy::default(),
             )?)
+        }
+        ProviderConfig::Stability(c) => {
+            let key = read_secret(&c.name, &c.api_key_env, env)?;
+            // Synchronous: the one call is the render, bounded by
+            // `timeout_secs`. No Retry-After is documented, and a 429 locks
+            // the key out for a while: wait at least 10 s before a retry.
+            let policy = http::HttpPolicy {
+                request_timeout: std::time::Duration::from_secs(c.timeout_secs),
+                base_backoff: std::time::Duration::from_secs(10),
+                max_backoff: std::time::Duration::from_secs(60),
+                ..http::HttpPolicy::default()
+            };
+            Arc::new(stability::Stability::new(c.clone(), key, policy)?)
         }
     })
 }
