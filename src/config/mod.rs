@@ -32,8 +32,9 @@ pub use guard::GuardConfig;
 pub use load::{ConfigSource, load, locate, parse};
 pub use optimizer::OptimizerConfig;
 pub use providers::{
-    BuiltinConfig, LeonardoConfig, LeonardoStructure, ProviderConfig, REPLICATE_DEFAULT_VERSION,
-    REPLICATE_RESERVED_INPUTS, ReplicateConfig, ReplicateSchema, SdWebuiConfig, StabilityConfig,
+    BflConfig, BflModel, BuiltinConfig, LeonardoConfig, LeonardoStructure, ProviderConfig,
+    REPLICATE_DEFAULT_VERSION, REPLICATE_RESERVED_INPUTS, ReplicateConfig, ReplicateSchema,
+    SdWebuiConfig, StabilityConfig,
 };
 pub use reward::{CLIP_MEAN, CLIP_STD, RewardConfig};
 
@@ -139,7 +140,10 @@ mod tests {
                 config.providers[0].kind()
             })
             .collect();
-        assert_eq!(kinds, ["sd-webui", "leonardo", "replicate"]);
+        assert_eq!(
+            kinds,
+            ["sd-webui", "leonardo", "replicate", "stability", "bfl"]
+        );
     }
 
     /// The example's commented `[evolution.embeddings]` block, uncommented,

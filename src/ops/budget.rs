@@ -63,6 +63,7 @@ fn configured_price(p: &ProviderConfig) -> Option<f64> {
         ProviderConfig::Leonardo(c) => c.price_per_image,
         ProviderConfig::Replicate(c) => c.price_per_image,
         ProviderConfig::Stability(c) => c.price_per_image,
+        ProviderConfig::Bfl(c) => c.price_per_image,
         _ => None,
     }
 }

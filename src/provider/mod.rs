@@ -1,10 +1,11 @@
 //! Image providers: one interface, the built-in engines, and one file per
-//! vendor (SD WebUI, Leonardo.Ai, Replicate, Stability AI).
+//! vendor (SD WebUI, Leonardo.Ai, Replicate, Stability AI, Black Forest Labs).
 //!
 //! A provider turns a photo, the three parameters and the prompt into a
 //! render. Calls are async so that network providers can run concurrently;
 //! the built-in engines do their CPU work on blocking threads.
 
+pub mod bfl;
 mod builtin;
 mod download;
 pub mod leonardo;
@@ -365,6 +366,16 @@ pub fn build(
                 ..http::HttpPolicy::default()
             };
             Arc::new(stability::Stability::new(c.clone(), key, policy)?)
+        }
+        ProviderConfig::Bfl(c) => {
+            let key = read_secret(&c.name, &c.api_key_env, env)?;
+            // Per request: the API answers quickly; the render as a whole is
+            // bounded by `timeout_secs` (submit, polls, download).
+            let policy = http::HttpPolicy {
+                request_timeout: std::time::Duration::from_secs(c.timeout_secs.clamp(1, 60)),
+                ..http::HttpPolicy::default()
+            };
+            Arc::new(bfl::Bfl::new(c.clone(), key, policy)?)
         }
     })
 }
