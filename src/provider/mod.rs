@@ -48,7 +48,12 @@ pub struct SourcePhoto {
     pub format: ImageFormat,
     analysis: OnceLock<Analysis>,
     uploads: Mutex<HashMap<u32, Arc<UploadImage>>>,
+    remote_ids: Mutex<HashMap<String, RemoteId>>,
 }
+
+/// Where an arm keeps the id its service gave this photo once uploaded
+/// (see [`SourcePhoto::remote_id`]).
+pub type RemoteId = Arc<tokio::sync::OnceCell<String>>;
 
 impl SourcePhoto {
     /// Wraps a decoded photo.
@@ -60,7 +65,18 @@ impl SourcePhoto {
             format,
             analysis: OnceLock::new(),
             uploads: Mutex::new(HashMap::new()),
+            remote_ids: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The slot where the arm `arm` keeps the id its service gave this
+    /// photo (Leonardo's init image), shared by the photo's variants so
+    /// that the photo goes up once per batch, not once per variant. It
+    /// stays empty until an upload succeeds: a failed or cancelled upload
+    /// leaves it for the next variant to try again.
+    pub fn remote_id(&self, arm: &str) -> RemoteId {
+        let mut ids = self.remote_ids.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(ids.entry(arm.to_string()).or_default())
     }
 
     /// The built-in engines' analysis, computed on first use and shared.
