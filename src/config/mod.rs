@@ -356,6 +356,15 @@ mod tests {
             message(parse("f", &reserved, NO_ENV)).contains("extra_input.prompt_strength"),
             "the optimizer's knob cannot be pinned"
         );
+        let flux = text.replace("extra_input", "schema = \"flux-kontext-pro\"\nextra_input");
+        assert!(message(parse("f", &flux, NO_ENV)).contains("a FLUX schema needs model"));
+        let flux_model = flux.replace(
+            "extra_input",
+            "model = \"black-forest-labs/flux-kontext-pro\"\nextra_input",
+        );
+        assert!(parse("f", &flux_model, NO_ENV).is_ok());
+        let guidance = text.replace("scheduler", "guidance");
+        assert!(message(parse("f", &guidance, NO_ENV)).contains("extra_input.guidance"));
         let steps = text.replace("type = \"leonardo\"", "type = \"leonardo\"\nsteps = 5");
         assert!(message(parse("f", &steps, NO_ENV)).contains("steps: expected 10-60"));
     }

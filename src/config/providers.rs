@@ -142,6 +142,27 @@ pub enum ReplicateSchema {
     /// `fofr/sdxl-multi-controlnet-lora`: img2img plus `controlnet_1`
     /// (edge_canny) on the same photo with a conditioning scale.
     SdxlMultiControlnet,
+    /// `black-forest-labs/flux-kontext-pro`: `input_image` and the prompt
+    /// only (no knob has a field).
+    FluxKontextPro,
+    /// `black-forest-labs/flux-depth-pro`: `control_image`, `guidance` 1–100.
+    FluxDepthPro,
+    /// `black-forest-labs/flux-canny-pro`: `control_image`, `guidance` 1–50.
+    FluxCannyPro,
+    /// `black-forest-labs/flux-dev` img2img: `image`, `prompt_strength`,
+    /// `guidance` 0–10 (no structure control).
+    FluxDev,
+}
+
+impl ReplicateSchema {
+    /// Whether this is one of the FLUX schemas (official models: `model`
+    /// or `version` must name it).
+    pub fn is_flux(self) -> bool {
+        !matches!(
+            self,
+            ReplicateSchema::InteriorDesign | ReplicateSchema::SdxlMultiControlnet
+        )
+    }
 }
 
 /// A Replicate arm.
@@ -207,7 +228,7 @@ pub const REPLICATE_DEFAULT_VERSION: &str =
 /// Model inputs latina derives from the photo, the prompts, the optimizer's
 /// parameters or `steps`. `extra_input` may not set them: a fixed value
 /// would silently cut the optimizer (or the photo) off from the render.
-pub const REPLICATE_RESERVED_INPUTS: [&str; 8] = [
+pub const REPLICATE_RESERVED_INPUTS: [&str; 12] = [
     "image",
     "controlnet_1_image",
     "prompt",
@@ -216,6 +237,10 @@ pub const REPLICATE_RESERVED_INPUTS: [&str; 8] = [
     "guidance_scale",
     "controlnet_1_conditioning_scale",
     "num_inference_steps",
+    "input_image",
+    "control_image",
+    "guidance",
+    "steps",
 ];
 
 impl ReplicateConfig {

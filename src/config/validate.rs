@@ -390,6 +390,10 @@ fn validate_provider(provider: &ProviderConfig) -> std::result::Result<(), Strin
                 !(c.version.is_some() && c.model.is_some()),
                 "set either version or model, not both",
             )?;
+            check(
+                !c.schema.is_flux() || c.version.is_some() || c.model.is_some(),
+                "a FLUX schema needs model (e.g. \"black-forest-labs/flux-kontext-pro\") or version",
+            )?;
             if let Some(model) = &c.model {
                 check(
                     model.split('/').count() == 2 && !model.contains(':'),

@@ -168,15 +168,7 @@ impl Bfl {
 
     /// The prompt as sent: the negative prompt folded in (no field for it).
     pub fn prompt(request: &RenderRequest) -> String {
-        let negative = request.negative_prompt.trim();
-        if negative.is_empty() {
-            request.prompt.clone()
-        } else {
-            format!(
-                "{}. Avoid: {negative}.",
-                request.prompt.trim_end_matches('.')
-            )
-        }
+        super::folded_prompt(&request.prompt, &request.negative_prompt)
     }
 
     /// The JSON body of the submit; `image` is the photo as bare base64.

@@ -435,6 +435,20 @@ impl Check {
     }
 }
 
+/// The prompt for a model with no negative-prompt field: the negative
+/// prompt folded in as `… Avoid: ….` (unchanged when it is empty).
+pub fn folded_prompt(prompt: &str, negative: &str) -> String {
+    let negative = negative.trim();
+    if negative.is_empty() {
+        prompt.to_string()
+    } else {
+        format!(
+            "{}. Avoid: {negative}.",
+            prompt.trim_end().trim_end_matches('.')
+        )
+    }
+}
+
 /// Checks that `bytes` are an image latina can read and wraps them.
 ///
 /// # Errors
