@@ -97,10 +97,7 @@ impl Respond for FakeSubmit {
         if let Some(extra) = object.keys().find(|k| !allowed.contains(&k.as_str())) {
             return fastapi_error(extra, "Extra inputs are not permitted", "extra_forbidden");
         }
-        if !body["prompt"]
-            .as_str()
-            .is_some_and(|p| !p.trim().is_empty())
-        {
+        if body["prompt"].as_str().is_none_or(|p| p.trim().is_empty()) {
             return fastapi_error("prompt", "Field required", "missing");
         }
         let image_ok = body["input_image"].as_str().is_some_and(|i| {
@@ -113,7 +110,7 @@ impl Respond for FakeSubmit {
             return fastapi_error("input_image", "not a base64 image", "value_error");
         }
         let most = if self.flex { 5 } else { 6 };
-        if !body["safety_tolerance"].as_u64().is_some_and(|s| s <= most) {
+        if body["safety_tolerance"].as_u64().is_none_or(|s| s > most) {
             return fastapi_error("safety_tolerance", "out of range", "less_than_equal");
         }
         if !["jpeg", "png", "webp"].contains(&body["output_format"].as_str().unwrap_or("png")) {
