@@ -1018,3 +1018,48 @@ async fn check_accepts_a_good_key_and_reports_a_rejected_one() {
     assert!(!checks[0].ok);
     assert_eq!(checks[0].detail, "cannot connect");
 }
+
+#[tokio::test]
+async fn the_variants_of_one_photo_share_one_upload_and_a_failed_upload_is_tried_again() {
+    let server = MockServer::start().await;
+    mount_happy(&server).await;
+    let p = provider(&server);
+    let first = request();
+    // Clones share the photo (`source` is an Arc), as enhance's variants do.
+    let renders = (0..3).map(|_| tokio::spawn(Arc::clone(&p).render(first.clone(), no_progress())));
+    let handles: Vec<_> = renders.collect();
+    for h in handles {
+        h.await.unwrap().unwrap();
+    }
+    assert_eq!(requests_to(&server, "POST", "/init-image").await.len(), 1);
+    assert_eq!(requests_to(&server, "POST", "/s3-upload").await.len(), 1);
+    let posts = requests_to(&server, "POST", "/generations").await;
+    assert_eq!(posts.len(), 3);
+    for post in &posts {
+        let body: serde_json::Value = serde_json::from_slice(&post.body).unwrap();
+        assert_eq!(body["init_image_id"], "init-1", "{body}");
+    }
+    // Another photo is uploaded for itself.
+    p.render(request(), no_progress()).await.unwrap();
+    assert_eq!(requests_to(&server, "POST", "/s3-upload").await.len(), 2);
+
+    // A refused upload leaves nothing behind: the next variant uploads again.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/init-image"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(serde_json::json!({"error": "bad", "code": "x"})),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    mount_happy(&server).await;
+    let p = provider(&server);
+    let shared = request();
+    let again = shared.clone();
+    assert!(Arc::clone(&p).render(shared, no_progress()).await.is_err());
+    p.render(again, no_progress()).await.unwrap();
+    assert_eq!(requests_to(&server, "POST", "/init-image").await.len(), 2);
+    assert_eq!(requests_to(&server, "POST", "/s3-upload").await.len(), 1);
+}

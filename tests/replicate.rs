@@ -1265,3 +1265,105 @@ async fn nobody_listening_is_a_connect_error_for_render_and_check() {
         "{checks:?}"
     );
 }
+
+#[tokio::test]
+async fn flux_schemas_on_official_models_send_only_their_own_fields() {
+    // (schema, model, expected input keys, mapped values)
+    let cases: [(&str, &str, &[&str], Value); 4] = [
+        (
+            "flux-kontext-pro",
+            "black-forest-labs/flux-kontext-pro",
+            &[
+                "aspect_ratio",
+                "input_image",
+                "prompt",
+                "safety_tolerance",
+                "seed",
+            ],
+            json!({"safety_tolerance": 2, "aspect_ratio": "match_input_image"}),
+        ),
+        (
+            "flux-depth-pro",
+            "black-forest-labs/flux-depth-pro",
+            &["control_image", "guidance", "prompt", "seed", "steps"],
+            // guidance_scale 8.5 → 10 + 3.5 × 20/7 = 20; steps 25.
+            json!({"guidance": 20.0, "steps": 25}),
+        ),
+        (
+            "flux-canny-pro",
+            "black-forest-labs/flux-canny-pro",
+            &["control_image", "guidance", "prompt", "seed", "steps"],
+            json!({"guidance": 20.0, "steps": 25}),
+        ),
+        (
+            "flux-dev",
+            "black-forest-labs/flux-dev",
+            &[
+                "guidance",
+                "image",
+                "num_inference_steps",
+                "prompt",
+                "prompt_strength",
+                "seed",
+            ],
+            // guidance_scale 8.5 is within flux-dev's 0–10.
+            json!({"prompt_strength": 0.35, "guidance": 8.5, "num_inference_steps": 25}),
+        ),
+    ];
+    for (schema, model, keys, values) in cases {
+        let server = MockServer::start().await;
+        let create_path = format!("/v1/models/{model}/predictions");
+        succeed_at_once(&server, &create_path, json!(output_url(&server))).await;
+        let cfg = config(&server, json!({"model": model, "schema": schema}));
+        provider(cfg, quick_policy())
+            .render(request(), no_progress())
+            .await
+            .unwrap();
+        let creates = requests_to(&server, "POST", &create_path).await;
+        assert_eq!(creates.len(), 1, "{schema}");
+        let body = body_json(&creates[0]);
+        assert!(body.get("version").is_none(), "{schema}: {body}");
+        let input = body["input"].as_object().unwrap();
+        let mut sent: Vec<&str> = input.keys().map(String::as_str).collect();
+        sent.sort_unstable();
+        assert_eq!(sent, keys, "{schema}");
+        assert_eq!(
+            input["prompt"], "japandi bedroom, linen, warm light. Avoid: cartoon, blurry.",
+            "{schema}: no negative_prompt field, folded in"
+        );
+        for (k, v) in values.as_object().unwrap() {
+            assert_eq!(&input[k], v, "{schema}.{k}");
+        }
+        let image_key = keys.iter().find(|k| k.ends_with("image")).unwrap();
+        assert!(
+            input[*image_key]
+                .as_str()
+                .unwrap()
+                .starts_with("data:image/jpeg;base64,"),
+            "{schema}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn canny_guidance_is_clamped_to_its_narrower_range() {
+    let server = MockServer::start().await;
+    let create_path = "/v1/models/black-forest-labs/flux-canny-pro/predictions";
+    succeed_at_once(&server, create_path, json!(output_url(&server))).await;
+    let cfg = config(
+        &server,
+        json!({"model": "black-forest-labs/flux-canny-pro", "schema": "flux-canny-pro", "steps": 80}),
+    );
+    let p = Params {
+        init_strength: 0.3,
+        guidance_scale: 30.0,
+        controlnet_weight: 0.9,
+    };
+    provider(cfg, quick_policy())
+        .render(request_with(p), no_progress())
+        .await
+        .unwrap();
+    let input = &body_json(&requests_to(&server, "POST", create_path).await[0])["input"];
+    assert_eq!(input["guidance"], 50.0);
+    assert_eq!(input["steps"], 50);
+}

@@ -34,8 +34,9 @@ pub use guard::GuardConfig;
 pub use load::{ConfigSource, load, locate, parse};
 pub use optimizer::OptimizerConfig;
 pub use providers::{
-    BuiltinConfig, LeonardoConfig, LeonardoStructure, ProviderConfig, REPLICATE_DEFAULT_VERSION,
-    REPLICATE_RESERVED_INPUTS, ReplicateConfig, ReplicateSchema, SdWebuiConfig,
+    BflConfig, BflModel, BuiltinConfig, LeonardoConfig, LeonardoStructure, ProviderConfig,
+    REPLICATE_DEFAULT_VERSION, REPLICATE_RESERVED_INPUTS, ReplicateConfig, ReplicateSchema,
+    SdWebuiConfig, StabilityConfig,
 };
 pub use reward::{CLIP_MEAN, CLIP_STD, RewardConfig};
 pub use serve::ServeConfig;
@@ -167,7 +168,10 @@ mod tests {
                 config.providers[0].kind()
             })
             .collect();
-        assert_eq!(kinds, ["sd-webui", "leonardo", "replicate"]);
+        assert_eq!(
+            kinds,
+            ["sd-webui", "leonardo", "replicate", "stability", "bfl"]
+        );
     }
 
     /// The example's commented `[evolution.embeddings]` block, uncommented,
@@ -380,6 +384,15 @@ mod tests {
             message(parse("f", &reserved, NO_ENV)).contains("extra_input.prompt_strength"),
             "the optimizer's knob cannot be pinned"
         );
+        let flux = text.replace("extra_input", "schema = \"flux-kontext-pro\"\nextra_input");
+        assert!(message(parse("f", &flux, NO_ENV)).contains("a FLUX schema needs model"));
+        let flux_model = flux.replace(
+            "extra_input",
+            "model = \"black-forest-labs/flux-kontext-pro\"\nextra_input",
+        );
+        assert!(parse("f", &flux_model, NO_ENV).is_ok());
+        let guidance = text.replace("scheduler", "guidance");
+        assert!(message(parse("f", &guidance, NO_ENV)).contains("extra_input.guidance"));
         let steps = text.replace("type = \"leonardo\"", "type = \"leonardo\"\nsteps = 5");
         assert!(message(parse("f", &steps, NO_ENV)).contains("steps: expected 10-60"));
     }

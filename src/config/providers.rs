@@ -22,6 +22,10 @@ pub enum ProviderConfig {
     Leonardo(LeonardoConfig),
     /// Stable Diffusion img2img + ControlNet on Replicate.
     Replicate(ReplicateConfig),
+    /// Stability AI's structure control (`/v2beta/stable-image/control/structure`).
+    Stability(StabilityConfig),
+    /// FLUX by Black Forest Labs (`api.bfl.ai`): Kontext / FLUX.2 editing.
+    Bfl(BflConfig),
 }
 
 /// A built-in engine arm.
@@ -138,6 +142,27 @@ pub enum ReplicateSchema {
     /// `fofr/sdxl-multi-controlnet-lora`: img2img plus `controlnet_1`
     /// (edge_canny) on the same photo with a conditioning scale.
     SdxlMultiControlnet,
+    /// `black-forest-labs/flux-kontext-pro`: `input_image` and the prompt
+    /// only (no knob has a field).
+    FluxKontextPro,
+    /// `black-forest-labs/flux-depth-pro`: `control_image`, `guidance` 1–100.
+    FluxDepthPro,
+    /// `black-forest-labs/flux-canny-pro`: `control_image`, `guidance` 1–50.
+    FluxCannyPro,
+    /// `black-forest-labs/flux-dev` img2img: `image`, `prompt_strength`,
+    /// `guidance` 0–10 (no structure control).
+    FluxDev,
+}
+
+impl ReplicateSchema {
+    /// Whether this is one of the FLUX schemas (official models: `model`
+    /// or `version` must name it).
+    pub fn is_flux(self) -> bool {
+        !matches!(
+            self,
+            ReplicateSchema::InteriorDesign | ReplicateSchema::SdxlMultiControlnet
+        )
+    }
 }
 
 /// A Replicate arm.
@@ -203,7 +228,7 @@ pub const REPLICATE_DEFAULT_VERSION: &str =
 /// Model inputs latina derives from the photo, the prompts, the optimizer's
 /// parameters or `steps`. `extra_input` may not set them: a fixed value
 /// would silently cut the optimizer (or the photo) off from the render.
-pub const REPLICATE_RESERVED_INPUTS: [&str; 8] = [
+pub const REPLICATE_RESERVED_INPUTS: [&str; 12] = [
     "image",
     "controlnet_1_image",
     "prompt",
@@ -212,6 +237,10 @@ pub const REPLICATE_RESERVED_INPUTS: [&str; 8] = [
     "guidance_scale",
     "controlnet_1_conditioning_scale",
     "num_inference_steps",
+    "input_image",
+    "control_image",
+    "guidance",
+    "steps",
 ];
 
 impl ReplicateConfig {
@@ -228,6 +257,149 @@ impl ReplicateConfig {
             ),
         }
     }
+}
+
+/// A Stability AI structure-control arm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StabilityConfig {
+    /// Arm name, e.g. `stability`.
+    pub name: String,
+    /// API base URL (a proxy or a test server may stand in).
+    #[serde(default = "stability_base_url")]
+    pub base_url: String,
+    /// Environment variable holding the API key.
+    #[serde(default = "stability_key_env")]
+    pub api_key_env: String,
+    /// Longest side of the photo sent (the render keeps its aspect).
+    #[serde(default = "default_max_side")]
+    pub max_side: u32,
+    /// `output_format`: `png`, `jpeg` or `webp`.
+    #[serde(default = "stability_output_format")]
+    pub output_format: String,
+    /// `style_preset`, e.g. `photographic`; unset sends none.
+    #[serde(default)]
+    pub style_preset: Option<String>,
+    /// Seconds one render may take (the call is synchronous), retries included.
+    #[serde(default = "stability_timeout")]
+    pub timeout_secs: u64,
+    /// Dollars per render (the API reports no cost).
+    #[serde(default)]
+    pub price_per_image: Option<f64>,
+}
+
+/// Which BFL endpoint renders (`POST /v1/<model>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum BflModel {
+    /// FLUX.1 Kontext [pro]: prompt-only editing, no knobs.
+    #[default]
+    #[serde(rename = "flux-kontext-pro")]
+    KontextPro,
+    /// FLUX.1 Kontext [max]: as [pro], dearer.
+    #[serde(rename = "flux-kontext-max")]
+    KontextMax,
+    /// FLUX.2 [pro]: prompt-only editing, no knobs.
+    #[serde(rename = "flux-2-pro")]
+    Flux2Pro,
+    /// FLUX.2 [flex]: editing with `guidance` and `steps`.
+    #[serde(rename = "flux-2-flex")]
+    Flux2Flex,
+}
+
+impl BflModel {
+    /// The endpoint name, as in `POST /v1/<name>`.
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            BflModel::KontextPro => "flux-kontext-pro",
+            BflModel::KontextMax => "flux-kontext-max",
+            BflModel::Flux2Pro => "flux-2-pro",
+            BflModel::Flux2Flex => "flux-2-flex",
+        }
+    }
+
+    /// The highest `safety_tolerance` the endpoint takes.
+    pub fn max_safety_tolerance(self) -> u8 {
+        match self {
+            BflModel::KontextPro | BflModel::KontextMax => 6,
+            BflModel::Flux2Pro | BflModel::Flux2Flex => 5,
+        }
+    }
+}
+
+/// A Black Forest Labs FLUX arm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BflConfig {
+    /// Arm name, e.g. `flux`.
+    pub name: String,
+    /// API base URL (`https://api.eu.bfl.ai` for the EU host; a test server may stand in).
+    #[serde(default = "bfl_base_url")]
+    pub base_url: String,
+    /// Environment variable holding the API key (sent as `x-key`).
+    #[serde(default = "bfl_key_env")]
+    pub api_key_env: String,
+    /// The endpoint.
+    #[serde(default)]
+    pub model: BflModel,
+    /// Longest side of the photo sent.
+    #[serde(default = "default_max_side")]
+    pub max_side: u32,
+    /// `output_format`: `png`, `jpeg` or `webp`.
+    #[serde(default = "stability_output_format")]
+    pub output_format: String,
+    /// `safety_tolerance` (0–6 Kontext, 0–5 FLUX.2).
+    #[serde(default = "bfl_safety")]
+    pub safety_tolerance: u8,
+    /// `steps` (FLUX.2 [flex] only, 1–50).
+    #[serde(default = "bfl_steps")]
+    pub steps: u32,
+    /// First wait between polls, seconds (grows to 4× this).
+    #[serde(default = "bfl_poll_interval")]
+    pub poll_interval_secs: f64,
+    /// Seconds one render may take, submit to download.
+    #[serde(default = "default_render_timeout")]
+    pub timeout_secs: u64,
+    /// Dollars per BFL credit (the submit answer's `cost` is in credits).
+    #[serde(default = "bfl_usd_per_credit")]
+    pub usd_per_credit: f64,
+    /// Dollars per render, used when the API reports no cost.
+    #[serde(default)]
+    pub price_per_image: Option<f64>,
+}
+
+fn bfl_base_url() -> String {
+    "https://api.bfl.ai".into()
+}
+fn bfl_key_env() -> String {
+    "BFL_API_KEY".into()
+}
+fn bfl_safety() -> u8 {
+    2
+}
+fn bfl_steps() -> u32 {
+    50
+}
+fn bfl_poll_interval() -> f64 {
+    1.0
+}
+fn bfl_usd_per_credit() -> f64 {
+    0.01
+}
+
+/// The `output_format` values Stability accepts.
+pub const STABILITY_OUTPUT_FORMATS: [&str; 3] = ["png", "jpeg", "webp"];
+
+fn stability_base_url() -> String {
+    "https://api.stability.ai".into()
+}
+fn stability_key_env() -> String {
+    "STABILITY_API_KEY".into()
+}
+fn stability_output_format() -> String {
+    "png".into()
+}
+fn stability_timeout() -> u64 {
+    120
 }
 
 fn default_controlnet_module() -> String {
@@ -281,6 +453,8 @@ impl ProviderConfig {
             ProviderConfig::SdWebui(c) => &c.name,
             ProviderConfig::Leonardo(c) => &c.name,
             ProviderConfig::Replicate(c) => &c.name,
+            ProviderConfig::Stability(c) => &c.name,
+            ProviderConfig::Bfl(c) => &c.name,
         }
     }
 
@@ -300,6 +474,8 @@ impl ProviderConfig {
             ProviderConfig::SdWebui(_) => "sd-webui",
             ProviderConfig::Leonardo(_) => "leonardo",
             ProviderConfig::Replicate(_) => "replicate",
+            ProviderConfig::Stability(_) => "stability",
+            ProviderConfig::Bfl(_) => "bfl",
         }
     }
 
@@ -309,6 +485,8 @@ impl ProviderConfig {
             ProviderConfig::SdWebui(c) => Some(&c.base_url),
             ProviderConfig::Leonardo(c) => Some(&c.base_url),
             ProviderConfig::Replicate(c) => Some(&c.base_url),
+            ProviderConfig::Stability(c) => Some(&c.base_url),
+            ProviderConfig::Bfl(c) => Some(&c.base_url),
             _ => None,
         }
     }
@@ -319,6 +497,8 @@ impl ProviderConfig {
             ProviderConfig::SdWebui(c) => c.auth_env.as_deref(),
             ProviderConfig::Leonardo(c) => Some(&c.api_key_env),
             ProviderConfig::Replicate(c) => Some(&c.token_env),
+            ProviderConfig::Stability(c) => Some(&c.api_key_env),
+            ProviderConfig::Bfl(c) => Some(&c.api_key_env),
             _ => None,
         }
     }

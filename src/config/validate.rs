@@ -390,6 +390,10 @@ fn validate_provider(provider: &ProviderConfig) -> std::result::Result<(), Strin
                 !(c.version.is_some() && c.model.is_some()),
                 "set either version or model, not both",
             )?;
+            check(
+                !c.schema.is_flux() || c.version.is_some() || c.model.is_some(),
+                "a FLUX schema needs model (e.g. \"black-forest-labs/flux-kontext-pro\") or version",
+            )?;
             if let Some(model) = &c.model {
                 check(
                     model.split('/').count() == 2 && !model.contains(':'),
@@ -431,6 +435,55 @@ fn validate_provider(provider: &ProviderConfig) -> std::result::Result<(), Strin
             check(
                 price(c.price_per_image) && price(c.price_per_second),
                 "price_per_image / price_per_second: expected numbers >= 0",
+            )
+        }
+        ProviderConfig::Stability(c) => {
+            check(
+                (64..=4096).contains(&c.max_side) && c.timeout_secs > 0,
+                "expected max_side 64-4096 and timeout_secs > 0",
+            )?;
+            check(
+                providers::STABILITY_OUTPUT_FORMATS.contains(&c.output_format.as_str()),
+                "output_format: expected png, jpeg or webp",
+            )?;
+            check(
+                !c.api_key_env.is_empty(),
+                "api_key_env: expected a variable name",
+            )?;
+            check(
+                price(c.price_per_image),
+                "price_per_image: expected a number >= 0",
+            )
+        }
+        ProviderConfig::Bfl(c) => {
+            check(
+                (64..=4096).contains(&c.max_side) && (1..=50).contains(&c.steps),
+                "expected max_side 64-4096 and steps 1-50",
+            )?;
+            let most = c.model.max_safety_tolerance();
+            if c.safety_tolerance > most {
+                return Err(format!(
+                    "safety_tolerance: expected 0-{most} for {}",
+                    c.model.endpoint()
+                ));
+            }
+            check(
+                providers::STABILITY_OUTPUT_FORMATS.contains(&c.output_format.as_str()),
+                "output_format: expected png, jpeg or webp",
+            )?;
+            check(
+                c.poll_interval_secs.is_finite()
+                    && (0.01..=60.0).contains(&c.poll_interval_secs)
+                    && c.timeout_secs > 0,
+                "expected poll_interval_secs 0.01-60 and timeout_secs > 0",
+            )?;
+            check(
+                !c.api_key_env.is_empty(),
+                "api_key_env: expected a variable name",
+            )?;
+            check(
+                price(c.price_per_image) && price(Some(c.usd_per_credit)),
+                "price_per_image / usd_per_credit: expected numbers >= 0",
             )
         }
     }

@@ -62,6 +62,8 @@ fn configured_price(p: &ProviderConfig) -> Option<f64> {
         ProviderConfig::SdWebui(c) => c.price_per_image,
         ProviderConfig::Leonardo(c) => c.price_per_image,
         ProviderConfig::Replicate(c) => c.price_per_image,
+        ProviderConfig::Stability(c) => c.price_per_image,
+        ProviderConfig::Bfl(c) => c.price_per_image,
         _ => None,
     }
 }

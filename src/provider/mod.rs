@@ -1,15 +1,17 @@
 //! Image providers: one interface, the built-in engines, and one file per
-//! vendor (SD WebUI, Leonardo.Ai, Replicate).
+//! vendor (SD WebUI, Leonardo.Ai, Replicate, Stability AI, Black Forest Labs).
 //!
 //! A provider turns a photo, the three parameters and the prompt into a
 //! render. Calls are async so that network providers can run concurrently;
 //! the built-in engines do their CPU work on blocking threads.
 
+pub mod bfl;
 mod builtin;
 mod download;
 pub mod leonardo;
 pub mod replicate;
 pub mod sdwebui;
+pub mod stability;
 mod upload;
 
 /// Re-exported: providers hold their keys as [`crate::http::Secret`].
@@ -46,7 +48,12 @@ pub struct SourcePhoto {
     pub format: ImageFormat,
     analysis: OnceLock<Analysis>,
     uploads: Mutex<HashMap<u32, Arc<UploadImage>>>,
+    remote_ids: Mutex<HashMap<String, RemoteId>>,
 }
+
+/// Where an arm keeps the id its service gave this photo once uploaded
+/// (see [`SourcePhoto::remote_id`]).
+pub type RemoteId = Arc<tokio::sync::OnceCell<String>>;
 
 impl SourcePhoto {
     /// Wraps a decoded photo.
@@ -58,7 +65,18 @@ impl SourcePhoto {
             format,
             analysis: OnceLock::new(),
             uploads: Mutex::new(HashMap::new()),
+            remote_ids: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The slot where the arm `arm` keeps the id its service gave this
+    /// photo (Leonardo's init image), shared by the photo's variants so
+    /// that the photo goes up once per batch, not once per variant. It
+    /// stays empty until an upload succeeds: a failed or cancelled upload
+    /// leaves it for the next variant to try again.
+    pub fn remote_id(&self, arm: &str) -> RemoteId {
+        let mut ids = self.remote_ids.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(ids.entry(arm.to_string()).or_default())
     }
 
     /// The built-in engines' analysis, computed on first use and shared.
@@ -352,6 +370,29 @@ pub fn build(
                 http::HttpPolicy::default(),
             )?)
         }
+        ProviderConfig::Stability(c) => {
+            let key = read_secret(&c.name, &c.api_key_env, env)?;
+            // Synchronous: the one call is the render, bounded by
+            // `timeout_secs`. No Retry-After is documented, and a 429 locks
+            // the key out for a while: wait at least 10 s before a retry.
+            let policy = http::HttpPolicy {
+                request_timeout: std::time::Duration::from_secs(c.timeout_secs),
+                base_backoff: std::time::Duration::from_secs(10),
+                max_backoff: std::time::Duration::from_secs(60),
+                ..http::HttpPolicy::default()
+            };
+            Arc::new(stability::Stability::new(c.clone(), key, policy)?)
+        }
+        ProviderConfig::Bfl(c) => {
+            let key = read_secret(&c.name, &c.api_key_env, env)?;
+            // Per request: the API answers quickly; the render as a whole is
+            // bounded by `timeout_secs` (submit, polls, download).
+            let policy = http::HttpPolicy {
+                request_timeout: std::time::Duration::from_secs(c.timeout_secs.clamp(1, 60)),
+                ..http::HttpPolicy::default()
+            };
+            Arc::new(bfl::Bfl::new(c.clone(), key, policy)?)
+        }
     })
 }
 
@@ -391,6 +432,20 @@ impl Check {
             ok: false,
             detail,
         }
+    }
+}
+
+/// The prompt for a model with no negative-prompt field: the negative
+/// prompt folded in as `… Avoid: ….` (unchanged when it is empty).
+pub fn folded_prompt(prompt: &str, negative: &str) -> String {
+    let negative = negative.trim();
+    if negative.is_empty() {
+        prompt.to_string()
+    } else {
+        format!(
+            "{}. Avoid: {negative}.",
+            prompt.trim_end().trim_end_matches('.')
+        )
     }
 }
 

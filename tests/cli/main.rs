@@ -19,6 +19,7 @@ mod interactive;
 mod issue13_http;
 mod issue13_leaks;
 mod leonardo;
+mod modern_arms;
 mod offline_loop;
 mod prefer;
 mod providers;

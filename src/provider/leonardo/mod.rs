@@ -28,6 +28,9 @@
 //!   the deadline may still finish and be billed; errors say so.
 //! * Leonardo reports errors as `{"error","path","code"}`, sometimes with a
 //!   2xx status: any answer with a top-level `error` is an error.
+//! * The photo is uploaded once per photo, not once per variant: the
+//!   variants of one photo share the init image id
+//!   ([`super::SourcePhoto::remote_id`]).
 //! * Cost: `sdGenerationJob.cost` when its unit is `DOLLARS`, else the
 //!   configured `price_per_image`, else unknown.
 
@@ -149,13 +152,22 @@ impl Leonardo {
             self.http
                 .error("render", "cancelled before the generation was started")
         };
-        let target = until_cancelled(&cancel, self.init_image(&http), not_started).await?;
-        until_cancelled(&cancel, self.upload(&http, &target, &image), not_started).await?;
+        // Once per photo: the variants share the uploaded init image (the
+        // first to get here uploads, the others wait for its id).
+        let slot = request.source.remote_id(&self.config.name);
+        let upload_once = slot.get_or_try_init(|| async {
+            let target = self.init_image(&http).await?;
+            self.upload(&http, &target, &image).await?;
+            Ok::<_, Error>(target.id)
+        });
+        let init_id = until_cancelled(&cancel, upload_once, not_started)
+            .await?
+            .clone();
 
         progress(Stage::Queued);
         let (generation_id, cost) = until_cancelled(
             &cancel,
-            self.create(&http, &request, &target.id, &image),
+            self.create(&http, &request, &init_id, &image),
             || {
                 self.http.error(
                     "POST /generations",

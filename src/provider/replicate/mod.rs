@@ -49,6 +49,9 @@
 //! refuses the keys latina derives from the photo, prompts, optimizer or
 //! `steps` ([`crate::config::REPLICATE_RESERVED_INPUTS`]).
 //!
+//! The FLUX schemas (official `black-forest-labs/*` models) map the
+//! parameters differently: see [`flux`].
+//!
 //! Cost: `price_per_second × metrics.predict_time` plus `price_per_image`,
 //! whichever are configured; unknown (`None`) when neither is, or when
 //! `price_per_second` is set but Replicate reported no `predict_time`.
@@ -57,6 +60,7 @@
 //! Unprocessable Entity: Invalid version or not permitted`; the token and
 //! any data URI are scrubbed from them.
 
+mod flux;
 /// How an inline photo starts.
 mod prediction;
 
@@ -142,6 +146,13 @@ impl Replicate {
     /// The model inputs for one render whose photo is at `image` (a data
     /// URI or a file URL). See the module docs for the mapping.
     pub fn input(&self, request: &RenderRequest, image: &str) -> Map<String, Value> {
+        if self.config.schema.is_flux() {
+            let mut input = flux::input(self.config.schema, self.config.steps, request, image);
+            for (key, value) in &self.config.extra_input {
+                input.insert(key.clone(), value.clone());
+            }
+            return input;
+        }
         let p = request.params;
         let mut input = Map::new();
         input.insert("image".into(), image.into());
@@ -162,7 +173,11 @@ impl Replicate {
         );
         input.insert("num_inference_steps".into(), self.config.steps.into());
         match self.config.schema {
-            ReplicateSchema::InteriorDesign => {}
+            ReplicateSchema::InteriorDesign
+            | ReplicateSchema::FluxKontextPro
+            | ReplicateSchema::FluxDepthPro
+            | ReplicateSchema::FluxCannyPro
+            | ReplicateSchema::FluxDev => {}
             ReplicateSchema::SdxlMultiControlnet => {
                 input.insert("num_outputs".into(), 1.into());
                 input.insert("sizing_strategy".into(), "input_image".into());
