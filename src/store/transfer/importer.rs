@@ -747,11 +747,24 @@ mod tests {
     fn snapshot_rows(store: &mut Store) -> (Vec<BatchRow>, Vec<ExperimentRow>, Vec<EmbeddingRow>) {
         let snapshot = store.snapshot().unwrap();
         let (mut batches, mut experiments, mut embeddings) = (Vec::new(), Vec::new(), Vec::new());
-        snapshot.batches(|row| Ok(batches.push(row))).unwrap();
         snapshot
-            .experiments(|row| Ok(experiments.push(row)))
+            .batches(|row| {
+                batches.push(row);
+                Ok(())
+            })
             .unwrap();
-        snapshot.embeddings(|row| Ok(embeddings.push(row))).unwrap();
+        snapshot
+            .experiments(|row| {
+                experiments.push(row);
+                Ok(())
+            })
+            .unwrap();
+        snapshot
+            .embeddings(|row| {
+                embeddings.push(row);
+                Ok(())
+            })
+            .unwrap();
         (batches, experiments, embeddings)
     }
 
