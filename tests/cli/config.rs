@@ -45,7 +45,13 @@ fn the_user_config_dir_is_used_when_there_is_no_local_file() {
     let dir = env.path("home/.config/latina");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("latina.toml"), "[enhance]\nvariants = 1\n").unwrap();
-    let report = env.json(&["enhance", sample_room().to_str().unwrap()]);
+    let out = env
+        .latina()
+        .env("LATINA_ENHANCE__CANDIDATES", "1")
+        .args(["--json", "enhance", sample_room().to_str().unwrap()])
+        .assert()
+        .success();
+    let report: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(report["variants"].as_array().unwrap().len(), 1);
 }
 

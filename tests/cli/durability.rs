@@ -65,6 +65,7 @@ fn concurrent_enhance_of_the_same_photo_all_succeed() {
                     .args(["--json", "enhance", "--no-rate"])
                     .arg(&photo)
                     .env("LATINA_ENHANCE__VARIANTS", "1")
+                    .env("LATINA_ENHANCE__CANDIDATES", "1")
                     .stdout(Stdio::null())
                     .stderr(Stdio::piped())
                     .spawn()

@@ -19,6 +19,8 @@ fn on_terminal(env: &Env, args: &str, keys: &str) -> String {
         .env("HOME", env.path("home"))
         .env("USER", "tester")
         .env("TERM", "xterm")
+        // As the harness: N pinned to the shown count (see harness.rs).
+        .env("LATINA_ENHANCE__CANDIDATES", "2")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -120,6 +120,7 @@ fn issue13_a_504_on_a_job_creating_request_is_not_resent() {
     leonardo_config(&env, &leo.uri(), 20, "", "");
     let out = env
         .latina()
+        .env("LATINA_ENHANCE__CANDIDATES", "1")
         .env("LEONARDO_API_KEY", LEO_KEY)
         .args(["--json", "enhance", sample_room().to_str().unwrap()])
         .output()
@@ -145,6 +146,7 @@ fn issue13_a_504_on_a_job_creating_request_is_not_resent() {
     replicate_config(&env, &rep, 20);
     let out = env
         .latina()
+        .env("LATINA_ENHANCE__CANDIDATES", "1")
         .env("REPLICATE_API_TOKEN", REP_TOKEN)
         .args(["--json", "enhance", sample_room().to_str().unwrap()])
         .output()
@@ -232,6 +234,7 @@ fn issue13_a_hanging_replicate_create_ends_by_timeout_secs() {
     let started = Instant::now();
     let out = env
         .latina()
+        .env("LATINA_ENHANCE__CANDIDATES", "1")
         .env("REPLICATE_API_TOKEN", REP_TOKEN)
         .args(["--json", "enhance", sample_room().to_str().unwrap()])
         .output()
