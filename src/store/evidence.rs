@@ -49,6 +49,73 @@ impl Window {
     }
 }
 
+/// Every designer's latest stars per experiment, newest first, with one
+/// star for each render the structure guard held back from the designer the
+/// batch was made for (unless they rated it). SQLite takes the bare columns
+/// of a `max()` aggregate from the row holding the maximum
+/// (<https://sqlite.org/lang_select.html#bareagg>).
+const LATEST_STARS_ALL: &str = "
+    SELECT experiment_id, designer, stars, rated_at FROM (
+        SELECT experiment_id, coalesce(rated_by, '') AS designer, stars, rated_at,
+               max(id) AS latest
+        FROM ratings GROUP BY experiment_id, designer
+        UNION ALL
+        SELECT e.id, coalesce(b.made_for, ''), 1, e.finished_at, 0
+        FROM experiments e JOIN batches b ON b.id = e.batch_id
+        WHERE e.guarded = 1 AND e.finished_at IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM ratings r
+                          WHERE r.experiment_id = e.id
+                            AND coalesce(r.rated_by, '') = coalesce(b.made_for, '')))
+    ORDER BY rated_at DESC, latest DESC LIMIT ?1";
+
+/// The same rows as [`LATEST_STARS_ALL`], only the newest `?1`: walks the
+/// ratings from the newest (`ratings_by_time`) keeping a rating unless the
+/// same designer rated the render again later, and stops once it has
+/// enough, instead of grouping every rating ever given.
+const LATEST_STARS_NEWEST: &str = "
+    SELECT experiment_id, designer, stars, rated_at FROM (
+        SELECT * FROM (
+            SELECT r.experiment_id, coalesce(r.rated_by, '') AS designer, r.stars, r.rated_at,
+                   r.id AS latest
+            FROM ratings r INDEXED BY ratings_by_time
+            WHERE NOT EXISTS (SELECT 1 FROM ratings later
+                              WHERE later.experiment_id = r.experiment_id
+                                AND later.id > r.id
+                                AND coalesce(later.rated_by, '') = coalesce(r.rated_by, ''))
+            ORDER BY r.rated_at DESC, r.id DESC LIMIT ?1)
+        UNION ALL
+        SELECT * FROM (
+            SELECT e.id, coalesce(b.made_for, ''), 1, e.finished_at, 0
+            FROM experiments e INDEXED BY experiments_guarded_finished
+            JOIN batches b ON b.id = e.batch_id
+            WHERE e.guarded = 1 AND e.finished_at IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM ratings r
+                              WHERE r.experiment_id = e.id
+                                AND coalesce(r.rated_by, '') = coalesce(b.made_for, ''))
+            ORDER BY e.finished_at DESC LIMIT ?1))
+    ORDER BY rated_at DESC, latest DESC LIMIT ?1";
+
+/// Every designer's latest choice per unordered pair, newest first.
+const LATEST_PREFERENCES_ALL: &str = "
+    SELECT better_id, worse_id, tie, coalesce(rated_by, '') AS designer, rated_at,
+           max(id) AS latest
+    FROM preferences
+    GROUP BY min(better_id, worse_id), max(better_id, worse_id), designer
+    ORDER BY latest DESC LIMIT ?1";
+
+/// The same rows as [`LATEST_PREFERENCES_ALL`], only the newest `?1`,
+/// walking back from the newest preference.
+const LATEST_PREFERENCES_NEWEST: &str = "
+    SELECT p.better_id, p.worse_id, p.tie, coalesce(p.rated_by, '') AS designer, p.rated_at,
+           p.id AS latest
+    FROM preferences p
+    WHERE NOT EXISTS (SELECT 1 FROM preferences later
+                      WHERE later.id > p.id
+                        AND ((later.better_id = p.better_id AND later.worse_id = p.worse_id)
+                          OR (later.better_id = p.worse_id AND later.worse_id = p.better_id))
+                        AND coalesce(later.rated_by, '') = coalesce(p.rated_by, ''))
+    ORDER BY p.id DESC LIMIT ?1";
+
 impl Store {
     /// Everything the learning model is told, oldest first: every designer's
     /// latest stars for every render they rated (ratings without a name are
@@ -65,18 +132,16 @@ impl Store {
     /// all: the model's window, as [`Store::rated_trials_tail`] is for the
     /// one-designer model.
     pub fn evidence_tail(&self, limit: usize) -> Result<(Evidence, u64)> {
+        // The tallies count each designer's (render) and (pair) once; the
+        // renders held back by the guard are few and indexed.
         let total: i64 = self.conn.query_row(
-            "SELECT (SELECT count(*) FROM
-                       (SELECT 1 FROM ratings GROUP BY experiment_id, coalesce(rated_by, '')))
+            "SELECT t.star_groups + t.preference_groups
                   + (SELECT count(*) FROM experiments e JOIN batches b ON b.id = e.batch_id
                      WHERE e.guarded = 1 AND e.finished_at IS NOT NULL
                        AND NOT EXISTS (SELECT 1 FROM ratings r
                                        WHERE r.experiment_id = e.id
                                          AND coalesce(r.rated_by, '') = coalesce(b.made_for, '')))
-                  + (SELECT count(*) FROM
-                       (SELECT 1 FROM preferences
-                        GROUP BY min(better_id, worse_id), max(better_id, worse_id),
-                                 coalesce(rated_by, '')))",
+             FROM judgement_tallies t WHERE t.id = 1",
             [],
             |r| r.get(0),
         )?;
@@ -150,26 +215,13 @@ impl Store {
         Ok(evidence)
     }
 
-    /// Each designer's latest stars per experiment, newest first. SQLite
-    /// takes the bare columns of a `max()` aggregate from the row holding
-    /// the maximum (<https://sqlite.org/lang_select.html#bareagg>).
+    /// Each designer's latest stars per experiment, newest first.
     fn latest_stars(&self, window: Window) -> Result<Vec<LatestStars>> {
-        // A render the structure guard held back is the designer's one star
-        // (the designer the batch was made for), unless they rated it.
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT experiment_id, designer, stars, rated_at FROM (
-                 SELECT experiment_id, coalesce(rated_by, '') AS designer, stars, rated_at,
-                        max(id) AS latest
-                 FROM ratings GROUP BY experiment_id, designer
-                 UNION ALL
-                 SELECT e.id, coalesce(b.made_for, ''), 1, e.finished_at, 0
-                 FROM experiments e JOIN batches b ON b.id = e.batch_id
-                 WHERE e.guarded = 1 AND e.finished_at IS NOT NULL
-                   AND NOT EXISTS (SELECT 1 FROM ratings r
-                                   WHERE r.experiment_id = e.id
-                                     AND coalesce(r.rated_by, '') = coalesce(b.made_for, '')))
-             ORDER BY rated_at DESC, latest DESC LIMIT ?1",
-        )?;
+        let sql = match window {
+            Window::All => LATEST_STARS_ALL,
+            Window::Latest(_) => LATEST_STARS_NEWEST,
+        };
+        let mut stmt = self.conn.prepare_cached(sql)?;
         let rows = stmt
             .query_map([window.limit()], |r| {
                 Ok(LatestStars {
@@ -185,13 +237,11 @@ impl Store {
 
     /// Each designer's latest choice per unordered pair, newest first.
     fn latest_preferences(&self, window: Window) -> Result<Vec<LatestPreference>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT better_id, worse_id, tie, coalesce(rated_by, '') AS designer, rated_at,
-                    max(id) AS latest
-             FROM preferences
-             GROUP BY min(better_id, worse_id), max(better_id, worse_id), designer
-             ORDER BY latest DESC LIMIT ?1",
-        )?;
+        let sql = match window {
+            Window::All => LATEST_PREFERENCES_ALL,
+            Window::Latest(_) => LATEST_PREFERENCES_NEWEST,
+        };
+        let mut stmt = self.conn.prepare_cached(sql)?;
         let rows = stmt
             .query_map([window.limit()], |r| {
                 Ok(LatestPreference {
@@ -403,6 +453,167 @@ mod tests {
             store.evidence_tail(10).unwrap().0,
             store.evidence().unwrap()
         );
+    }
+
+    /// A random history: named and unnamed designers re-rating, rating
+    /// times out of id order (as after an import), guarded renders some
+    /// designers rated anyway, preferences given both ways round.
+    fn random_history(seed: u64) -> Store {
+        let mut store = store();
+        fill_randomly(&mut store, seed);
+        store
+    }
+
+    fn fill_randomly(store: &mut Store, seed: u64) {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let store = store;
+        let mut ids = Vec::new();
+        for _ in 0..6 {
+            ids.extend(batch(store, &[ExperimentStatus::Proposed; 3]));
+        }
+        let designers = [None, Some("ana"), Some("luis"), Some("eva")];
+        for step in 0..rng.random_range(20..60) {
+            let by = designers[rng.random_range(0..designers.len())];
+            let a = rng.random_range(0..ids.len());
+            if rng.random_bool(0.3) {
+                // Pairs within a batch: the writer refuses other pairs.
+                let b = a / 3 * 3 + (a % 3 + rng.random_range(1..3)) % 3;
+                store
+                    .add_preference(&NewPreference {
+                        better: &ids[a],
+                        worse: &ids[b],
+                        tie: rng.random_bool(0.2),
+                        comment: None,
+                        rated_by: by,
+                    })
+                    .unwrap();
+            } else {
+                store
+                    .add_rating(&ids[a], stars(rng.random_range(1..=5)), None, by)
+                    .unwrap();
+            }
+            // Times that repeat and run backwards, as imports leave them.
+            let minute = rng.random_range(0..30);
+            store
+                .conn
+                .execute_batch(&format!(
+                    "UPDATE ratings SET rated_at = '2026-01-01T00:{minute:02}:00.000Z'
+                     WHERE id = (SELECT max(id) FROM ratings) AND {step} % 2 = 0;
+                     UPDATE preferences SET rated_at = '2026-01-01T00:{minute:02}:30.000Z'
+                     WHERE id = (SELECT max(id) FROM preferences) AND {step} % 2 = 1;"
+                ))
+                .unwrap();
+        }
+        store
+            .conn
+            .execute_batch(
+                "UPDATE experiments SET guarded = 1,
+                        finished_at = '2026-01-01T00:' || printf('%02d', seq % 30) || ':15.000Z'
+                 WHERE seq % 4 = 0;
+                 UPDATE batches SET made_for = 'ana' WHERE rowid % 2 = 0;",
+            )
+            .unwrap();
+    }
+
+    /// What a full read gives, trimmed the way the tail is: the reference
+    /// the index walk must match.
+    fn full_then_trimmed(store: &Store, limit: usize) -> Evidence {
+        let mut stars = store.latest_stars(Window::All).unwrap();
+        let mut preferences = store.latest_preferences(Window::All).unwrap();
+        let (mut s, mut p) = (0, 0);
+        while s + p < limit && (s < stars.len() || p < preferences.len()) {
+            match (stars.get(s), preferences.get(p)) {
+                (Some(a), Some(b)) if a.rated_at >= b.rated_at => s += 1,
+                (Some(_), None) => s += 1,
+                _ => p += 1,
+            }
+        }
+        stars.truncate(s);
+        preferences.truncate(p);
+        let names = |v: &Vec<LatestStars>| -> Vec<(String, String, i64)> {
+            v.iter()
+                .map(|x| (x.experiment.clone(), x.designer.clone(), x.stars))
+                .collect()
+        };
+        let newest = store.latest_stars(Window::Latest(limit)).unwrap();
+        assert_eq!(
+            names(&newest)[..s],
+            names(&stars)[..],
+            "stars, limit {limit}"
+        );
+        let pairs = |v: &[LatestPreference]| -> Vec<(String, String, String)> {
+            v.iter()
+                .map(|x| (x.better.clone(), x.worse.clone(), x.designer.clone()))
+                .collect()
+        };
+        let newest = store.latest_preferences(Window::Latest(limit)).unwrap();
+        assert_eq!(
+            pairs(&newest)[..p],
+            pairs(&preferences)[..],
+            "preferences, limit {limit}"
+        );
+        store.evidence_tail(limit).unwrap().0
+    }
+
+    #[test]
+    fn the_index_walk_reads_what_grouping_every_judgement_reads() {
+        for seed in 0..40 {
+            let store = random_history(seed);
+            let everything = store.evidence().unwrap();
+            let all = everything.judgements();
+            for limit in [1, 2, 5, 13, all, all + 7] {
+                full_then_trimmed(&store, limit);
+            }
+            let (tail, total) = store.evidence_tail(all + 7).unwrap();
+            assert_eq!(tail, everything, "seed {seed}");
+            assert_eq!(total as usize, all, "seed {seed}: the tallied total");
+        }
+    }
+
+    #[test]
+    fn the_tally_is_recounted_after_a_hand_edit_and_backfilled_by_the_migration() {
+        let store = random_history(7);
+        let all = store.evidence().unwrap().judgements() as u64;
+        store
+            .conn
+            .execute_batch(
+                "DELETE FROM ratings WHERE id % 3 = 0;
+                 DELETE FROM preferences WHERE id % 2 = 0;
+                 UPDATE ratings SET rated_by = 'tom' WHERE id % 5 = 0;",
+            )
+            .unwrap();
+        let after = store.evidence().unwrap().judgements() as u64;
+        assert_ne!(after, all, "the edit changed the count");
+        assert_eq!(store.evidence_tail(1).unwrap().1, after);
+
+        // A database written before schema 16 gets the tally from a count.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latina.db");
+        let counted = {
+            let mut store = Store::open(&path, super::super::OpenMode::CreateIfMissing).unwrap();
+            store.seed_prompt(&crate::prompts::base_prompt()).unwrap();
+            fill_randomly(&mut store, 8);
+            let counted = store.evidence().unwrap().judgements() as u64;
+            store
+                .conn
+                .execute_batch(
+                    "DROP TRIGGER judgement_tallies_rating_insert;
+                     DROP TRIGGER judgement_tallies_preference_insert;
+                     DROP TRIGGER judgement_tallies_rating_delete;
+                     DROP TRIGGER judgement_tallies_rating_update;
+                     DROP TRIGGER judgement_tallies_preference_delete;
+                     DROP TRIGGER judgement_tallies_preference_update;
+                     DROP TABLE judgement_tallies;
+                     DROP INDEX ratings_by_time;
+                     DROP INDEX experiments_guarded_finished;
+                     PRAGMA user_version = 15;",
+                )
+                .unwrap();
+            counted
+        };
+        let store = Store::open(&path, super::super::OpenMode::MustExist).unwrap();
+        assert_eq!(store.evidence_tail(1).unwrap().1, counted);
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0013_render_features.sql"),
     include_str!("sql/0014_shortlist.sql"),
     include_str!("sql/0015_render_embeddings.sql"),
+    include_str!("sql/0016_judgement_window.sql"),
 ];
 
 /// The schema version this binary writes.
