@@ -97,6 +97,27 @@ pub(super) const QUEUE_SCRIPT: &str = r#"
   }
   function openZoom(src) { zoom.querySelector('img').src = src; zoom.className = ''; zoom.hidden = false; }
   zoom.addEventListener('click', () => { zoom.hidden = true; });
+  // A choice instead of stars: `best` better than each other render of the
+  // batch still waiting, or (best = null) the focused one the same as each.
+  async function choose(best) {
+    const section = batches[b];
+    if (!section) return;
+    const name = document.getElementById('designer').value.trim();
+    if (lan && !name) { say('Type your name at the top first.'); document.getElementById('designer').focus(); return; }
+    const open = variants().filter(x => !x.classList.contains('done'));
+    const first = best || variants()[v];
+    const others = open.filter(x => x !== first);
+    if (!first || first.classList.contains('done') || !others.length) { say('A choice needs two renders of this batch still waiting.'); return; }
+    for (const x of others) {
+      const body = new URLSearchParams({ csrf, better: first.dataset.id, worse: x.dataset.id,
+        tie: best ? '0' : '1', comment: first.querySelector('textarea').value, designer: name });
+      const r = await fetch('/prefer', { method: 'POST', headers: { 'Accept': 'application/json' }, body });
+      if (!r.ok) { say(await r.text()); return; }
+    }
+    [first, ...others].forEach(x => x.classList.add('done'));
+    say(best ? first.dataset.option + ' is the best of ' + (others.length + 1) + ': saved.' : 'The same: saved.', true);
+    finish(section);
+  }
   async function submit() {
     const section = batches[b];
     if (!section) return;
@@ -112,6 +133,10 @@ pub(super) const QUEUE_SCRIPT: &str = r#"
       x.classList.add('done');
     }
     say('Saved ' + todo.length + ' rating' + (todo.length > 1 ? 's' : '') + '.', true);
+    finish(section);
+  }
+  // After a save: on to the batch's next waiting render, or the batch leaves.
+  function finish(section) {
     const rest = [...section.querySelectorAll('.variant')].filter(x => !x.classList.contains('done'));
     if (rest.length) { v = variants().indexOf(rest[0]); show(); return; }
     section.remove();
@@ -155,7 +180,10 @@ pub(super) const QUEUE_SCRIPT: &str = r#"
       e.preventDefault(); return;
     }
     const x = variants()[v];
+    const picked = /^[A-Z]$/.test(e.key) ? variants().find(y => y.dataset.option === e.key) : null;
     if (/^[1-5]$/.test(e.key) && x) { setStars(x, +e.key); }
+    else if (picked) { choose(picked); }
+    else if (e.key === '=') { choose(null); }
     else if (e.key === 'ArrowRight') { v = Math.min(v + 1, variants().length - 1); show(); }
     else if (e.key === 'ArrowLeft') { v = Math.max(v - 1, 0); show(); }
     else if (e.key === 'ArrowDown') { b = Math.min(b + 1, batches.length - 1); v = 0; show(); }

@@ -15,6 +15,7 @@ mod dashboard;
 mod experiment;
 mod images;
 mod page;
+mod prefer;
 mod queue;
 mod router;
 mod security;

@@ -58,7 +58,7 @@ pub(super) async fn page(State(app): State<Arc<App>>) -> Result<Html<String>, We
         let _ = write!(
             body,
             r#"<h1>Queue <small id="left">{total} unrated render{s} in {n} batch{es}</small></h1>
-<p class="help">Keys: <kbd>1</kbd>–<kbd>5</kbd> stars · <kbd>←</kbd> <kbd>→</kbd> variant · <kbd>↑</kbd> <kbd>↓</kbd> batch · <kbd>c</kbd> comment · <kbd>z</kbd> zoom · <kbd>Enter</kbd> submit the batch · drag the slider to compare with the original</p>
+<p class="help">Keys: <kbd>1</kbd>–<kbd>5</kbd> stars · <kbd>⇧A</kbd> <kbd>⇧B</kbd> … that render is the best of the batch · <kbd>=</kbd> the batch's renders are the same · <kbd>←</kbd> <kbd>→</kbd> variant · <kbd>↑</kbd> <kbd>↓</kbd> batch · <kbd>c</kbd> comment · <kbd>z</kbd> zoom · <kbd>Enter</kbd> submit the batch · drag the slider to compare with the original</p>
 <p id="flash" role="status"></p>
 "#,
             s = if total == 1 { "" } else { "s" },
@@ -127,7 +127,7 @@ fn variant(body: &mut String, e: &ExperimentRecord) {
     };
     let _ = write!(
         body,
-        r#"<figure class="variant" data-id="{id}" data-stars="0"><div class="cmp"><img class="after" src="/thumb/render/{id}" data-full="/image/render/{id}" alt="render {option}" loading="lazy">{before}</div><figcaption><b>{option}</b> · {provider} · <a href="/experiment/{id}">details</a> <span class="stars" aria-label="stars">☆☆☆☆☆</span></figcaption><textarea class="comment" rows="2" maxlength="4000" placeholder="comment (c), Enter submits"></textarea></figure>"#,
+        r#"<figure class="variant" data-id="{id}" data-option="{option}" data-stars="0"><div class="cmp"><img class="after" src="/thumb/render/{id}" data-full="/image/render/{id}" alt="render {option}" loading="lazy">{before}</div><figcaption><b>{option}</b> · {provider} · <a href="/experiment/{id}">details</a> <span class="stars" aria-label="stars">☆☆☆☆☆</span></figcaption><textarea class="comment" rows="2" maxlength="4000" placeholder="comment (c), Enter submits"></textarea></figure>"#,
         option = escape(&e.option),
         provider = escape(&e.trial.provider),
     );
@@ -163,22 +163,7 @@ pub(super) async fn rate(
         ));
     }
     let stars = Stars::parse(&form.stars).map_err(WebError::from)?;
-    let designer = form.designer.trim().to_string();
-    if designer.chars().count() > 80 {
-        return Err(WebError::BadRequest(
-            "the designer's name is too long (80 characters at most)".into(),
-        ));
-    }
-    let designer = if designer.is_empty() {
-        if app.token.is_some() {
-            return Err(WebError::BadRequest(
-                "a shared server records who rated: type your name at the top of the page".into(),
-            ));
-        }
-        app.ws.config.rater.clone().or_else(|| (app.env)("USER"))
-    } else {
-        Some(designer)
-    };
+    let designer = designer_of(&app, &form.designer)?;
     let id = experiment_id(&form.id)?;
     let receipt = with_store(&app, Access::Write, move |app, store| {
         // Only the queue's renders are rated here: the id must name a whole
@@ -196,13 +181,42 @@ pub(super) async fn rate(
         Ok(receipt)
     })
     .await?;
+    reply(&headers, &receipt)
+}
+
+/// Who is rating: the name typed on the page, else (on a private bind)
+/// the configured rater or the login name. A shared server insists on a
+/// name so that every judgement has its designer.
+pub(super) fn designer_of(app: &App, typed: &str) -> Result<Option<String>, WebError> {
+    let designer = typed.trim().to_string();
+    if designer.chars().count() > 80 {
+        return Err(WebError::BadRequest(
+            "the designer's name is too long (80 characters at most)".into(),
+        ));
+    }
+    if !designer.is_empty() {
+        return Ok(Some(designer));
+    }
+    if app.token.is_some() {
+        return Err(WebError::BadRequest(
+            "a shared server records who rated: type your name at the top of the page".into(),
+        ));
+    }
+    Ok(app.ws.config.rater.clone().or_else(|| (app.env)("USER")))
+}
+
+/// The receipt as JSON to scripts (`Accept: application/json`), else a
+/// redirect back to the queue for a plain form post.
+pub(super) fn reply<T: serde::Serialize>(
+    headers: &HeaderMap,
+    receipt: &T,
+) -> Result<Response, WebError> {
     let wants_json = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/json"));
     if wants_json {
-        let json =
-            serde_json::to_string(&receipt).map_err(|e| WebError::Internal(e.to_string()))?;
+        let json = serde_json::to_string(receipt).map_err(|e| WebError::Internal(e.to_string()))?;
         Ok((
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/json")],

@@ -7,13 +7,14 @@ use axum::middleware;
 use axum::routing::{get, post};
 use std::sync::Arc;
 
-use super::{App, MAX_BODY_BYTES, dashboard, experiment, images, queue, security};
+use super::{App, MAX_BODY_BYTES, dashboard, experiment, images, prefer, queue, security};
 
 /// Every route of the server.
 pub(super) fn routes(app: Arc<App>) -> Router {
     Router::new()
         .route("/", get(queue::page))
         .route("/rate", post(queue::rate))
+        .route("/prefer", post(prefer::prefer))
         .route("/history", get(experiment::history))
         .route("/experiment/{id}", get(experiment::page))
         .route("/dashboard", get(dashboard::page))

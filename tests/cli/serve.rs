@@ -499,6 +499,11 @@ fn serve_dashboard_shows_status_numbers_and_the_report_charts() {
     let report = server.get("/dashboard/report", &[]).body;
     assert!(report.contains("<svg") && report.contains("Rating over time"));
     assert!(report.contains(r#"id="stat-samples">2<"#));
+    // The served page names the database file, not where it lives.
+    let db = env.db_path();
+    let dir = db.parent().unwrap().to_str().unwrap();
+    assert!(!report.contains(dir), "the report shows {dir}");
+    assert!(report.contains(db.file_name().unwrap().to_str().unwrap()));
     // The charts are redrawn when the activity mark moves, not before.
     let mark = |s: &Server| s.get("/api/mark", &[]).body;
     let before = mark(&server);
@@ -521,4 +526,141 @@ fn serve_dashboard_shows_status_numbers_and_the_report_charts() {
     );
     assert_eq!(json["avg_rating"], cli["avg_rating"]);
     assert_eq!(json["unrated"], cli["unrated"]);
+}
+
+#[test]
+fn serve_a_choice_between_renders_lands_through_prefer_and_bad_ones_write_nothing() {
+    let env = Env::new();
+    let desk = render(&env, "room_hotel_desk.jpg", &[]);
+    let bed = render(&env, "room_hotel_bed.jpg", &[]);
+    let server = Server::start(&env, &[], &[]);
+    let csrf = server.csrf(&[]);
+    let post = |fields: &[(&str, &str)]| {
+        server.post("/prefer", form(fields), &[("accept", "application/json")])
+    };
+    let refused = |fields: &[(&str, &str)]| post(fields).status;
+    // Renders of two photos, one render twice, a tie that is not 0/1, an
+    // unknown or path-like id, a missing CSRF secret: refused.
+    assert_eq!(
+        refused(&[("csrf", &csrf), ("better", &desk[0]), ("worse", &bed[0])]),
+        409
+    );
+    assert_eq!(
+        refused(&[("csrf", &csrf), ("better", &desk[0]), ("worse", &desk[0])]),
+        409
+    );
+    assert_eq!(
+        refused(&[
+            ("csrf", &csrf),
+            ("better", &desk[0]),
+            ("worse", &desk[1]),
+            ("tie", "yes")
+        ]),
+        400
+    );
+    assert_eq!(
+        refused(&[
+            ("csrf", &csrf),
+            ("better", "../etc/passwd"),
+            ("worse", &desk[1])
+        ]),
+        404
+    );
+    assert_eq!(
+        refused(&[
+            ("csrf", &csrf),
+            ("better", &desk[0]),
+            ("worse", "0123456789abcdef0123456789abcdef")
+        ]),
+        404
+    );
+    assert_eq!(refused(&[("better", &desk[0]), ("worse", &desk[1])]), 403);
+    assert_eq!(env.count("preferences"), 0);
+
+    let reply = post(&[
+        ("csrf", &csrf),
+        ("better", &desk[1]),
+        ("worse", &desk[0]),
+        ("comment", "B keeps the window"),
+        ("designer", "Ana"),
+    ]);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let receipt: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(receipt["better_option"], "B");
+    assert_eq!(receipt["rated_by"], "Ana");
+    let same = post(&[
+        ("csrf", &csrf),
+        ("better", &bed[0]),
+        ("worse", &bed[1]),
+        ("tie", "1"),
+        ("designer", "Luis"),
+    ]);
+    assert_eq!(same.status, 200, "{}", same.body);
+    assert_eq!(env.count("preferences"), 2);
+    assert_eq!(env.json(&["status"])["preferences"], 2);
+    let shown = env.json(&["show", &desk[0]]);
+    assert!(shown.to_string().contains("B keeps the window"), "{shown}");
+    // A choice stands in for stars: both batches leave the queue.
+    let page = server.get("/", &[]).body;
+    for id in desk.iter().chain(&bed) {
+        assert!(!page.contains(&format!(r#"data-id="{id}""#)), "{id}");
+    }
+}
+
+#[test]
+fn serve_keeps_answering_while_enhance_rate_and_evolve_write_the_store() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let env = Env::new();
+    let first = render(&env, "room_hotel_desk.jpg", &[]);
+    let server = Server::start(&env, &[], &[]);
+    let csrf = server.csrf(&[]);
+    let writing = AtomicBool::new(true);
+    let mut answers: Vec<(String, u16)> = Vec::new();
+    std::thread::scope(|s| {
+        // What a designer at the terminal and the cron job do meanwhile.
+        s.spawn(|| {
+            for room in [
+                "room_hotel_bed.jpg",
+                "studio_dark_pano.jpg",
+                "room_hotel_bed.jpg",
+            ] {
+                let ids = render(&env, room, &[]);
+                env.latina()
+                    .args(["rate", &ids[0], "2", "--by", "luis"])
+                    .assert()
+                    .success();
+                env.latina().arg("evolve").assert().success();
+            }
+            writing.store(false, Ordering::SeqCst);
+        });
+        let mut rated = false;
+        while writing.load(Ordering::SeqCst) || !rated {
+            for path in ["/", "/api/status", "/dashboard", "/history?q=bed"] {
+                answers.push((path.to_string(), server.get(path, &[]).status));
+            }
+            if !rated {
+                let reply = server.post(
+                    "/rate",
+                    form(&[
+                        ("csrf", &csrf),
+                        ("id", &first[1]),
+                        ("stars", "4"),
+                        ("designer", "Ana"),
+                    ]),
+                    &[("accept", "application/json")],
+                );
+                answers.push(("POST /rate".into(), reply.status));
+                rated = true;
+            }
+        }
+    });
+    let failed: Vec<&(String, u16)> = answers.iter().filter(|(_, s)| *s != 200).collect();
+    assert!(failed.is_empty(), "{failed:?} of {}", answers.len());
+    assert!(
+        answers.len() > 8,
+        "the pages were asked while the writers ran"
+    );
+    let status = env.json(&["status"]);
+    assert_eq!(status["phase1"]["total_samples"], 4, "{status}");
+    assert_eq!(env.json(&["show", &first[1]])["rating"]["rated_by"], "Ana");
 }

@@ -20,6 +20,7 @@ use crate::harness::Env;
 
 /// WebDriver's key codes (W3C WebDriver, "Keyboard actions").
 const ARROW_RIGHT: &str = "\u{E014}";
+const ARROW_DOWN: &str = "\u{E015}";
 const ENTER: &str = "\u{E007}";
 /// The W3C element reference key.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -208,6 +209,7 @@ fn serve_in_a_real_browser_keys_rate_and_comment_with_the_designers_name() {
         return;
     };
     let env = Env::new();
+    let oldest = render(&env, "studio_dark_pano.jpg", &[]);
     let older = render(&env, "room_hotel_desk.jpg", &["--project", "Hotel Sol"]);
     let newest = render(&env, "room_hotel_bed.jpg", &["--room", "bedroom"]);
     env.latina()
@@ -236,6 +238,21 @@ fn serve_in_a_real_browser_keys_rate_and_comment_with_the_designers_name() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    // ↓ to the last batch; Shift+B: B is the better of its two renders.
+    driver.press(&[ARROW_DOWN, "B"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while env.json(&["status"])["preferences"] != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the browser's choice did not land"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let chosen = env.json(&["show", &oldest[1]]).to_string();
+    assert!(
+        chosen.contains("Ana Ruiz") && chosen.contains(&oldest[0]),
+        "{chosen}"
+    );
     let a = env.json(&["show", &newest[0]]);
     assert_eq!(a["rating"]["stars"], 4);
     assert_eq!(a["rating"]["rated_by"], "Ana Ruiz");

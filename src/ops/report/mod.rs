@@ -182,7 +182,12 @@ pub fn report(ws: &Workspace, store: &mut Store, options: &ReportOptions) -> Res
 /// # Errors
 /// [`Error::NothingToReport`] when nothing is rated; a database error.
 pub fn html_page(ws: &Workspace, store: &mut Store, thumbnails_each: usize) -> Result<String> {
-    let data = gather(ws, store, thumbnails_each)?;
+    let mut data = gather(ws, store, thumbnails_each)?;
+    // A page served to a studio's network names the file, not where it
+    // lives on this machine (the path tells others the user's home).
+    if let Some(name) = Path::new(&data.database).file_name() {
+        data.database = name.to_string_lossy().into_owned();
+    }
     let charts = charts::draw(&data);
     Ok(html::page(&data, &charts))
 }
