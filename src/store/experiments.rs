@@ -137,6 +137,25 @@ const RECORD_JOINS: &str = "FROM experiments e
     LEFT JOIN images i ON i.id = b.image_id
     LEFT JOIN ratings lr ON lr.id = e.rating_id";
 
+/// The rating queue: rateable, shown experiments nobody rated or chose
+/// between. They are read through the partial index of experiments without
+/// a rating (a few thousand rows in a long history), not by status, which
+/// walked every finished render: 110 ms of the queue page's 120 ms at
+/// 100,000 renders.
+fn unrated_experiments_sql() -> String {
+    format!(
+        "SELECT {RECORD_COLUMNS}
+         FROM experiments e INDEXED BY experiments_unrated_created
+         JOIN batches b ON b.id = e.batch_id
+         LEFT JOIN images i ON i.id = b.image_id
+         LEFT JOIN ratings lr ON lr.id = e.rating_id
+         WHERE e.rating_id IS NULL AND e.status IN ('done', 'proposed') AND e.shown = 1
+           AND NOT EXISTS (SELECT 1 FROM preferences p WHERE p.better_id = e.id)
+           AND NOT EXISTS (SELECT 1 FROM preferences p WHERE p.worse_id = e.id)
+         ORDER BY e.seq DESC"
+    )
+}
+
 fn record_from_row(r: &Row<'_>) -> rusqlite::Result<ExperimentRecord> {
     let stars: Option<i64> = r.get(16)?;
     // Rows from before explanations were recorded have none: spread by the design.
@@ -463,13 +482,7 @@ impl Store {
     /// (a choice between two variants stands in for their stars); candidates
     /// the designer was not shown wait in `show`, not here.
     pub fn unrated_experiments(&self) -> Result<Vec<ExperimentRecord>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {RECORD_COLUMNS} {RECORD_JOINS}
-             WHERE e.status IN ('done', 'proposed') AND lr.id IS NULL AND e.shown = 1
-               AND NOT EXISTS (SELECT 1 FROM preferences p WHERE p.better_id = e.id)
-               AND NOT EXISTS (SELECT 1 FROM preferences p WHERE p.worse_id = e.id)
-             ORDER BY e.seq DESC"
-        ))?;
+        let mut stmt = self.conn.prepare(&unrated_experiments_sql())?;
         let rows = stmt
             .query_map([], record_from_row)?
             .collect::<rusqlite::Result<_>>()?;
