@@ -172,7 +172,14 @@ mod tests {
             .collect();
         assert_eq!(
             kinds,
-            ["sd-webui", "leonardo", "replicate", "stability", "bfl"]
+            [
+                "sd-webui",
+                "leonardo",
+                "replicate",
+                "stability",
+                "bfl",
+                "comfyui"
+            ]
         );
     }
 
