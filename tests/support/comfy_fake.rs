@@ -204,6 +204,8 @@ impl axum::serve::Listener for Diverting {
     }
 }
 
+// The handshake callback's error type is tungstenite's own response.
+#[allow(clippy::result_large_err)]
 async fn serve_socket(stream: TcpStream, shared: Arc<Shared>) {
     let client = Arc::new(Mutex::new(None::<String>));
     let found = Arc::clone(&client);
@@ -290,11 +292,16 @@ fn unauthorized() -> Response {
     (StatusCode::UNAUTHORIZED, "401: Unauthorized").into_response()
 }
 
-/// A minimal multipart/form-data reader: (name, filename, content type, bytes).
-fn parts(
-    content_type: &str,
-    body: &[u8],
-) -> Option<Vec<(String, Option<String>, String, Vec<u8>)>> {
+/// One part of a multipart body.
+struct Part {
+    name: String,
+    filename: Option<String>,
+    content_type: String,
+    bytes: Vec<u8>,
+}
+
+/// A minimal multipart/form-data reader.
+fn parts(content_type: &str, body: &[u8]) -> Option<Vec<Part>> {
     let boundary = content_type.split("boundary=").nth(1)?.trim_matches('"');
     let delimiter = format!("--{boundary}");
     let d = delimiter.as_bytes();
@@ -333,7 +340,12 @@ fn parts(
             .unwrap_or("")
             .trim()
             .to_string();
-        out.push((attr("name")?, attr("filename"), ctype, content));
+        out.push(Part {
+            name: attr("name")?,
+            filename: attr("filename"),
+            content_type: ctype,
+            bytes: content,
+        });
     }
 }
 
@@ -361,11 +373,11 @@ async fn upload(
     };
     let mut fields = HashMap::new();
     let mut image = None;
-    for (name, filename, ctype, bytes) in parts {
-        if name == "image" {
-            image = Some((filename, ctype, bytes));
+    for part in parts {
+        if part.name == "image" {
+            image = Some((part.filename, part.content_type, part.bytes));
         } else {
-            fields.insert(name, String::from_utf8_lossy(&bytes).to_string());
+            fields.insert(part.name, String::from_utf8_lossy(&part.bytes).to_string());
         }
     }
     let Some((Some(filename), ctype, bytes)) = image.filter(|(_, _, b)| !b.is_empty()) else {
