@@ -80,7 +80,13 @@ async fn a_render_uploads_once_queues_the_filled_workflow_and_follows_the_websoc
     assert_eq!(out.extension, "png");
     assert_eq!(out.cost_usd, None, "your own GPU: no price configured");
     assert!(
-        stages.lock().unwrap().contains(&Stage::Generating),
+        stages
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| **s == Stage::Generating)
+            .count()
+            == 1,
         "the websocket's executing event is seen"
     );
 
@@ -191,6 +197,27 @@ async fn a_websocket_that_drops_after_queueing_falls_back_to_polling() {
     assert_eq!(out.bytes, png_bytes(64, 48));
     assert_eq!(fake.seen.ws_clients.lock().unwrap().len(), 1);
     assert!(fake.seen.history_gets.load(Ordering::SeqCst) >= 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_websocket_does_not_hold_the_render_until_the_deadline() {
+    let fake = start_fake(Script {
+        ws: WsMode::Silent,
+        ..Script::default()
+    })
+    .await;
+    let started = Instant::now();
+    let out = arm(&fake, 20, None)
+        .render(request(), no_progress())
+        .await
+        .unwrap();
+    assert_eq!(out.bytes, png_bytes(64, 48));
+    assert_eq!(fake.seen.ws_clients.lock().unwrap().len(), 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,6 +40,8 @@ pub enum WsMode {
     Refuse,
     /// The socket is closed right after the prompt is queued.
     DropAfterQueue,
+    /// The socket stays open and says nothing.
+    Silent,
 }
 
 /// How a queued prompt ends.
@@ -157,20 +159,52 @@ pub async fn start(script: Script, png: Vec<u8>) -> Fake {
         .route("/interrupt", post(interrupt))
         .route("/object_info", get(object_info_route))
         .with_state(Arc::clone(&shared));
-    let listener = Diverting {
-        inner: listener,
-        shared,
-    };
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let diverter = Arc::clone(&shared);
+    // Each connection is sorted on its own task, so a slow client never
+    // holds up the next one.
+    tokio::spawn(async move {
+        while let Ok((stream, from)) = listener.accept().await {
+            let shared = Arc::clone(&diverter);
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                if is_websocket(&stream).await {
+                    serve_socket(stream, shared).await;
+                } else {
+                    let _ = tx.send((stream, from));
+                }
+            });
+        }
+    });
+    let listener = Diverting { rx, addr };
     tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
     Fake { base, seen }
 }
 
-/// Hands `GET /ws…` connections to the websocket handler, the rest to axum.
+/// Whether the connection's request line is `GET /ws?…` (waits up to 5 s
+/// for its first bytes).
+async fn is_websocket(stream: &TcpStream) -> bool {
+    let mut head = [0u8; 8];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let seen = stream.peek(&mut head).await.unwrap_or(0);
+        if seen >= 8 {
+            return &head == b"GET /ws?";
+        }
+        if seen == 0 || tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// Hands axum the connections that are not websockets.
 struct Diverting {
-    inner: TcpListener,
-    shared: Arc<Shared>,
+    rx: mpsc::UnboundedReceiver<(TcpStream, std::net::SocketAddr)>,
+    addr: std::net::SocketAddr,
 }
 
 impl axum::serve::Listener for Diverting {
@@ -178,29 +212,16 @@ impl axum::serve::Listener for Diverting {
     type Addr = std::net::SocketAddr;
 
     async fn accept(&mut self) -> (TcpStream, std::net::SocketAddr) {
-        loop {
-            let Ok((stream, addr)) = self.inner.accept().await else {
-                continue;
-            };
-            let mut head = [0u8; 8];
-            let mut seen = 0;
-            for _ in 0..200 {
-                seen = stream.peek(&mut head).await.unwrap_or(0);
-                if seen >= 8 || seen == 0 {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
-            if &head[..seen] == b"GET /ws?" {
-                tokio::spawn(serve_socket(stream, Arc::clone(&self.shared)));
-                continue;
-            }
-            return (stream, addr);
+        match self.rx.recv().await {
+            Some(conn) => conn,
+            // The acceptor stopped: wait forever, as a listener with no
+            // more connections does.
+            None => std::future::pending().await,
         }
     }
 
     fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
-        self.inner.local_addr()
+        Ok(self.addr)
     }
 }
 
@@ -398,6 +419,9 @@ async fn upload(
 }
 
 fn send(shared: &Shared, client: &str, message: Message) {
+    if shared.script.ws == WsMode::Silent {
+        return;
+    }
     if let Some(tx) = shared.seen.sockets.lock().unwrap().get(client) {
         let _ = tx.send(message);
     }

@@ -16,6 +16,10 @@ use std::time::Duration;
 use crate::error::Result;
 use crate::http::{HttpClient, RequestKind, Secret, StatusVerdict, one_line, redact};
 
+/// The most time cancelling a prompt may add after a render's deadline or
+/// Ctrl-C (three short calls).
+pub const CANCEL_BUDGET: Duration = Duration::from_secs(4);
+
 /// A file ComfyUI wrote, as `/history` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ImageRef {
@@ -198,9 +202,15 @@ impl Api {
 
     /// Stops `prompt_id`: deletes it from the queue and, when it is the one
     /// running (or the queue cannot be read), interrupts it. Best effort,
-    /// a few seconds at most; says what was done.
+    /// at most [`CANCEL_BUDGET`] past the render's deadline; says what was done.
     pub async fn cancel(&self, http: &HttpClient, prompt_id: &str) -> &'static str {
-        let quick = Duration::from_secs(3);
+        tokio::time::timeout(CANCEL_BUDGET, self.cancel_calls(http, prompt_id))
+            .await
+            .unwrap_or("could not reach ComfyUI to cancel it; it may still run")
+    }
+
+    async fn cancel_calls(&self, http: &HttpClient, prompt_id: &str) -> &'static str {
+        let quick = Duration::from_secs(2);
         let running = match self
             .request(http, Method::GET, "/queue")
             .timeout(quick)

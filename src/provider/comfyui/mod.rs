@@ -11,7 +11,8 @@
 //!    after an answer that may mean it was accepted) and its `prompt_id`
 //!    read from the answer.
 //! 3. Events are read until the prompt ends; when the socket cannot connect
-//!    or drops, `GET /history/{id}` is polled instead.
+//!    or drops, `GET /history/{id}` is polled instead (and, every ten poll
+//!    intervals, while the socket is open but silent).
 //! 4. `/history/{id}` names the `SaveImage` file; `/view` fetches it.
 //!
 //! At the deadline (`timeout_secs`) or on Ctrl-C the prompt is deleted from
@@ -35,6 +36,7 @@ pub mod workflow;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -271,9 +273,29 @@ impl Comfyui {
         progress: &ProgressFn,
     ) -> Result<Waited> {
         if let Some(mut ws) = socket {
-            let running = || progress(Stage::Generating);
+            let started = AtomicBool::new(false);
+            let running = || {
+                if !started.swap(true, Ordering::Relaxed) {
+                    progress(Stage::Generating);
+                }
+            };
+            // A socket that stays silent (a proxy that accepts the upgrade
+            // but forwards nothing, a server that sends events elsewhere)
+            // must not hold the render until the deadline: /history is
+            // checked now and then meanwhile.
+            let every =
+                Duration::from_secs_f64((self.config.poll_interval_secs * 10.0).clamp(0.1, 10.0));
+            let meanwhile = async {
+                loop {
+                    tokio::time::sleep(every).await;
+                    if let Ok(Some(entry)) = self.api.history(http, prompt_id).await {
+                        return entry;
+                    }
+                }
+            };
             let end = tokio::select! {
                 end = socket::follow(&mut ws, prompt_id, &running) => end,
+                entry = meanwhile => return Ok(Waited::Entry(entry)),
                 () = request.cancel.cancelled() => return Ok(Waited::Stopped(WaitEnd::Cancelled)),
                 () = tokio::time::sleep_until(deadline) => return Ok(Waited::Stopped(WaitEnd::TimedOut)),
             };
