@@ -195,4 +195,16 @@ fn a_broken_or_incomplete_workflow_is_one_config_error_and_nothing_is_written() 
         );
         assert_eq!(env.count("experiments"), 0);
     }
+    std::fs::remove_file(env.path("cwd/workflows/room.json")).unwrap();
+    let out = env
+        .latina()
+        .env("COMFY_PROXY_TOKEN", TOKEN)
+        .args(["enhance", sample_room().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let line = one_line_failure(&out);
+    assert!(
+        line.contains("cannot read the ComfyUI workflow") && line.contains("workflows/room.json"),
+        "{line}"
+    );
 }
