@@ -492,6 +492,64 @@ async fn a_429_is_retried_with_or_without_retry_after_and_402_500_are_not() {
     );
 }
 
+/// BFL's rate-limit body carries `retry_after` (seconds): without a
+/// `Retry-After` header that is the wait (the quick policy's own backoff is
+/// about 20 ms), with one the header wins, and a wait past the deadline
+/// ends the render at once with one submit.
+#[tokio::test]
+async fn a_429_waits_for_the_bodys_retry_after_unless_a_header_says_otherwise() {
+    let limited = |seconds: u64| {
+        ResponseTemplate::new(429).set_body_json(json!({
+            "error": "rate_limit_exceeded", "message": "Too many concurrent requests", "retry_after": seconds
+        }))
+    };
+    let f = submit_sequence(vec![limited(1)]).await;
+    let started = Instant::now();
+    provider(config(&f.api, json!({})), quick_policy())
+        .render(request_with(params()), no_progress())
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(950), "waited {took:?}");
+    assert_eq!(
+        requests_to(&f.api, "POST", "/v1/flux-kontext-pro")
+            .await
+            .len(),
+        2
+    );
+
+    let f = submit_sequence(vec![limited(60).insert_header("retry-after", "1")]).await;
+    let started = Instant::now();
+    provider(config(&f.api, json!({})), quick_policy())
+        .render(request_with(params()), no_progress())
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(950) && took < Duration::from_secs(4),
+        "waited {took:?}"
+    );
+
+    let f = submit_sequence(vec![limited(120)]).await;
+    let started = Instant::now();
+    let e = render_err(
+        provider(config(&f.api, json!({})), quick_policy()),
+        request_with(params()),
+    )
+    .await;
+    assert!(
+        e.contains("the server asks to wait 120 s, past the 5 s deadline"),
+        "{e}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(
+        requests_to(&f.api, "POST", "/v1/flux-kontext-pro")
+            .await
+            .len(),
+        1
+    );
+}
+
 #[tokio::test]
 async fn a_knob_sent_where_the_schema_has_none_would_be_a_422_read_as_field_and_message() {
     // Kontext config pointed at the flex fake's path would not send guidance;

@@ -1,7 +1,8 @@
 //! One conformance suite for the retry and deadline rules every vendor
 //! shares: the same faults, played by a fake server on the request that
 //! starts work (Leonardo `POST /generations`, Replicate `POST /predictions`,
-//! SD WebUI `POST /sdapi/v1/img2img`) and on the LLM's chat completion,
+//! SD WebUI `POST /sdapi/v1/img2img`, ComfyUI `POST /prompt`) and on the
+//! LLM's chat completion,
 //! each checked against the one policy:
 //!
 //! * a job-creating request is sent again only after a 429, a 503 with
@@ -16,10 +17,11 @@
 
 mod support;
 
-use latina::config::{LeonardoConfig, LeonardoStructure, ReplicateConfig};
+use latina::config::{ComfyuiConfig, LeonardoConfig, LeonardoStructure, ReplicateConfig};
 use latina::evolve::llm::{LlmEvolver, LlmSettings};
 use latina::evolve::{EvolutionInput, Evolver, IssueCount, ParentPrompt, RatedComment};
 use latina::http::HttpPolicy;
+use latina::provider::comfyui::Comfyui;
 use latina::provider::leonardo::Leonardo;
 use latina::provider::replicate::Replicate;
 use latina::provider::sdwebui::{SdWebUi, SdWebUiSettings};
@@ -44,13 +46,15 @@ enum Client {
     Leonardo,
     Replicate,
     SdWebUi,
+    Comfyui,
     Llm,
 }
 
-const CLIENTS: [Client; 4] = [
+const CLIENTS: [Client; 5] = [
     Client::Leonardo,
     Client::Replicate,
     Client::SdWebUi,
+    Client::Comfyui,
     Client::Llm,
 ];
 
@@ -121,6 +125,7 @@ impl Client {
             Client::Leonardo => "Leonardo",
             Client::Replicate => "Replicate",
             Client::SdWebUi => "SD WebUI",
+            Client::Comfyui => "ComfyUI",
             Client::Llm => "LLM",
         }
     }
@@ -131,6 +136,7 @@ impl Client {
             Client::Leonardo => "/generations",
             Client::Replicate => "/v1/predictions",
             Client::SdWebUi => "/sdapi/v1/img2img",
+            Client::Comfyui => "/prompt",
             Client::Llm => "/v1/chat/completions",
         }
     }
@@ -241,6 +247,20 @@ async fn call(client: Client, base: &str) -> String {
                 .map(drop)
                 .map_err(|e| e.to_string())
         }
+        Client::Comfyui => {
+            let config: ComfyuiConfig = serde_json::from_value(serde_json::json!({
+                "name": "comfy", "base_url": base, "timeout_secs": secs,
+                "poll_interval_secs": 0.02, "max_side": 512,
+            }))
+            .unwrap();
+            // The key stands in for a proxy's token.
+            let comfy = Comfyui::new(config, Some(Secret::new(KEY.into())), policy()).unwrap();
+            Arc::new(comfy)
+                .render(request(), no_progress())
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        }
         Client::Llm => {
             let settings = LlmSettings {
                 api_key: Some(Secret::new(KEY.into())),
@@ -274,6 +294,19 @@ async fn mount_leonardo_upload(api: &MockServer, s3: &MockServer) {
         .await;
 }
 
+/// ComfyUI's step before the queue call: the photo's upload.
+async fn mount_comfyui_upload(api: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path("/upload/image"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(comfyui_uploaded()))
+        .mount(api)
+        .await;
+}
+
+fn comfyui_uploaded() -> serde_json::Value {
+    serde_json::json!({"name": "room (1).png", "subfolder": "", "type": "input"})
+}
+
 fn leonardo_init(s3: &MockServer) -> serde_json::Value {
     serde_json::json!({"uploadInitImage": {
         "id": "init-1", "url": format!("{}/s3-upload", s3.uri()), "fields": {"key": "k"},
@@ -297,6 +330,13 @@ async fn run(client: Client, fault: Fault) -> Cell {
                 body: leonardo_init(&s3).to_string(),
             },
         );
+        answers.insert(
+            "/upload/image".to_string(),
+            Canned {
+                status: 200,
+                body: comfyui_uploaded().to_string(),
+            },
+        );
         if client == Client::Leonardo {
             mount_leonardo_upload(&s3, &s3).await;
         }
@@ -312,6 +352,9 @@ async fn run(client: Client, fault: Fault) -> Cell {
     let server = MockServer::start().await;
     if client == Client::Leonardo {
         mount_leonardo_upload(&server, &s3).await;
+    }
+    if client == Client::Comfyui {
+        mount_comfyui_upload(&server).await;
     }
     Mock::given(method("POST"))
         .and(path(client.job_path()))
@@ -414,6 +457,9 @@ async fn a_retry_after_past_the_deadline_fails_at_once() {
         let s3 = MockServer::start().await;
         if client == Client::Leonardo {
             mount_leonardo_upload(&server, &s3).await;
+        }
+        if client == Client::Comfyui {
+            mount_comfyui_upload(&server).await;
         }
         Mock::given(method("POST"))
             .and(path(client.job_path()))

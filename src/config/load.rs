@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::Config;
 use super::env::{env_overrides, insert_path};
 use super::validate::{validate, validate_files};
+use super::{Config, ProviderConfig};
 use crate::error::{Error, Result};
 
 /// Where the configuration was read from.
@@ -105,6 +105,13 @@ where
             &mut config.reward.embedding_model,
         ] {
             if let Some(p) = slot.as_mut().filter(|p| p.is_relative()) {
+                *p = base.join(&*p);
+            }
+        }
+        for provider in &mut config.providers {
+            if let ProviderConfig::Comfyui(c) = provider
+                && let Some(p) = c.workflow.as_mut().filter(|p| p.is_relative())
+            {
                 *p = base.join(&*p);
             }
         }

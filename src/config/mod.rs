@@ -15,6 +15,7 @@
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+mod comfyui;
 mod enhance;
 mod env;
 mod evolution;
@@ -27,6 +28,7 @@ mod serve;
 mod ui;
 mod validate;
 
+pub use comfyui::ComfyuiConfig;
 pub use enhance::EnhanceConfig;
 pub use env::text_env;
 pub use evolution::{EmbeddingsConfig, EvolutionConfig, EvolverKind, LlmConfig, LlmResponseFormat};
@@ -170,7 +172,14 @@ mod tests {
             .collect();
         assert_eq!(
             kinds,
-            ["sd-webui", "leonardo", "replicate", "stability", "bfl"]
+            [
+                "sd-webui",
+                "leonardo",
+                "replicate",
+                "stability",
+                "bfl",
+                "comfyui"
+            ]
         );
     }
 

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::comfyui::ComfyuiConfig;
+
 /// One provider arm: a name the optimizer and the database use, and its type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
@@ -26,6 +28,8 @@ pub enum ProviderConfig {
     Stability(StabilityConfig),
     /// FLUX by Black Forest Labs (`api.bfl.ai`): Kontext / FLUX.2 editing.
     Bfl(BflConfig),
+    /// A ComfyUI server running an API-format workflow.
+    Comfyui(ComfyuiConfig),
 }
 
 /// A built-in engine arm.
@@ -455,6 +459,7 @@ impl ProviderConfig {
             ProviderConfig::Replicate(c) => &c.name,
             ProviderConfig::Stability(c) => &c.name,
             ProviderConfig::Bfl(c) => &c.name,
+            ProviderConfig::Comfyui(c) => &c.name,
         }
     }
 
@@ -476,6 +481,7 @@ impl ProviderConfig {
             ProviderConfig::Replicate(_) => "replicate",
             ProviderConfig::Stability(_) => "stability",
             ProviderConfig::Bfl(_) => "bfl",
+            ProviderConfig::Comfyui(_) => "comfyui",
         }
     }
 
@@ -487,6 +493,7 @@ impl ProviderConfig {
             ProviderConfig::Replicate(c) => Some(&c.base_url),
             ProviderConfig::Stability(c) => Some(&c.base_url),
             ProviderConfig::Bfl(c) => Some(&c.base_url),
+            ProviderConfig::Comfyui(c) => Some(&c.base_url),
             _ => None,
         }
     }
@@ -499,6 +506,7 @@ impl ProviderConfig {
             ProviderConfig::Replicate(c) => Some(&c.token_env),
             ProviderConfig::Stability(c) => Some(&c.api_key_env),
             ProviderConfig::Bfl(c) => Some(&c.api_key_env),
+            ProviderConfig::Comfyui(c) => c.auth_env.as_deref(),
             _ => None,
         }
     }

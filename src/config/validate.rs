@@ -455,6 +455,7 @@ fn validate_provider(provider: &ProviderConfig) -> std::result::Result<(), Strin
                 "price_per_image: expected a number >= 0",
             )
         }
+        ProviderConfig::Comfyui(c) => c.check(),
         ProviderConfig::Bfl(c) => {
             check(
                 (64..=4096).contains(&c.max_side) && (1..=50).contains(&c.steps),

@@ -152,6 +152,25 @@ impl HttpClient {
         build: impl Fn() -> RequestBuilder,
         read_status: &(dyn Fn(StatusCode, &[u8]) -> StatusVerdict + Sync),
     ) -> Result<Response> {
+        self.send_hinted(what, kind, build, read_status, &|_, _| None)
+            .await
+    }
+
+    /// [`HttpClient::send_reading`] for an API that may say how long to wait
+    /// in the body of a failed answer (BFL's `retry_after`): `body_hint`
+    /// reads it, and is asked only when there is no `Retry-After` header.
+    /// A hint counts as the API's own "come back later", like the header.
+    ///
+    /// # Errors
+    /// As [`HttpClient::send_reading`].
+    pub async fn send_hinted(
+        &self,
+        what: &str,
+        kind: RequestKind,
+        build: impl Fn() -> RequestBuilder,
+        read_status: &(dyn Fn(StatusCode, &[u8]) -> StatusVerdict + Sync),
+        body_hint: &(dyn Fn(StatusCode, &[u8]) -> Option<Duration> + Sync),
+    ) -> Result<Response> {
         let started = Instant::now();
         let (deadline, length) = self.deadline.unwrap_or((
             started + self.policy.request_timeout,
@@ -178,6 +197,7 @@ impl HttpClient {
                     let status = response.status();
                     let hint = policy::retry_after(response.headers());
                     let body = read_capped(response, MAX_ERROR_BODY_BYTES).await;
+                    let hint = hint.or_else(|| body_hint(status, &body));
                     let verdict = read_status(status, &body);
                     let fault = Fault::Status {
                         status,

@@ -64,6 +64,7 @@ fn configured_price(p: &ProviderConfig) -> Option<f64> {
         ProviderConfig::Replicate(c) => c.price_per_image,
         ProviderConfig::Stability(c) => c.price_per_image,
         ProviderConfig::Bfl(c) => c.price_per_image,
+        ProviderConfig::Comfyui(c) => c.price_per_image,
         _ => None,
     }
 }

@@ -29,6 +29,9 @@
 //!
 //! Cost: the submit answer's `cost` (credits) × `usd_per_credit`, else
 //! `price_per_image`.
+//!
+//! A 429 waits as long as its `Retry-After` header asks, else as long as
+//! the body's `retry_after` (BFL's rate-limit answer) asks, else backs off.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -125,6 +128,21 @@ pub fn read_status(status: StatusCode, body: &[u8]) -> StatusVerdict {
         message: format!("HTTP {status}{}", detail.trim_end_matches(": ")),
         permanent: status == StatusCode::PAYMENT_REQUIRED,
     }
+}
+
+/// The wait a 429 (or 503) body asks for: BFL's rate-limit answer
+/// `{"error": "rate_limit_exceeded", …, "retry_after": 5}`, in seconds.
+/// Read only when the answer has no `Retry-After` header (which wins).
+pub fn retry_hint(status: StatusCode, body: &[u8]) -> Option<Duration> {
+    if !matches!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+    ) {
+        return None;
+    }
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let seconds = value.get("retry_after")?.as_f64()?;
+    (seconds.is_finite() && (0.0..1e6).contains(&seconds)).then(|| Duration::from_secs_f64(seconds))
 }
 
 /// What a polled status means.
@@ -230,7 +248,7 @@ impl Bfl {
         let path = format!("/v1/{}", self.config.model.endpoint());
         let what = format!("POST {path}");
         let url = self.url(&path);
-        let sent = http.send_reading(
+        let sent = http.send_hinted(
             &what,
             RequestKind::CreatesJob,
             || {
@@ -239,6 +257,7 @@ impl Bfl {
                     .json(&body)
             },
             &read_status,
+            &retry_hint,
         );
         let response = tokio::select! {
             response = sent => response?,
@@ -312,7 +331,7 @@ impl Bfl {
                 ));
             }
             let response = http
-                .send_reading(
+                .send_hinted(
                     what,
                     RequestKind::Idempotent,
                     || {
@@ -320,6 +339,7 @@ impl Bfl {
                             .header("x-key", self.key.expose())
                     },
                     &read_status,
+                    &retry_hint,
                 )
                 .await?;
             let polled: Polled = http.read_json(what, response).await?;
@@ -427,6 +447,21 @@ mod tests {
         ] {
             assert!(matches!(outcome(failed), Outcome::Failed(_)), "{failed}");
         }
+    }
+
+    #[test]
+    fn a_rate_limit_bodys_retry_after_is_read_in_seconds_on_429_and_503_only() {
+        let body = br#"{"error":"rate_limit_exceeded","message":"Too many concurrent requests","retry_after":5}"#;
+        let limited = StatusCode::TOO_MANY_REQUESTS;
+        assert_eq!(retry_hint(limited, body), Some(Duration::from_secs(5)));
+        assert_eq!(
+            retry_hint(StatusCode::SERVICE_UNAVAILABLE, br#"{"retry_after":0.5}"#),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(retry_hint(StatusCode::BAD_REQUEST, body), None);
+        assert_eq!(retry_hint(limited, br#"{"retry_after":-1}"#), None);
+        assert_eq!(retry_hint(limited, br#"{"retry_after":"soon"}"#), None);
+        assert_eq!(retry_hint(limited, b"Too Many Requests"), None);
     }
 
     #[test]

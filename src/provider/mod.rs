@@ -1,5 +1,6 @@
 //! Image providers: one interface, the built-in engines, and one file per
-//! vendor (SD WebUI, Leonardo.Ai, Replicate, Stability AI, Black Forest Labs).
+//! vendor (SD WebUI, Leonardo.Ai, Replicate, Stability AI, Black Forest Labs,
+//! ComfyUI).
 //!
 //! A provider turns a photo, the three parameters and the prompt into a
 //! render. Calls are async so that network providers can run concurrently;
@@ -7,6 +8,7 @@
 
 pub mod bfl;
 mod builtin;
+pub mod comfyui;
 mod download;
 pub mod leonardo;
 pub mod replicate;
@@ -392,6 +394,20 @@ pub fn build(
                 ..http::HttpPolicy::default()
             };
             Arc::new(bfl::Bfl::new(c.clone(), key, policy)?)
+        }
+        ProviderConfig::Comfyui(c) => {
+            let auth = match &c.auth_env {
+                Some(var) => Some(read_secret(&c.name, var, env)?),
+                None => None,
+            };
+            // Per request: every call answers quickly (the render is
+            // followed over the websocket or by polling); the render as a
+            // whole is bounded by `timeout_secs`.
+            let policy = http::HttpPolicy {
+                request_timeout: std::time::Duration::from_secs(c.timeout_secs.clamp(1, 60)),
+                ..http::HttpPolicy::default()
+            };
+            Arc::new(comfyui::Comfyui::new(c.clone(), auth, policy)?)
         }
     })
 }

@@ -1,11 +1,14 @@
 //! CLI behaviour through the real binary on temp databases.
 
+#[path = "../support/comfy_fake.rs"]
+mod comfy_fake;
 mod harness;
 #[path = "../tiny_onnx/mod.rs"]
 mod tiny_onnx;
 
 mod bad_input;
 mod cancel;
+mod comfyui;
 mod config;
 mod context;
 mod dashboard;
