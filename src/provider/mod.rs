@@ -8,6 +8,7 @@
 pub mod bfl;
 mod builtin;
 mod download;
+mod knobs;
 pub mod leonardo;
 pub mod replicate;
 pub mod sdwebui;
@@ -18,6 +19,7 @@ mod upload;
 pub use crate::http::Secret;
 pub use builtin::BuiltinEngine;
 pub use download::download_image;
+pub use knobs::knobs_of;
 pub use upload::UploadImage;
 
 use image::{ImageFormat, RgbImage};
@@ -28,7 +30,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ProviderConfig;
-use crate::domain::Params;
+use crate::domain::{Knobs, Params};
 use crate::error::{Error, Result};
 use crate::http;
 use crate::imaging::{Analysis, Engine};
@@ -196,6 +198,12 @@ pub trait ImageProvider: Send + Sync {
     /// that use the pixels directly.
     fn upload_side(&self) -> Option<u32> {
         None
+    }
+
+    /// The knobs this arm honours and how each reaches its API (see
+    /// [`Knobs`]); all three, sent as is, unless the provider says otherwise.
+    fn knobs(&self) -> Knobs {
+        Knobs::ALL
     }
 
     /// Renders one variant.
