@@ -22,6 +22,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0013_render_features.sql"),
     include_str!("sql/0014_shortlist.sql"),
     include_str!("sql/0015_render_embeddings.sql"),
+    // 0016: reserved for the migration being added in parallel on main;
+    // when merging, its include goes here, before 0017.
+    include_str!("sql/0017_applied_knobs.sql"),
 ];
 
 /// The schema version this binary writes.

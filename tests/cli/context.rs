@@ -316,7 +316,8 @@ fn an_old_database_gets_its_photo_features_backfilled() {
              ALTER TABLE experiments DROP COLUMN guard_structure;
              ALTER TABLE experiments DROP COLUMN guard_threshold;
              ALTER TABLE experiments DROP COLUMN guarded;
-             ALTER TABLE batches DROP COLUMN made_for;",
+             ALTER TABLE experiments DROP COLUMN applied_knobs;
+             ALTER TABLE batches DROP COLUMN made_for;
         )
         .unwrap();
         conn.pragma_update(None, "user_version", 11).unwrap();
