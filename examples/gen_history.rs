@@ -396,6 +396,7 @@ fn main() -> anyhow::Result<()> {
                 fallback_latency_ms: fallback.map(|_| 1840),
                 render_features: None,
                 shortlist: None,
+                applied_knobs: None,
             });
             if status == "failed" {
                 continue;

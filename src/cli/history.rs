@@ -5,7 +5,7 @@ use console::{Alignment, pad_str};
 use std::process::ExitCode;
 
 use super::ui::Ui;
-use crate::domain::time;
+use crate::domain::{Knob, time};
 use crate::ops::Workspace;
 use crate::ops::history::{self, HistoryOptions, Since};
 use crate::store::{HistoryOrder, HistoryRow, OpenMode, RatedFilter};
@@ -161,9 +161,23 @@ fn table_line(ui: &Ui, row: &HistoryRow, this_year: i16) -> String {
         .as_ref()
         .map_or("-".into(), |i| super::display::printable(&i.name));
     let p = &row.params;
+    // A knob the provider ignored shows as `-`: its value meant nothing.
+    let ignored = |k: Knob| row.knobs.as_ref().is_some_and(|a| a.ignored.contains(&k));
+    let value = |k: Knob, text: String| {
+        if ignored(k) {
+            format!("{:>4}", "-")
+        } else {
+            text
+        }
+    };
     let params = format!(
-        "{:.2} {:>4.1} {:.2}",
-        p.init_strength, p.guidance_scale, p.controlnet_weight
+        "{} {} {}",
+        value(Knob::InitStrength, format!("{:.2}", p.init_strength)),
+        value(Knob::GuidanceScale, format!("{:>4.1}", p.guidance_scale)),
+        value(
+            Knob::ControlnetWeight,
+            format!("{:.2}", p.controlnet_weight)
+        ),
     );
     let stars = match &row.rating {
         Some(r) => {

@@ -17,6 +17,7 @@ mod report;
 mod serve;
 mod show;
 mod simulate;
+mod simulate_knobs;
 mod simulate_reward;
 mod simulate_studio;
 mod status;

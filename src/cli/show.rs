@@ -219,6 +219,15 @@ fn text(ui: &Ui, report: &ExperimentReport) -> Vec<String> {
             .unwrap_or_default()
     ));
     lines.push(format!("{} {}", label("params"), params_text(&row.params)));
+    match &row.knobs {
+        Some(knobs) => lines.push(format!("{} {knobs}", label("knobs"))),
+        None if row.status == "done" => lines.push(format!(
+            "{} {}",
+            label("knobs"),
+            ui.dim("not recorded (rendered before latina kept which knobs were applied)")
+        )),
+        None => {}
+    }
     lines.push(format!(
         "{} {}",
         label("chosen"),

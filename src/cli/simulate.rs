@@ -46,6 +46,10 @@ pub struct SimulateArgs {
     /// the reward model's pairwise accuracy and best k of N against A/B
     #[arg(long, conflicts_with_all = ["only", "print_panel", "prompt_evolution", "studio"])]
     pub reward: bool,
+    /// Compare searching only each arm's own knobs with searching all
+    /// three, on designers whose better arm ignores one or two knobs
+    #[arg(long, conflicts_with_all = ["only", "print_panel", "prompt_evolution", "studio", "reward"])]
+    pub knobs: bool,
     /// Photos for `--reward` (default: the test fixtures of this source tree)
     #[arg(long, value_name = "DIR", requires = "reward")]
     pub photos: Option<std::path::PathBuf>,
@@ -65,6 +69,9 @@ pub fn run(ws: &Workspace, ui: &Ui, args: SimulateArgs) -> anyhow::Result<ExitCo
     }
     if args.reward {
         return super::simulate_reward::run(ws, ui, &args);
+    }
+    if args.knobs {
+        return super::simulate_knobs::run(ws, ui, &args);
     }
     anyhow::ensure!(args.ratings >= 10, "--ratings must be at least 10");
     anyhow::ensure!((1..=8).contains(&args.batch), "--batch must be from 1 to 8");

@@ -1,6 +1,7 @@
 //! The product's vocabulary: experiments, their parameters, ratings; and,
 //! in one file per concept, prompt versions and decisions ([`prompt`]), the
-//! learning phase and convergence ([`learning`]) and the evolution schedule
+//! learning phase and convergence ([`learning`]), the knobs an arm honours
+//! ([`knobs`]) and the evolution schedule
 //! ([`evolution`]), what the learning model is told ([`evidence`]) and the
 //! running win and agreement counts the store keeps ([`tally`]), what a
 //! render looks like, measured ([`render_features`]); instants
@@ -12,6 +13,7 @@
 pub mod check;
 pub mod evidence;
 pub mod evolution;
+pub mod knobs;
 pub mod learning;
 pub mod prompt;
 pub mod render_features;
@@ -24,6 +26,7 @@ pub use evidence::{
     UNNAMED_DESIGNER,
 };
 pub use evolution::EvolutionSchedule;
+pub use knobs::{AppliedKnob, AppliedKnobs, Knob, Knobs, Mapping};
 pub use learning::{Phase, TargetOutlook};
 pub use prompt::{ArmStats, ChallengeRules, Comparison, Decision, PromptStatus, PromptVersion};
 pub use render_features::RenderFeatures;

@@ -24,6 +24,7 @@ pub mod runtime;
 mod shortlist;
 pub mod simulate;
 pub mod simulate_evolution;
+pub mod simulate_knobs;
 pub mod simulate_reward;
 pub mod simulate_studio;
 pub mod status;

@@ -509,7 +509,7 @@ pub fn summarize(
 
 /// The `q`-quantile of `v` by linear interpolation between order
 /// statistics (0 for no values).
-fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
+pub(super) fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
     if v.is_empty() {
         return 0.0;
     }

@@ -63,7 +63,8 @@ impl Workspace {
         Ok(store)
     }
 
-    /// The search space from the configured arms and bounds.
+    /// The search space from the configured arms and bounds, each arm
+    /// searched over the knobs its provider honours.
     pub fn search_space(&self) -> Result<SearchSpace> {
         let o = &self.config.optimizer;
         let bounds = |[low, high]: [f64; 2]| Bounds::new(low, high);
@@ -78,6 +79,13 @@ impl Workspace {
                 bounds(o.guidance_scale)?,
                 bounds(o.controlnet_weight)?,
             ],
+        )?
+        .with_honoured(
+            self.config
+                .providers
+                .iter()
+                .map(|p| crate::provider::knobs_of(p).honoured())
+                .collect(),
         )
     }
 

@@ -303,7 +303,7 @@ impl Optimizer {
         let mut tried: Vec<Vec<[f64; 3]>> = vec![Vec::new(); self.space.providers().len()];
         for t in self.observations.iter().map(|o| &o.trial).chain(pending) {
             if let Some(arm) = self.space.provider_index(&t.provider) {
-                tried[arm].push(self.space.unit_reals(&t.params));
+                tried[arm].push(self.space.unit_reals_on(arm, &t.params));
             }
         }
         // Each prediction costs O(n²): keep the acquisition search within a
@@ -350,6 +350,12 @@ impl Optimizer {
                 (SlotRole::SpaceFilling, _, _) => proposer.fill_space(&gp, &tried, &mates),
                 _ => proposer.explore(&gp, &tried, &mates),
             };
+            // An arm's ignored reals stay at their one value (the search
+            // saw them there already, except when filling space).
+            let proposal = Proposal {
+                unit: proposer.space.project(proposal.arm, proposal.unit),
+                ..proposal
+            };
             tried[proposal.arm].push(proposal.unit);
             mates.push((proposal.arm, proposal.unit));
             let x = encode(proposer.space, proposal.arm, proposal.unit);
@@ -357,7 +363,7 @@ impl Optimizer {
             out.push(Suggestion {
                 trial: Trial {
                     provider: proposer.space.providers()[proposal.arm].clone(),
-                    params: proposer.space.params_from_unit(proposal.unit),
+                    params: proposer.space.params_on(proposal.arm, proposal.unit),
                 },
                 method: proposal.method,
                 explanation: proposal.explanation,
@@ -405,7 +411,7 @@ impl Optimizer {
             out.push(Suggestion {
                 trial: Trial {
                     provider: self.space.providers()[arm].clone(),
-                    params: self.space.params_from_unit(unit),
+                    params: self.space.params_on(arm, unit),
                 },
                 method,
                 explanation: Explanation::design(),
@@ -1089,6 +1095,92 @@ mod tests {
             }
         }
         assert!(corners <= 2, "{corners} of 40 proposals on a corner");
+    }
+
+    /// Suggestions as text, nine decimals: what the pinned test compares.
+    fn pinned(batch: &[Suggestion]) -> String {
+        batch
+            .iter()
+            .map(|s| {
+                let p = s.trial.params;
+                format!(
+                    "{} {:?} {:.9} {:.9} {:.9}",
+                    s.trial.provider,
+                    s.method,
+                    p.init_strength,
+                    p.guidance_scale,
+                    p.controlnet_weight
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn all_knob_arms_propose_exactly_what_they_did_before_knob_masks() {
+        // Pinned from the optimizer before arms could ignore knobs: with
+        // every arm honouring all three, masks change nothing.
+        let mut opt = optimizer(21);
+        for o in history() {
+            opt.tell(o);
+        }
+        opt.tell(rated("detail", 0.36, 9.2, 0.94, 5));
+        opt.tell(rated("tone", 0.45, 5.5, 0.72, 2));
+        let got = pinned(&opt.ask(3, &[]).unwrap());
+        assert_eq!(got, PINNED_BEFORE_MASKS, "{got}");
+        let mut fresh = optimizer(21);
+        assert_eq!(
+            pinned(&fresh.ask(2, &[]).unwrap()),
+            PINNED_DESIGN_BEFORE_MASKS
+        );
+    }
+
+    const PINNED_BEFORE_MASKS: &str = "detail GpExploit 0.353955625 9.083293813 0.946348252\n\
+        detail GpEubo 0.356120807 10.135645093 0.943501178\n\
+        detail GpEi 0.352159174 8.018700923 0.947938660";
+    const PINNED_DESIGN_BEFORE_MASKS: &str = "detail InitialDesign 0.455706501 7.393685876 0.900517497\n\
+        tone InitialDesign 0.132567098 9.917237163 0.718219751";
+
+    #[test]
+    fn a_one_knob_arm_varies_only_its_knob_and_reports_the_others_fixed() {
+        let space = space()
+            .with_honoured(vec![[true; 3], [false, false, true]])
+            .unwrap();
+        let mut opt = Optimizer::new(
+            space,
+            OptimizerSettings::default(),
+            StdRng::seed_from_u64(4),
+        );
+        let mut weights = Vec::new();
+        let mut tone_guidance = Vec::new();
+        for _ in 0..8 {
+            let batch = opt.ask(3, &[]).unwrap();
+            for s in batch {
+                let p = s.trial.params;
+                if s.trial.provider == "detail" {
+                    // The middle of the bounds, exactly, whatever the method.
+                    assert!((p.init_strength - 0.3).abs() < 1e-12, "{:?}", s.method);
+                    assert!((p.guidance_scale - 8.5).abs() < 1e-12, "{:?}", s.method);
+                    weights.push(p.controlnet_weight);
+                } else {
+                    tone_guidance.push(p.guidance_scale);
+                }
+                // Ratings that depend on controlnet_weight only.
+                let stars = (1.0 + 4.0 * (p.controlnet_weight - 0.7) / 0.29).round() as i64;
+                opt.tell(RatedTrial {
+                    trial: s.trial,
+                    stars: Stars::new(stars.clamp(1, 5)).unwrap(),
+                });
+            }
+        }
+        let distinct = |v: &[f64]| {
+            let mut v = v.to_vec();
+            v.sort_by(f64::total_cmp);
+            v.dedup();
+            v.len()
+        };
+        assert!(distinct(&weights) >= 4, "{weights:?}");
+        assert!(distinct(&tone_guidance) >= 4, "{tone_guidance:?}");
     }
 
     #[test]

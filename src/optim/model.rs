@@ -77,7 +77,7 @@ impl Model {
                 let arm = space.provider_index(&o.trial.provider)?;
                 Some((
                     arm,
-                    space.unit_reals(&o.trial.params),
+                    space.unit_reals_on(arm, &o.trial.params),
                     f64::from(o.stars.get()),
                 ))
             })
@@ -190,11 +190,12 @@ fn random_start(dims: usize, rng: &mut StdRng) -> Hyperparameters {
     }
 }
 
-/// One-hot arm followed by the unit-scaled reals.
+/// One-hot arm followed by the unit-scaled reals, those the arm ignores
+/// pinned ([`SearchSpace::project`]).
 pub(super) fn encode(space: &SearchSpace, arm: usize, unit: [f64; 3]) -> Vec<f64> {
     let mut x = vec![0.0; space.encoded_len()];
     x[arm] = 1.0;
-    x[space.providers().len()..].copy_from_slice(&unit);
+    x[space.providers().len()..].copy_from_slice(&space.project(arm, unit));
     x
 }
 

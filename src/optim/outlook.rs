@@ -112,7 +112,7 @@ pub(super) fn best_by_arm(
     let mut tried: Vec<Vec<[f64; 3]>> = vec![Vec::new(); arms];
     for o in window {
         if let Some(arm) = space.provider_index(&o.trial.provider) {
-            tried[arm].push(space.unit_reals(&o.trial.params));
+            tried[arm].push(space.unit_reals_on(arm, &o.trial.params));
         }
     }
     (0..arms)
@@ -130,7 +130,7 @@ pub(super) fn best_by_arm(
             Some(ArmBest {
                 trial: Trial {
                     provider: space.providers()[arm].clone(),
-                    params: space.params_from_unit(unit),
+                    params: space.params_on(arm, unit),
                 },
                 predicted_mean: p.mean,
                 predicted_sd: p.sd,

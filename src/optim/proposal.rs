@@ -134,7 +134,7 @@ impl Proposer<'_> {
             p.mean - 0.5 * p.sd
         };
         let (arm, unit, _) =
-            maximize_over_arms(&arms, self.model, self.candidates, self.rng, &score);
+            maximize_over_arms(space, &arms, self.model, self.candidates, self.rng, &score);
         let p = gp.predict(&encode(space, arm, unit));
         if p.sd > gp.exploit_max_sd() || p.mean < gp.good_mean() {
             return None;
@@ -172,12 +172,19 @@ impl Proposer<'_> {
     ) -> Proposal {
         let arm = self.rng.random_range(0..self.space.providers().len());
         let radius = exclusion_radius(self.settings.min_distance, tried[arm].len());
-        let mut unit = uniform_outside(&tried[arm], radius, 256, self.rng);
+        // Drawn in the full cube, then pinned on the arm's ignored reals
+        // (the exclusion zones of a one-knob arm are thus only approximate).
+        let mut unit = self
+            .space
+            .project(arm, uniform_outside(&tried[arm], radius, 256, self.rng));
         for _ in 0..256 {
             if apart_from(batch, arm, &unit) {
                 break;
             }
-            unit = [self.rng.random(), self.rng.random(), self.rng.random()];
+            unit = self.space.project(
+                arm,
+                [self.rng.random(), self.rng.random(), self.rng.random()],
+            );
         }
         let p = gp.predict(&encode(self.space, arm, unit));
         let explanation = Explanation {
@@ -238,6 +245,7 @@ impl Proposer<'_> {
             }
         };
         let (arm, unit, value) = maximize_over_arms(
+            space,
             &selection.arms,
             self.model,
             self.candidates,
@@ -314,7 +322,7 @@ impl Proposer<'_> {
         };
         let arms: Vec<usize> = (0..space.providers().len()).collect();
         let (arm, unit, _) =
-            maximize_over_arms(&arms, self.model, self.candidates, self.rng, &score);
+            maximize_over_arms(space, &arms, self.model, self.candidates, self.rng, &score);
         let p = gp.predict(&encode(space, arm, unit));
         let explanation = Explanation {
             arm_rule: ArmRule::Acquisition,
@@ -432,6 +440,7 @@ const THOMPSON_LOCAL: usize = 4;
 /// Maximises `f(arm, point)` on each arm's unit cube (candidates seeded with
 /// the arm's best observed points) and returns the best arm, point and value.
 fn maximize_over_arms(
+    space: &SearchSpace,
     arms: &[usize],
     model: &Model,
     candidates: usize,
@@ -440,10 +449,17 @@ fn maximize_over_arms(
 ) -> (usize, [f64; 3], f64) {
     let mut best: Option<(usize, [f64; 3], f64)> = None;
     for &arm in arms {
-        let (unit, value) =
-            maximize_on_unit_cube(&|u| f(arm, u), &model.seeds_by_arm[arm], candidates, 3, rng);
+        // The search sees only the arm's own reals: the others are pinned
+        // before scoring, so distances and exclusion zones ignore them too.
+        let (unit, value) = maximize_on_unit_cube(
+            &|u| f(arm, space.project(arm, u)),
+            &model.seeds_by_arm[arm],
+            candidates,
+            3,
+            rng,
+        );
         if best.is_none_or(|b| value > b.2) {
-            best = Some((arm, unit, value));
+            best = Some((arm, space.project(arm, unit), value));
         }
     }
     best.expect("the search space has at least one arm")

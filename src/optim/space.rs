@@ -2,6 +2,12 @@
 //!
 //! Encoding for models: the provider one-hot, then each real scaled to
 //! [0, 1] by its bounds. Decoding clamps back into bounds.
+//!
+//! Each arm may honour only some of the reals (its provider has no field
+//! for the others, see [`crate::domain::Knobs`]). On such an arm an ignored
+//! real is pinned at [`IGNORED_UNIT`]: its observations collapse on that
+//! axis, so the model does not read the axis's noise as signal, and its
+//! proposals neither vary nor report it.
 
 use crate::domain::{Params, Trial};
 use crate::error::{Error, Result};
@@ -42,7 +48,14 @@ pub struct SearchSpace {
     providers: Vec<String>,
     /// init_strength, guidance_scale, controlnet_weight, in that order.
     bounds: [Bounds; 3],
+    /// Per arm, which of the three reals it honours.
+    honoured: Vec<[bool; 3]>,
 }
+
+/// Where an ignored real sits, in unit coordinates: the middle of its
+/// bounds (any fixed value would do; the middle keeps distances to the
+/// other arms' points moderate).
+pub const IGNORED_UNIT: f64 = 0.5;
 
 /// Number of continuous dimensions.
 pub const N_REALS: usize = 3;
@@ -60,7 +73,53 @@ impl SearchSpace {
         if !providers.iter().all(|p| seen.insert(p)) {
             return Err(Error::Optimizer("provider names must be distinct".into()));
         }
-        Ok(SearchSpace { providers, bounds })
+        let honoured = vec![[true; 3]; providers.len()];
+        Ok(SearchSpace {
+            providers,
+            bounds,
+            honoured,
+        })
+    }
+
+    /// The same space with, per arm in configured order, the reals it
+    /// honours (all three by default).
+    ///
+    /// # Errors
+    /// [`Error::Optimizer`] when the list does not have one entry per arm.
+    pub fn with_honoured(mut self, honoured: Vec<[bool; 3]>) -> Result<Self> {
+        if honoured.len() != self.providers.len() {
+            return Err(Error::Optimizer(format!(
+                "{} knob masks for {} arms",
+                honoured.len(),
+                self.providers.len()
+            )));
+        }
+        self.honoured = honoured;
+        Ok(self)
+    }
+
+    /// Which of the three reals arm `arm` honours.
+    pub fn honoured(&self, arm: usize) -> [bool; 3] {
+        self.honoured[arm]
+    }
+
+    /// `unit` with the reals arm `arm` ignores pinned at [`IGNORED_UNIT`]
+    /// (unchanged on an arm that honours all three).
+    pub fn project(&self, arm: usize, unit: [f64; 3]) -> [f64; 3] {
+        let mask = self.honoured[arm];
+        [0, 1, 2].map(|i| if mask[i] { unit[i] } else { IGNORED_UNIT })
+    }
+
+    /// The reals of `params` scaled to [0, 1] as arm `arm` sees them
+    /// ([`SearchSpace::project`]ed).
+    pub fn unit_reals_on(&self, arm: usize, params: &Params) -> [f64; 3] {
+        self.project(arm, self.unit_reals(params))
+    }
+
+    /// Parameters for arm `arm` from unit-scaled reals, its ignored reals
+    /// at the middle of their bounds.
+    pub fn params_on(&self, arm: usize, unit: [f64; 3]) -> Params {
+        self.params_from_unit(self.project(arm, unit))
     }
 
     /// The provider arms, in configured order.
@@ -109,7 +168,7 @@ impl SearchSpace {
         let index = self.provider_index(&trial.provider)?;
         let mut x = vec![0.0; self.encoded_len()];
         x[index] = 1.0;
-        x[self.providers.len()..].copy_from_slice(&self.unit_reals(&trial.params));
+        x[self.providers.len()..].copy_from_slice(&self.unit_reals_on(index, &trial.params));
         Some(x)
     }
 
@@ -124,7 +183,7 @@ impl SearchSpace {
             .map_or(0, |(i, _)| i);
         Trial {
             provider: self.providers[index].clone(),
-            params: self.params_from_unit([x[k], x[k + 1], x[k + 2]]),
+            params: self.params_on(index, [x[k], x[k + 1], x[k + 2]]),
         }
     }
 }
@@ -178,6 +237,34 @@ mod tests {
             },
         };
         assert!(space().encode(&trial).is_none());
+    }
+
+    #[test]
+    fn ignored_reals_encode_at_one_constant_and_proposals_report_the_middle() {
+        let s = space()
+            .with_honoured(vec![[true; 3], [false, false, true]])
+            .unwrap();
+        let trial = |provider: &str, i: f64, g: f64| Trial {
+            provider: provider.into(),
+            params: Params {
+                init_strength: i,
+                guidance_scale: g,
+                controlnet_weight: 0.7,
+            },
+        };
+        // Two "detail" trials differing only in ignored knobs encode alike.
+        let a = s.encode(&trial("detail", 0.1, 5.0)).unwrap();
+        let b = s.encode(&trial("detail", 0.5, 12.0)).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(&a[2..], &[IGNORED_UNIT, IGNORED_UNIT, 0.0]);
+        // The all-knob arm keeps them.
+        let c = s.encode(&trial("tone", 0.5, 12.0)).unwrap();
+        assert_eq!(&c[2..], &[1.0, 1.0, 0.0]);
+        let p = s.params_on(1, [0.0, 1.0, 1.0]);
+        assert!((p.init_strength - 0.3).abs() < 1e-12);
+        assert!((p.guidance_scale - 8.5).abs() < 1e-12);
+        assert!((p.controlnet_weight - 0.99).abs() < 1e-12);
+        assert!(space().with_honoured(vec![[true; 3]]).is_err());
     }
 
     #[test]

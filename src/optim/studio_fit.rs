@@ -61,7 +61,7 @@ pub(super) fn fit(
         .iter()
         .map(|r| {
             let arm = space.provider_index(&r.trial.provider)?;
-            Some((arm, space.unit_reals(&r.trial.params)))
+            Some((arm, space.unit_reals_on(arm, &r.trial.params)))
         })
         .collect();
     let features = FeatureEncoding::of(evidence);

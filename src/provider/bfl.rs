@@ -47,6 +47,7 @@ use super::{
     download_image,
 };
 use crate::config::{BflConfig, BflModel};
+use crate::domain::{Knobs, Mapping};
 use crate::error::Result;
 use crate::http::{
     HttpClient, HttpPolicy, PollSchedule, RequestKind, StatusVerdict, WaitEnd, excerpt, one_line,
@@ -54,6 +55,24 @@ use crate::http::{
 
 /// The credits endpoint `doctor` reads.
 pub const CREDITS_PATH: &str = "/v1/credits";
+
+/// FLUX.2 [flex] `guidance`, 1.5–10 (the optimizer's 5–12 lies mostly inside).
+const FLEX_GUIDANCE: Mapping = Mapping::Clamp {
+    min: 1.5,
+    max: 10.0,
+};
+
+/// The knobs an endpoint honours: FLUX.2 [flex] `guidance_scale` only; the
+/// others none (their schemas have no strength, guidance or control field).
+pub fn knobs(model: BflModel) -> Knobs {
+    match model {
+        BflModel::Flux2Flex => Knobs {
+            guidance_scale: Some(FLEX_GUIDANCE),
+            ..Knobs::NONE
+        },
+        BflModel::KontextPro | BflModel::KontextMax | BflModel::Flux2Pro => Knobs::NONE,
+    }
+}
 
 /// The BFL provider.
 pub struct Bfl {
@@ -205,7 +224,7 @@ impl Bfl {
         if self.config.model == BflModel::Flux2Flex {
             body.insert(
                 "guidance".into(),
-                request.params.guidance_scale.clamp(1.5, 10.0).into(),
+                FLEX_GUIDANCE.apply(request.params.guidance_scale).into(),
             );
             body.insert("steps".into(), self.config.steps.into());
         }
@@ -409,6 +428,10 @@ impl Bfl {
 }
 
 impl ImageProvider for Bfl {
+    fn knobs(&self) -> Knobs {
+        knobs(self.config.model)
+    }
+
     fn name(&self) -> &str {
         &self.name
     }

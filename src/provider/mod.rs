@@ -10,6 +10,7 @@ pub mod bfl;
 mod builtin;
 pub mod comfyui;
 mod download;
+mod knobs;
 pub mod leonardo;
 pub mod replicate;
 pub mod sdwebui;
@@ -20,6 +21,7 @@ mod upload;
 pub use crate::http::Secret;
 pub use builtin::BuiltinEngine;
 pub use download::download_image;
+pub use knobs::knobs_of;
 pub use upload::UploadImage;
 
 use image::{ImageFormat, RgbImage};
@@ -30,7 +32,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ProviderConfig;
-use crate::domain::Params;
+use crate::domain::{Knobs, Params};
 use crate::error::{Error, Result};
 use crate::http;
 use crate::imaging::{Analysis, Engine};
@@ -198,6 +200,12 @@ pub trait ImageProvider: Send + Sync {
     /// that use the pixels directly.
     fn upload_side(&self) -> Option<u32> {
         None
+    }
+
+    /// The knobs this arm honours and how each reaches its API (see
+    /// [`Knobs`]); all three, sent as is, unless the provider says otherwise.
+    fn knobs(&self) -> Knobs {
+        Knobs::ALL
     }
 
     /// Renders one variant.

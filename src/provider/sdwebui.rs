@@ -23,8 +23,27 @@ use super::{
     BoxFuture, Check, ImageProvider, ProgressFn, RenderOutput, RenderRequest, Secret, Stage,
     decoded_output,
 };
+use crate::domain::{Knobs, Mapping};
 use crate::error::{Error, Result};
 use crate::http::{HttpClient, HttpPolicy, RequestKind};
+
+/// `denoising_strength`, 0–1.
+const DENOISE: Mapping = Mapping::Clamp { min: 0.0, max: 1.0 };
+/// `cfg_scale`, 1–30.
+const CFG: Mapping = Mapping::Clamp {
+    min: 1.0,
+    max: 30.0,
+};
+/// The ControlNet unit's `weight`, 0–2.
+const UNIT_WEIGHT: Mapping = Mapping::Clamp { min: 0.0, max: 2.0 };
+
+/// What the img2img + ControlNet request takes: all three knobs, clamped
+/// into the fields' ranges.
+pub const KNOBS: Knobs = Knobs {
+    init_strength: Some(DENOISE),
+    guidance_scale: Some(CFG),
+    controlnet_weight: Some(UNIT_WEIGHT),
+};
 
 /// How to reach and drive one webui.
 #[derive(Debug, Clone)]
@@ -91,8 +110,8 @@ impl SdWebUi {
             "init_images": [image],
             "prompt": request.prompt,
             "negative_prompt": request.negative_prompt,
-            "denoising_strength": p.init_strength.clamp(0.0, 1.0),
-            "cfg_scale": p.guidance_scale.clamp(1.0, 30.0),
+            "denoising_strength": DENOISE.apply(p.init_strength),
+            "cfg_scale": CFG.apply(p.guidance_scale),
             "steps": self.settings.steps,
             "sampler_name": self.settings.sampler,
             "width": w,
@@ -105,7 +124,7 @@ impl SdWebUi {
                 "enabled": true,
                 "module": self.settings.controlnet_module,
                 "model": self.settings.controlnet_model,
-                "weight": p.controlnet_weight.clamp(0.0, 2.0),
+                "weight": UNIT_WEIGHT.apply(p.controlnet_weight),
                 "resize_mode": "Crop and Resize",
                 "control_mode": "Balanced",
                 "pixel_perfect": true,
@@ -273,6 +292,10 @@ struct ModelList {
 }
 
 impl ImageProvider for SdWebUi {
+    fn knobs(&self) -> Knobs {
+        KNOBS
+    }
+
     fn name(&self) -> &str {
         &self.name
     }

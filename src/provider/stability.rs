@@ -38,6 +38,7 @@ use super::{
     decoded_output,
 };
 use crate::config::StabilityConfig;
+use crate::domain::{Knobs, Mapping};
 use crate::error::Result;
 use crate::http::{HttpClient, HttpPolicy, RequestKind, StatusVerdict, excerpt, one_line};
 
@@ -47,6 +48,16 @@ pub const STRUCTURE_PATH: &str = "/v2beta/stable-image/control/structure";
 pub const BALANCE_PATH: &str = "/v1/user/balance";
 /// The longest prompt the API takes, characters.
 const MAX_PROMPT_CHARS: usize = 10_000;
+
+/// `control_strength`, 0–1.
+const CONTROL_STRENGTH: Mapping = Mapping::Clamp { min: 0.0, max: 1.0 };
+
+/// Structure control honours `controlnet_weight` only.
+pub const KNOBS: Knobs = Knobs {
+    init_strength: None,
+    guidance_scale: None,
+    controlnet_weight: Some(CONTROL_STRENGTH),
+};
 
 /// The Stability provider.
 pub struct Stability {
@@ -138,7 +149,7 @@ impl Stability {
         if !request.negative_prompt.trim().is_empty() {
             fields.push(("negative_prompt", request.negative_prompt.clone()));
         }
-        let strength = request.params.controlnet_weight.clamp(0.0, 1.0);
+        let strength = CONTROL_STRENGTH.apply(request.params.controlnet_weight);
         fields.push(("control_strength", format!("{strength}")));
         fields.push(("output_format", self.config.output_format.clone()));
         if let Some(preset) = &self.config.style_preset {
@@ -259,6 +270,10 @@ impl Stability {
 }
 
 impl ImageProvider for Stability {
+    fn knobs(&self) -> Knobs {
+        KNOBS
+    }
+
     fn name(&self) -> &str {
         &self.name
     }

@@ -607,6 +607,7 @@ mod tests {
                      DROP TABLE judgement_tallies;
                      DROP INDEX ratings_by_time;
                      DROP INDEX experiments_guarded_finished;
+                     ALTER TABLE experiments DROP COLUMN applied_knobs;
                      PRAGMA user_version = 15;",
                 )
                 .unwrap();

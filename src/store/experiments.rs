@@ -6,8 +6,8 @@ use super::context::{self, NewContext};
 use super::owner::{self, Liveness, Owner};
 use super::{NewImage, Store, images};
 use crate::domain::{
-    ArmRule, BatchId, ExperimentId, ExperimentStatus, Explanation, ImageMeta, Method, Params,
-    RatedTrial, Stars, Trial,
+    AppliedKnobs, ArmRule, BatchId, ExperimentId, ExperimentStatus, Explanation, ImageMeta, Method,
+    Params, RatedTrial, Stars, Trial,
 };
 use crate::error::{Error, Result};
 
@@ -56,6 +56,9 @@ pub enum ExperimentUpdate {
         fallback: Option<Fallback>,
         /// What it cost in US dollars, when known.
         cost_usd: Option<f64>,
+        /// The knobs the arm that rendered applied (with the values sent)
+        /// and ignored; `None` when unknown.
+        knobs: Option<AppliedKnobs>,
     },
     /// The provider failed.
     Failed {
@@ -294,12 +297,13 @@ impl Store {
         id: &ExperimentId,
         update: &ExperimentUpdate,
     ) -> Result<()> {
-        let (status, output, error, latency, fallback, cost) = match update {
+        let (status, output, error, latency, fallback, cost, knobs) = match update {
             ExperimentUpdate::Done {
                 output_path,
                 latency_ms,
                 fallback,
                 cost_usd,
+                knobs,
             } => (
                 ExperimentStatus::Done,
                 Some(output_path.as_str()),
@@ -307,6 +311,7 @@ impl Store {
                 *latency_ms,
                 fallback.as_ref(),
                 *cost_usd,
+                knobs.as_ref().map(knobs_json),
             ),
             ExperimentUpdate::Failed { error, latency_ms } => (
                 ExperimentStatus::Failed,
@@ -315,12 +320,13 @@ impl Store {
                 *latency_ms,
                 None,
                 None,
+                None,
             ),
         };
         self.conn.execute(
             "UPDATE experiments SET status = ?2, output_path = ?3, error = ?4, latency_ms = ?5,
                  provider = coalesce(?6, provider), fallback_from = ?7, cost_usd = ?8,
-                 fallback_latency_ms = ?9,
+                 fallback_latency_ms = ?9, applied_knobs = ?10,
                  finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
              WHERE id = ?1",
             params![
@@ -332,7 +338,8 @@ impl Store {
                 fallback.map(|f| f.provider.as_str()),
                 fallback.map(|f| f.from.as_str()),
                 cost,
-                fallback.map(|f| i64::try_from(f.waited_ms).unwrap_or(i64::MAX))
+                fallback.map(|f| i64::try_from(f.waited_ms).unwrap_or(i64::MAX)),
+                knobs
             ],
         )?;
         Ok(())
@@ -587,6 +594,17 @@ impl Store {
             .query_row("SELECT count(*) FROM experiments", [], |r| r.get(0))?;
         Ok(n as u64)
     }
+}
+
+/// The `applied_knobs` column's text for `knobs`.
+pub(super) fn knobs_json(knobs: &AppliedKnobs) -> String {
+    serde_json::to_string(knobs).expect("knob names and numbers serialise")
+}
+
+/// The `applied_knobs` column read back; `None` when NULL or not readable
+/// (an unreadable record is shown as unknown rather than failing `show`).
+pub(super) fn knobs_from_json(text: Option<String>) -> Option<AppliedKnobs> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use std::path::Path;
 use super::Store;
 use super::columns::{stamp, stamp_opt};
 use crate::domain::time;
-use crate::domain::{ArmRule, BatchId, ExperimentId, Explanation, Params};
+use crate::domain::{AppliedKnobs, ArmRule, BatchId, ExperimentId, Explanation, Params};
 use crate::error::{Error, Result};
 
 /// Which way `latina history` runs through time.
@@ -162,6 +162,10 @@ pub struct HistoryRow {
     pub shown: bool,
     /// Whether the structure guard held it back.
     pub guarded: bool,
+    /// The knobs its render applied, with the values sent, and those its
+    /// provider ignored; `null` when not rendered or rendered before this
+    /// was recorded.
+    pub knobs: Option<AppliedKnobs>,
 }
 
 /// The batch an experiment belongs to, for `latina show`.
@@ -244,8 +248,8 @@ const ROW_COLUMNS: &str = "e.id, e.batch_id, e.option, i.id, i.source_path, e.pr
     e.status, r.stars, r.comment, r.rated_by, r.rated_at,
     (SELECT count(*) FROM ratings c WHERE c.experiment_id = e.id),
     e.latency_ms, e.cost_usd, e.error, e.output_path, e.created_at, e.finished_at,
-    e.fallback_latency_ms, e.shown, e.guarded";
-const ROW_COLUMN_COUNT: usize = 26;
+    e.fallback_latency_ms, e.shown, e.guarded, e.applied_knobs";
+const ROW_COLUMN_COUNT: usize = 27;
 
 /// The latest rating is the highest rating id of the experiment: one
 /// descending probe of `ratings_by_experiment`, then a rowid lookup.
@@ -305,6 +309,7 @@ fn row_from(r: &Row<'_>) -> rusqlite::Result<HistoryRow> {
         finished_at: stamp_opt(r, 22)?,
         shown: r.get(24)?,
         guarded: r.get(25)?,
+        knobs: super::experiments::knobs_from_json(r.get(26)?),
     })
 }
 

@@ -23,6 +23,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0014_shortlist.sql"),
     include_str!("sql/0015_render_embeddings.sql"),
     include_str!("sql/0016_judgement_window.sql"),
+    include_str!("sql/0017_applied_knobs.sql"),
 ];
 
 /// The schema version this binary writes.

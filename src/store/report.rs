@@ -284,6 +284,7 @@ mod tests {
                         latency_ms: 1,
                         fallback: None,
                         cost_usd: None,
+                        knobs: None,
                     },
                 )
                 .unwrap();

@@ -306,7 +306,15 @@ fn an_old_database_gets_its_photo_features_backfilled() {
         // those of every later migration go, and the version is 11.
         let conn = rusqlite::Connection::open(env.db_path()).unwrap();
         conn.execute_batch(
-            "DROP TABLE render_embeddings; DROP TABLE render_features;
+            "DROP TRIGGER judgement_tallies_rating_insert;
+             DROP TRIGGER judgement_tallies_preference_insert;
+             DROP TRIGGER judgement_tallies_rating_delete;
+             DROP TRIGGER judgement_tallies_rating_update;
+             DROP TRIGGER judgement_tallies_preference_delete;
+             DROP TRIGGER judgement_tallies_preference_update;
+             DROP TABLE judgement_tallies; DROP INDEX ratings_by_time;
+             DROP INDEX experiments_guarded_finished;
+             DROP TABLE render_embeddings; DROP TABLE render_features;
              DROP TABLE batch_contexts; DROP TABLE photo_features;
              DROP INDEX experiments_by_shown;
              ALTER TABLE experiments DROP COLUMN shown;
@@ -316,6 +324,7 @@ fn an_old_database_gets_its_photo_features_backfilled() {
              ALTER TABLE experiments DROP COLUMN guard_structure;
              ALTER TABLE experiments DROP COLUMN guard_threshold;
              ALTER TABLE experiments DROP COLUMN guarded;
+             ALTER TABLE experiments DROP COLUMN applied_knobs;
              ALTER TABLE batches DROP COLUMN made_for;",
         )
         .unwrap();

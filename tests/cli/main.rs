@@ -21,6 +21,7 @@ mod history;
 mod interactive;
 mod issue13_http;
 mod issue13_leaks;
+mod knobs;
 mod leonardo;
 mod modern_arms;
 mod offline_loop;

@@ -462,6 +462,15 @@ pub async fn enhance(
         let (update, output_path, error) = match outcome {
             Ok((path, output)) => {
                 cost_usd = output.cost_usd;
+                // What the arm that rendered (the fallback, if it stood in)
+                // applied of this variant's knobs and what it ignored.
+                let rendered_by = fell_back
+                    .as_ref()
+                    .map_or(&e.trial.provider, |f| &f.provider);
+                let knobs = providers
+                    .iter()
+                    .find(|p| p.name() == rendered_by.as_str())
+                    .map(|p| p.knobs().applied(&e.trial.params));
                 pixels[index] = match output.pixels {
                     Some(p) => Some(p),
                     None => image::load_from_memory(&output.bytes)
@@ -474,6 +483,7 @@ pub async fn enhance(
                         latency_ms,
                         fallback: fell_back.clone(),
                         cost_usd,
+                        knobs,
                     },
                     Some(path),
                     None,

@@ -45,6 +45,7 @@ use super::{
     download_image, error_detail,
 };
 use crate::config::ComfyuiConfig;
+use crate::domain::{Knobs, Mapping};
 use crate::error::{Error, Result};
 use crate::http::{HttpClient, HttpPolicy, PollSchedule, WaitEnd};
 use client::Api;
@@ -86,6 +87,91 @@ pub fn variant_seed(request: &RenderRequest) -> u64 {
     u64::from_le_bytes(first) & ((1u64 << 53) - 1)
 }
 
+/// The arm's workflow as it will be submitted: the configured file (or
+/// the shipped one), its nodes found, the configured models applied.
+///
+/// # Errors
+/// As [`Comfyui::new`]: an unreadable file, or a workflow latina cannot fill.
+fn load_workflow(config: &ComfyuiConfig) -> Result<Workflow> {
+    let name = &config.name;
+    let (label, text) = match &config.workflow {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::io("cannot read the ComfyUI workflow", path, e))?;
+            (path.display().to_string(), text)
+        }
+        None => (
+            "(the shipped ComfyUI workflow)".to_string(),
+            workflow::DEFAULT_WORKFLOW.to_string(),
+        ),
+    };
+    let fail = |message: String| Error::Config {
+        source_label: label.clone(),
+        location: format!("provider `{name}`: "),
+        message,
+    };
+    let titles = Titles {
+        positive: config.positive_title.clone(),
+        negative: config.negative_title.clone(),
+        sampler: config.sampler_title.clone(),
+        image: config.image_title.clone(),
+    };
+    let mut workflow = Workflow::parse(&text, &titles).map_err(fail)?;
+    for (key, class, input, value) in [
+        (
+            "checkpoint",
+            "CheckpointLoaderSimple",
+            "ckpt_name",
+            &config.checkpoint,
+        ),
+        (
+            "controlnet_model",
+            "ControlNetLoader",
+            "control_net_name",
+            &config.controlnet_model,
+        ),
+    ] {
+        if let Some(value) = value
+            && workflow.set_all(class, input, value) == 0
+        {
+            return Err(fail(format!(
+                "{key} is set, but the workflow has no {class} node to put it in"
+            )));
+        }
+    }
+    Ok(workflow)
+}
+
+/// How the optimizer's knobs reach the workflow, clamped as the fill
+/// clamps them ([`Workflow::fill`]).
+const DENOISE: Mapping = Mapping::Clamp { min: 0.0, max: 1.0 };
+const CFG: Mapping = Mapping::Clamp {
+    min: 0.0,
+    max: 100.0,
+};
+const CONTROLNET_STRENGTH: Mapping = Mapping::Clamp {
+    min: 0.0,
+    max: 10.0,
+};
+
+/// The knobs a workflow honours: the sampler's `denoise` and `cfg` always
+/// (a workflow without a KSampler is refused), the ControlNet `strength`
+/// only when it applies a ControlNet.
+pub fn knobs_of_workflow(workflow: &Workflow) -> Knobs {
+    Knobs {
+        init_strength: Some(DENOISE),
+        guidance_scale: Some(CFG),
+        controlnet_weight: (!workflow.slots.controlnets.is_empty()).then_some(CONTROLNET_STRENGTH),
+    }
+}
+
+/// [`knobs_of_workflow`] from the config alone. A workflow that cannot be
+/// read or filled counts as honouring all three: the arm itself then fails
+/// to build and says why.
+pub fn knobs(config: &ComfyuiConfig) -> Knobs {
+    load_workflow(config).map_or(Knobs::ALL, |w| knobs_of_workflow(&w))
+}
+
 impl Comfyui {
     /// Builds the arm: reads and checks the workflow (the shipped one when
     /// the config names none) and applies the configured model names.
@@ -97,51 +183,7 @@ impl Comfyui {
     /// client cannot start.
     pub fn new(config: ComfyuiConfig, auth: Option<Secret>, policy: HttpPolicy) -> Result<Self> {
         let name = config.name.clone();
-        let (label, text) = match &config.workflow {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| Error::io("cannot read the ComfyUI workflow", path, e))?;
-                (path.display().to_string(), text)
-            }
-            None => (
-                "(the shipped ComfyUI workflow)".to_string(),
-                workflow::DEFAULT_WORKFLOW.to_string(),
-            ),
-        };
-        let fail = |message: String| Error::Config {
-            source_label: label.clone(),
-            location: format!("provider `{name}`: "),
-            message,
-        };
-        let titles = Titles {
-            positive: config.positive_title.clone(),
-            negative: config.negative_title.clone(),
-            sampler: config.sampler_title.clone(),
-            image: config.image_title.clone(),
-        };
-        let mut workflow = Workflow::parse(&text, &titles).map_err(fail)?;
-        for (key, class, input, value) in [
-            (
-                "checkpoint",
-                "CheckpointLoaderSimple",
-                "ckpt_name",
-                &config.checkpoint,
-            ),
-            (
-                "controlnet_model",
-                "ControlNetLoader",
-                "control_net_name",
-                &config.controlnet_model,
-            ),
-        ] {
-            if let Some(value) = value
-                && workflow.set_all(class, input, value) == 0
-            {
-                return Err(fail(format!(
-                    "{key} is set, but the workflow has no {class} node to put it in"
-                )));
-            }
-        }
+        let workflow = load_workflow(&config)?;
         Ok(Comfyui {
             http: HttpClient::new(&name, policy)?,
             api: Api::new(&config.base_url, auth),
@@ -434,6 +476,10 @@ impl ImageProvider for Comfyui {
 
     fn upload_side(&self) -> Option<u32> {
         Some(self.config.max_side)
+    }
+
+    fn knobs(&self) -> Knobs {
+        knobs_of_workflow(&self.workflow)
     }
 
     fn render(

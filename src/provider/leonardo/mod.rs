@@ -47,7 +47,7 @@ use super::{
     UploadImage,
 };
 use crate::config::{LeonardoConfig, LeonardoStructure};
-use crate::domain::Params;
+use crate::domain::{Knobs, Mapping, Params};
 use crate::error::{Error, Result};
 use crate::http::one_line;
 use crate::http::{HttpClient, HttpPolicy, PollSchedule, RequestKind, StatusVerdict, WaitEnd};
@@ -98,7 +98,7 @@ impl Leonardo {
             "width": width,
             "height": height,
             "num_images": 1,
-            "guidance_scale": p.guidance_scale.clamp(1.0, 20.0),
+            "guidance_scale": GUIDANCE.apply(p.guidance_scale),
             "num_inference_steps": c.steps,
             "alchemy": c.alchemy,
         });
@@ -122,7 +122,7 @@ impl Leonardo {
                 "initImageId": init_image_id,
                 "initImageType": "UPLOADED",
                 "preprocessorId": c.preprocessor_id,
-                "weight": p.controlnet_weight.clamp(0.0, 2.0),
+                "weight": CONTROLNET_WEIGHT.apply(p.controlnet_weight),
             }]);
         }
         body
@@ -482,9 +482,37 @@ impl Leonardo {
 /// Leonardo's `init_strength` for the optimizer's: Leonardo's points the
 /// other way (higher = closer to the photo) and allows 0.1–0.9.
 pub fn leonardo_init_strength(optimizer_init_strength: f64) -> f64 {
-    let inverted = 1.0 - optimizer_init_strength;
-    // Keep two decimals of noise out of the request (0.35 → 0.65, not 0.6500000000000001).
-    ((inverted * 1e6).round() / 1e6).clamp(0.1, 0.9)
+    INIT_STRENGTH.apply(optimizer_init_strength)
+}
+
+/// `init_strength`: `1 − value` (rounded to six decimals, so 0.35 sends
+/// 0.65, not 0.6500000000000001), clamped to 0.1–0.9.
+const INIT_STRENGTH: Mapping = Mapping::Affine {
+    from: 0.0,
+    to: 1.0,
+    scale: -1.0,
+    min: 0.1,
+    max: 0.9,
+};
+/// `guidance_scale`, 1–20.
+const GUIDANCE: Mapping = Mapping::Clamp {
+    min: 1.0,
+    max: 20.0,
+};
+/// `controlnets[0].weight`, 0–2.
+const CONTROLNET_WEIGHT: Mapping = Mapping::Clamp { min: 0.0, max: 2.0 };
+
+/// The knobs a Leonardo arm honours: `guidance_scale` always,
+/// `init_strength` when the init image is sent, `controlnet_weight` when
+/// the ControlNet is.
+pub fn knobs(structure: LeonardoStructure) -> Knobs {
+    let init = !matches!(structure, LeonardoStructure::ControlnetOnly);
+    let controlnet = !matches!(structure, LeonardoStructure::InitOnly);
+    Knobs {
+        init_strength: init.then_some(INIT_STRENGTH),
+        guidance_scale: Some(GUIDANCE),
+        controlnet_weight: controlnet.then_some(CONTROLNET_WEIGHT),
+    }
 }
 
 /// Runs `work` unless `cancel` fires first.
@@ -501,6 +529,10 @@ async fn until_cancelled<T>(
 }
 
 impl ImageProvider for Leonardo {
+    fn knobs(&self) -> Knobs {
+        knobs(self.config.structure)
+    }
+
     fn name(&self) -> &str {
         &self.config.name
     }

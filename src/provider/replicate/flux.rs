@@ -19,13 +19,55 @@
 use serde_json::{Map, Value};
 
 use crate::config::ReplicateSchema;
+use crate::domain::{Knobs, Mapping};
 use crate::provider::{RenderRequest, folded_prompt};
 
 /// FLUX `guidance` for depth/canny [pro] from the optimizer's
 /// `guidance_scale`: 5 → 10, 12 → 30, linear, clamped to `1..=max`.
 pub fn control_guidance(guidance_scale: f64, max: f64) -> f64 {
-    let g = 10.0 + (guidance_scale - 5.0) * 20.0 / 7.0;
-    ((g * 1e6).round() / 1e6).clamp(1.0, max)
+    control_guidance_mapping(max).apply(guidance_scale)
+}
+
+/// The depth/canny rescale as a [`Mapping`].
+const fn control_guidance_mapping(max: f64) -> Mapping {
+    Mapping::Affine {
+        from: 5.0,
+        to: 10.0,
+        scale: 20.0 / 7.0,
+        min: 1.0,
+        max,
+    }
+}
+
+/// flux-dev `prompt_strength`, 0–1.
+const DEV_STRENGTH: Mapping = Mapping::Clamp { min: 0.0, max: 1.0 };
+/// flux-dev `guidance`, 0–10.
+const DEV_GUIDANCE: Mapping = Mapping::Clamp {
+    min: 0.0,
+    max: 10.0,
+};
+
+/// The knobs a FLUX schema honours (see the table above); `NONE` for the
+/// SD schemas, which [`super::knobs`] covers.
+pub fn knobs(schema: ReplicateSchema) -> Knobs {
+    match schema {
+        ReplicateSchema::FluxDepthPro => Knobs {
+            guidance_scale: Some(control_guidance_mapping(100.0)),
+            ..Knobs::NONE
+        },
+        ReplicateSchema::FluxCannyPro => Knobs {
+            guidance_scale: Some(control_guidance_mapping(50.0)),
+            ..Knobs::NONE
+        },
+        ReplicateSchema::FluxDev => Knobs {
+            init_strength: Some(DEV_STRENGTH),
+            guidance_scale: Some(DEV_GUIDANCE),
+            controlnet_weight: None,
+        },
+        ReplicateSchema::FluxKontextPro
+        | ReplicateSchema::InteriorDesign
+        | ReplicateSchema::SdxlMultiControlnet => Knobs::NONE,
+    }
 }
 
 /// The model inputs for one render whose photo is at `image` (a data URI
@@ -65,9 +107,12 @@ pub fn input(
             input.insert("image".into(), image.into());
             input.insert(
                 "prompt_strength".into(),
-                p.init_strength.clamp(0.0, 1.0).into(),
+                DEV_STRENGTH.apply(p.init_strength).into(),
             );
-            input.insert("guidance".into(), p.guidance_scale.clamp(0.0, 10.0).into());
+            input.insert(
+                "guidance".into(),
+                DEV_GUIDANCE.apply(p.guidance_scale).into(),
+            );
             input.insert("num_inference_steps".into(), steps.clamp(1, 50).into());
         }
         ReplicateSchema::InteriorDesign | ReplicateSchema::SdxlMultiControlnet => {}

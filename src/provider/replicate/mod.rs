@@ -84,6 +84,7 @@ use super::{
     UploadImage, decoded_output,
 };
 use crate::config::{ReplicateConfig, ReplicateSchema};
+use crate::domain::{Knobs, Mapping};
 use crate::error::{Error, Result};
 use crate::http::{
     HttpClient, HttpPolicy, PollSchedule, RequestKind, WaitEnd, excerpt, one_line, same_origin,
@@ -94,6 +95,34 @@ use crate::http::{
 const CREATE_MARGIN: Duration = Duration::from_secs(10);
 /// How long the best-effort cancel call may take.
 const CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// SD `prompt_strength`, 0–1.
+const PROMPT_STRENGTH: Mapping = Mapping::Clamp { min: 0.0, max: 1.0 };
+/// SD `guidance_scale`, 1–50.
+const GUIDANCE_SCALE: Mapping = Mapping::Clamp {
+    min: 1.0,
+    max: 50.0,
+};
+/// SDXL `controlnet_1_conditioning_scale`, 0–4.
+const CONDITIONING_SCALE: Mapping = Mapping::Clamp { min: 0.0, max: 4.0 };
+
+/// The knobs a schema honours: `interior-design` has no ControlNet scale
+/// input, the SDXL schema all three, the FLUX ones as [`flux::knobs`].
+pub fn knobs(schema: ReplicateSchema) -> Knobs {
+    match schema {
+        ReplicateSchema::InteriorDesign => Knobs {
+            init_strength: Some(PROMPT_STRENGTH),
+            guidance_scale: Some(GUIDANCE_SCALE),
+            controlnet_weight: None,
+        },
+        ReplicateSchema::SdxlMultiControlnet => Knobs {
+            init_strength: Some(PROMPT_STRENGTH),
+            guidance_scale: Some(GUIDANCE_SCALE),
+            controlnet_weight: Some(CONDITIONING_SCALE),
+        },
+        flux_schema => flux::knobs(flux_schema),
+    }
+}
 
 /// The Replicate provider.
 pub struct Replicate {
@@ -165,11 +194,11 @@ impl Replicate {
         }
         input.insert(
             "prompt_strength".into(),
-            p.init_strength.clamp(0.0, 1.0).into(),
+            PROMPT_STRENGTH.apply(p.init_strength).into(),
         );
         input.insert(
             "guidance_scale".into(),
-            p.guidance_scale.clamp(1.0, 50.0).into(),
+            GUIDANCE_SCALE.apply(p.guidance_scale).into(),
         );
         input.insert("num_inference_steps".into(), self.config.steps.into());
         match self.config.schema {
@@ -185,7 +214,7 @@ impl Replicate {
                 input.insert("controlnet_1_image".into(), image.into());
                 input.insert(
                     "controlnet_1_conditioning_scale".into(),
-                    p.controlnet_weight.clamp(0.0, 4.0).into(),
+                    CONDITIONING_SCALE.apply(p.controlnet_weight).into(),
                 );
             }
         }
@@ -580,6 +609,10 @@ fn prefer_wait(config: &ReplicateConfig) -> u64 {
 }
 
 impl ImageProvider for Replicate {
+    fn knobs(&self) -> Knobs {
+        knobs(self.config.schema)
+    }
+
     fn name(&self) -> &str {
         &self.name
     }

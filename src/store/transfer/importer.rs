@@ -327,13 +327,24 @@ impl Importer<'_> {
         if let Some(existing) = existing {
             // Features are measured from the same render; measured on one
             // side only, it is the same experiment (the features are added).
+            // So are the applied knobs, recorded on one side only (a file
+            // or a database from before schema 0017).
+            let add_knobs = existing.applied_knobs.is_none() && row.applied_knobs.is_some();
             let same = ExperimentRow {
                 render_features: row.render_features,
+                applied_knobs: if existing.applied_knobs.is_none() || row.applied_knobs.is_none() {
+                    row.applied_knobs.clone()
+                } else {
+                    existing.applied_knobs.clone()
+                },
                 ..existing
             };
             let applied = compare("experiment", &row.id, &same, row)?;
             if applied == Applied::Present {
                 self.render_features(row)?;
+                if add_knobs {
+                    self.applied_knobs(row)?;
+                }
             }
             return Ok(applied);
         }
@@ -359,7 +370,8 @@ impl Importer<'_> {
             .prepare_cached(&format!(
                 "INSERT INTO experiments ({EXPERIMENT_COLUMNS})
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                         ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)"
+                         ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30,
+                         ?31)"
             ))?
             .execute(params![
                 row.id,
@@ -391,10 +403,24 @@ impl Importer<'_> {
                 shortlist.reward_sd,
                 shortlist.guard_structure,
                 shortlist.guard_threshold,
-                shortlist.guarded
+                shortlist.guarded,
+                row.applied_knobs
+                    .as_ref()
+                    .map(crate::store::experiments::knobs_json)
             ])?;
         self.render_features(row)?;
         Ok(Applied::Inserted)
+    }
+
+    /// Adds the applied knobs to an experiment that has none recorded.
+    fn applied_knobs(&self, row: &ExperimentRow) -> Result<()> {
+        if let Some(knobs) = &row.applied_knobs {
+            self.tx.execute(
+                "UPDATE experiments SET applied_knobs = ?2 WHERE id = ?1 AND applied_knobs IS NULL",
+                params![row.id, crate::store::experiments::knobs_json(knobs)],
+            )?;
+        }
+        Ok(())
     }
 
     /// Records the render's features, unless it has some already.
@@ -642,6 +668,7 @@ mod tests {
             fallback_latency_ms: None,
             render_features: None,
             shortlist: None,
+            applied_knobs: None,
         }
     }
 

@@ -189,6 +189,12 @@ pub struct ExperimentRow {
     /// render written before it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shortlist: Option<ShortlistRow>,
+    /// The knobs the render applied, with the values sent, and those its
+    /// provider ignored (schema 0017). Left out when unknown, so that a
+    /// file written before it still imports and still matches the same
+    /// experiment; recorded on one side only, it is added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_knobs: Option<crate::domain::AppliedKnobs>,
 }
 
 /// What the shortlist decided about one candidate.

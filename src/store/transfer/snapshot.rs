@@ -181,11 +181,12 @@ pub(super) const EXPERIMENT_COLUMNS: &str =
     controlnet_weight, prompt_version, method, status, output_path, latency_ms, error,
     created_at, finished_at, arm_rule, arm_score, predicted_mean, predicted_sd,
     expected_improvement, fallback_from, cost_usd, fallback_latency_ms,
-    shown, shortlist_reason, reward_mean, reward_sd, guard_structure, guard_threshold, guarded";
+    shown, shortlist_reason, reward_mean, reward_sd, guard_structure, guard_threshold, guarded,
+    applied_knobs";
 
 /// How many columns [`EXPERIMENT_COLUMNS`] names; the render's features
 /// follow them in a snapshot.
-const EXPERIMENT_COLUMN_COUNT: usize = 30;
+const EXPERIMENT_COLUMN_COUNT: usize = 31;
 
 pub(super) const EVOLUTION_COLUMNS: &str =
     "trigger_sample, parent_version, new_version, evolver, outcome,
@@ -285,6 +286,7 @@ pub(super) fn experiment_from_row(r: &Row<'_>) -> rusqlite::Result<ExperimentRow
             guarded: r.get(29)?,
         }
         .judged(),
+        applied_knobs: crate::store::experiments::knobs_from_json(r.get(30)?),
         // The snapshot reads the render's features after these; the
         // importer's lookup of an existing experiment does not.
         render_features: if r.as_ref().column_count() > EXPERIMENT_COLUMN_COUNT {
