@@ -467,7 +467,6 @@ mod tests {
     fn fill_randomly(store: &mut Store, seed: u64) {
         use rand::{RngExt, SeedableRng};
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        let store = store;
         let mut ids = Vec::new();
         for _ in 0..6 {
             ids.extend(batch(store, &[ExperimentStatus::Proposed; 3]));
