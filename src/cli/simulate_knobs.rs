@@ -80,18 +80,33 @@ pub fn run(ws: &Workspace, ui: &Ui, args: &SimulateArgs) -> anyhow::Result<ExitC
         args.seeds
     ))?;
     ui.out(format!(
-        "\n  {:<14} {:<15} {:>14} {:>9}  {:>22}  {:>22}",
-        "scenario", "search", "to 4.0", "reached", "best true @20", "best true @50"
+        "\n  {:<14} {:<15} {:>14} {:>9} {:>14} {:>9}  {:>22}  {:>22}  {:>22}",
+        "scenario",
+        "search",
+        "to 4.0",
+        "reached",
+        "to 4.5",
+        "reached",
+        "best true @10",
+        "best true @20",
+        "best true @50"
     ))?;
     for s in &summaries {
         ui.out(format!(
-            "  {:<14} {:<15} {:>4} [{:>4}–{:>4}] {:>9}  {:>5.2} [{:.2}–{:.2}]  {:>8.2} [{:.2}–{:.2}]",
+            "  {:<14} {:<15} {:>4} [{:>4}–{:>4}] {:>9} {:>4} [{:>4}–{:>4}] {:>9}  {:>5.2} [{:.2}–{:.2}]  {:>5.2} [{:.2}–{:.2}]  {:>8.2} [{:.2}–{:.2}]",
             s.scenario,
             s.search,
             s.median_ratings_to_4,
             s.quartiles_ratings_to_4[0],
             s.quartiles_ratings_to_4[1],
             format!("{}/{}", s.reached_4, s.runs),
+            s.ratings_to_4_5[0],
+            s.ratings_to_4_5[1],
+            s.ratings_to_4_5[2],
+            format!("{}/{}", s.reached_4_5, s.runs),
+            s.best_at_10[0],
+            s.best_at_10[1],
+            s.best_at_10[2],
             s.best_at_20[0],
             s.best_at_20[1],
             s.best_at_20[2],
@@ -100,6 +115,6 @@ pub fn run(ws: &Workspace, ui: &Ui, args: &SimulateArgs) -> anyhow::Result<ExitC
             s.best_at_50[2],
         ))?;
     }
-    ui.out("\n(to 4.0: median ratings until the best render tried truly reaches 4.0 stars, quartiles in brackets, unreached sessions counted as ratings + 1; best true: median best true stars so far, quartiles in brackets)")?;
+    ui.out("\n(to 4.0 / to 4.5: median ratings until the best render tried truly reaches 4.0 / 4.5 stars, quartiles in brackets, unreached sessions counted as ratings + 1; best true: median best true stars so far, quartiles in brackets)")?;
     Ok(ExitCode::SUCCESS)
 }

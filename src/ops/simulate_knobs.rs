@@ -147,6 +147,14 @@ pub struct KnobSummary {
     pub quartiles_ratings_to_4: [f64; 2],
     /// Sessions that reached 4.0.
     pub reached_4: usize,
+    /// Median ratings until the best render tried is truly ≥ 4.5 (the
+    /// fine search near the peak, where searching fewer knobs should show
+    /// first), its quartiles, and the sessions that got there.
+    pub ratings_to_4_5: [f64; 3],
+    /// Sessions that reached 4.5.
+    pub reached_4_5: usize,
+    /// Median best true stars after 10 ratings, and its quartiles.
+    pub best_at_10: [f64; 3],
     /// Median best true stars after 20 ratings, and its quartiles.
     pub best_at_20: [f64; 3],
     /// Median best true stars after 50 ratings (or the last), and its quartiles.
@@ -160,9 +168,11 @@ pub fn summarize_knobs(
     results: &[RunResult],
     ratings: usize,
 ) -> KnobSummary {
-    let to_4: Vec<f64> = results
+    let unreached = |reached: Option<usize>| reached.map_or(ratings as f64 + 1.0, |v| v as f64);
+    let to_4: Vec<f64> = results.iter().map(|r| unreached(r.ratings_to_4)).collect();
+    let to_4_5: Vec<f64> = results
         .iter()
-        .map(|r| r.ratings_to_4.map_or(ratings as f64 + 1.0, |v| v as f64))
+        .map(|r| unreached(r.ratings_to_4_5))
         .collect();
     let three = |v: Vec<f64>| {
         [
@@ -183,6 +193,12 @@ pub fn summarize_knobs(
         median_ratings_to_4: quantile(to_4.clone(), 0.5),
         quartiles_ratings_to_4: [quantile(to_4.clone(), 0.25), quantile(to_4, 0.75)],
         reached_4: results.iter().filter(|r| r.ratings_to_4.is_some()).count(),
+        ratings_to_4_5: three(to_4_5),
+        reached_4_5: results
+            .iter()
+            .filter(|r| r.ratings_to_4_5.is_some())
+            .count(),
+        best_at_10: three(results.iter().map(|r| r.best_at[0]).collect()),
         best_at_20: three(results.iter().map(|r| r.best_at[1]).collect()),
         best_at_50: three(results.iter().map(|r| r.best_at[3]).collect()),
     }

@@ -248,6 +248,11 @@ fn simulate_knobs_compares_both_searches_on_both_scenarios() {
         assert!(q[0].as_f64().unwrap() <= median && median <= q[1].as_f64().unwrap());
         let best = s["best_at_20"][0].as_f64().unwrap();
         assert!((1.0..=5.0).contains(&best), "{s}");
+        // 4.5 is never reached before 4.0; the best at 10 never beats the best at 20.
+        let to_4_5 = s["ratings_to_4_5"][0].as_f64().unwrap();
+        assert!(to_4_5 >= median, "{s}");
+        assert!(s["reached_4_5"].as_u64().unwrap() <= s["reached_4"].as_u64().unwrap());
+        assert!(s["best_at_10"][0].as_f64().unwrap() <= best, "{s}");
         assert!(s["best_at_50"][0].as_f64().unwrap() >= best, "{s}");
     }
     let bad = env
