@@ -4,28 +4,15 @@
 //! broken workflow refused in one line before anything is written.
 
 use crate::comfy_fake::{self, Script};
-use crate::harness::{Env, assert_secret_nowhere, one_line_failure, sample_room};
+use crate::harness::{
+    Env, assert_secret_nowhere, one_line_failure, runtime, sample_room, solid_png,
+};
 
 const TOKEN: &str = "comfy-cliProxyToken-41b7";
 const SHIPPED: &str = include_str!("../../src/provider/comfyui/default_workflow.json");
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 fn png() -> Vec<u8> {
-    let img = image::RgbImage::from_pixel(96, 72, image::Rgb([180, 160, 140]));
-    let mut bytes = Vec::new();
-    img.write_to(
-        &mut std::io::Cursor::new(&mut bytes),
-        image::ImageFormat::Png,
-    )
-    .unwrap();
-    bytes
+    solid_png(96, 72, [180, 160, 140])
 }
 
 /// The config names `workflows/room.json`, relative to its own folder.

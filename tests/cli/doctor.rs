@@ -4,16 +4,9 @@
 use wiremock::matchers::{header_exists, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::harness::Env;
+use crate::harness::{Env, runtime};
 
 const SECRET: &str = "doctor-pw-93e1c7";
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn webui_config(env: &Env, base_url: &str) {
     let text = format!(

@@ -151,3 +151,25 @@ pub fn assert_secret_nowhere(env: &Env, out: &std::process::Output, secret: &str
     }
     files
 }
+
+/// A multi-threaded runtime for the fake provider servers a test starts
+/// beside the binary it runs.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A small solid-colour PNG, as a fake provider answers with.
+pub fn solid_png(width: u32, height: u32, rgb: [u8; 3]) -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(width, height, image::Rgb(rgb));
+    let mut bytes = Vec::new();
+    img.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )
+    .unwrap();
+    bytes
+}

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::harness::{Env, assert_secret_nowhere, sample_room, stderr_of};
+use crate::harness::{Env, assert_secret_nowhere, runtime, sample_room, stderr_of};
 
 const LEO_KEY: &str = "leo-issue13-key-8c1f4e7a2b";
 const REP_TOKEN: &str = "r8_issue13TokenQ4w8e2r6t0";
@@ -17,13 +17,6 @@ const REP_TOKEN: &str = "r8_issue13TokenQ4w8e2r6t0";
 /// The tolerance on top of a deadline: process start, photo decoding and
 /// writing the rows, generous so that a busy machine does not fail it.
 const SLACK: Duration = Duration::from_millis(2000);
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn jpeg() -> Vec<u8> {
     let img = image::RgbImage::from_pixel(96, 64, image::Rgb([210, 190, 170]));

@@ -11,17 +11,10 @@ use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::harness::{Env, sample_room, stdout_of};
+use crate::harness::{Env, sample_room, solid_png, stdout_of};
 
 fn png() -> Vec<u8> {
-    let img = image::RgbImage::from_pixel(64, 48, image::Rgb([180, 160, 140]));
-    let mut bytes = Vec::new();
-    img.write_to(
-        &mut std::io::Cursor::new(&mut bytes),
-        image::ImageFormat::Png,
-    )
-    .unwrap();
-    bytes
+    solid_png(64, 48, [180, 160, 140])
 }
 
 /// Enhances twice with a `stab` arm and a `tone` arm; returns the env, the

@@ -4,16 +4,9 @@
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::harness::{Env, one_line_failure, sample_room, stderr_of};
+use crate::harness::{Env, one_line_failure, runtime, sample_room, stderr_of};
 
 const KEY: &str = "leo-cli-key-5e1d8c3a9f";
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn write_config(env: &Env, server: &MockServer) {
     let text = format!(

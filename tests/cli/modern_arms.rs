@@ -7,27 +7,13 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::harness::{Env, assert_secret_nowhere, sample_room};
+use crate::harness::{Env, assert_secret_nowhere, runtime, sample_room, solid_png};
 
 const STABILITY_KEY: &str = "sk-cliStabKey-77a1c0";
 const BFL_KEY: &str = "bfl-cliKey-2f9e41";
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 fn png() -> Vec<u8> {
-    let img = image::RgbImage::from_pixel(96, 72, image::Rgb([190, 170, 150]));
-    let mut bytes = Vec::new();
-    img.write_to(
-        &mut std::io::Cursor::new(&mut bytes),
-        image::ImageFormat::Png,
-    )
-    .unwrap();
-    bytes
+    solid_png(96, 72, [190, 170, 150])
 }
 
 fn write_config(env: &Env, stability: &MockServer, bfl: &MockServer) {

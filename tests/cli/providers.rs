@@ -5,16 +5,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::harness::{Env, one_line_failure, sample_room};
+use crate::harness::{Env, one_line_failure, runtime, sample_room};
 
 const SECRET: &str = "pw-4f9c2a7e1b";
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn write_config(env: &Env, server: &MockServer, with_builtin: bool) {
     write_config_with(env, server, with_builtin, "");

@@ -4,16 +4,9 @@
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::harness::{Env, sample_room};
+use crate::harness::{Env, runtime, sample_room, solid_png};
 
 const TOKEN: &str = "r8_cliTokenZ93kq0Lw7";
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// A Replicate arm on the fake (plus the built-in tone arm if asked).
 fn write_config(env: &Env, api: &MockServer, with_builtin: bool) {
@@ -41,14 +34,7 @@ fn prediction(api: &MockServer, status: &str, output: serde_json::Value) -> serd
 }
 
 fn png() -> Vec<u8> {
-    let img = image::RgbImage::from_pixel(96, 72, image::Rgb([200, 180, 160]));
-    let mut bytes = Vec::new();
-    img.write_to(
-        &mut std::io::Cursor::new(&mut bytes),
-        image::ImageFormat::Png,
-    )
-    .unwrap();
-    bytes
+    solid_png(96, 72, [200, 180, 160])
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
