@@ -42,10 +42,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
-use super::{
-    BoxFuture, Check, ImageProvider, ProgressFn, RenderOutput, RenderRequest, Secret, Stage,
-    download_image,
-};
+use super::{Check, ProgressFn, RenderOutput, RenderRequest, Secret, Stage, download_image};
 use crate::config::{BflConfig, BflModel};
 use crate::domain::{Knobs, Mapping};
 use crate::error::Result;
@@ -427,31 +424,12 @@ impl Bfl {
     }
 }
 
-impl ImageProvider for Bfl {
-    fn knobs(&self) -> Knobs {
-        knobs(self.config.model)
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn upload_side(&self) -> Option<u32> {
-        Some(self.config.max_side)
-    }
-
-    fn render(
-        self: Arc<Self>,
-        request: RenderRequest,
-        progress: ProgressFn,
-    ) -> BoxFuture<Result<RenderOutput>> {
-        Box::pin(async move { self.render_async(request, progress).await })
-    }
-
-    fn check(self: Arc<Self>) -> BoxFuture<Vec<Check>> {
-        Box::pin(async move { Check::redacted(self.check_async().await) })
-    }
-}
+remote_image_provider!(
+    Bfl,
+    |arm| name: &arm.name,
+    max_side: arm.config.max_side,
+    knobs: knobs(arm.config.model),
+);
 
 #[cfg(test)]
 mod tests {

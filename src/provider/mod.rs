@@ -6,6 +6,50 @@
 //! render. Calls are async so that network providers can run concurrently;
 //! the built-in engines do their CPU work on blocking threads.
 
+/// The [`ImageProvider`] of a remote arm, from its inherent
+/// `async fn render_async(&self, RenderRequest, ProgressFn)` and
+/// `async fn check_async(&self)`: the futures boxed, doctor's checks
+/// redacted ([`Check::redacted`]) and the photo scaled to the arm's
+/// `max_side` before the variants start. Every HTTP arm is the same here;
+/// only its name, size and knobs differ, read from the arm bound to `$arm`.
+macro_rules! remote_image_provider {
+    ($type:ty, |$arm:ident| name: $name:expr, max_side: $side:expr, knobs: $knobs:expr $(,)?) => {
+        impl $crate::provider::ImageProvider for $type {
+            fn name(&self) -> &str {
+                let $arm = self;
+                $name
+            }
+
+            fn upload_side(&self) -> Option<u32> {
+                let $arm = self;
+                Some($side)
+            }
+
+            fn knobs(&self) -> $crate::domain::Knobs {
+                // Some arms declare a constant.
+                #[allow(unused_variables)]
+                let $arm = self;
+                $knobs
+            }
+
+            fn render(
+                self: std::sync::Arc<Self>,
+                request: $crate::provider::RenderRequest,
+                progress: $crate::provider::ProgressFn,
+            ) -> $crate::provider::BoxFuture<$crate::error::Result<$crate::provider::RenderOutput>>
+            {
+                Box::pin(async move { self.render_async(request, progress).await })
+            }
+
+            fn check(
+                self: std::sync::Arc<Self>,
+            ) -> $crate::provider::BoxFuture<Vec<$crate::provider::Check>> {
+                Box::pin(async move { $crate::provider::Check::redacted(self.check_async().await) })
+            }
+        }
+    };
+}
+
 pub mod bfl;
 mod builtin;
 pub mod comfyui;

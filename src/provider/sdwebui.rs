@@ -19,10 +19,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Deserialize;
 use std::sync::Arc;
 
-use super::{
-    BoxFuture, Check, ImageProvider, ProgressFn, RenderOutput, RenderRequest, Secret, Stage,
-    decoded_output,
-};
+use super::{Check, ProgressFn, RenderOutput, RenderRequest, Secret, Stage, decoded_output};
 use crate::domain::{Knobs, Mapping};
 use crate::error::{Error, Result};
 use crate::http::{HttpClient, HttpPolicy, RequestKind};
@@ -291,28 +288,9 @@ struct ModelList {
     model_list: Vec<String>,
 }
 
-impl ImageProvider for SdWebUi {
-    fn knobs(&self) -> Knobs {
-        KNOBS
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn upload_side(&self) -> Option<u32> {
-        Some(self.settings.max_side)
-    }
-
-    fn render(
-        self: Arc<Self>,
-        request: RenderRequest,
-        progress: ProgressFn,
-    ) -> BoxFuture<Result<RenderOutput>> {
-        Box::pin(async move { self.render_async(request, progress).await })
-    }
-
-    fn check(self: Arc<Self>) -> BoxFuture<Vec<Check>> {
-        Box::pin(async move { Check::redacted(self.check_async().await) })
-    }
-}
+remote_image_provider!(
+    SdWebUi,
+    |arm| name: &arm.name,
+    max_side: arm.settings.max_side,
+    knobs: KNOBS,
+);

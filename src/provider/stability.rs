@@ -33,10 +33,7 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use std::sync::Arc;
 
-use super::{
-    BoxFuture, Check, ImageProvider, ProgressFn, RenderOutput, RenderRequest, Secret, Stage,
-    decoded_output,
-};
+use super::{Check, ProgressFn, RenderOutput, RenderRequest, Secret, Stage, decoded_output};
 use crate::config::StabilityConfig;
 use crate::domain::{Knobs, Mapping};
 use crate::error::Result;
@@ -269,31 +266,12 @@ impl Stability {
     }
 }
 
-impl ImageProvider for Stability {
-    fn knobs(&self) -> Knobs {
-        KNOBS
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn upload_side(&self) -> Option<u32> {
-        Some(self.config.max_side)
-    }
-
-    fn render(
-        self: Arc<Self>,
-        request: RenderRequest,
-        progress: ProgressFn,
-    ) -> BoxFuture<Result<RenderOutput>> {
-        Box::pin(async move { self.render_async(request, progress).await })
-    }
-
-    fn check(self: Arc<Self>) -> BoxFuture<Vec<Check>> {
-        Box::pin(async move { Check::redacted(self.check_async().await) })
-    }
-}
+remote_image_provider!(
+    Stability,
+    |arm| name: &arm.name,
+    max_side: arm.config.max_side,
+    knobs: KNOBS,
+);
 
 #[cfg(test)]
 mod tests {

@@ -41,8 +41,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{
-    BoxFuture, Check, ImageProvider, ProgressFn, RenderOutput, RenderRequest, Secret, Stage,
-    download_image, error_detail,
+    Check, ProgressFn, RenderOutput, RenderRequest, Secret, Stage, download_image, error_detail,
 };
 use crate::config::ComfyuiConfig;
 use crate::domain::{Knobs, Mapping};
@@ -469,31 +468,12 @@ pub fn installed(workflow: &Workflow, info: &Value) -> Vec<Check> {
     vec![nodes, models]
 }
 
-impl ImageProvider for Comfyui {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn upload_side(&self) -> Option<u32> {
-        Some(self.config.max_side)
-    }
-
-    fn knobs(&self) -> Knobs {
-        knobs_of_workflow(&self.workflow)
-    }
-
-    fn render(
-        self: Arc<Self>,
-        request: RenderRequest,
-        progress: ProgressFn,
-    ) -> BoxFuture<Result<RenderOutput>> {
-        Box::pin(async move { self.render_async(request, progress).await })
-    }
-
-    fn check(self: Arc<Self>) -> BoxFuture<Vec<Check>> {
-        Box::pin(async move { Check::redacted(self.check_async().await) })
-    }
-}
+remote_image_provider!(
+    Comfyui,
+    |arm| name: &arm.name,
+    max_side: arm.config.max_side,
+    knobs: knobs_of_workflow(&arm.workflow),
+);
 
 #[cfg(test)]
 mod tests {

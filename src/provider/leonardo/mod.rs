@@ -42,10 +42,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::error_detail as provider_message;
-use super::{
-    BoxFuture, Check, ImageProvider, ProgressFn, RenderOutput, RenderRequest, Secret, Stage,
-    UploadImage,
-};
+use super::{Check, ProgressFn, RenderOutput, RenderRequest, Secret, Stage, UploadImage};
 use crate::config::{LeonardoConfig, LeonardoStructure};
 use crate::domain::{Knobs, Mapping, Params};
 use crate::error::{Error, Result};
@@ -528,31 +525,12 @@ async fn until_cancelled<T>(
     }
 }
 
-impl ImageProvider for Leonardo {
-    fn knobs(&self) -> Knobs {
-        knobs(self.config.structure)
-    }
-
-    fn name(&self) -> &str {
-        &self.config.name
-    }
-
-    fn upload_side(&self) -> Option<u32> {
-        Some(self.config.max_side)
-    }
-
-    fn render(
-        self: Arc<Self>,
-        request: RenderRequest,
-        progress: ProgressFn,
-    ) -> BoxFuture<Result<RenderOutput>> {
-        Box::pin(async move { self.render_async(request, progress).await })
-    }
-
-    fn check(self: Arc<Self>) -> BoxFuture<Vec<Check>> {
-        Box::pin(async move { Check::redacted(self.check_async().await) })
-    }
-}
+remote_image_provider!(
+    Leonardo,
+    |arm| name: &arm.config.name,
+    max_side: arm.config.max_side,
+    knobs: knobs(arm.config.structure),
+);
 
 #[cfg(test)]
 mod tests {

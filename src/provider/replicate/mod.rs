@@ -80,8 +80,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    BoxFuture, Check, ImageProvider, ProgressFn, RenderOutput, RenderRequest, Secret, Stage,
-    UploadImage, decoded_output,
+    Check, ProgressFn, RenderOutput, RenderRequest, Secret, Stage, UploadImage, decoded_output,
 };
 use crate::config::{ReplicateConfig, ReplicateSchema};
 use crate::domain::{Knobs, Mapping};
@@ -442,7 +441,25 @@ impl Replicate {
         }
     }
 
+    /// Renders one variant; a message that quotes the token (a server
+    /// echoing the request) has it scrubbed.
     async fn render_async(
+        &self,
+        request: RenderRequest,
+        progress: ProgressFn,
+    ) -> Result<RenderOutput> {
+        self.render_unscrubbed(request, progress)
+            .await
+            .map_err(|e| match e {
+                Error::Provider { provider, message } => Error::Provider {
+                    provider,
+                    message: scrub(&message, self.token.expose()),
+                },
+                other => other,
+            })
+    }
+
+    async fn render_unscrubbed(
         &self,
         request: RenderRequest,
         progress: ProgressFn,
@@ -608,38 +625,9 @@ fn prefer_wait(config: &ReplicateConfig) -> u64 {
     u64::from(config.wait_secs).min(config.timeout_secs).max(1)
 }
 
-impl ImageProvider for Replicate {
-    fn knobs(&self) -> Knobs {
-        knobs(self.config.schema)
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn upload_side(&self) -> Option<u32> {
-        Some(self.config.max_side)
-    }
-
-    fn render(
-        self: Arc<Self>,
-        request: RenderRequest,
-        progress: ProgressFn,
-    ) -> BoxFuture<Result<RenderOutput>> {
-        Box::pin(async move {
-            self.render_async(request, progress)
-                .await
-                .map_err(|e| match e {
-                    Error::Provider { provider, message } => Error::Provider {
-                        provider,
-                        message: scrub(&message, self.token.expose()),
-                    },
-                    other => other,
-                })
-        })
-    }
-
-    fn check(self: Arc<Self>) -> BoxFuture<Vec<Check>> {
-        Box::pin(async move { Check::redacted(self.check_async().await) })
-    }
-}
+remote_image_provider!(
+    Replicate,
+    |arm| name: &arm.name,
+    max_side: arm.config.max_side,
+    knobs: knobs(arm.config.schema),
+);
