@@ -133,7 +133,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     config: Config::default(),
                     paths: latina::ops::Paths {
                         data_dir: ".".into(),
-                        database: ".".into(),
+                        database: std::path::PathBuf::from(".").into(),
                     },
                     seed: None,
                     config_file: None,

@@ -38,7 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         config: config.clone(),
         paths: latina::ops::Paths {
             data_dir: ".".into(),
-            database: ".".into(),
+            database: std::path::PathBuf::from(".").into(),
         },
         seed: None,
         config_file: None,

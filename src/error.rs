@@ -69,6 +69,37 @@ pub enum Error {
         supported: i64,
     },
 
+    /// A query expected a row and found none (inside the store only;
+    /// `.optional()` turns it into `None`).
+    #[error("database error: the query returned no row")]
+    NoRow,
+
+    /// A column held something its reader cannot take (an unknown word, a
+    /// malformed time, a number out of range).
+    #[error("database holds an unreadable value: {0}")]
+    StoredValue(String),
+
+    /// The PostgreSQL server refused a statement (its message and SQLSTATE).
+    #[error("database error: {0}")]
+    Postgres(String),
+
+    /// The PostgreSQL server cannot be reached, refused the login, or went
+    /// away mid-command; nothing unacknowledged was kept.
+    #[error("cannot reach the database at {server}: {reason}")]
+    DatabaseUnavailable {
+        /// `host:port/database` (never the password).
+        server: String,
+        /// What failed.
+        reason: String,
+    },
+
+    /// `database` is not a URL or path latina can use.
+    #[error("bad database URL: {reason}")]
+    DatabaseUrl {
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// Any other SQLite failure (constraint violations become
     /// [`Error::Conflict`] instead: see the `From` impl).
     #[error("database error: {0}")]

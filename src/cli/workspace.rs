@@ -6,6 +6,7 @@ use directories::ProjectDirs;
 use super::GlobalArgs;
 use crate::config;
 use crate::ops::{Paths, Workspace};
+use crate::store::Location;
 
 /// Flags over environment over config file over defaults.
 pub fn resolve(args: &GlobalArgs) -> anyhow::Result<Workspace> {
@@ -27,10 +28,16 @@ pub fn resolve(args: &GlobalArgs) -> anyhow::Result<Workspace> {
     let database = args
         .db
         .clone()
+        .or_else(|| {
+            env_lookup("LATINA_DATABASE_URL")
+                .filter(|u| !u.is_empty())
+                .map(Into::into)
+        })
         .or_else(|| config.database.clone())
         .unwrap_or_else(|| data_dir.join("latina.db"));
+    let database = Location::parse(&database, config.database_password_env.as_deref())?;
     let seed = args.seed.or(config.seed);
-    tracing::debug!(data_dir = %data_dir.display(), database = %database.display(), "paths");
+    tracing::debug!(data_dir = %data_dir.display(), database = %database.shown(), "paths");
     Ok(Workspace {
         config,
         paths: Paths { data_dir, database },

@@ -104,7 +104,11 @@ where
             &mut config.database,
             &mut config.reward.embedding_model,
         ] {
-            if let Some(p) = slot.as_mut().filter(|p| p.is_relative()) {
+            if let Some(p) = slot
+                .as_mut()
+                .filter(|p| p.is_relative())
+                .filter(|p| !p.to_str().is_some_and(crate::store::is_server_url))
+            {
                 *p = base.join(&*p);
             }
         }

@@ -51,8 +51,12 @@ pub struct Config {
     /// Where renders, copies of originals and the database live; unset means
     /// the user's data directory (XDG), e.g. `~/.local/share/latina`.
     pub data_dir: Option<PathBuf>,
-    /// The SQLite file; unset means `<data_dir>/latina.db`.
+    /// The SQLite file, or a studio's `postgres://user@host:port/db` URL;
+    /// unset means `<data_dir>/latina.db`.
     pub database: Option<PathBuf>,
+    /// The environment variable holding the PostgreSQL password (else
+    /// `PGPASSWORD`, else `~/.pgpass`); the password itself never goes here.
+    pub database_password_env: Option<String>,
     /// Seed for the optimizer's random choices; unset means fresh randomness.
     pub seed: Option<u64>,
     /// Who ratings are recorded as when `--by` is not given; unset means `$USER`.
@@ -80,6 +84,7 @@ impl Default for Config {
         Config {
             data_dir: None,
             database: None,
+            database_password_env: None,
             seed: None,
             rater: None,
             enhance: EnhanceConfig::default(),

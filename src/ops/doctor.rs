@@ -316,8 +316,8 @@ fn check_data_dir(dir: &std::path::Path) -> Finding {
 }
 
 fn check_database(ws: &Workspace) -> DatabaseFinding {
-    let path = ws.paths.database.clone();
-    if !path.exists() {
+    let path = PathBuf::from(ws.paths.database.shown());
+    if ws.paths.database.file().is_some_and(|file| !file.exists()) {
         return DatabaseFinding {
             path,
             ok: true,
@@ -325,14 +325,21 @@ fn check_database(ws: &Workspace) -> DatabaseFinding {
             health: None,
         };
     }
-    match Store::open(&path, OpenMode::ReadOnly).and_then(|s| s.health()) {
+    match Store::open_at(&ws.paths.database, OpenMode::ReadOnly).and_then(|s| s.health()) {
         Ok(health) => DatabaseFinding {
             path,
             ok: health.quick_check == "ok",
             detail: if health.quick_check == "ok" {
                 format!(
-                    "schema {}, {} experiments, {} ratings",
-                    health.schema_version, health.experiments, health.ratings
+                    "{}schema {}, {} experiments, {} ratings",
+                    health
+                        .server
+                        .as_ref()
+                        .map(|s| format!("PostgreSQL {}, ", s.server_version))
+                        .unwrap_or_default(),
+                    health.schema_version,
+                    health.experiments,
+                    health.ratings
                 )
             } else {
                 format!("integrity check failed: {}", health.quick_check)

@@ -347,7 +347,7 @@ pub fn run_session(
     let ws = Workspace {
         config,
         paths: Paths {
-            database: dir.join("sim.db"),
+            database: dir.join("sim.db").into(),
             data_dir: dir.clone(),
         },
         seed: Some(seed),

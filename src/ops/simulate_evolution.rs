@@ -298,7 +298,7 @@ pub async fn run_prompt_session(
     let ws = Workspace {
         config,
         paths: Paths {
-            database: dir.join("sim.db"),
+            database: dir.join("sim.db").into(),
             data_dir: dir.clone(),
         },
         seed: Some(seed),

@@ -205,7 +205,7 @@ pub fn run_studio_session(
     let ws = Workspace {
         config,
         paths: Paths {
-            database: dir.join("sim.db"),
+            database: dir.join("sim.db").into(),
             data_dir: dir.clone(),
         },
         seed: Some(seed),

@@ -60,7 +60,7 @@ mod tests {
             config: Config::default(),
             paths: Paths {
                 data_dir: dir.to_path_buf(),
-                database: dir.join("latina.db"),
+                database: dir.join("latina.db").into(),
             },
             seed: None,
             config_file: None,

@@ -10,15 +10,15 @@ use crate::error::{Error, Result};
 use crate::optim::{Bounds, Optimizer, OptimizerSettings, SearchSpace, Suggestion};
 use crate::optim::{FittedHyperparameters, ModelKind, ModelQuery};
 use crate::prompts;
-use crate::store::{OpenMode, PromptVersion, Store};
+use crate::store::{Location, OpenMode, PromptVersion, Store};
 
 /// Where latina keeps its files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paths {
     /// Renders, originals and previews live under here.
     pub data_dir: PathBuf,
-    /// The SQLite database file.
-    pub database: PathBuf,
+    /// The SQLite file, or the studio's PostgreSQL server.
+    pub database: Location,
 }
 
 impl Paths {
@@ -56,7 +56,7 @@ pub struct Workspace {
 impl Workspace {
     /// Opens the database and seeds the base prompt on first use.
     pub fn open_store(&self, mode: OpenMode) -> Result<Store> {
-        let mut store = Store::open(&self.paths.database, mode)?;
+        let mut store = Store::open_at(&self.paths.database, mode)?;
         if !store.is_read_only() {
             store.seed_prompt(&prompts::base_prompt())?;
         }

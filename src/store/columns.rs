@@ -3,7 +3,7 @@
 //! instants as `YYYY-MM-DDTHH:MM:SS.sssZ` text ([`Stamp`]).
 //! Rows read back through these, so an unknown word or a malformed time in
 //! the database is a conversion error naming the value, never a silent
-//! default or a panic.
+//! default or a panic. The same on SQLite and PostgreSQL (both store text).
 //!
 //! Why not rusqlite's own `jiff` feature: it writes `Timestamp`'s `Display`
 //! (`…:12Z` on a whole second, up to nine fraction digits otherwise) and
@@ -11,29 +11,27 @@
 //! the SQL defaults write, holds exactly three fraction digits and `Z`; one
 //! text form keeps text order equal to time order in SQL comparisons.
 
-use rusqlite::ToSql;
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
-
 use jiff::Timestamp;
 
 use crate::domain::time;
 use crate::domain::{ArmRule, BatchId, ExperimentId, ExperimentStatus, Method, PromptStatus};
+use crate::error::{Error, Result};
+use crate::store::db::{ColumnRef, FromColumn, Row, ToValue, Value};
 
 /// Stores a word enum as `as_str()` and reads it back with `parse()`.
 macro_rules! word_column {
     ($type:ty, $what:literal) => {
-        impl ToSql for $type {
-            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-                Ok(ToSqlOutput::from(self.as_str()))
+        impl ToValue for $type {
+            fn to_value(&self) -> Value {
+                Value::Text(self.as_str().to_string())
             }
         }
 
-        impl FromSql for $type {
-            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-                let text = value.as_str()?;
-                <$type>::parse(text).ok_or_else(|| {
-                    FromSqlError::Other(format!("unknown {} {text:?}", $what).into())
-                })
+        impl FromColumn for $type {
+            fn from_column(column: ColumnRef<'_>) -> Result<Self> {
+                let text = column.as_str()?;
+                <$type>::parse(text)
+                    .ok_or_else(|| Error::StoredValue(format!("unknown {} {text:?}", $what)))
             }
         }
     };
@@ -47,15 +45,15 @@ word_column!(PromptStatus, "prompt status");
 /// Stores an id as its text; what is stored was checked when it was made.
 macro_rules! id_column {
     ($type:ty) => {
-        impl ToSql for $type {
-            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-                Ok(ToSqlOutput::from(self.as_str()))
+        impl ToValue for $type {
+            fn to_value(&self) -> Value {
+                Value::Text(self.as_str().to_string())
             }
         }
 
-        impl FromSql for $type {
-            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-                Ok(<$type>::from_stored(value.as_str()?.to_string()))
+        impl FromColumn for $type {
+            fn from_column(column: ColumnRef<'_>) -> Result<Self> {
+                Ok(<$type>::from_stored(column.as_str()?.to_string()))
             }
         }
     };
@@ -65,47 +63,52 @@ id_column!(ExperimentId);
 id_column!(BatchId);
 
 /// A [`Timestamp`] as the database stores it (see [`time::format`]). Bind
-/// `Stamp(at)`; read `r.get::<_, Stamp>(i)?.0` (or `Option<Stamp>`).
+/// `Stamp(at)`; read `r.get::<Stamp>(i)?.0` (or `Option<Stamp>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stamp(pub Timestamp);
 
-impl ToSql for Stamp {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(time::format(self.0)))
+impl ToValue for Stamp {
+    fn to_value(&self) -> Value {
+        Value::Text(time::format(self.0))
     }
 }
 
-impl FromSql for Stamp {
-    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-        let text = value.as_str()?;
+impl FromColumn for Stamp {
+    fn from_column(column: ColumnRef<'_>) -> Result<Self> {
+        let text = column.as_str()?;
         time::parse(text)
             .map(Stamp)
-            .map_err(|e| FromSqlError::Other(Box::new(e)))
+            .map_err(|e| Error::StoredValue(e.to_string()))
     }
 }
 
 /// Reads column `i` as an instant.
-pub(crate) fn stamp(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Timestamp> {
-    Ok(r.get::<_, Stamp>(i)?.0)
+pub(crate) fn stamp(r: &Row<'_>, i: usize) -> Result<Timestamp> {
+    Ok(r.get::<Stamp>(i)?.0)
 }
 
 /// Reads column `i` as an optional instant.
-pub(crate) fn stamp_opt(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<Timestamp>> {
-    Ok(r.get::<_, Option<Stamp>>(i)?.map(|s| s.0))
+pub(crate) fn stamp_opt(r: &Row<'_>, i: usize) -> Result<Option<Timestamp>> {
+    Ok(r.get::<Option<Stamp>>(i)?.map(|s| s.0))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::db::{Conn, Sql, params};
     use rusqlite::Connection;
+
+    fn memory() -> Conn {
+        Conn::Sqlite(Connection::open_in_memory().unwrap())
+    }
 
     #[test]
     fn words_and_ids_round_trip_and_unknown_words_are_errors() {
-        let conn = Connection::open_in_memory().unwrap();
+        let conn = memory();
         let back: (ExperimentStatus, Method, ArmRule, PromptStatus) = conn
             .query_row(
                 "SELECT ?1, ?2, ?3, ?4",
-                rusqlite::params![
+                params![
                     ExperimentStatus::Running,
                     Method::SpaceFilling,
                     ArmRule::Thompson,
@@ -130,14 +133,14 @@ mod tests {
             .query_row("SELECT ?1", [&Method::GpEi], |r| r.get(0))
             .unwrap();
         assert_eq!(stored, "gp_ei");
-        let unknown = conn.query_row("SELECT 'sideways'", [], |r| r.get::<_, Method>(0));
+        let unknown = conn.query_row("SELECT 'sideways'", [], |r| r.get::<Method>(0));
         let message = unknown.unwrap_err().to_string();
         assert!(message.contains("unknown method \"sideways\""), "{message}");
     }
 
     #[test]
     fn a_timestamp_with_millis_round_trips_as_todays_text() {
-        let conn = Connection::open_in_memory().unwrap();
+        let conn = memory();
         conn.execute_batch("CREATE TABLE t (at TEXT)").unwrap();
         let at = Timestamp::from_millisecond(1_796_463_912_345).unwrap();
         conn.execute("INSERT INTO t (at) VALUES (?1)", [Stamp(at)])
@@ -160,7 +163,7 @@ mod tests {
 
     #[test]
     fn a_legacy_row_written_by_the_sql_default_reads_back() {
-        let conn = Connection::open_in_memory().unwrap();
+        let conn = memory();
         conn.execute_batch(
             "CREATE TABLE t (n INTEGER, at TEXT NOT NULL
                  DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
@@ -184,7 +187,7 @@ mod tests {
 
     #[test]
     fn a_malformed_stored_time_is_a_typed_conversion_error() {
-        let conn = Connection::open_in_memory().unwrap();
+        let conn = memory();
         for stored in [
             "'yesterday'",
             "'2026-12-05T09:45:12Z'",
@@ -194,14 +197,7 @@ mod tests {
             let err = conn
                 .query_row(&format!("SELECT {stored}"), [], |r| stamp(r, 0))
                 .unwrap_err();
-            assert!(
-                matches!(
-                    err,
-                    rusqlite::Error::FromSqlConversionFailure(..)
-                        | rusqlite::Error::InvalidColumnType(..)
-                ),
-                "{stored}: {err:?}"
-            );
+            assert!(matches!(err, Error::StoredValue(..)), "{stored}: {err:?}");
         }
         let err = conn
             .query_row("SELECT 'yesterday'", [], |r| stamp(r, 0))

@@ -7,13 +7,13 @@
 //! only records and reads the numbers. A batch without a `batch_contexts`
 //! row (made before schema 0012) takes its photo's features.
 
-use rusqlite::{OptionalExtension, Row, Transaction, params};
 use std::collections::HashMap;
 
 use super::{ImageRecord, Store};
 use crate::domain::ExperimentId;
 use crate::domain::evidence::{PhotoFeatures, RoomContext};
 use crate::error::Result;
+use crate::store::db::{OptionalExtension, Row, Sql, Tx, params, params_from_iter};
 
 /// The context recorded with a new batch.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -79,7 +79,7 @@ impl Store {
                 source_path: r.get(3)?,
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<Result<_>>()?)
     }
 
     /// Records a photo's measured features unless it has them already;
@@ -120,8 +120,8 @@ impl Store {
             let marks = vec!["?"; chunk.len()].join(", ");
             let sql = format!("{} WHERE e.id IN ({marks})", context_select());
             let mut stmt = self.conn.prepare(&sql)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(chunk), |r| {
-                Ok((r.get::<_, ExperimentId>(0)?, detail_from(r)?.context))
+            let rows = stmt.query_map(params_from_iter(chunk), |r| {
+                Ok((r.get::<ExperimentId>(0)?, detail_from(r)?.context))
             })?;
             for row in rows {
                 let (id, context) = row?;
@@ -160,10 +160,10 @@ impl Store {
             params![dark_below, bright_from],
             |r| {
                 Ok(BrightnessBuckets {
-                    dark: r.get::<_, i64>(0)? as u64,
-                    normal: r.get::<_, i64>(1)? as u64,
-                    bright: r.get::<_, i64>(2)? as u64,
-                    unmeasured: r.get::<_, i64>(3)? as u64,
+                    dark: r.get::<i64>(0)? as u64,
+                    normal: r.get::<i64>(1)? as u64,
+                    bright: r.get::<i64>(2)? as u64,
+                    unmeasured: r.get::<i64>(3)? as u64,
                 })
             },
         )?)
@@ -171,11 +171,7 @@ impl Store {
 }
 
 /// Records the photo's features unless it has some; true when recorded.
-pub(super) fn insert_photo_features(
-    tx: &Transaction<'_>,
-    image_id: i64,
-    f: &PhotoFeatures,
-) -> Result<bool> {
+pub(super) fn insert_photo_features(tx: &Tx<'_>, image_id: i64, f: &PhotoFeatures) -> Result<bool> {
     let added = tx.execute(
         &format!(
             "INSERT INTO photo_features (image_id, {FEATURE_COLUMNS})
@@ -196,7 +192,7 @@ pub(super) fn insert_photo_features(
 
 /// Records the features a batch was proposed for.
 pub(super) fn insert_batch_context(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     batch_id: &str,
     f: &PhotoFeatures,
     overridden: &[String],
@@ -241,7 +237,7 @@ fn context_select() -> String {
     )
 }
 
-fn detail_from(r: &Row<'_>) -> rusqlite::Result<ContextDetail> {
+fn detail_from(r: &Row<'_>) -> Result<ContextDetail> {
     let batch = features_at(r, 4)?;
     let measured = features_at(r, 10)?;
     let overridden: Option<String> = r.get(3)?;
@@ -262,8 +258,8 @@ fn detail_from(r: &Row<'_>) -> rusqlite::Result<ContextDetail> {
 }
 
 /// Six feature columns from `start`; `None` when they are NULL (no row).
-pub(super) fn features_at(r: &Row<'_>, start: usize) -> rusqlite::Result<Option<PhotoFeatures>> {
-    let Some(brightness) = r.get::<_, Option<f64>>(start)? else {
+pub(super) fn features_at(r: &Row<'_>, start: usize) -> Result<Option<PhotoFeatures>> {
+    let Some(brightness) = r.get::<Option<f64>>(start)? else {
         return Ok(None);
     };
     Ok(Some(PhotoFeatures {

@@ -14,6 +14,7 @@ use crate::domain::{
     Stars, Trial,
 };
 use crate::error::Result;
+use crate::store::db::Sql;
 
 /// A designer's latest stars for one experiment, as read.
 struct LatestStars {
@@ -43,7 +44,7 @@ impl Window {
     /// SQLite's LIMIT: a negative limit means none.
     fn limit(self) -> i64 {
         match self {
-            Window::All => -1,
+            Window::All => i64::MAX, // no limit (PostgreSQL refuses LIMIT -1)
             Window::Latest(n) => i64::try_from(n).unwrap_or(i64::MAX),
         }
     }
@@ -51,21 +52,25 @@ impl Window {
 
 /// Every designer's latest stars per experiment, newest first, with one
 /// star for each render the structure guard held back from the designer the
-/// batch was made for (unless they rated it). SQLite takes the bare columns
-/// of a `max()` aggregate from the row holding the maximum
-/// (<https://sqlite.org/lang_select.html#bareagg>).
+/// batch was made for (unless they rated it). The latest of each designer's
+/// ratings of a render is the first of its window, newest id first: the
+/// same text runs on SQLite and PostgreSQL.
 const LATEST_STARS_ALL: &str = "
     SELECT experiment_id, designer, stars, rated_at FROM (
-        SELECT experiment_id, coalesce(rated_by, '') AS designer, stars, rated_at,
-               max(id) AS latest
-        FROM ratings GROUP BY experiment_id, designer
+        SELECT experiment_id, designer, stars, rated_at, latest FROM (
+            SELECT experiment_id, coalesce(rated_by, '') AS designer, stars, rated_at,
+                   id AS latest,
+                   row_number() OVER (PARTITION BY experiment_id, coalesce(rated_by, '')
+                                      ORDER BY id DESC) AS nth
+            FROM ratings) AS numbered
+        WHERE nth = 1
         UNION ALL
         SELECT e.id, coalesce(b.made_for, ''), 1, e.finished_at, 0
         FROM experiments e JOIN batches b ON b.id = e.batch_id
         WHERE e.guarded = 1 AND e.finished_at IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM ratings r
                           WHERE r.experiment_id = e.id
-                            AND coalesce(r.rated_by, '') = coalesce(b.made_for, '')))
+                            AND coalesce(r.rated_by, '') = coalesce(b.made_for, ''))) AS judged
     ORDER BY rated_at DESC, latest DESC LIMIT ?1";
 
 /// The same rows as [`LATEST_STARS_ALL`], only the newest `?1`: walks the
@@ -82,7 +87,7 @@ const LATEST_STARS_NEWEST: &str = "
                               WHERE later.experiment_id = r.experiment_id
                                 AND later.id > r.id
                                 AND coalesce(later.rated_by, '') = coalesce(r.rated_by, ''))
-            ORDER BY r.rated_at DESC, r.id DESC LIMIT ?1)
+            ORDER BY r.rated_at DESC, r.id DESC LIMIT ?1) AS newest
         UNION ALL
         SELECT * FROM (
             SELECT e.id, coalesce(b.made_for, ''), 1, e.finished_at, 0
@@ -92,15 +97,21 @@ const LATEST_STARS_NEWEST: &str = "
               AND NOT EXISTS (SELECT 1 FROM ratings r
                               WHERE r.experiment_id = e.id
                                 AND coalesce(r.rated_by, '') = coalesce(b.made_for, ''))
-            ORDER BY e.finished_at DESC LIMIT ?1))
+            ORDER BY e.finished_at DESC LIMIT ?1) AS guarded) AS judged
     ORDER BY rated_at DESC, latest DESC LIMIT ?1";
 
 /// Every designer's latest choice per unordered pair, newest first.
 const LATEST_PREFERENCES_ALL: &str = "
-    SELECT better_id, worse_id, tie, coalesce(rated_by, '') AS designer, rated_at,
-           max(id) AS latest
-    FROM preferences
-    GROUP BY min(better_id, worse_id), max(better_id, worse_id), designer
+    SELECT better_id, worse_id, tie, designer, rated_at, latest FROM (
+        SELECT better_id, worse_id, tie, coalesce(rated_by, '') AS designer, rated_at,
+               id AS latest,
+               row_number() OVER (
+                   PARTITION BY CASE WHEN better_id < worse_id THEN better_id ELSE worse_id END,
+                                CASE WHEN better_id < worse_id THEN worse_id ELSE better_id END,
+                                coalesce(rated_by, '')
+                   ORDER BY id DESC) AS nth
+        FROM preferences) AS numbered
+    WHERE nth = 1
     ORDER BY latest DESC LIMIT ?1";
 
 /// The same rows as [`LATEST_PREFERENCES_ALL`], only the newest `?1`,
@@ -231,7 +242,7 @@ impl Store {
                     rated_at: r.get(3)?,
                 })
             })?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<Result<_>>()?;
         Ok(rows)
     }
 
@@ -252,7 +263,7 @@ impl Store {
                     rated_at: r.get(4)?,
                 })
             })?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<Result<_>>()?;
         Ok(rows)
     }
 
@@ -273,7 +284,7 @@ impl Store {
         let rows = stmt
             .query_map([list], |r| {
                 Ok(RenderPoint {
-                    id: r.get::<_, ExperimentId>(0)?,
+                    id: r.get::<ExperimentId>(0)?,
                     trial: Trial {
                         provider: r.get(1)?,
                         params: Params {
@@ -289,7 +300,7 @@ impl Store {
                     },
                 })
             })?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<Result<_>>()?;
         Ok(rows)
     }
 }
@@ -640,7 +651,7 @@ mod tests {
             for designer in ["ana", "luis", "eva", "tom", "mar"] {
                 tx.execute(
                     "INSERT INTO ratings (experiment_id, stars, rated_by) VALUES (?1, ?2, ?3)",
-                    rusqlite::params![id, 1 + (i % 5) as i64, designer],
+                    crate::store::db::params![id, 1 + (i % 5) as i64, designer],
                 )
                 .unwrap();
             }

@@ -4,7 +4,6 @@
 //! and `rate` processes never see half of it.
 
 use jiff::{SignedDuration, Timestamp};
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::columns::{Stamp, stamp};
@@ -12,6 +11,7 @@ use super::{PromptVersion, Store};
 use crate::domain::time;
 use crate::domain::{Comparison, Decision};
 use crate::error::{Conflict, Error, Result};
+use crate::store::db::{Behavior, OptionalExtension, Sql, params};
 
 /// A claim older than this is taken to be from a process that died.
 const STALE_CLAIM: SignedDuration = SignedDuration::from_mins(15);
@@ -149,9 +149,9 @@ impl Store {
         )?;
         let rows = stmt
             .query_map(params![limit as i64, version], |r| {
-                Ok((r.get::<_, i64>(0)? as u8, r.get(1)?))
+                Ok((r.get::<i64>(0)? as u8, r.get(1)?))
             })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 
@@ -177,9 +177,7 @@ impl Store {
         parent_version: &str,
         evolver: &str,
     ) -> Result<Claim> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction_with_behavior(Behavior::Immediate)?;
         if let Some(version) = challenger_version(&tx)? {
             return Ok(Claim::ChallengerOnTrial { version });
         }
@@ -212,12 +210,13 @@ impl Store {
             .optional()?;
         let claimed = match existing {
             None => {
-                tx.execute(
+                let id = tx.query_row(
                     "INSERT INTO evolutions (trigger_sample, parent_version, evolver, outcome)
-                     VALUES (?1, ?2, ?3, 'pending')",
+                     VALUES (?1, ?2, ?3, 'pending') RETURNING id",
                     params![trigger as i64, parent_version, evolver],
+                    |r| r.get(0),
                 )?;
-                Claim::Claimed(ClaimId(tx.last_insert_rowid()))
+                Claim::Claimed(ClaimId(id))
             }
             Some((id, outcome, stale)) if outcome == "pending" && stale => {
                 tx.execute(
@@ -253,9 +252,7 @@ impl Store {
         outcome: &EvolutionOutcome<'_>,
     ) -> Result<()> {
         let claim = claim.0;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction_with_behavior(Behavior::Immediate)?;
         match outcome {
             EvolutionOutcome::Created {
                 prompt,
@@ -267,7 +264,7 @@ impl Store {
                 let taken: bool = tx.query_row(
                     "SELECT count(*) FROM prompt_versions WHERE version = ?1",
                     [&prompt.version],
-                    |r| r.get::<_, i64>(0).map(|n| n > 0),
+                    |r| r.get::<i64>(0).map(|n| n > 0),
                 )?;
                 if taken {
                     return Err(Error::Conflict(Conflict::PromptVersionExists {
@@ -362,9 +359,9 @@ impl Store {
         )?;
         let rows = stmt
             .query_map(params![version, Stamp(since)], |r| {
-                Ok(r.get::<_, i64>(0)? as u8)
+                Ok(r.get::<i64>(0)? as u8)
             })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 
@@ -377,13 +374,11 @@ impl Store {
         decision: Decision,
         numbers: &Comparison,
     ) -> Result<bool> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction_with_behavior(Behavior::Immediate)?;
         let still: bool = tx.query_row(
             "SELECT count(*) FROM prompt_versions WHERE version = ?1 AND status = 'challenger'",
             [challenger],
-            |r| r.get::<_, i64>(0).map(|n| n == 1),
+            |r| r.get::<i64>(0).map(|n| n == 1),
         )?;
         let champion: String = tx.query_row(
             "SELECT version FROM prompt_versions WHERE status = 'champion'",
@@ -449,7 +444,7 @@ impl Store {
         let rows = stmt
             .query_map([limit as i64], |r| {
                 Ok(EvolutionRecord {
-                    trigger_sample: r.get::<_, i64>(0)? as u64,
+                    trigger_sample: r.get::<i64>(0)? as u64,
                     parent_version: r.get(1)?,
                     new_version: r.get(2)?,
                     evolver: r.get(3)?,
@@ -458,13 +453,13 @@ impl Store {
                     created_at: stamp(r, 6)?,
                 })
             })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 }
 
 /// The version on trial, read inside the caller's transaction.
-fn challenger_version(conn: &rusqlite::Connection) -> Result<Option<String>> {
+fn challenger_version(conn: &impl Sql) -> Result<Option<String>> {
     Ok(conn
         .query_row(
             "SELECT version FROM prompt_versions WHERE status = 'challenger'",
@@ -488,9 +483,9 @@ impl Store {
                     champion: r.get(0)?,
                     challenger: r.get(1)?,
                     decision: r.get(2)?,
-                    champion_n: r.get::<_, i64>(3)? as u64,
+                    champion_n: r.get::<i64>(3)? as u64,
                     champion_mean: r.get(4)?,
-                    challenger_n: r.get::<_, i64>(5)? as u64,
+                    challenger_n: r.get::<i64>(5)? as u64,
                     challenger_mean: r.get(6)?,
                     difference: r.get(7)?,
                     t: r.get(8)?,
@@ -499,7 +494,7 @@ impl Store {
                     created_at: stamp(r, 11)?,
                 })
             })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 }

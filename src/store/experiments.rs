@@ -1,7 +1,5 @@
 //! `batches` and `experiments`: what was proposed, rendered, and how it went.
 
-use rusqlite::{OptionalExtension, Row, params};
-
 use super::context::{self, NewContext};
 use super::owner::{self, Liveness, Owner};
 use super::{NewImage, Store, images};
@@ -10,6 +8,7 @@ use crate::domain::{
     Params, RatedTrial, Stars, Trial,
 };
 use crate::error::{Error, Result};
+use crate::store::db::{Behavior, OptionalExtension, Row, Sql, params};
 
 /// A batch of variants to record in one transaction.
 #[derive(Debug, Clone)]
@@ -159,7 +158,7 @@ fn unrated_experiments_sql() -> String {
     )
 }
 
-fn record_from_row(r: &Row<'_>) -> rusqlite::Result<ExperimentRecord> {
+fn record_from_row(r: &Row<'_>) -> Result<ExperimentRecord> {
     let stars: Option<i64> = r.get(16)?;
     // Rows from before explanations were recorded have none: spread by the design.
     let arm_rule: Option<ArmRule> = r.get(18)?;
@@ -187,7 +186,7 @@ fn record_from_row(r: &Row<'_>) -> rusqlite::Result<ExperimentRecord> {
         explanation,
         status: r.get(9)?,
         output_path: r.get(10)?,
-        latency_ms: r.get::<_, Option<i64>>(11)?.map(|v| v.max(0) as u64),
+        latency_ms: r.get::<Option<i64>>(11)?.map(|v| v.max(0) as u64),
         error: r.get(12)?,
         created_at: super::columns::stamp(r, 13)?,
         image_path: r.get(14)?,
@@ -226,9 +225,7 @@ impl Store {
         // Immediate: the image upsert reads before it writes, and a deferred
         // transaction that upgrades is refused at once when another process
         // writes (the busy timeout never applies to it).
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction_with_behavior(Behavior::Immediate)?;
         let image_id = match &batch.image {
             Some(image) => Some(images::upsert(&tx, image)?),
             None => None,
@@ -364,14 +361,14 @@ impl Store {
                  FROM experiments WHERE status = 'running'",
             )?;
             stmt.query_map([super::columns::Stamp(lease_start)], |r| {
-                let owner = r.get::<_, Option<i64>>(1)?.map(|pid| Owner {
+                let owner = r.get::<Option<i64>>(1)?.map(|pid| Owner {
                     pid: u32::try_from(pid).unwrap_or(u32::MAX),
                     host: r.get(2).ok().flatten(),
                     start: r.get(3).ok().flatten(),
                 });
                 Ok((r.get(0)?, owner, r.get(4)?))
             })?
-            .collect::<rusqlite::Result<_>>()?
+            .collect::<Result<_>>()?
         };
         if candidates.is_empty() {
             return Ok(0);
@@ -453,7 +450,7 @@ impl Store {
             .prepare("SELECT id FROM experiments WHERE id >= ?1 AND id < ?1 || 'g' LIMIT 3")?;
         let ids: Vec<String> = stmt
             .query_map([&prefix], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<Result<_>>()?;
         match ids.len() {
             0 => Err(Error::UnknownExperiment(prefix)),
             1 => Ok(ExperimentId::from_stored(
@@ -492,7 +489,7 @@ impl Store {
         let mut stmt = self.conn.prepare(&unrated_experiments_sql())?;
         let rows = stmt
             .query_map([], record_from_row)?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<Result<_>>()?;
         Ok(rows)
     }
 
@@ -533,7 +530,7 @@ impl Store {
     fn query_rated_trials(
         &self,
         sql: &str,
-        params: impl rusqlite::Params,
+        params: impl crate::store::db::Params,
     ) -> Result<Vec<RatedTrial>> {
         let mut stmt = self.conn.prepare(sql)?;
         let rows = stmt
@@ -547,10 +544,10 @@ impl Store {
                             controlnet_weight: r.get(3)?,
                         },
                     },
-                    r.get::<_, i64>(4)?,
+                    r.get::<i64>(4)?,
                 ))
             })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
         rows.into_iter()
             .map(|(trial, stars)| {
                 Ok(RatedTrial {
@@ -583,7 +580,7 @@ impl Store {
                     },
                 })
             })?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<Result<_>>()?;
         Ok(rows)
     }
 

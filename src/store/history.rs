@@ -9,9 +9,8 @@
 //! `ratings_by_experiment` lookups, never a scan. Time filtering is left to
 //! the caller's timestamp: this module compares the stored UTC text.
 
+use crate::store::db::Value;
 use jiff::Timestamp;
-use rusqlite::types::Value;
-use rusqlite::{OptionalExtension, Row, params_from_iter};
 use serde::Serialize;
 use std::path::Path;
 
@@ -20,6 +19,7 @@ use super::columns::{stamp, stamp_opt};
 use crate::domain::time;
 use crate::domain::{AppliedKnobs, ArmRule, BatchId, ExperimentId, Explanation, Params};
 use crate::error::{Error, Result};
+use crate::store::db::{OptionalExtension, Row, Sql, params_from_iter};
 
 /// Which way `latina history` runs through time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -259,7 +259,7 @@ const ROW_JOINS: &str = "FROM experiments e
     LEFT JOIN ratings r ON r.id =
         (SELECT max(m.id) FROM ratings m WHERE m.experiment_id = e.id)";
 
-fn row_from(r: &Row<'_>) -> rusqlite::Result<HistoryRow> {
+fn row_from(r: &Row<'_>) -> Result<HistoryRow> {
     let image_id: Option<i64> = r.get(3)?;
     let image = match image_id {
         Some(id) => {
@@ -291,7 +291,7 @@ fn row_from(r: &Row<'_>) -> rusqlite::Result<HistoryRow> {
         image,
         provider: r.get(5)?,
         fallback_from: r.get(6)?,
-        fallback_latency_ms: r.get::<_, Option<i64>>(23)?.map(|v| v.max(0) as u64),
+        fallback_latency_ms: r.get::<Option<i64>>(23)?.map(|v| v.max(0) as u64),
         params: Params {
             init_strength: r.get(7)?,
             guidance_scale: r.get(8)?,
@@ -300,8 +300,8 @@ fn row_from(r: &Row<'_>) -> rusqlite::Result<HistoryRow> {
         prompt_version: r.get(10)?,
         status: r.get(11)?,
         rating,
-        ratings_count: r.get::<_, i64>(16)?.max(0) as u64,
-        latency_ms: r.get::<_, Option<i64>>(17)?.map(|v| v.max(0) as u64),
+        ratings_count: r.get::<i64>(16)?.max(0) as u64,
+        latency_ms: r.get::<Option<i64>>(17)?.map(|v| v.max(0) as u64),
         cost_usd: r.get(18)?,
         error: r.get(19)?,
         output_path: r.get(20)?,
@@ -398,7 +398,7 @@ fn history_sql(query: &HistoryQuery) -> (String, Vec<Value>) {
     };
     let limit = match query.limit {
         Some(n) => {
-            values.push(Value::Integer(n.min(i64::MAX as u64) as i64));
+            values.push(Value::Int(n.min(i64::MAX as u64) as i64));
             "LIMIT ?"
         }
         None => "",
@@ -429,6 +429,7 @@ impl Store {
         debug_assert_eq!(stmt.column_count(), ROW_COLUMN_COUNT);
         let mut rows = stmt.query(params_from_iter(values)).map_err(Error::from)?;
         while let Some(row) = rows.next().map_err(Error::from)? {
+            let row = &row;
             each(row_from(row).map_err(Error::from)?)?;
         }
         Ok(())
@@ -452,8 +453,8 @@ impl Store {
         let (sql, values) = history_sql(query);
         let mut stmt = self.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
         let lines = stmt
-            .query_map(params_from_iter(values), |r| r.get::<_, String>(3))?
-            .collect::<rusqlite::Result<_>>()?;
+            .query_map(params_from_iter(values), |r| r.get::<String>(3))?
+            .collect::<Result<_>>()?;
         Ok(lines)
     }
 
@@ -495,7 +496,7 @@ impl Store {
                         format: r.get(c + 15)?,
                         width: r.get(c + 16)?,
                         height: r.get(c + 17)?,
-                        bytes: r.get::<_, i64>(c + 18)?.max(0) as u64,
+                        bytes: r.get::<i64>(c + 18)?.max(0) as u64,
                         sha256: r.get(c + 19)?,
                     }),
                     None => None,
@@ -532,14 +533,14 @@ impl Store {
         detail.ratings = stmt
             .query_map([id.as_str()], |r| {
                 Ok(RatingEntry {
-                    stars: r.get::<_, i64>(0)?.clamp(0, 5) as u8,
+                    stars: r.get::<i64>(0)?.clamp(0, 5) as u8,
                     comment: r.get(1)?,
                     rated_by: r.get(2)?,
                     rated_at: stamp(r, 3)?,
                     counts: false,
                 })
             })?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<Result<_>>()?;
         mark_latest(
             &mut detail.ratings,
             |r| r.rated_by.clone(),
@@ -574,7 +575,7 @@ impl Store {
                     counts: false,
                 })
             })?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<Result<_>>()?;
         mark_latest(
             &mut detail.preferences,
             |p| (p.other_id.clone(), p.rated_by.clone()),

@@ -1,9 +1,8 @@
 //! The `images` table: each distinct photo once, by content hash.
 
-use rusqlite::{OptionalExtension, params};
-
 use super::Store;
 use crate::error::Result;
+use crate::store::db::{OptionalExtension, Sql, Tx, params};
 
 /// A photo to record.
 #[derive(Debug, Clone)]
@@ -59,7 +58,7 @@ impl Store {
 }
 
 /// Inserts the image unless its hash is known; returns its id either way.
-pub(super) fn upsert(tx: &rusqlite::Transaction<'_>, image: &NewImage) -> Result<i64> {
+pub(super) fn upsert(tx: &Tx<'_>, image: &NewImage) -> Result<i64> {
     tx.execute(
         "INSERT INTO images (sha256, stored_path, source_path, format, width, height, bytes)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)

@@ -13,6 +13,7 @@
 
 mod columns;
 mod context;
+pub mod db;
 mod evidence;
 mod evolutions;
 mod experiments;
@@ -21,6 +22,7 @@ mod images;
 mod migrations;
 mod model_cache;
 mod owner;
+mod pg;
 mod preferences;
 mod prompts;
 mod ratings;
@@ -32,6 +34,7 @@ mod summary;
 mod transfer;
 
 pub use context::{BrightnessBuckets, ContextDetail, NewContext};
+pub use db::PgTarget;
 pub use evolutions::DecisionRecord;
 pub use evolutions::{Challenger, Claim, ClaimId, EvolutionOutcome, EvolutionRecord};
 pub use experiments::{ExperimentRecord, ExperimentUpdate, Fallback, NewBatch, NewExperiment};
@@ -41,6 +44,7 @@ pub use history::{
 };
 pub use images::{ImageRecord, NewImage};
 pub use migrations::SCHEMA_VERSION;
+pub use pg::{PG_SCHEMA_VERSION, ServerHealth};
 pub use preferences::{NewPreference, PreferenceRecord};
 pub use prompts::{PromptVersion, PromptVersionSummary};
 pub use ratings::RatingRecord;
@@ -55,6 +59,7 @@ pub use transfer::{
     ShortlistRow, Snapshot,
 };
 
+use db::Sql;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -86,11 +91,79 @@ pub struct Health {
     pub experiments: u64,
     /// Rating rows (history included).
     pub ratings: u64,
+    /// The server's version and the login's rights (PostgreSQL only).
+    pub server: Option<ServerHealth>,
+}
+
+/// Where the database is: the embedded SQLite file, or a studio's server.
+#[derive(Debug, Clone)]
+pub enum Location {
+    /// A SQLite file.
+    File(PathBuf),
+    /// A PostgreSQL database.
+    Server(PgTarget),
+}
+
+impl Location {
+    /// A `postgres://` or `postgresql://` URL names a server (its password
+    /// from the URL, the variable `password_env` names, `PGPASSWORD` or
+    /// `~/.pgpass`); anything else is a SQLite file.
+    ///
+    /// # Errors
+    /// [`Error::DatabaseUrl`] for a server URL that cannot be read.
+    pub fn parse(text: &Path, password_env: Option<&str>) -> Result<Self> {
+        match text.to_str() {
+            Some(url) if is_server_url(url) => {
+                Ok(Location::Server(PgTarget::parse(url, password_env)?))
+            }
+            _ => Ok(Location::File(text.to_path_buf())),
+        }
+    }
+
+    /// The file, or `postgres://host:port/db` (never a password).
+    pub fn shown(&self) -> String {
+        match self {
+            Location::File(path) => path.display().to_string(),
+            Location::Server(target) => format!("postgres://{}", target.shown()),
+        }
+    }
+
+    /// The SQLite file, if this is one.
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            Location::File(path) => Some(path),
+            Location::Server(_) => None,
+        }
+    }
+}
+
+/// Two servers are the same when they name the same host, port and database.
+impl PartialEq for Location {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Location::File(a), Location::File(b)) => a == b,
+            (Location::Server(a), Location::Server(b)) => a.shown() == b.shown(),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Location {}
+
+impl From<PathBuf> for Location {
+    fn from(path: PathBuf) -> Self {
+        Location::File(path)
+    }
+}
+
+/// Whether `text` is a PostgreSQL URL rather than a file name.
+pub fn is_server_url(text: &str) -> bool {
+    text.starts_with("postgres://") || text.starts_with("postgresql://")
 }
 
 /// The latina database.
 pub struct Store {
-    conn: Connection,
+    conn: db::Conn,
     path: PathBuf,
     read_only: bool,
 }
@@ -99,6 +172,17 @@ pub struct Store {
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Store {
+    /// Opens (and migrates) the database wherever it is.
+    ///
+    /// # Errors
+    /// As [`Store::open`] and [`Store::connect`].
+    pub fn open_at(location: &Location, mode: OpenMode) -> Result<Self> {
+        match location {
+            Location::File(path) => Self::open(path, mode),
+            Location::Server(target) => Self::connect(target, mode),
+        }
+    }
+
     /// Opens (and migrates) the database at `path`.
     ///
     /// # Errors
@@ -127,14 +211,14 @@ impl Store {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(path, e))?;
+        let mut conn = Connection::open_with_flags(path, flags).map_err(|e| classify(path, e))?;
+        configure(&conn).map_err(|e| classify(path, e))?;
+        migrations::migrate(&mut conn, path)?;
         let mut store = Store {
-            conn,
+            conn: db::Conn::Sqlite(conn),
             path: path.to_path_buf(),
             read_only: false,
         };
-        store.configure().map_err(|e| classify(path, e))?;
-        migrations::migrate(&mut store.conn, path)?;
         // Every writer cleans up after processes that were killed mid-render.
         store.recover_interrupted()?;
         Ok(store)
@@ -164,13 +248,12 @@ impl Store {
                 Some(uri) => Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)?,
                 None => Connection::open_with_flags(path, flags)?,
             };
-            let store = Store {
-                conn,
+            configure_read_only(&conn)?;
+            Ok(Store {
+                conn: db::Conn::Sqlite(conn),
                 path: path.to_path_buf(),
                 read_only: true,
-            };
-            store.configure_read_only()?;
-            Ok(store)
+            })
         };
         let store = match open(None) {
             Ok(store) => store,
@@ -187,6 +270,8 @@ impl Store {
         };
         let version: i64 = store
             .conn
+            .sqlite()
+            .expect("opened on SQLite")
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| classify(path, e))?;
         if version > migrations::SCHEMA_VERSION {
@@ -226,17 +311,28 @@ impl Store {
     /// What `latina doctor` reports: schema version, SQLite's quick check
     /// and how much is stored.
     pub fn health(&self) -> Result<Health> {
-        let schema_version: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        let quick_check: String = self
-            .conn
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        let server = self.server_health()?;
+        let (schema_version, quick_check) = match &server {
+            Some(s) => (
+                s.schema_version,
+                if s.can_write || self.read_only {
+                    "ok".to_string()
+                } else {
+                    "the login may not write every latina table".to_string()
+                },
+            ),
+            None => (
+                self.conn
+                    .query_row("PRAGMA user_version", [], |r| r.get(0))?,
+                self.conn
+                    .query_row("PRAGMA quick_check", [], |r| r.get(0))?,
+            ),
+        };
         let count = |table: &str| -> Result<u64> {
             Ok(self
                 .conn
                 .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
-                    r.get::<_, i64>(0)
+                    r.get::<i64>(0)
                 })? as u64)
         };
         Ok(Health {
@@ -244,55 +340,51 @@ impl Store {
             quick_check,
             experiments: count("experiments")?,
             ratings: count("ratings")?,
+            server,
         })
     }
 
     /// A fresh in-memory database, for tests.
     pub fn open_in_memory() -> Result<Self> {
-        let mut store = Store {
-            conn: Connection::open_in_memory()?,
+        let mut conn = Connection::open_in_memory()?;
+        configure(&conn)?;
+        migrations::migrate(&mut conn, Path::new(":memory:"))?;
+        Ok(Store {
+            conn: db::Conn::Sqlite(conn),
             path: PathBuf::from(":memory:"),
             read_only: false,
-        };
-        store.configure()?;
-        migrations::migrate(&mut store.conn, Path::new(":memory:"))?;
-        Ok(store)
+        })
     }
 
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
 
-    /// The pragmas of [`Store::configure`] that do not write: the journal
-    /// mode is whatever the writer set (WAL).
-    fn configure_read_only(&self) -> rusqlite::Result<()> {
-        self.conn.busy_timeout(BUSY_TIMEOUT)?;
-        self.conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
-        self.conn.pragma_update(None, "foreign_keys", "ON")?;
-        self.conn
-            .pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
-        Ok(())
-    }
+/// The pragmas of [`configure`] that do not write: the journal mode is
+/// whatever the writer set (WAL).
+fn configure_read_only(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
+    Ok(())
+}
 
-    fn configure(&mut self) -> rusqlite::Result<()> {
-        self.conn.busy_timeout(BUSY_TIMEOUT)?;
-        // Reading the schema first turns "not a database" into an error here.
-        self.conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
-        self.conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
-        self.conn.pragma_update(None, "foreign_keys", "ON")?;
-        // FULL: a rating that `rate` acknowledged survives power loss, not only kill -9.
-        self.conn.pragma_update(None, "synchronous", "FULL")?;
-        // Dashboard reads scan every experiment; mapping the file saves a
-        // copy of each page per read (about a fifth of `status` at 100,000
-        // ratings). Writes still go through the WAL as before.
-        self.conn
-            .pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
-        Ok(())
-    }
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Reading the schema first turns "not a database" into an error here.
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
+    conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // FULL: a rating that `rate` acknowledged survives power loss, not only kill -9.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    // Dashboard reads scan every experiment; mapping the file saves a
+    // copy of each page per read (about a fifth of `status` at 100,000
+    // ratings). Writes still go through the WAL as before.
+    conn.pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
+    Ok(())
 }
 
 /// A `file:` URI for `path` with `mode=ro&immutable=1`; characters that

@@ -1,10 +1,9 @@
 //! `model_cache`: derived model state (fitted GP hyperparameters), keyed by
 //! what it was fitted for. Deleting it only costs a refit.
 
-use rusqlite::{OptionalExtension, params};
-
 use super::Store;
 use crate::error::Result;
+use crate::store::db::{OptionalExtension, Sql, params};
 
 impl Store {
     /// The cached JSON value for `key` and how many observations it was fitted on.
@@ -14,7 +13,7 @@ impl Store {
             .query_row(
                 "SELECT observations, value FROM model_cache WHERE key = ?1",
                 [key],
-                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+                |r| Ok((r.get::<i64>(0)? as u64, r.get(1)?)),
             )
             .optional()?)
     }

@@ -2,12 +2,11 @@
 //! photo ("A is better", "B is better", "same"). Append-only like ratings;
 //! each designer's latest choice for a pair counts (see [`super::evidence`]).
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
-
 use super::Store;
 use super::ratings::check_rateable;
 use crate::domain::ExperimentId;
 use crate::error::{Error, Result};
+use crate::store::db::{Behavior, OptionalExtension, Row, Sql, params};
 
 /// A stored preference.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +47,7 @@ pub struct NewPreference<'a> {
 
 const RECORD_COLUMNS: &str = "id, better_id, worse_id, tie, comment, rated_by, rated_at";
 
-type Row = (
+type PreferenceTuple = (
     i64,
     ExperimentId,
     ExperimentId,
@@ -58,7 +57,7 @@ type Row = (
     String,
 );
 
-fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+fn read_row(r: &Row<'_>) -> Result<PreferenceTuple> {
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -83,9 +82,7 @@ impl Store {
         if new.better == new.worse {
             return Err(Error::SelfPreference(new.better.to_string()));
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction_with_behavior(Behavior::Immediate)?;
         check_rateable(&tx, new.better)?;
         check_rateable(&tx, new.worse)?;
         // One batch (the variants of one enhance, or of one suggest), or the
@@ -114,12 +111,12 @@ impl Store {
             params![new.better, new.worse, new.rated_by],
             |r| r.get(0),
         )?;
-        tx.execute(
+        let id: i64 = tx.query_row(
             "INSERT INTO preferences (better_id, worse_id, tie, rated_by, comment)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+             VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
             params![new.better, new.worse, new.tie, new.rated_by, new.comment],
+            |r| r.get(0),
         )?;
-        let id = tx.last_insert_rowid();
         let rated_at: String = tx.query_row(
             "SELECT rated_at FROM preferences WHERE id = ?1",
             [id],
@@ -148,7 +145,7 @@ impl Store {
         ))?;
         let rows = stmt
             .query_map([experiment], read_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows
             .into_iter()
             .map(

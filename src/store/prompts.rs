@@ -1,11 +1,11 @@
 //! The `prompt_versions` table. The shipped JSON files only seed it.
 
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::Store;
 use crate::domain::PromptStatus;
 pub use crate::domain::PromptVersion;
+use crate::store::db::{Behavior, OptionalExtension, Sql, params};
 
 use crate::error::Result;
 
@@ -15,9 +15,7 @@ impl Store {
         // Immediate: a read that turns into a write inside a deferred
         // transaction fails at once with "database is locked" when another
         // process wrote meanwhile (several first `enhance` runs at once).
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction_with_behavior(Behavior::Immediate)?;
         let count: i64 = tx.query_row("SELECT count(*) FROM prompt_versions", [], |r| r.get(0))?;
         if count == 0 {
             tx.execute(
@@ -103,11 +101,11 @@ impl Store {
                     },
                     status: r.get(6)?,
                     created_at: super::columns::stamp(r, 7)?,
-                    ratings: r.get::<_, i64>(8)? as u64,
+                    ratings: r.get::<i64>(8)? as u64,
                     mean_rating: r.get(9)?,
                 })
             })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 
@@ -117,9 +115,7 @@ impl Store {
     /// Returns the champion that was replaced, or `None` if `version`
     /// already was the champion.
     pub fn set_champion(&mut self, version: &str, why: &str) -> Result<Option<String>> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction_with_behavior(Behavior::Immediate)?;
         let exists: i64 = tx.query_row(
             "SELECT count(*) FROM prompt_versions WHERE version = ?1",
             [version],
@@ -159,9 +155,7 @@ impl Store {
     /// Ends the challenger's trial by hand (`latina prompts rollback` while
     /// one is on trial): it is rejected and the decision recorded.
     pub fn reject_challenger(&mut self, version: &str) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction_with_behavior(Behavior::Immediate)?;
         let champion: String = tx.query_row(
             "SELECT version FROM prompt_versions WHERE status = 'champion'",
             [],

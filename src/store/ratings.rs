@@ -2,12 +2,12 @@
 //! experiment counts (a re-rating replaces only the same designer's).
 
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use super::Store;
 use super::columns::stamp;
 use crate::domain::{ExperimentId, ExperimentStatus, Stars};
 use crate::error::{Error, Result};
+use crate::store::db::{Behavior, OptionalExtension, Sql, params};
 
 /// A stored rating.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,9 +42,7 @@ impl Store {
         comment: Option<&str>,
         rated_by: Option<&str>,
     ) -> Result<RatingRecord> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction_with_behavior(Behavior::Immediate)?;
         check_rateable(&tx, experiment)?;
         let previous: i64 = tx.query_row(
             "SELECT count(*) FROM ratings
@@ -52,14 +50,12 @@ impl Store {
             params![experiment.as_str(), rated_by],
             |r| r.get(0),
         )?;
-        tx.execute(
-            "INSERT INTO ratings (experiment_id, stars, comment, rated_by) VALUES (?1, ?2, ?3, ?4)",
+        let (id, rated_at) = tx.query_row(
+            "INSERT INTO ratings (experiment_id, stars, comment, rated_by) VALUES (?1, ?2, ?3, ?4)
+             RETURNING id, rated_at",
             params![experiment.as_str(), stars.get(), comment, rated_by],
+            |r| Ok((r.get::<i64>(0)?, stamp(r, 1)?)),
         )?;
-        let id = tx.last_insert_rowid();
-        let rated_at = tx.query_row("SELECT rated_at FROM ratings WHERE id = ?1", [id], |r| {
-            stamp(r, 0)
-        })?;
         tx.commit()?;
         Ok(RatingRecord {
             id,
@@ -81,14 +77,14 @@ impl Store {
         let rows = stmt
             .query_map([experiment.as_str()], |r| {
                 Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
+                    r.get::<i64>(0)?,
+                    r.get::<i64>(1)?,
                     r.get(2)?,
-                    r.get::<_, Option<String>>(3)?,
+                    r.get::<Option<String>>(3)?,
                     stamp(r, 4)?,
                 ))
             })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
         let mut by_designer: std::collections::HashMap<Option<String>, u32> =
             std::collections::HashMap::new();
         rows.into_iter()
@@ -115,7 +111,7 @@ impl Store {
 ///
 /// # Errors
 /// [`Error::UnknownExperiment`]; [`Error::NotRateable`].
-pub(super) fn check_rateable(conn: &rusqlite::Connection, experiment: &ExperimentId) -> Result<()> {
+pub(super) fn check_rateable(conn: &impl Sql, experiment: &ExperimentId) -> Result<()> {
     let row: Option<(Option<ExperimentStatus>, Option<String>)> = conn
         .query_row(
             "SELECT status, error FROM experiments WHERE id = ?1",

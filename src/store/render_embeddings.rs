@@ -5,13 +5,13 @@
 //! vector.
 
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::Store;
 use super::columns::stamp;
 use crate::domain::{ExperimentId, time};
 use crate::error::Result;
+use crate::store::db::{OptionalExtension, Row, Sql, params};
 
 /// One render's embedding by one model.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -81,7 +81,7 @@ impl Store {
              WHERE e.model_sha256 = ?1 ORDER BY x.seq"
         ))?;
         let rows = stmt.query_map([model_sha256], read)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<Result<_>>()?)
     }
 
     /// Every embedding of one render (one per model), oldest first.
@@ -91,23 +91,18 @@ impl Store {
              ORDER BY measured_at, model_sha256"
         ))?;
         let rows = stmt.query_map([experiment], read)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<Result<_>>()?)
     }
 }
 
-pub(super) fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<RenderEmbedding> {
+pub(super) fn read(r: &Row<'_>) -> Result<RenderEmbedding> {
     let dims: i64 = r.get(2)?;
     let blob: Vec<u8> = r.get(3)?;
     if dims < 0 || blob.len() as i64 != 4 * dims {
-        return Err(rusqlite::Error::FromSqlConversionFailure(
-            3,
-            rusqlite::types::Type::Blob,
-            format!(
-                "an embedding of {dims} values stored in {} bytes",
-                blob.len()
-            )
-            .into(),
-        ));
+        return Err(crate::error::Error::StoredValue(format!(
+            "an embedding of {dims} values stored in {} bytes",
+            blob.len()
+        )));
     }
     let vector = blob
         .chunks_exact(4)

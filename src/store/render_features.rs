@@ -7,12 +7,12 @@
 //! the inserts and the reads cannot drift apart. A row is written once and
 //! never updated.
 
-use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
+use crate::store::db::Value;
 
 use super::Store;
 use crate::domain::{ExperimentId, Params, RenderFeatures, Stars, Trial};
 use crate::error::Result;
+use crate::store::db::{OptionalExtension, Row, Sql, params_from_iter};
 
 /// A render that has no features yet, with what measuring it needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,7 +88,7 @@ impl Store {
                 original_path: r.get(2)?,
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<Result<_>>()?)
     }
 
     /// Every measured render's features by experiment id: what the reward
@@ -99,7 +99,7 @@ impl Store {
             columns()
         ))?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, features_at(r, 1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<Result<_>>()?)
     }
 
     /// Every rated render with features, oldest first: the reward model's
@@ -134,14 +134,14 @@ impl Store {
                 })?,
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<Result<_>>()?)
     }
 }
 
 /// Records a render's features unless it has some; true when recorded.
 /// (`conn` may be a transaction: the importer records them too.)
 pub(super) fn insert_render_features(
-    conn: &Connection,
+    conn: &impl Sql,
     id: &str,
     features: &RenderFeatures,
 ) -> Result<bool> {
@@ -154,8 +154,8 @@ pub(super) fn insert_render_features(
          ON CONFLICT (experiment_id) DO NOTHING",
         columns()
     );
-    let values: Vec<Value> = std::iter::once(Value::from(id.to_string()))
-        .chain(features.as_array().map(Value::from))
+    let values: Vec<Value> = std::iter::once(Value::Text(id.to_string()))
+        .chain(features.as_array().map(Value::Real))
         .collect();
     Ok(conn
         .prepare_cached(&sql)?
@@ -175,18 +175,15 @@ pub(super) fn prefixed_columns(alias: &str) -> String {
 
 /// Like [`features_at`], `None` when the columns are NULL (no row in a
 /// left join).
-pub(super) fn optional_features_at(
-    r: &Row<'_>,
-    start: usize,
-) -> rusqlite::Result<Option<RenderFeatures>> {
-    if r.get::<_, Option<f64>>(start)?.is_none() {
+pub(super) fn optional_features_at(r: &Row<'_>, start: usize) -> Result<Option<RenderFeatures>> {
+    if r.get::<Option<f64>>(start)?.is_none() {
         return Ok(None);
     }
     features_at(r, start).map(Some)
 }
 
 /// [`RenderFeatures::COUNT`] columns in NAMES order from `start`.
-pub(super) fn features_at(r: &Row<'_>, start: usize) -> rusqlite::Result<RenderFeatures> {
+pub(super) fn features_at(r: &Row<'_>, start: usize) -> Result<RenderFeatures> {
     let mut values = [0.0; RenderFeatures::COUNT];
     for (i, value) in values.iter_mut().enumerate() {
         *value = r.get(start + i)?;
@@ -278,7 +275,7 @@ mod tests {
                 .conn
                 .execute(
                     "UPDATE experiments SET status = 'done', output_path = ?2 WHERE id = ?1",
-                    rusqlite::params![id, format!("/r/{i}.jpg")],
+                    crate::store::db::params![id, format!("/r/{i}.jpg")],
                 )
                 .unwrap();
         }
@@ -308,7 +305,7 @@ mod tests {
                 .conn
                 .execute(
                     "INSERT INTO ratings (experiment_id, stars, rated_by) VALUES (?1, ?2, 'ana')",
-                    rusqlite::params![id, stars],
+                    crate::store::db::params![id, stars],
                 )
                 .unwrap();
         }

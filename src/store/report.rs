@@ -3,14 +3,13 @@
 //! provider, prompt versions and decisions, and the best and worst renders.
 //! Charts and numbers are made from these in `ops::report`.
 
-use rusqlite::params;
-
 use jiff::Timestamp;
 
 use super::Store;
 use super::columns::stamp;
 use crate::domain::Params;
 use crate::error::Result;
+use crate::store::db::{Row, Sql, params};
 
 /// One rated experiment as the report streams it, borrowed from the row.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -91,10 +90,11 @@ pub enum Extreme {
 }
 
 /// Column `i` as borrowed text.
-fn text<'r>(row: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
-    row.get_ref(i)?.as_str().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
-    })
+fn text<'r>(row: &'r Row<'_>, i: usize) -> Result<&'r str> {
+    match row.column(i)? {
+        crate::store::db::ColumnRef::Text(s) => Ok(s),
+        other => Err(other.mismatch("text")),
+    }
 }
 
 impl Store {
@@ -111,6 +111,7 @@ impl Store {
             )?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
+                let r = &r;
                 let stars: i64 = r.get(0)?;
                 f(RatedRow {
                     // The schema's CHECK keeps stars in 1..=5.
@@ -140,6 +141,7 @@ impl Store {
         let mut rows = stmt.query([])?;
         let mut out: Vec<ProviderStars> = Vec::new();
         while let Some(r) = rows.next()? {
+            let r = &r;
             let provider: String = r.get(0)?;
             let stars: i64 = r.get(1)?;
             let count: i64 = r.get(2)?;
@@ -168,7 +170,7 @@ impl Store {
                     created_at: stamp(r, 2)?,
                 })
             })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 
@@ -186,7 +188,7 @@ impl Store {
                     created_at: stamp(r, 3)?,
                 })
             })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 
@@ -216,7 +218,7 @@ impl Store {
             .query_map(params![limit as i64, exclude], |r| {
                 Ok(RenderRow {
                     experiment_id: r.get(0)?,
-                    stars: r.get::<_, i64>(1)?.clamp(1, 5) as u8,
+                    stars: r.get::<i64>(1)?.clamp(1, 5) as u8,
                     comment: r.get(2)?,
                     rated_by: r.get(3)?,
                     provider: r.get(4)?,
@@ -229,7 +231,7 @@ impl Store {
                     output_path: r.get(9)?,
                 })
             })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 }

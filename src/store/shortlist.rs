@@ -6,11 +6,10 @@
 //! are shown and the unshown ones follow: the designer rates "A" and "B"
 //! as before, whatever order the renders landed in.
 
-use rusqlite::{OptionalExtension, params};
-
 use super::Store;
 use crate::domain::{BatchId, ExperimentId, option_label};
 use crate::error::{Error, Result};
+use crate::store::db::{Behavior, OptionalExtension, Sql, params};
 
 /// One candidate's verdict, as the shortlist decided it.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,13 +65,11 @@ impl Store {
     ) -> Result<Vec<(ExperimentId, String)>> {
         // Immediate: it reads the batch before writing, and a deferred
         // transaction that upgrades is refused at once under concurrency.
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction_with_behavior(Behavior::Immediate)?;
         let members: Vec<String> = tx
             .prepare("SELECT id FROM experiments WHERE batch_id = ?1 ORDER BY seq")?
             .query_map([batch.as_str()], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<Result<_>>()?;
         let mut named: Vec<&str> = verdicts.iter().map(|v| v.experiment.as_str()).collect();
         named.sort_unstable();
         let mut expected: Vec<&str> = members.iter().map(String::as_str).collect();

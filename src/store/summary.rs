@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use super::Store;
 use crate::domain::tally::{AgreementTally, WinRecord};
 use crate::error::Result;
+use crate::store::db::{Row, Sql};
 
 /// The learning state at a glance, plus what the trend and inter-rater
 /// statistics are computed from.
@@ -80,8 +81,8 @@ pub struct ProviderSummary {
 /// index `experiments_rated_stars` alone (a tenth of the table's pages).
 const TREND_SQL: &str = "SELECT stars FROM experiments WHERE stars IS NOT NULL ORDER BY seq";
 
-fn count(r: &rusqlite::Row, i: usize) -> rusqlite::Result<u64> {
-    Ok(r.get::<_, i64>(i)?.max(0) as u64)
+fn count(r: &Row<'_>, i: usize) -> Result<u64> {
+    Ok(r.get::<i64>(i)?.max(0) as u64)
 }
 
 impl Store {
@@ -112,6 +113,7 @@ impl Store {
             )?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
+                let r = &r;
                 let rated = count(r, 1)?;
                 let stars = count(r, 3)?;
                 star_sum += stars;
@@ -126,7 +128,7 @@ impl Store {
                     failed: count(r, 6)? + count(r, 13)?,
                     fell_back: count(r, 13)?,
                     total_latency_ms: count(r, 7)? + count(r, 14)?,
-                    total_cost_usd: r.get::<_, i64>(8)? as f64 / 1e9,
+                    total_cost_usd: r.get::<i64>(8)? as f64 / 1e9,
                     renders_without_cost: count(r, 9)?,
                     wins: WinRecord {
                         comparisons: count(r, 10)?,
@@ -140,7 +142,8 @@ impl Store {
             let mut stmt = tx.prepare(TREND_SQL)?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
-                let stars = r.get::<_, i64>(0)?.clamp(1, 5) as u8;
+                let r = &r;
+                let stars = r.get::<i64>(0)?.clamp(1, 5) as u8;
                 s.best_rating = s.best_rating.max(Some(stars));
                 s.stars_in_order.push(stars);
             }
@@ -153,6 +156,7 @@ impl Store {
             )?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
+                let r = &r;
                 s.raters.insert(r.get(0)?, (count(r, 1)?, count(r, 2)?));
             }
         }
@@ -164,6 +168,7 @@ impl Store {
             )?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
+                let r = &r;
                 s.agreement.push(AgreementTally {
                     raters: count(r, 0)?,
                     items: count(r, 1)?,
@@ -182,11 +187,12 @@ impl Store {
             )?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
+                let r = &r;
                 let k = count(r, 1)?;
                 let entry = s.rater_offsets.entry(r.get(0)?).or_default();
                 entry.0 += count(r, 2)?;
                 // Σ(k·s − T) over items with k raters, each divided by k − 1.
-                entry.1 += r.get::<_, i64>(3)? as f64 / (k - 1) as f64;
+                entry.1 += r.get::<i64>(3)? as f64 / (k - 1) as f64;
             }
         }
         tx.commit()?;
@@ -222,7 +228,7 @@ mod tests {
                 .conn
                 .execute(
                     "INSERT INTO ratings (experiment_id, stars, rated_by) VALUES (?1, ?2, ?3)",
-                    rusqlite::params![e, stars, by],
+                    crate::store::db::params![e, stars, by],
                 )
                 .unwrap();
         }
@@ -242,7 +248,7 @@ mod tests {
             .unwrap()
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .unwrap()
-            .collect::<rusqlite::Result<_>>()
+            .collect::<crate::error::Result<_>>()
             .unwrap();
         assert_eq!(
             latest,
@@ -260,7 +266,7 @@ mod tests {
             .unwrap()
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap()
-            .collect::<rusqlite::Result<_>>()
+            .collect::<crate::error::Result<_>>()
             .unwrap();
         assert_eq!(via_view, vec![("e1".into(), 5), ("e2".into(), 3)]);
         // A hand edit that deletes the latest rating falls back to the earlier one.
@@ -337,7 +343,7 @@ mod tests {
             .unwrap()
             .query_map([], |r| r.get(3))
             .unwrap()
-            .collect::<rusqlite::Result<_>>()
+            .collect::<crate::error::Result<_>>()
             .unwrap();
         assert_eq!(
             plan,
@@ -380,14 +386,14 @@ mod tests {
                 })
             })
             .unwrap()
-            .collect::<rusqlite::Result<_>>()
+            .collect::<crate::error::Result<_>>()
             .unwrap();
         let ratings: Vec<(i64, String, u8, Option<String>)> = conn
             .prepare("SELECT id, experiment_id, stars, rated_by FROM ratings ORDER BY id")
             .unwrap()
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .unwrap()
-            .collect::<rusqlite::Result<_>>()
+            .collect::<crate::error::Result<_>>()
             .unwrap();
         let latest = |e: &str| ratings.iter().rev().find(|r| r.1 == e).map(|r| r.2);
         let mut s = Summary::default();
@@ -652,7 +658,7 @@ mod tests {
             .unwrap()
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap()
-            .collect::<rusqlite::Result<_>>()
+            .collect::<crate::error::Result<_>>()
             .unwrap();
         assert!(rows.iter().any(|r| r.1.is_some()), "seed {seed}");
         assert!(rows.iter().any(|r| r.1.is_none()), "seed {seed}");
@@ -676,7 +682,7 @@ mod tests {
         for seed in 0..8 {
             let mut store = Store::open_in_memory().unwrap();
             store.conn.execute_batch(SEED_PROMPT).unwrap();
-            random_history(&store.conn, seed, 300, SCHEMA_VERSION);
+            random_history(store.conn.sqlite().unwrap(), seed, 300, SCHEMA_VERSION);
             assert_summary_is_the_recount(&mut store, seed);
         }
     }
@@ -701,7 +707,12 @@ mod tests {
             let mut store = Store::open(&path, super::super::OpenMode::MustExist).unwrap();
             assert_waits_backfilled_from_the_error_text(&store, seed);
             assert_summary_is_the_recount(&mut store, seed);
-            random_history(&store.conn, seed + 100, 100, SCHEMA_VERSION);
+            random_history(
+                store.conn.sqlite().unwrap(),
+                seed + 100,
+                100,
+                SCHEMA_VERSION,
+            );
             assert_summary_is_the_recount(&mut store, seed);
         }
     }

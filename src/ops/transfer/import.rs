@@ -72,7 +72,7 @@ fn read_line_capped(
 /// Opens (creating if needed) the database for an import, without seeding
 /// the base prompt: the file brings its own prompt history.
 pub fn open_for_import(ws: &crate::ops::Workspace) -> Result<Store> {
-    Store::open(&ws.paths.database, crate::store::OpenMode::CreateIfMissing)
+    Store::open_at(&ws.paths.database, crate::store::OpenMode::CreateIfMissing)
 }
 
 /// How an import behaves.

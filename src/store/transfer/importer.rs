@@ -2,7 +2,6 @@
 //! their natural keys, an existing row never changed (a different one under
 //! the same key is a [`Refusal`]).
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::snapshot::{
@@ -13,6 +12,7 @@ use super::{
     BatchRow, EmbeddingRow, EvolutionRow, ExperimentRow, ImageRow, PromptVersionRow, ShortlistRow,
 };
 use crate::error::Result;
+use crate::store::db::{Behavior, OptionalExtension, Sql, Tx, params};
 use crate::store::{PromptVersion, Store};
 
 /// What became of one imported row.
@@ -88,7 +88,7 @@ pub enum Refusal {
 /// An import in progress: one IMMEDIATE transaction, committed by
 /// [`Importer::commit`] and rolled back when dropped.
 pub struct Importer<'a> {
-    pub(super) tx: rusqlite::Transaction<'a>,
+    pub(super) tx: Tx<'a>,
     /// Rows with a higher id were written by this import.
     pub(super) ratings_before: i64,
     pub(super) preferences_before: i64,
@@ -102,15 +102,15 @@ impl Store {
     /// statuses) comes in unchanged. Returns whether that happened.
     pub fn begin_import(&mut self, seed: &PromptVersion) -> Result<(Importer<'_>, bool)> {
         // One cached statement per lookup and insert of every table.
-        self.conn.set_prepared_statement_cache_capacity(32);
-        // A whole history in one transaction touches more pages than the
-        // default 2 MB page cache holds; spilling them to the WAL and
-        // reading them back made a 100k import I/O-bound. 64 MB, for this
-        // connection only (it ends with the import command).
-        self.conn.pragma_update(None, "cache_size", -65536)?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(conn) = self.conn.sqlite() {
+            conn.set_prepared_statement_cache_capacity(32);
+            // A whole history in one transaction touches more pages than the
+            // default 2 MB page cache holds; spilling them to the WAL and
+            // reading them back made a 100k import I/O-bound. 64 MB, for this
+            // connection only (it ends with the import command).
+            conn.pragma_update(None, "cache_size", -65536)?;
+        }
+        let tx = self.conn.transaction_with_behavior(Behavior::Immediate)?;
         let (history, prompts): (i64, i64) = tx.query_row(
             "SELECT (SELECT count(*) FROM images) + (SELECT count(*) FROM batches)
                   + (SELECT count(*) FROM evolutions) + (SELECT count(*) FROM prompt_decisions),
@@ -124,14 +124,14 @@ impl Store {
                 "SELECT count(*) FROM prompt_versions
                      WHERE version = ?1 AND prompt = ?2 AND status = 'champion'",
                 params![seed.version, seed.prompt],
-                |r| r.get::<_, i64>(0),
+                |r| r.get::<i64>(0),
             )? == 1;
         let unseeded = only_seed;
         if unseeded {
             // Experiments and ratings hang off batches, so none exist here.
             tx.execute("DELETE FROM prompt_versions", [])?;
         }
-        let max_id = |table: &str| -> rusqlite::Result<i64> {
+        let max_id = |table: &str| -> Result<i64> {
             tx.query_row(
                 &format!("SELECT coalesce(max(id), 0) FROM {table}"),
                 [],

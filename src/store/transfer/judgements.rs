@@ -4,12 +4,11 @@
 //! this import (a history imported twice adds nothing; one judgement given
 //! twice on purpose stays twice).
 
-use rusqlite::{OptionalExtension, params};
-
 use super::importer::{Applied, Importer, Refusal, missing};
 use super::snapshot::DECISION_COLUMNS;
 use super::{PreferenceRow, PromptDecisionRow, RatingRow};
 use crate::error::Result;
+use crate::store::db::{OptionalExtension, Sql, params};
 
 impl Importer<'_> {
     /// How many ratings equal to `row` the database held before this import.

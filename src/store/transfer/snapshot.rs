@@ -1,18 +1,17 @@
 //! Reading the whole history for an export, in one read transaction, each
 //! table in the order it was written, through one row mapper per table.
 
-use rusqlite::Row;
-
 use super::{
     BatchRow, EmbeddingRow, EvolutionRow, ExperimentRow, ImageRow, PreferenceRow,
     PromptDecisionRow, PromptVersionRow, RatingRow, RatingWithTrial, ShortlistRow,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::Store;
+use crate::store::db::{Row, Sql, Tx};
 
 /// A consistent read of the whole database for an export.
 pub struct Snapshot<'a> {
-    tx: rusqlite::Transaction<'a>,
+    tx: Tx<'a>,
 }
 
 impl Store {
@@ -164,12 +163,13 @@ impl Snapshot<'_> {
     fn stream<T>(
         &self,
         sql: &str,
-        convert: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
+        convert: impl Fn(&Row<'_>) -> Result<T>,
         mut each: impl FnMut(T) -> Result<()>,
     ) -> Result<()> {
         let mut stmt = self.tx.prepare(sql)?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
+            let row = &row;
             each(convert(row)?)?;
         }
         Ok(())
@@ -197,14 +197,13 @@ pub(super) const DECISION_COLUMNS: &str =
     challenger_n, challenger_mean, difference, t, df, prob_better, created_at";
 
 /// A stored JSON column that does not parse is reported, not guessed at.
-fn json_column<T: serde::de::DeserializeOwned>(r: &Row<'_>, index: usize) -> rusqlite::Result<T> {
+fn json_column<T: serde::de::DeserializeOwned>(r: &Row<'_>, index: usize) -> Result<T> {
     let text: String = r.get(index)?;
-    serde_json::from_str(&text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
-    })
+    serde_json::from_str(&text)
+        .map_err(|e| Error::StoredValue(format!("column {index} is not the JSON expected: {e}")))
 }
 
-pub(super) fn image_from_row(r: &Row<'_>) -> rusqlite::Result<ImageRow> {
+pub(super) fn image_from_row(r: &Row<'_>) -> Result<ImageRow> {
     Ok(ImageRow {
         sha256: r.get(0)?,
         stored_path: r.get(1)?,
@@ -216,7 +215,7 @@ pub(super) fn image_from_row(r: &Row<'_>) -> rusqlite::Result<ImageRow> {
         created_at: r.get(7)?,
         // The snapshot reads the six feature columns after these; the
         // importer's lookup of an existing photo does not.
-        features: if r.as_ref().column_count() > 8 {
+        features: if r.column_count() > 8 {
             crate::store::context::features_at(r, 8)?
         } else {
             None
@@ -224,7 +223,7 @@ pub(super) fn image_from_row(r: &Row<'_>) -> rusqlite::Result<ImageRow> {
     })
 }
 
-pub(super) fn prompt_version_from_row(r: &Row<'_>) -> rusqlite::Result<PromptVersionRow> {
+pub(super) fn prompt_version_from_row(r: &Row<'_>) -> Result<PromptVersionRow> {
     Ok(PromptVersionRow {
         version: r.get(0)?,
         prompt: r.get(1)?,
@@ -237,7 +236,7 @@ pub(super) fn prompt_version_from_row(r: &Row<'_>) -> rusqlite::Result<PromptVer
     })
 }
 
-pub(super) fn batch_from_row(r: &Row<'_>) -> rusqlite::Result<BatchRow> {
+pub(super) fn batch_from_row(r: &Row<'_>) -> Result<BatchRow> {
     Ok(BatchRow {
         id: r.get(0)?,
         image_sha256: r.get(1)?,
@@ -251,7 +250,7 @@ pub(super) fn batch_from_row(r: &Row<'_>) -> rusqlite::Result<BatchRow> {
     })
 }
 
-pub(super) fn experiment_from_row(r: &Row<'_>) -> rusqlite::Result<ExperimentRow> {
+pub(super) fn experiment_from_row(r: &Row<'_>) -> Result<ExperimentRow> {
     Ok(ExperimentRow {
         id: r.get(0)?,
         batch_id: r.get(1)?,
@@ -289,7 +288,7 @@ pub(super) fn experiment_from_row(r: &Row<'_>) -> rusqlite::Result<ExperimentRow
         applied_knobs: crate::store::experiments::knobs_from_json(r.get(30)?),
         // The snapshot reads the render's features after these; the
         // importer's lookup of an existing experiment does not.
-        render_features: if r.as_ref().column_count() > EXPERIMENT_COLUMN_COUNT {
+        render_features: if r.column_count() > EXPERIMENT_COLUMN_COUNT {
             crate::store::render_features::optional_features_at(r, EXPERIMENT_COLUMN_COUNT)?
         } else {
             None
@@ -297,7 +296,7 @@ pub(super) fn experiment_from_row(r: &Row<'_>) -> rusqlite::Result<ExperimentRow
     })
 }
 
-pub(super) fn embedding_from_row(r: &Row<'_>) -> rusqlite::Result<EmbeddingRow> {
+pub(super) fn embedding_from_row(r: &Row<'_>) -> Result<EmbeddingRow> {
     let stored = crate::store::render_embeddings::read(r)?;
     Ok(EmbeddingRow {
         experiment_id: stored.experiment_id.as_str().to_string(),
@@ -307,7 +306,7 @@ pub(super) fn embedding_from_row(r: &Row<'_>) -> rusqlite::Result<EmbeddingRow> 
     })
 }
 
-pub(super) fn rating_from_row(r: &Row<'_>) -> rusqlite::Result<RatingRow> {
+pub(super) fn rating_from_row(r: &Row<'_>) -> Result<RatingRow> {
     Ok(RatingRow {
         experiment_id: r.get(0)?,
         stars: r.get(1)?,
@@ -317,7 +316,7 @@ pub(super) fn rating_from_row(r: &Row<'_>) -> rusqlite::Result<RatingRow> {
     })
 }
 
-pub(super) fn evolution_from_row(r: &Row<'_>) -> rusqlite::Result<EvolutionRow> {
+pub(super) fn evolution_from_row(r: &Row<'_>) -> Result<EvolutionRow> {
     Ok(EvolutionRow {
         trigger_sample: r.get(0)?,
         parent_version: r.get(1)?,
@@ -333,7 +332,7 @@ pub(super) fn evolution_from_row(r: &Row<'_>) -> rusqlite::Result<EvolutionRow> 
     })
 }
 
-pub(super) fn decision_from_row(r: &Row<'_>) -> rusqlite::Result<PromptDecisionRow> {
+pub(super) fn decision_from_row(r: &Row<'_>) -> Result<PromptDecisionRow> {
     Ok(PromptDecisionRow {
         champion: r.get(0)?,
         challenger: r.get(1)?,
