@@ -131,7 +131,7 @@ impl Store {
         )?;
         let mean: Option<f64> = self.conn.query_row(
             "SELECT avg(stars) FROM (SELECT stars FROM experiments
-             WHERE rating_id IS NOT NULL ORDER BY rating_id DESC LIMIT ?1)",
+             WHERE rating_id IS NOT NULL ORDER BY rating_id DESC LIMIT ?1) AS recent",
             [window as i64],
             |r| r.get(0),
         )?;

@@ -349,9 +349,12 @@ fn where_clause(query: &HistoryQuery) -> (String, Vec<Value>) {
     }
     if let Some(rater) = &query.rated_by {
         // The rater's experiment ids are read once from `ratings_by_rater`;
-        // the unary + keeps SQLite from driving the query by that list, which
-        // would sort every match before the first row could be written.
-        conditions.push("+e.id IN (SELECT y.experiment_id FROM ratings y WHERE y.rated_by = ?)");
+        // comparing `e.id || ''` (an expression, not the column) keeps SQLite
+        // from driving the query by that list, which would sort every match
+        // before the first row could be written. (SQLite's usual unary `+`
+        // does the same there but does not exist for text in PostgreSQL.)
+        conditions
+            .push("(e.id || '') IN (SELECT y.experiment_id FROM ratings y WHERE y.rated_by = ?)");
         values.push(Value::Text(rater.clone()));
     }
     // The batch filters are subqueries on `e.batch_id` so that the count

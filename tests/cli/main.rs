@@ -35,6 +35,7 @@ mod serve;
 mod serve_browser;
 mod shortlist;
 mod simulate;
+mod studio_store;
 mod terminal_images;
 mod timestamps;
 mod transfer;

@@ -20,7 +20,7 @@ impl Importer<'_> {
             .tx
             .prepare_cached(
                 "SELECT count(*) FROM ratings WHERE experiment_id = ?1 AND id <= ?2
-                     AND stars = ?3 AND comment IS ?4 AND rated_by IS ?5 AND rated_at = ?6",
+                     AND stars = ?3 AND comment IS NOT DISTINCT FROM ?4 AND rated_by IS NOT DISTINCT FROM ?5 AND rated_at = ?6",
             )?
             .query_row(
                 params![
@@ -78,7 +78,7 @@ impl Importer<'_> {
             .tx
             .prepare_cached(
                 "SELECT count(*) FROM preferences WHERE better_id = ?1 AND worse_id = ?2 AND id <= ?3
-                     AND tie = ?4 AND comment IS ?5 AND rated_by IS ?6 AND rated_at = ?7",
+                     AND tie = ?4 AND comment IS NOT DISTINCT FROM ?5 AND rated_by IS NOT DISTINCT FROM ?6 AND rated_at = ?7",
             )?
             .query_row(
                 params![
@@ -156,7 +156,7 @@ impl Importer<'_> {
                 "SELECT count(*) FROM prompt_decisions WHERE id <= ?1 AND champion = ?2
                      AND challenger = ?3 AND decision = ?4 AND champion_n = ?5
                      AND champion_mean = ?6 AND challenger_n = ?7 AND challenger_mean = ?8
-                     AND difference IS ?9 AND t IS ?10 AND df IS ?11 AND prob_better IS ?12
+                     AND difference IS NOT DISTINCT FROM ?9 AND t IS NOT DISTINCT FROM ?10 AND df IS NOT DISTINCT FROM ?11 AND prob_better IS NOT DISTINCT FROM ?12
                      AND created_at = ?13",
             )?
             .query_row(

@@ -1,0 +1,261 @@
+//! The studio store: the same commands against a real PostgreSQL server
+//! (the cluster `.ci/start-postgres` starts) give what they give on SQLite.
+//! Skipped with a note when `LATINA_TEST_POSTGRES_URL` is unset, and failing
+//! instead when `LATINA_REQUIRE_POSTGRES=1` (CI).
+
+use serde_json::Value;
+
+use crate::harness::{Env, one_line_failure, sample_room};
+
+/// A fresh, empty database on the test server, dropped when this goes.
+pub struct ServerDb {
+    admin: String,
+    password: String,
+    name: String,
+}
+
+impl ServerDb {
+    /// `None` (after a note) when no server is configured.
+    pub fn create() -> Option<ServerDb> {
+        let Ok(admin) = std::env::var("LATINA_TEST_POSTGRES_URL") else {
+            assert!(
+                std::env::var("LATINA_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "LATINA_REQUIRE_POSTGRES=1 but LATINA_TEST_POSTGRES_URL is not set"
+            );
+            eprintln!("skipped: LATINA_TEST_POSTGRES_URL is not set (see README → Development)");
+            return None;
+        };
+        let password = std::env::var("LATINA_TEST_PGPASSWORD").unwrap_or_default();
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let name = format!(
+            "latina_cli_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let db = ServerDb {
+            admin,
+            password,
+            name,
+        };
+        db.admin_sql(&format!(
+            "CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'",
+            db.name
+        ));
+        Some(db)
+    }
+
+    fn admin_sql(&self, sql: &str) {
+        let mut config: postgres::Config = self.admin.parse().unwrap();
+        config.password(&self.password);
+        let mut client = config.connect(postgres::NoTls).unwrap();
+        client.batch_execute(sql).unwrap();
+    }
+
+    /// `postgres://latina@host:port/<fresh db>`, without the password.
+    pub fn url(&self) -> String {
+        let base = self.admin.rsplit_once('/').unwrap().0;
+        format!("{base}/{}", self.name)
+    }
+
+    /// `latina --db <url>` with the password in `PGPASSWORD`.
+    pub fn latina(&self, env: &Env) -> assert_cmd::Command {
+        let mut cmd = env.latina();
+        cmd.env("PGPASSWORD", &self.password)
+            .arg("--db")
+            .arg(self.url());
+        cmd
+    }
+
+    /// Runs `latina --json <args>` against the server; stdout parsed.
+    pub fn json(&self, env: &Env, args: &[&str]) -> Value {
+        let out = self.latina(env).arg("--json").args(args).assert().success();
+        serde_json::from_slice(&out.get_output().stdout).unwrap()
+    }
+
+    /// One query's rows, each column as text.
+    pub fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        let mut config: postgres::Config = self.url().parse().unwrap();
+        config.password(&self.password);
+        let mut client = config.connect(postgres::NoTls).unwrap();
+        client
+            .simple_query(sql)
+            .unwrap()
+            .into_iter()
+            .filter_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(r) => {
+                    Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl Drop for ServerDb {
+    fn drop(&mut self) {
+        let mut config: postgres::Config = match self.admin.parse() {
+            Ok(c) => c,
+            Err(_) => return,
+        };
+        config.password(&self.password);
+        if let Ok(mut client) = config.connect(postgres::NoTls) {
+            let _ = client.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// Drops what differs between two runs of one session anyway: times,
+/// durations, ids and paths.
+fn stable(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| {
+                    ![
+                        "_at", "latency", "seconds", "_ms", "time", "path", "database", "id",
+                        "when", "date",
+                    ]
+                    .iter()
+                    .any(|volatile| k.contains(volatile))
+                })
+                .map(|(k, v)| (k.clone(), stable(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(stable).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The same seeded session on SQLite and on PostgreSQL: enhance, ratings by
+/// three designers, a preference, a second round, an evolution; `status`,
+/// `prompts list` and the history's parameters and stars agree field by field.
+#[test]
+fn a_session_on_postgres_reads_back_as_it_does_on_sqlite() {
+    let Some(server) = ServerDb::create() else {
+        return;
+    };
+    let room = sample_room();
+    let room = room.to_str().unwrap();
+    let run = |json: &dyn Fn(&[&str]) -> Value| -> (Value, Value, Vec<Value>) {
+        for round in 0..2 {
+            json(&["--seed", "11", "enhance", room]);
+            let history = json(&["history", "--oldest-first"]);
+            let rows = history.as_array().unwrap().clone();
+            let unrated: Vec<String> = rows
+                .iter()
+                .filter(|r| r["rating"].is_null() && r["shown"] != false)
+                .map(|r| r["experiment_id"].as_str().unwrap().to_string())
+                .collect();
+            assert!(unrated.len() >= 2, "round {round}: {history}");
+            json(&["rate", &unrated[0], "4", "--by", "ana"]);
+            json(&["rate", &unrated[1], "2", "--by", "luis"]);
+            json(&[
+                "rate",
+                &unrated[0],
+                "5",
+                "--by",
+                "luis",
+                "--comment",
+                "too dark",
+            ]);
+            json(&["prefer", &unrated[0], &unrated[1], "--by", "eva"]);
+        }
+        json(&["evolve", "--force"]);
+        let status = json(&["status"]);
+        let prompts = json(&["prompts", "list"]);
+        let history = json(&["history", "--oldest-first"]);
+        (status, prompts, history.as_array().unwrap().clone())
+    };
+    let lite_env = Env::new();
+    let lite = run(&|args| lite_env.json(args));
+    let pg_env = Env::new();
+    let pg = run(&|args| server.json(&pg_env, args));
+    assert_eq!(stable(&pg.0), stable(&lite.0), "status differs");
+    assert_eq!(stable(&pg.1), stable(&lite.1), "prompts differ");
+    assert_eq!(pg.2.len(), lite.2.len());
+    for (p, l) in pg.2.iter().zip(&lite.2) {
+        assert_eq!(stable(p), stable(l), "history row differs");
+    }
+    // Nothing went to a SQLite file beside the server.
+    assert!(!pg_env.db_path().exists());
+    // The server holds the ratings, with their designers.
+    let raters =
+        server.rows("SELECT rated_by, count(*) FROM ratings GROUP BY rated_by ORDER BY rated_by");
+    assert_eq!(
+        raters,
+        vec![
+            vec![Some("ana".into()), Some("2".into())],
+            vec![Some("luis".into()), Some("4".into())],
+        ]
+    );
+}
+
+/// A server that is not there, or a wrong password: one line naming the
+/// server (never the password), exit non-zero, nothing else.
+#[test]
+fn an_unreachable_server_or_a_wrong_password_is_one_line_without_the_password() {
+    let Some(server) = ServerDb::create() else {
+        return;
+    };
+    let env = Env::new();
+    let out = env
+        .latina()
+        .env("PGPASSWORD", "not-the-password-s3cr3t")
+        .args(["--db", &server.url(), "status"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let line = one_line_failure(&out);
+    assert!(
+        line.contains("cannot reach the database at 127.0.0.1:"),
+        "{line}"
+    );
+    assert!(line.contains("password authentication failed"), "{line}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("s3cr3t"));
+
+    // A port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let out = env
+        .latina()
+        .env("PGPASSWORD", "hunter2")
+        .args([
+            "--db",
+            &format!("postgres://ana:hunter2@127.0.0.1:{port}/latina"),
+            "status",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let line = one_line_failure(&out);
+    assert!(
+        line.contains(&format!(
+            "cannot reach the database at 127.0.0.1:{port}/latina"
+        )),
+        "{line}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("hunter2"));
+}
+
+/// A server whose schema is newer than this binary is refused, as a newer
+/// SQLite file is; `doctor` reports the server's version and schema.
+#[test]
+fn a_newer_server_schema_is_refused_and_doctor_reports_the_server() {
+    let Some(server) = ServerDb::create() else {
+        return;
+    };
+    let env = Env::new();
+    let doctor = server.json(&env, &["doctor"]);
+    let detail = doctor["database"]["detail"].as_str().unwrap();
+    assert!(detail.starts_with("PostgreSQL 15"), "{doctor}");
+    assert!(detail.contains("schema 1,"), "{doctor}");
+    server.rows("UPDATE latina_schema SET version = 99");
+    let out = server.latina(&env).arg("status").output().unwrap();
+    assert!(!out.status.success());
+    let line = one_line_failure(&out);
+    assert!(line.contains("schema version 99"), "{line}");
+}
