@@ -93,6 +93,22 @@ pub enum Error {
         reason: String,
     },
 
+    /// `latina migrate --to` named a target it cannot move into.
+    #[error("cannot migrate there: {reason}")]
+    MigrationTarget {
+        /// Why.
+        reason: String,
+    },
+
+    /// After `latina migrate`, the target does not read back as the source.
+    #[error("the migration to {to} did not verify: {detail}")]
+    MigrationMismatch {
+        /// The target, shown without a password.
+        to: String,
+        /// What differs.
+        detail: String,
+    },
+
     /// `database` is not a URL or path latina can use.
     #[error("bad database URL: {reason}")]
     DatabaseUrl {

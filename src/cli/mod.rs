@@ -10,6 +10,7 @@ mod export;
 mod history;
 mod import;
 mod interrupt;
+mod migrate;
 mod prefer;
 mod prompts;
 mod rate;
@@ -65,7 +66,7 @@ pub struct GlobalArgs {
     /// Config file [default: ./latina.toml, else ~/.config/latina/latina.toml]
     #[arg(long, global = true, env = "LATINA_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// SQLite database [default: <data-dir>/latina.db]
+    /// SQLite file, or a studio's postgres://user@host:port/db [default: <data-dir>/latina.db]
     #[arg(long, global = true, env = "LATINA_DB", value_name = "FILE")]
     pub db: Option<PathBuf>,
     /// Where renders, originals and previews go [default: ~/.local/share/latina]
@@ -116,6 +117,8 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Read an export into the database (all of it or nothing)
     Import(import::ImportArgs),
+    /// Move the whole history into another store (a studio's PostgreSQL) and verify it
+    Migrate(migrate::MigrateArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell)
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff) on stdout
@@ -153,6 +156,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => report::run(&ws, &ui, args),
         Command::Export(args) => export::run(&ws, &ui, args),
         Command::Import(args) => import::run(&ws, &ui, args),
+        Command::Migrate(args) => migrate::run(&ws, &ui, args),
         Command::Completions(_) | Command::Man => Ok(ExitCode::SUCCESS),
         Command::Serve(args) => serve::run(&ws, &ui, args),
     }

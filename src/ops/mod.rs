@@ -13,6 +13,7 @@ pub mod enhance;
 pub mod evolve;
 mod files;
 pub mod history;
+pub mod migrate;
 pub mod pixel_designer;
 pub mod prefer;
 pub mod prompts;
