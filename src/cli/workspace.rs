@@ -6,6 +6,7 @@ use directories::ProjectDirs;
 use super::GlobalArgs;
 use crate::config;
 use crate::ops::{Paths, Workspace};
+use crate::storage::Storage;
 
 /// Flags over environment over config file over defaults.
 pub fn resolve(args: &GlobalArgs) -> anyhow::Result<Workspace> {
@@ -31,8 +32,16 @@ pub fn resolve(args: &GlobalArgs) -> anyhow::Result<Workspace> {
         .unwrap_or_else(|| data_dir.join("latina.db"));
     let seed = args.seed.or(config.seed);
     tracing::debug!(data_dir = %data_dir.display(), database = %database.display(), "paths");
+    let storage = Storage::open(
+        args.storage.as_ref().or(config.storage.as_ref()),
+        &config.s3,
+        data_dir.clone(),
+        &env_lookup,
+    )?;
+    tracing::debug!(storage = %storage.describe(), "files");
     Ok(Workspace {
         config,
+        storage,
         paths: Paths { data_dir, database },
         seed,
         config_file: match source {
