@@ -247,3 +247,48 @@ fn s3_a_bad_storage_url_is_one_line() {
     let line = one_line_failure(&out);
     assert!(line.contains("AWS_ACCESS_KEY_ID"), "{line}");
 }
+
+#[test]
+fn s3_rate_on_a_second_laptop_draws_the_preview_fetched_from_the_bucket() {
+    let Some(s3) = s3_support::server("s3_rate_on_a_second_laptop") else {
+        return;
+    };
+    let prefix = s3.unique_prefix("rate");
+    let url = format!("s3://{}/{prefix}", s3.bucket);
+    let a = Env::new();
+    configure(&a, &url);
+    latina(&a, &s3, &[])
+        .args(["enhance", "--no-rate"])
+        .arg(sample_room())
+        .assert()
+        .success();
+    let preview_key = s3.list(&format!("{prefix}/previews/")).remove(0);
+
+    let b = Env::new();
+    std::fs::write(
+        b.path("cwd/latina.toml"),
+        format!("storage = \"{url}\"\n[ui]\nimages = \"auto\"\n"),
+    )
+    .unwrap();
+    std::fs::copy(a.db_path(), b.db_path()).unwrap();
+    let mut vars: Vec<(&str, String)> = s3.vars();
+    vars.push(("TERM", "xterm-kitty".into()));
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let screen = super::terminal_images::on_terminal(&b, "rate", "4\r\rq\r", &vars);
+    assert!(screen.contains("1 of 2"), "{screen}");
+    // The sheet drawn is the bucket's preview, now in B's cache.
+    let shown = image::load_from_memory(&super::terminal_images::kitty_png(&screen)).unwrap();
+    let bucket_preview = image::load_from_memory(&s3.get(&preview_key)).unwrap();
+    assert_eq!(shown.width(), 1600);
+    assert_eq!(
+        shown.height(),
+        bucket_preview.height() * 1600 / bucket_preview.width()
+    );
+    let name = preview_key.rsplit('/').next().unwrap();
+    assert_eq!(
+        std::fs::read(b.data().join("previews").join(name)).unwrap(),
+        s3.get(&preview_key)
+    );
+    let status = json(&b, &s3, &["status"]);
+    assert_eq!(status["unrated"], 1, "the rating typed on B landed");
+}
