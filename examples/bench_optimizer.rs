@@ -137,6 +137,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     },
                     seed: None,
                     config_file: None,
+                    storage: latina::storage::Storage::local(".".into()),
                 }
                 .search_space()?,
                 OptimizerSettings::default(),

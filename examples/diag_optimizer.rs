@@ -42,6 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         seed: None,
         config_file: None,
+        storage: latina::storage::Storage::local(".".into()),
     };
     let space = ws.search_space()?;
     let arms: Vec<String> = space.providers().to_vec();

@@ -224,6 +224,10 @@ pub enum Error {
     #[error("prompt evolution: {0}")]
     Evolution(String),
 
+    /// The object store holding the image files failed or refused.
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
+
     /// The Gaussian-process model could not be fitted.
     #[error("optimizer model: {0}")]
     Gp(#[from] crate::optim::GpError),

@@ -1,8 +1,8 @@
 //! latina: photorealistic room renders from AI image providers, tuned by
 //! designers' star ratings.
 //!
-//! Dependencies point one way: `cli → ops → store | optim | evolve |
-//! provider | imaging → domain`; `provider` and `llm` sit on [`http`].
+//! Dependencies point one way: `cli → ops → store | storage | optim |
+//! evolve | provider | imaging → domain`; `provider` and `llm` sit on [`http`].
 //! `rusqlite` is used only in [`store`], `reqwest` only in [`http`] and the
 //! clients above it, `dialoguer` and `indicatif` only in [`cli`]; [`optim`]
 //! does no I/O.
@@ -12,6 +12,8 @@
 //!   parameters, ratings, prompt versions and trial decisions, the phase
 //!   and the evolution schedule, doctor checks.
 //! * [`store`]: the SQLite database and its migrations.
+//! * [`storage`]: image files: the data dir, or an S3 bucket with the data
+//!   dir as its cache (`object_store`).
 //! * [`optim`]: the search space and the ask/tell optimizer.
 //! * [`evolve`]: issues from comments, the evolvers, champion/challenger.
 //! * [`imaging`]: safe loading, the built-in enhancer, metrics, previews.
@@ -38,6 +40,7 @@ pub mod ops;
 pub mod optim;
 pub mod prompts;
 pub mod provider;
+pub mod storage;
 pub mod store;
 pub mod web;
 

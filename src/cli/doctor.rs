@@ -55,6 +55,15 @@ fn print(ui: &Ui, r: &DoctorReport) -> std::io::Result<()> {
         r.database.path.display(),
         r.database.detail
     ))?;
+    if let Some(s) = &r.storage {
+        ui.out(format!(
+            "{} {} {}  {}",
+            ui.bold("storage "),
+            mark(ui, s.ok),
+            s.storage,
+            s.detail
+        ))?;
+    }
     for p in &r.providers {
         let key = match (&p.secret_env, p.secret_present) {
             (Some(var), Some(true)) => format!(", key from {var}: set"),

@@ -72,6 +72,9 @@ pub struct GlobalArgs {
     /// Where renders, originals and previews go [default: ~/.local/share/latina]
     #[arg(long, global = true, env = "LATINA_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Keep image files in an S3 bucket, s3://bucket/prefix (keys from AWS_* variables)
+    #[arg(long, global = true, env = "LATINA_STORAGE", value_name = "URL")]
+    pub storage: Option<crate::config::StorageUrl>,
     /// Print machine-readable JSON on stdout
     #[arg(long, global = true)]
     pub json: bool,

@@ -74,7 +74,7 @@ pub fn run(ws: &Workspace, ui: &Ui, args: RateArgs) -> anyhow::Result<ExitCode> 
         let (with_file, without): (Vec<_>, Vec<_>) = pending.iter().partition(|e| {
             e.output_path
                 .as_deref()
-                .is_some_and(|p| std::path::Path::new(p).is_file())
+                .is_some_and(|p| ws.storage.local_copy(p).is_ok_and(|local| local.is_file()))
         });
         if with_file.is_empty() {
             ui.out("nothing to rate")?;
@@ -155,7 +155,8 @@ pub fn rate_interactively(
         ))?;
         if last_batch.as_ref() != Some(&e.batch_id) {
             if let Some(preview) = &e.preview_path {
-                display.show(ui, std::path::Path::new(preview))?;
+                // From the bucket into the cache when this client has no copy.
+                display.show(ui, &ws.storage.local_copy(preview)?)?;
             }
             last_batch = Some(e.batch_id.clone());
         }

@@ -21,7 +21,7 @@ pub struct ShowArgs {
 /// are still on disk.
 pub fn run(ws: &Workspace, ui: &Ui, args: ShowArgs) -> anyhow::Result<ExitCode> {
     let store = ws.open_store(OpenMode::ReadOnly)?;
-    let report = show(&store, &args.experiment)?;
+    let report = show(&ws.storage, &store, &args.experiment)?;
     if ui.json {
         ui.json_pretty(&report)?;
     } else {

@@ -6,6 +6,7 @@ use directories::ProjectDirs;
 use super::GlobalArgs;
 use crate::config;
 use crate::ops::{Paths, Workspace};
+use crate::storage::Storage;
 use crate::store::Location;
 
 /// Flags over environment over config file over defaults.
@@ -38,8 +39,16 @@ pub fn resolve(args: &GlobalArgs) -> anyhow::Result<Workspace> {
     let database = Location::parse(&database, config.database_password_env.as_deref())?;
     let seed = args.seed.or(config.seed);
     tracing::debug!(data_dir = %data_dir.display(), database = %database.shown(), "paths");
+    let storage = Storage::open(
+        args.storage.as_ref().or(config.storage.as_ref()),
+        &config.s3,
+        data_dir.clone(),
+        &env_lookup,
+    )?;
+    tracing::debug!(storage = %storage.describe(), "files");
     Ok(Workspace {
         config,
+        storage,
         paths: Paths { data_dir, database },
         seed,
         config_file: match source {

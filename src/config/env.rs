@@ -7,8 +7,9 @@ use crate::error::{Error, Result};
 pub(super) type Override = (String, Vec<String>, toml::Value);
 
 /// The config's tables, which an environment variable cannot set as a whole.
-const SECTIONS: [&str; 6] = [
+const SECTIONS: [&str; 7] = [
     "enhance",
+    "s3",
     "optimizer",
     "evolution",
     "guard",

@@ -25,6 +25,7 @@ mod optimizer;
 mod providers;
 mod reward;
 mod serve;
+mod storage;
 mod ui;
 mod validate;
 
@@ -42,6 +43,7 @@ pub use providers::{
 };
 pub use reward::{CLIP_MEAN, CLIP_STD, RewardConfig};
 pub use serve::ServeConfig;
+pub use storage::{S3Config, StorageUrl};
 pub use ui::{ImagesSetting, UiConfig};
 
 /// The whole configuration file.
@@ -61,6 +63,9 @@ pub struct Config {
     pub seed: Option<u64>,
     /// Who ratings are recorded as when `--by` is not given; unset means `$USER`.
     pub rater: Option<String>,
+    /// Where image files live besides the data dir: `s3://bucket/prefix`
+    /// (the data dir is then a cache); unset means only the data dir.
+    pub storage: Option<StorageUrl>,
     /// `latina enhance` settings.
     pub enhance: EnhanceConfig,
     /// Search space and optimizer settings.
@@ -75,6 +80,8 @@ pub struct Config {
     pub ui: UiConfig,
     /// `latina serve`: bind address, port, token variable.
     pub serve: ServeConfig,
+    /// The object store's credentials, by environment variable name.
+    pub s3: S3Config,
     /// The provider arms the optimizer chooses between, in order.
     pub providers: Vec<ProviderConfig>,
 }
@@ -87,6 +94,7 @@ impl Default for Config {
             database_password_env: None,
             seed: None,
             rater: None,
+            storage: None,
             enhance: EnhanceConfig::default(),
             optimizer: OptimizerConfig::default(),
             evolution: EvolutionConfig::default(),
@@ -94,6 +102,7 @@ impl Default for Config {
             reward: RewardConfig::default(),
             ui: UiConfig::default(),
             serve: ServeConfig::default(),
+            s3: S3Config::default(),
             providers: vec![
                 ProviderConfig::BuiltinTone(BuiltinConfig {
                     name: "tone".into(),

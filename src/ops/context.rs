@@ -7,8 +7,6 @@
 //!
 //! Storing is the store's; the numbers' definitions are imaging's.
 
-use std::path::Path;
-
 use super::Workspace;
 use crate::domain::ImageMeta;
 use crate::domain::evidence::{PhotoFeatures, RoomContext};
@@ -208,7 +206,11 @@ pub fn backfill_photo_features(ws: &Workspace, store: &mut Store) -> Result<usiz
     let started = std::time::Instant::now();
     let mut measured = 0;
     for image in missing {
-        match load::load(Path::new(&image.stored_path), &limits) {
+        match ws
+            .storage
+            .local_copy(&image.stored_path)
+            .and_then(|local| load::load(&local, &limits))
+        {
             Ok(loaded) => {
                 let features = context::photo_features(&loaded.rgb);
                 if store.set_photo_features(image.id, &features)? {

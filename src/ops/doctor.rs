@@ -29,6 +29,9 @@ pub struct DoctorReport {
     pub data_dir: Finding,
     /// The database file.
     pub database: DatabaseFinding,
+    /// The bucket, when `storage` names one: a probe object written, read
+    /// back and deleted.
+    pub storage: Option<StorageFinding>,
     /// One block per provider arm, in config order.
     pub providers: Vec<ProviderFinding>,
     /// The LLM evolver's and the embeddings endpoints, when in use.
@@ -76,6 +79,7 @@ impl DoctorReport {
     pub fn all_ok(&self) -> bool {
         self.data_dir.ok
             && self.database.ok
+            && self.storage.as_ref().is_none_or(|s| s.ok)
             && self.providers.iter().all(|p| p.checks.iter().all(|c| c.ok))
             && self.endpoints.iter().all(|e| e.checks.iter().all(|c| c.ok))
             && self.embedding_model.ok
@@ -106,6 +110,17 @@ pub struct DatabaseFinding {
     pub health: Option<Health>,
 }
 
+/// The object store's probe.
+#[derive(Debug, Clone, Serialize)]
+pub struct StorageFinding {
+    /// Bucket, endpoint and region (never a key).
+    pub storage: String,
+    /// Whether write, read back and delete all worked.
+    pub ok: bool,
+    /// What was done, or the first step's failure.
+    pub detail: String,
+}
+
 /// One provider arm.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProviderFinding {
@@ -128,6 +143,7 @@ pub struct ProviderFinding {
 pub async fn doctor(ws: &Workspace, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> DoctorReport {
     let data_dir = check_data_dir(&ws.paths.data_dir);
     let database = check_database(ws);
+    let storage = check_storage(&ws.storage);
     let mut handles = Vec::new();
     for config in &ws.config.providers {
         let built = provider::build(config, env);
@@ -194,6 +210,7 @@ pub async fn doctor(ws: &Workspace, env: &(dyn Fn(&str) -> Option<String> + Sync
         config_file: ws.config_file.clone(),
         data_dir,
         database,
+        storage,
         providers,
         endpoints,
         embedding_model: check_embedding_model(ws),
@@ -298,6 +315,22 @@ async fn check_provider(
         }),
     }
     finding
+}
+
+fn check_storage(storage: &crate::storage::Storage) -> Option<StorageFinding> {
+    if !storage.is_remote() {
+        return None;
+    }
+    let (ok, detail) = match storage.probe() {
+        Ok(Some(probe)) => (true, format!("wrote, read back and deleted {}", probe.key)),
+        Ok(None) => (true, "no bucket".into()),
+        Err(e) => (false, crate::http::redact::scrub(&e.to_string())),
+    };
+    Some(StorageFinding {
+        storage: storage.describe(),
+        ok,
+        detail,
+    })
 }
 
 fn check_data_dir(dir: &std::path::Path) -> Finding {

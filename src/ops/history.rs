@@ -6,6 +6,7 @@
 //! lines. Times given on the command line are turned here into the instant
 //! the store compares with; the store owns the SQL, the CLI the printing.
 
+use crate::storage::Storage;
 use jiff::civil::{Date, Time};
 use jiff::tz::Offset;
 use jiff::{SignedDuration, Timestamp};
@@ -247,7 +248,7 @@ pub struct ExperimentReport {
 ///
 /// # Errors
 /// [`Error::UnknownExperiment`], [`Error::AmbiguousExperiment`], database errors.
-pub fn show(store: &Store, id: &str) -> Result<ExperimentReport> {
+pub fn show(storage: &Storage, store: &Store, id: &str) -> Result<ExperimentReport> {
     let id = store.resolve_experiment(id)?;
     let detail = store.experiment_detail(&id)?;
     let files = [
@@ -260,9 +261,17 @@ pub fn show(store: &Store, id: &str) -> Result<ExperimentReport> {
     ]
     .into_iter()
     .map(|(role, path)| {
+        // A file in a bucket counts as there once this client has a copy
+        // (downloaded now on a miss); one that cannot be fetched does not.
         let meta = path
             .as_deref()
-            .and_then(|p| std::fs::metadata(p).ok())
+            .and_then(|p| match storage.local_copy(p) {
+                Ok(local) => std::fs::metadata(local).ok(),
+                Err(e) => {
+                    tracing::warn!("show: {}", crate::http::redact::scrub(&e.to_string()));
+                    None
+                }
+            })
             .filter(|m| m.is_file());
         FileEntry {
             role,

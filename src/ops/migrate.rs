@@ -2,6 +2,8 @@
 //! studio's PostgreSQL server, or another SQLite file) through the same
 //! export and import the commands use, then checks that the target reads
 //! back as the source does: the same row counts and the same `status`.
+//! With a target bucket, every original, render and preview is uploaded on
+//! the way and the rows name the uploaded objects.
 
 use serde::Serialize;
 use std::io::BufReader;
@@ -10,6 +12,7 @@ use super::Workspace;
 use super::status::status;
 use super::transfer::{Counts, ExportOptions, ImportOptions, Target, export, import};
 use crate::error::{Error, Result};
+use crate::storage::{Role, Storage};
 use crate::store::{Location, OpenMode, Store};
 
 /// What a migration moved and what it checked.
@@ -32,6 +35,10 @@ pub struct MigrateReport {
     /// Whether `status` reads the same on both (the model section aside,
     /// whose fit the target makes afresh).
     pub status_equal: bool,
+    /// Files uploaded to the target bucket (0 without one).
+    pub files_uploaded: u64,
+    /// Files a row names that exist nowhere (left named as they were).
+    pub files_missing: Vec<String>,
 }
 
 /// Moves everything in `ws`'s database to `to` and verifies it.
@@ -44,6 +51,7 @@ pub struct MigrateReport {
 pub fn migrate(
     ws: &Workspace,
     to: &Location,
+    to_storage: Option<&Storage>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<MigrateReport> {
     if *to == ws.paths.database {
@@ -64,6 +72,11 @@ pub fn migrate(
         },
         &mut std::io::sink(),
     )?;
+    let mut files = FileMove::default();
+    let file = match to_storage {
+        Some(bucket) => files.rewrite(&file, &ws.storage, bucket)?,
+        None => file,
+    };
     let mut target = Store::open_at(to, OpenMode::CreateIfMissing)?;
     let reader =
         std::fs::File::open(file.path()).map_err(|e| Error::io("cannot read", file.path(), e))?;
@@ -86,6 +99,8 @@ pub fn migrate(
         experiments: [before.experiments, after.experiments],
         ratings: [before.ratings, after.ratings],
         status_equal: first_difference(&before_status, &after_status, "status").is_none(),
+        files_uploaded: files.uploaded,
+        files_missing: files.missing,
     };
     if before.experiments != after.experiments
         || before.ratings != after.ratings
@@ -108,6 +123,78 @@ pub fn migrate(
         });
     }
     Ok(report)
+}
+
+/// The files of an export, moved to a bucket on the way.
+#[derive(Default)]
+struct FileMove {
+    uploaded: u64,
+    missing: Vec<String>,
+}
+
+impl FileMove {
+    /// Copies the export with every file reference replaced by its object
+    /// in `bucket` (uploaded from `source`, which may itself be a bucket).
+    fn rewrite(
+        &mut self,
+        export: &tempfile::NamedTempFile,
+        source: &Storage,
+        bucket: &Storage,
+    ) -> Result<tempfile::NamedTempFile> {
+        use std::io::{BufRead, Write};
+        let out = tempfile::Builder::new()
+            .prefix(".latina-migrate-")
+            .tempfile()
+            .map_err(|e| Error::io("cannot create", std::env::temp_dir(), e))?;
+        let mut writer = std::io::BufWriter::new(out.as_file());
+        let reader = std::io::BufReader::new(
+            std::fs::File::open(export.path())
+                .map_err(|e| Error::io("cannot read", export.path(), e))?,
+        );
+        for line in reader.lines() {
+            let line = line.map_err(|e| Error::io("cannot read", export.path(), e))?;
+            let mut record: serde_json::Value = serde_json::from_str(&line)
+                .map_err(|e| Error::StoredValue(format!("an export line that is not JSON: {e}")))?;
+            let field = match record["type"].as_str() {
+                Some("image") => Some(("stored_path", Role::Originals)),
+                Some("batch") => Some(("preview_path", Role::Previews)),
+                Some("experiment") => Some(("output_path", Role::Renders)),
+                _ => None,
+            };
+            if let Some((field, role)) = field
+                && let Some(reference) = record[field].as_str().map(str::to_string)
+            {
+                let moved = self.upload(&reference, role, source, bucket)?;
+                record[field] = serde_json::Value::String(moved);
+            }
+            writeln!(writer, "{record}").map_err(|e| Error::io("cannot write", out.path(), e))?;
+        }
+        writer
+            .flush()
+            .map_err(|e| Error::io("cannot write", out.path(), e))?;
+        drop(writer);
+        Ok(out)
+    }
+
+    fn upload(
+        &mut self,
+        reference: &str,
+        role: Role,
+        source: &Storage,
+        bucket: &Storage,
+    ) -> Result<String> {
+        let local = match source.local_copy(reference) {
+            Ok(path) if path.is_file() => path,
+            Ok(_) | Err(Error::Storage(crate::storage::StorageError::Missing { .. })) => {
+                self.missing.push(reference.to_string());
+                return Ok(reference.to_string());
+            }
+            Err(e) => return Err(e),
+        };
+        let moved = bucket.upload_existing(&local, role)?;
+        self.uploaded += 1;
+        Ok(moved)
+    }
 }
 
 /// `status` without what is estimated afresh on every read (the model's

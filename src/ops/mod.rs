@@ -11,7 +11,6 @@ pub mod doctor;
 pub mod embedding;
 pub mod enhance;
 pub mod evolve;
-mod files;
 pub mod history;
 pub mod migrate;
 pub mod pixel_designer;

@@ -4,9 +4,9 @@
 use serde::Serialize;
 use std::path::Path;
 
-use super::files::write_atomically;
 use crate::error::{Error, Result};
 use crate::evolve::Version;
+use crate::storage::write_atomically;
 use crate::store::{DecisionRecord, PromptVersionSummary, Store};
 
 /// One version for `latina prompts list`: its standing, and the decision

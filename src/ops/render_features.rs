@@ -6,7 +6,6 @@
 //! The measures are imaging's (`imaging::quality`), the rows the store's.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::Instant;
 
 use image::RgbImage;
@@ -71,7 +70,17 @@ pub fn backfill_render_features(ws: &Workspace, store: &mut Store) -> Result<usi
         if attempted >= BACKFILL_LIMIT {
             break;
         }
-        if !Path::new(&todo.output_path).is_file() || !Path::new(&todo.original_path).is_file() {
+        let (Ok(render_file), Ok(photo_file)) = (
+            ws.storage.local_copy(&todo.output_path),
+            ws.storage.local_copy(&todo.original_path),
+        ) else {
+            tracing::warn!(
+                experiment = %todo.id.short(),
+                "cannot measure a render: its file or its photo cannot be read"
+            );
+            continue;
+        };
+        if !render_file.is_file() || !photo_file.is_file() {
             tracing::warn!(
                 experiment = %todo.id.short(),
                 "cannot measure a render: its file or its photo is gone"
@@ -81,22 +90,20 @@ pub fn backfill_render_features(ws: &Workspace, store: &mut Store) -> Result<usi
         attempted += 1;
         let reference = references
             .entry(todo.original_path.clone())
-            .or_insert_with(
-                || match load::load(Path::new(&todo.original_path), &limits) {
-                    Ok(photo) => Some(QualityReference::new(&photo.rgb)),
-                    Err(e) => {
-                        tracing::warn!(
-                            "cannot measure renders of a stored photo: {}",
-                            crate::http::redact::scrub(&e.to_string())
-                        );
-                        None
-                    }
-                },
-            );
+            .or_insert_with(|| match load::load(&photo_file, &limits) {
+                Ok(photo) => Some(QualityReference::new(&photo.rgb)),
+                Err(e) => {
+                    tracing::warn!(
+                        "cannot measure renders of a stored photo: {}",
+                        crate::http::redact::scrub(&e.to_string())
+                    );
+                    None
+                }
+            });
         let Some(reference) = reference.as_ref() else {
             continue;
         };
-        match load::load(Path::new(&todo.output_path), &limits) {
+        match load::load(&render_file, &limits) {
             Ok(render) => {
                 if store.set_render_features(&todo.id, &reference.features(&render.rgb))? {
                     measured += 1;

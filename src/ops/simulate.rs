@@ -352,6 +352,7 @@ pub fn run_session(
         },
         seed: Some(seed),
         config_file: None,
+        storage: crate::storage::Storage::local(dir.clone()),
     };
     let arm_names: Vec<String> = ws
         .config

@@ -303,6 +303,7 @@ pub async fn run_prompt_session(
         },
         seed: Some(seed),
         config_file: None,
+        storage: crate::storage::Storage::local(dir.clone()),
     };
     let result = session(&ws, designer, seed, ratings, batch).await;
     let _ = std::fs::remove_dir_all(&dir);

@@ -210,6 +210,7 @@ pub fn run_studio_session(
         },
         seed: Some(seed),
         config_file: None,
+        storage: crate::storage::Storage::local(dir.clone()),
     };
     let arms: Vec<String> = ws
         .config

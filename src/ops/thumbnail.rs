@@ -4,13 +4,13 @@
 //! business; this module only shrinks and caches.
 
 use image::DynamicImage;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::Workspace;
-use super::files::write_atomically;
 use crate::error::{Error, Result};
 use crate::imaging::LoadLimits;
 use crate::imaging::{encode, load};
+use crate::storage::Role;
 
 /// Longest side of a thumbnail, pixels.
 pub const THUMBNAIL_SIDE: u32 = 480;
@@ -24,7 +24,7 @@ const QUALITY: u8 = 82;
 /// # Errors
 /// [`Error::NotFound`] for a key that could name another file; the
 /// source's load errors; [`Error::Io`] when the cache cannot be written.
-pub fn cached(ws: &Workspace, key: &str, source: &Path) -> Result<PathBuf> {
+pub fn cached(ws: &Workspace, key: &str, source: &str) -> Result<PathBuf> {
     if key.is_empty()
         || !key
             .bytes()
@@ -32,20 +32,20 @@ pub fn cached(ws: &Workspace, key: &str, source: &Path) -> Result<PathBuf> {
     {
         return Err(Error::NotFound(format!("no thumbnail named {key:?}")));
     }
-    let dir = ws.paths.thumbnails();
-    let path = dir.join(format!("{key}-{THUMBNAIL_SIDE}.jpg"));
-    if path.is_file() {
+    let name = format!("{key}-{THUMBNAIL_SIDE}.jpg");
+    // Made once per studio: another client may have put it in the bucket.
+    if let Some(path) = ws.storage.find(Role::Thumbnails, &name)? {
         return Ok(path);
     }
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create directory", &dir, e))?;
-    let loaded = load::load(source, &LoadLimits::default())?;
+    let loaded = load::load(&ws.storage.local_copy(source)?, &LoadLimits::default())?;
     let small = DynamicImage::ImageRgb8(loaded.rgb)
         .thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE)
         .to_rgb8();
     // Two requests for one new thumbnail may both make it; the atomic
     // write means either copy is whole.
-    write_atomically(&path, &encode::jpeg(&small, QUALITY))?;
-    Ok(path)
+    ws.storage
+        .put(Role::Thumbnails, &name, &encode::jpeg(&small, QUALITY))?;
+    Ok(ws.storage.path_of(Role::Thumbnails, &name))
 }
 
 #[cfg(test)]
@@ -54,6 +54,7 @@ mod tests {
     use crate::config::Config;
     use crate::ops::Paths;
     use image::RgbImage;
+    use std::path::Path;
 
     fn workspace(dir: &Path) -> Workspace {
         Workspace {
@@ -64,6 +65,7 @@ mod tests {
             },
             seed: None,
             config_file: None,
+            storage: crate::storage::Storage::local(dir.to_path_buf()),
         }
     }
 
@@ -75,6 +77,7 @@ mod tests {
             .save(&source)
             .unwrap();
         let ws = workspace(dir.path());
+        let source = source.display().to_string();
         let first = cached(&ws, "render-abc", &source).unwrap();
         let (w, h) = image::image_dimensions(&first).unwrap();
         assert_eq!((w, h), (480, 240));
@@ -91,7 +94,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ws = workspace(dir.path());
         for key in ["", "../x", "a/b", "a.b", "/etc/passwd"] {
-            assert!(cached(&ws, key, Path::new("/etc/passwd")).is_err(), "{key}");
+            assert!(cached(&ws, key, "/etc/passwd").is_err(), "{key}");
         }
     }
 }

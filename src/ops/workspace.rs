@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::optim::{Bounds, Optimizer, OptimizerSettings, SearchSpace, Suggestion};
 use crate::optim::{FittedHyperparameters, ModelKind, ModelQuery};
 use crate::prompts;
+use crate::storage::Storage;
 use crate::store::{Location, OpenMode, PromptVersion, Store};
 
 /// Where latina keeps its files.
@@ -51,6 +52,9 @@ pub struct Workspace {
     pub seed: Option<u64>,
     /// The config file read, if any (`None`: defaults and environment only).
     pub config_file: Option<PathBuf>,
+    /// Where image files are written and read (the data dir, or a bucket
+    /// with the data dir as its cache).
+    pub storage: Storage,
 }
 
 impl Workspace {

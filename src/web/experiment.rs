@@ -25,7 +25,7 @@ pub(super) async fn page(
 ) -> Result<Html<String>, WebError> {
     let id = experiment_id(&id)?;
     with_store(&app, Access::Read, move |app, store| {
-        let report = history::show(store, id.as_str())?;
+        let report = history::show(&app.ws.storage, store, id.as_str())?;
         let d = &report.detail;
         let r = &d.row;
         let id = escape(r.experiment_id.as_str());

@@ -41,7 +41,7 @@ impl Kind {
 }
 
 /// The recorded file of `kind` for experiment `id`.
-async fn recorded(app: &Arc<App>, kind: Kind, id: &str) -> Result<(String, PathBuf), WebError> {
+async fn recorded(app: &Arc<App>, kind: Kind, id: &str) -> Result<(String, String), WebError> {
     let id = experiment_id(id)?;
     with_store(app, Access::Read, move |_, store| {
         let e = store
@@ -54,7 +54,7 @@ async fn recorded(app: &Arc<App>, kind: Kind, id: &str) -> Result<(String, PathB
         let path = path.ok_or_else(|| {
             WebError::NotFound(format!("experiment {} has no {}", id.as_str(), kind.word()))
         })?;
-        Ok((id.as_str().to_string(), PathBuf::from(path)))
+        Ok((id.as_str().to_string(), path))
     })
     .await
 }
@@ -91,7 +91,13 @@ pub(super) async fn full(
     State(app): State<Arc<App>>,
     Path((kind, id)): Path<(String, String)>,
 ) -> Result<Response, WebError> {
-    let (_, path) = recorded(&app, Kind::parse(&kind)?, &id).await?;
+    let (_, reference) = recorded(&app, Kind::parse(&kind)?, &id).await?;
+    let ws = app.ws.clone();
+    // A file in a bucket is fetched into this server's cache on a miss.
+    let path = tokio::task::spawn_blocking(move || ws.storage.local_copy(&reference))
+        .await
+        .map_err(|e| WebError::Internal(format!("image task failed: {e}")))?
+        .map_err(WebError::from)?;
     send(path).await
 }
 
@@ -106,7 +112,11 @@ pub(super) async fn thumbnail(
     let ws = app.ws.clone();
     // An original is shared by its batch's renders and stored under its
     // content hash: one thumbnail per file, not per render.
-    let key = match (kind, source.file_stem().and_then(|s| s.to_str())) {
+    let stem = std::path::Path::new(&source)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .map(str::to_string);
+    let key = match (kind, stem.as_deref()) {
         (Kind::Original, Some(stem)) => format!("original-{stem}"),
         _ => format!("{}-{id}", kind.word()),
     };

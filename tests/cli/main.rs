@@ -3,6 +3,8 @@
 #[path = "../support/comfy_fake.rs"]
 mod comfy_fake;
 mod harness;
+#[path = "../support/s3.rs"]
+mod s3_support;
 #[path = "../tiny_onnx/mod.rs"]
 mod tiny_onnx;
 
@@ -30,6 +32,7 @@ mod providers;
 mod render_features;
 mod replicate;
 mod report;
+mod s3;
 mod search;
 mod serve;
 mod serve_browser;

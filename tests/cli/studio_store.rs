@@ -392,3 +392,83 @@ fn migrate_moves_a_sqlite_history_to_postgres_and_verifies_it() {
         one_line_failure(&out)
     );
 }
+
+/// Moving up all the way: a laptop's SQLite history and its files go to the
+/// server and the bucket (`migrate --to … --to-storage …`); a second laptop
+/// with an empty data dir then finds every file through the bucket, and the
+/// rows name objects, not the first laptop's paths.
+#[test]
+fn migrate_to_storage_uploads_every_file_and_a_second_laptop_reaches_them() {
+    let Some(server) = ServerDb::create() else {
+        return;
+    };
+    let Some(s3) = crate::s3_support::server("migrate_to_storage") else {
+        return;
+    };
+    let url = format!("s3://{}/{}", s3.bucket, s3.unique_prefix("migrate"));
+    let laptop = Env::new();
+    let report = laptop.json(&["enhance", "--no-rate", sample_room().to_str().unwrap()]);
+    let id = report["variants"][0]["experiment_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    laptop.json(&["rate", &id, "4", "--by", "ana"]);
+
+    let mut migrate = laptop.latina();
+    migrate.env(
+        "PGPASSWORD",
+        std::env::var("LATINA_TEST_PGPASSWORD").unwrap_or_default(),
+    );
+    for (k, v) in s3.vars() {
+        migrate.env(k, v);
+    }
+    let out = migrate
+        .args([
+            "--json",
+            "migrate",
+            "--to",
+            &server.url(),
+            "--to-storage",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", crate::harness::stderr_of(&out));
+    let moved: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // One original, two renders, one preview.
+    assert_eq!(moved["files_uploaded"], 4, "{moved}");
+    assert_eq!(moved["files_missing"], serde_json::json!([]), "{moved}");
+    let prefix = url
+        .trim_start_matches(&format!("s3://{}/", s3.bucket))
+        .to_string();
+    assert_eq!(s3.list(&format!("{prefix}/renders/")).len(), 2);
+    let paths = server.rows("SELECT output_path FROM experiments WHERE output_path IS NOT NULL");
+    assert!(
+        paths.iter().all(|p| p[0]
+            .as_deref()
+            .unwrap()
+            .starts_with(&format!("{url}/renders/"))),
+        "{paths:?}"
+    );
+
+    // The second laptop: same server and bucket, nothing local.
+    let other = Env::new();
+    std::fs::write(
+        other.path("cwd/latina.toml"),
+        format!("storage = \"{url}\"\n"),
+    )
+    .unwrap();
+    let mut show = server.latina(&other);
+    for (k, v) in s3.vars() {
+        show.env(k, v);
+    }
+    let out = show.args(["--json", "show", &id]).output().unwrap();
+    assert!(out.status.success(), "{}", crate::harness::stderr_of(&out));
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files = shown["files"].as_array().unwrap();
+    assert!(
+        !files.is_empty() && files.iter().all(|f| f["exists"] == true),
+        "{shown:#}"
+    );
+    assert_eq!(shown["ratings"][0]["stars"], 4, "{shown:#}");
+}

@@ -12,7 +12,7 @@ use crate::harness::{Env, sample_room};
 
 /// Runs latina on a pseudo-terminal with exactly `vars` as its terminal
 /// environment (nothing inherited from whatever runs the tests), typing `keys`.
-fn on_terminal(env: &Env, args: &str, keys: &str, vars: &[(&str, &str)]) -> String {
+pub(crate) fn on_terminal(env: &Env, args: &str, keys: &str, vars: &[(&str, &str)]) -> String {
     let command = format!(
         "{} --data-dir {} {args}",
         env!("CARGO_BIN_EXE_latina"),
@@ -59,7 +59,7 @@ fn render_twice(env: &Env) {
 }
 
 /// The kitty APC sequences on the screen, reassembled into the PNG.
-fn kitty_png(screen: &str) -> Vec<u8> {
+pub(crate) fn kitty_png(screen: &str) -> Vec<u8> {
     let mut data = String::new();
     let mut first = true;
     for part in screen.split("\x1b_G").skip(1) {

@@ -17,7 +17,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::Workspace;
 use super::context::{ContextOverrides, ask_in_context, backfill_photo_features, photo_limits};
-use super::files::write_atomically;
 use crate::domain::RenderFeatures;
 use crate::domain::evidence::{PhotoFeatures, RoomContext};
 use crate::domain::{
@@ -26,6 +25,7 @@ use crate::domain::{
 use crate::error::{Error, Result};
 use crate::imaging::{LoadedImage, encode, load, preview};
 use crate::provider::{self, ImageProvider, ProgressFn, RenderRequest, SourcePhoto, Stage};
+use crate::storage::Role;
 use crate::store::{
     ExperimentUpdate, Fallback, NewBatch, NewContext, NewExperiment, NewImage, Store,
 };
@@ -451,16 +451,16 @@ pub async fn enhance(
         })?;
         let e = &experiments[index];
         let outcome = result.and_then(|output| {
-            let path = ws
-                .paths
-                .renders()
-                .join(format!("{}.{}", e.id, output.extension));
-            write_atomically(&path, &output.bytes)?;
-            Ok((path, output))
+            // Written through to the bucket, if any, before the row names
+            // it: a failed upload fails this variant, never leaves a row
+            // pointing at a missing object.
+            let name = format!("{}.{}", e.id, output.extension);
+            let reference = ws.storage.put(Role::Renders, &name, &output.bytes)?;
+            Ok((ws.storage.path_of(Role::Renders, &name), reference, output))
         });
         let mut cost_usd = None;
         let (update, output_path, error) = match outcome {
-            Ok((path, output)) => {
+            Ok((path, reference, output)) => {
                 cost_usd = output.cost_usd;
                 // What the arm that rendered (the fallback, if it stood in)
                 // applied of this variant's knobs and what it ignored.
@@ -479,7 +479,7 @@ pub async fn enhance(
                 };
                 (
                     ExperimentUpdate::Done {
-                        output_path: path.display().to_string(),
+                        output_path: reference,
                         latency_ms,
                         fallback: fell_back.clone(),
                         cost_usd,
@@ -602,10 +602,12 @@ pub async fn enhance(
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
         let sheet = preview::labelled(&panels, &labels, &title, cfg.preview_height);
-        let path = ws.paths.previews().join(format!("{batch_id}.jpg"));
-        write_atomically(&path, &encode::jpeg(&sheet, 85))?;
-        store.set_preview(&batch_id, &path.display().to_string())?;
-        Some(path)
+        let name = format!("{batch_id}.jpg");
+        let reference = ws
+            .storage
+            .put(Role::Previews, &name, &encode::jpeg(&sheet, 85))?;
+        store.set_preview(&batch_id, &reference)?;
+        Some(ws.storage.path_of(Role::Previews, &name))
     };
 
     Ok(EnhanceReport {
@@ -640,17 +642,15 @@ pub(super) fn keep_photo(
     source: &Path,
     loaded: &LoadedImage,
 ) -> Result<(PathBuf, NewImage)> {
-    let original =
-        ws.paths
-            .originals()
-            .join(format!("{}.{}", &loaded.sha256[..16], loaded.extension()));
-    if !original.is_file() {
-        write_atomically(&original, &loaded.bytes)?;
-    }
+    // Named by content hash: a photo already kept (here or, with a
+    // bucket, by any client) is not written or sent again.
+    let name = format!("{}.{}", &loaded.sha256[..16], loaded.extension());
+    let reference = ws.storage.put_once(Role::Originals, &name, &loaded.bytes)?;
+    let original = ws.storage.path_of(Role::Originals, &name);
     let (width, height) = loaded.rgb.dimensions();
     let image = NewImage {
         sha256: loaded.sha256.clone(),
-        stored_path: original.display().to_string(),
+        stored_path: reference,
         source_path: absolute(source).display().to_string(),
         format: loaded.extension().to_string(),
         width,

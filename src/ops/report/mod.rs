@@ -22,10 +22,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::Workspace;
-use super::files::write_atomically;
 use crate::domain::learning::convergence;
 use crate::error::{Error, Result};
 use crate::optim::Bounds;
+use crate::storage::write_atomically;
 use crate::store::{Extreme, ProviderStars, Store};
 
 pub use model::{CurvePoint, ModelView};
@@ -344,8 +344,8 @@ pub fn gather(ws: &Workspace, store: &mut Store, thumbnails_each: usize) -> Resu
         model,
         versions,
         decisions,
-        best: thumbnails::thumbnails(best_renders),
-        worst: thumbnails::thumbnails(worst_renders),
+        best: thumbnails::thumbnails(&ws.storage, best_renders),
+        worst: thumbnails::thumbnails(&ws.storage, worst_renders),
         cost_tradeoff: crate::ops::status::status(ws, store)?.cost_tradeoff,
     })
 }

@@ -2,6 +2,7 @@
 //! whose file is gone or unreadable becomes a placeholder with the reason,
 //! never an error: the report is about the ratings, not the files.
 
+use crate::storage::Storage;
 use base64::Engine as _;
 use image::imageops;
 use rayon::prelude::*;
@@ -29,22 +30,28 @@ pub struct Thumbnail {
 }
 
 /// Decodes and shrinks the renders' files in parallel.
-pub fn thumbnails(renders: Vec<RenderRow>) -> Vec<Thumbnail> {
+pub fn thumbnails(storage: &Storage, renders: Vec<RenderRow>) -> Vec<Thumbnail> {
     renders
         .into_par_iter()
-        .map(|render| match data_uri(Path::new(&render.output_path)) {
-            Ok((uri, width, height)) => Thumbnail {
-                render,
-                image: Ok(uri),
-                width,
-                height,
-            },
-            Err(why) => Thumbnail {
-                render,
-                image: Err(why),
-                width: 0,
-                height: 0,
-            },
+        .map(|render| {
+            match storage
+                .local_copy(&render.output_path)
+                .map_err(|e| e.to_string())
+                .and_then(|local| data_uri(&local))
+            {
+                Ok((uri, width, height)) => Thumbnail {
+                    render,
+                    image: Ok(uri),
+                    width,
+                    height,
+                },
+                Err(why) => Thumbnail {
+                    render,
+                    image: Err(why),
+                    width: 0,
+                    height: 0,
+                },
+            }
         })
         .collect()
 }

@@ -1,5 +1,6 @@
 //! Writing files so that a reader never sees half of one, and two writers
-//! never trip over each other.
+//! never trip over each other: every file latina keeps, and every object
+//! downloaded into the cache, lands by temp file + rename.
 
 use std::io::Write;
 use std::path::Path;
