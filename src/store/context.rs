@@ -79,7 +79,7 @@ impl Store {
                 source_path: r.get(3)?,
             })
         })?;
-        Ok(rows.collect::<Result<_>>()?)
+        rows.collect::<Result<_>>()
     }
 
     /// Records a photo's measured features unless it has them already;
@@ -134,14 +134,13 @@ impl Store {
     /// One experiment's context, with the measured features and overrides
     /// apart; `None` when there is no such experiment.
     pub fn experiment_context(&self, id: &ExperimentId) -> Result<Option<ContextDetail>> {
-        Ok(self
-            .conn
+        self.conn
             .query_row(
                 &format!("{} WHERE e.id = ?1", context_select()),
                 [id],
                 detail_from,
             )
-            .optional()?)
+            .optional()
     }
 
     /// Photos per brightness bucket: below `dark_below` is dark, from
@@ -151,7 +150,7 @@ impl Store {
         dark_below: f64,
         bright_from: f64,
     ) -> Result<BrightnessBuckets> {
-        Ok(self.conn.query_row(
+        self.conn.query_row(
             "SELECT coalesce(sum(f.brightness < ?1), 0),
                     coalesce(sum(f.brightness >= ?1 AND f.brightness < ?2), 0),
                     coalesce(sum(f.brightness >= ?2), 0),
@@ -166,7 +165,7 @@ impl Store {
                     unmeasured: r.get::<i64>(3)? as u64,
                 })
             },
-        )?)
+        )
     }
 }
 

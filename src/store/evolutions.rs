@@ -326,8 +326,7 @@ impl Store {
 
     /// The challenger on trial, if any.
     pub fn challenger(&self) -> Result<Option<Challenger>> {
-        Ok(self
-            .conn
+        self.conn
             .query_row(
                 "SELECT version, prompt, negative_prompt, parent, reasoning, changes, created_at
                  FROM prompt_versions WHERE status = 'challenger'",
@@ -347,7 +346,7 @@ impl Store {
                     })
                 },
             )
-            .optional()?)
+            .optional()
     }
 
     /// Latest stars of the experiments made with `version` from `since` on.
@@ -460,13 +459,12 @@ impl Store {
 
 /// The version on trial, read inside the caller's transaction.
 fn challenger_version(conn: &impl Sql) -> Result<Option<String>> {
-    Ok(conn
-        .query_row(
-            "SELECT version FROM prompt_versions WHERE status = 'challenger'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?)
+    conn.query_row(
+        "SELECT version FROM prompt_versions WHERE status = 'challenger'",
+        [],
+        |r| r.get(0),
+    )
+    .optional()
 }
 
 impl Store {

@@ -428,12 +428,12 @@ impl Store {
         mut each: impl FnMut(HistoryRow) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
         let (sql, values) = history_sql(query);
-        let mut stmt = self.conn.prepare(&sql).map_err(Error::from)?;
+        let mut stmt = self.conn.prepare(&sql)?;
         debug_assert_eq!(stmt.column_count(), ROW_COLUMN_COUNT);
-        let mut rows = stmt.query(params_from_iter(values)).map_err(Error::from)?;
-        while let Some(row) = rows.next().map_err(Error::from)? {
+        let mut rows = stmt.query(params_from_iter(values))?;
+        while let Some(row) = rows.next()? {
             let row = &row;
-            each(row_from(row).map_err(Error::from)?)?;
+            each(row_from(row)?)?;
         }
         Ok(())
     }

@@ -39,8 +39,7 @@ pub struct ImageRecord {
 impl Store {
     /// The image with this content hash, if recorded.
     pub fn image_by_hash(&self, sha256: &str) -> Result<Option<ImageRecord>> {
-        Ok(self
-            .conn
+        self.conn
             .query_row(
                 "SELECT id, sha256, stored_path, source_path FROM images WHERE sha256 = ?1",
                 [sha256],
@@ -53,7 +52,7 @@ impl Store {
                     })
                 },
             )
-            .optional()?)
+            .optional()
     }
 }
 
@@ -73,9 +72,9 @@ pub(super) fn upsert(tx: &Tx<'_>, image: &NewImage) -> Result<i64> {
             image.bytes as i64
         ],
     )?;
-    Ok(tx.query_row(
+    tx.query_row(
         "SELECT id FROM images WHERE sha256 = ?1",
         [&image.sha256],
         |r| r.get(0),
-    )?)
+    )
 }

@@ -100,8 +100,8 @@ pub struct Health {
 pub enum Location {
     /// A SQLite file.
     File(PathBuf),
-    /// A PostgreSQL database.
-    Server(PgTarget),
+    /// A PostgreSQL database (boxed: its connection settings are large).
+    Server(Box<PgTarget>),
 }
 
 impl Location {
@@ -113,9 +113,10 @@ impl Location {
     /// [`Error::DatabaseUrl`] for a server URL that cannot be read.
     pub fn parse(text: &Path, password_env: Option<&str>) -> Result<Self> {
         match text.to_str() {
-            Some(url) if is_server_url(url) => {
-                Ok(Location::Server(PgTarget::parse(url, password_env)?))
-            }
+            Some(url) if is_server_url(url) => Ok(Location::Server(Box::new(PgTarget::parse(
+                url,
+                password_env,
+            )?))),
             _ => Ok(Location::File(text.to_path_buf())),
         }
     }

@@ -8,14 +8,13 @@ use crate::store::db::{OptionalExtension, Sql, params};
 impl Store {
     /// The cached JSON value for `key` and how many observations it was fitted on.
     pub fn cached_model(&self, key: &str) -> Result<Option<(u64, String)>> {
-        Ok(self
-            .conn
+        self.conn
             .query_row(
                 "SELECT observations, value FROM model_cache WHERE key = ?1",
                 [key],
                 |r| Ok((r.get::<i64>(0)? as u64, r.get(1)?)),
             )
-            .optional()?)
+            .optional()
     }
 
     /// Stores (or replaces) the cached value for `key`.

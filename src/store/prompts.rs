@@ -37,8 +37,7 @@ impl Store {
 
     /// The current champion prompt, if one was seeded.
     pub fn champion_prompt(&self) -> Result<Option<PromptVersion>> {
-        Ok(self
-            .conn
+        self.conn
             .query_row(
                 "SELECT version, prompt, negative_prompt, parent, reasoning, changes
                  FROM prompt_versions WHERE status = 'champion'",
@@ -55,7 +54,7 @@ impl Store {
                     })
                 },
             )
-            .optional()?)
+            .optional()
     }
 }
 

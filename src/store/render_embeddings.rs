@@ -60,8 +60,7 @@ impl Store {
         experiment: &ExperimentId,
         model_sha256: &str,
     ) -> Result<Option<RenderEmbedding>> {
-        Ok(self
-            .conn
+        self.conn
             .query_row(
                 &format!(
                     "SELECT {COLUMNS} FROM render_embeddings
@@ -70,7 +69,7 @@ impl Store {
                 params![experiment, model_sha256],
                 read,
             )
-            .optional()?)
+            .optional()
     }
 
     /// Every render's embedding by one model, oldest experiment first.
@@ -81,7 +80,7 @@ impl Store {
              WHERE e.model_sha256 = ?1 ORDER BY x.seq"
         ))?;
         let rows = stmt.query_map([model_sha256], read)?;
-        Ok(rows.collect::<Result<_>>()?)
+        rows.collect::<Result<_>>()
     }
 
     /// Every embedding of one render (one per model), oldest first.
@@ -91,7 +90,7 @@ impl Store {
              ORDER BY measured_at, model_sha256"
         ))?;
         let rows = stmt.query_map([experiment], read)?;
-        Ok(rows.collect::<Result<_>>()?)
+        rows.collect::<Result<_>>()
     }
 }
 

@@ -56,8 +56,7 @@ impl Store {
 
     /// The features of one render, if measured.
     pub fn render_features_of(&self, id: &ExperimentId) -> Result<Option<RenderFeatures>> {
-        Ok(self
-            .conn
+        self.conn
             .query_row(
                 &format!(
                     "SELECT {} FROM render_features WHERE experiment_id = ?1",
@@ -66,7 +65,7 @@ impl Store {
                 [id],
                 |r| features_at(r, 0),
             )
-            .optional()?)
+            .optional()
     }
 
     /// Finished renders of a photo with no features yet (made before schema
@@ -88,7 +87,7 @@ impl Store {
                 original_path: r.get(2)?,
             })
         })?;
-        Ok(rows.collect::<Result<_>>()?)
+        rows.collect::<Result<_>>()
     }
 
     /// Every measured render's features by experiment id: what the reward
@@ -99,7 +98,7 @@ impl Store {
             columns()
         ))?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, features_at(r, 1)?)))?;
-        Ok(rows.collect::<Result<_>>()?)
+        rows.collect::<Result<_>>()
     }
 
     /// Every rated render with features, oldest first: the reward model's
@@ -134,7 +133,7 @@ impl Store {
                 })?,
             })
         })?;
-        Ok(rows.collect::<Result<_>>()?)
+        rows.collect::<Result<_>>()
     }
 }
 

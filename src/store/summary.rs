@@ -90,13 +90,13 @@ impl Store {
     /// experiment is added: the highest row ids of the three tables (each
     /// one probe of its primary key), for views that redraw only on change.
     pub fn activity_mark(&self) -> Result<[i64; 3]> {
-        Ok(self.conn.query_row(
+        self.conn.query_row(
             "SELECT (SELECT ifnull(max(id), 0) FROM ratings),
                     (SELECT ifnull(max(id), 0) FROM preferences),
                     (SELECT ifnull(max(seq), 0) FROM experiments)",
             [],
             |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?]),
-        )?)
+        )
     }
 
     /// Computes the summary in one read transaction.

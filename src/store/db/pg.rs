@@ -48,16 +48,16 @@ impl PgTarget {
         let mut config = postgres::Config::from_str(url).map_err(|e| Error::DatabaseUrl {
             reason: redact(&e.to_string(), url),
         })?;
-        if config.get_user().is_none() {
-            if let Ok(user) = std::env::var("PGUSER").or_else(|_| std::env::var("USER")) {
-                config.user(&user);
-            }
+        if config.get_user().is_none()
+            && let Ok(user) = std::env::var("PGUSER").or_else(|_| std::env::var("USER"))
+        {
+            config.user(&user);
         }
-        if config.get_dbname().is_none() {
-            if let Some(user) = config.get_user() {
-                let user = user.to_string();
-                config.dbname(&user);
-            }
+        if config.get_dbname().is_none()
+            && let Some(user) = config.get_user()
+        {
+            let user = user.to_string();
+            config.dbname(&user);
         }
         let host = match config.get_hosts().first() {
             Some(postgres::config::Host::Tcp(h)) => h.clone(),
