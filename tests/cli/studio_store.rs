@@ -472,3 +472,46 @@ fn migrate_to_storage_uploads_every_file_and_a_second_laptop_reaches_them() {
     );
     assert_eq!(shown["ratings"][0]["stars"], 4, "{shown:#}");
 }
+
+/// `latina serve` on the server: the queue lists the renders made through
+/// the server, a rating posted on the page lands there with its designer,
+/// and the dashboard and status JSON answer.
+#[test]
+fn serve_on_postgres_lists_rates_and_reports() {
+    let Some(server) = ServerDb::create() else {
+        return;
+    };
+    let env = Env::new();
+    let report = server.json(
+        &env,
+        &["enhance", "--no-rate", sample_room().to_str().unwrap()],
+    );
+    let id = report["variants"][0]["experiment_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let password = std::env::var("LATINA_TEST_PGPASSWORD").unwrap_or_default();
+    let url = server.url();
+    let page = crate::serve::Server::start(&env, &["--db", &url], &[("PGPASSWORD", &password)]);
+    let queue = page.get("/", &[]);
+    assert_eq!(queue.status, 200);
+    assert!(queue.body.contains(&id[..8]), "{}", queue.body);
+    let csrf = page.csrf(&[]);
+    let body = crate::serve::form(&[
+        ("csrf", &csrf),
+        ("id", &id),
+        ("stars", "5"),
+        ("designer", "Ana"),
+    ]);
+    assert_eq!(page.post("/rate", body, &[]).status, 303);
+    assert_eq!(page.get("/dashboard", &[]).status, 200);
+    let status: Value = serde_json::from_str(&page.get("/api/status", &[]).body).unwrap();
+    assert_eq!(status["phase1"]["total_samples"], 1, "{status}");
+    drop(page);
+    assert_eq!(
+        server.rows(&format!(
+            "SELECT stars, rated_by FROM ratings WHERE experiment_id = '{id}'"
+        )),
+        vec![vec![Some("5".into()), Some("Ana".into())]]
+    );
+}
