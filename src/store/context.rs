@@ -13,7 +13,7 @@ use super::{ImageRecord, Store};
 use crate::domain::ExperimentId;
 use crate::domain::evidence::{PhotoFeatures, RoomContext};
 use crate::error::Result;
-use crate::store::db::{OptionalExtension, Row, Sql, Tx, params, params_from_iter};
+use crate::store::db::{Behavior, OptionalExtension, Row, Sql, Tx, params, params_from_iter};
 
 /// The context recorded with a new batch.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -85,7 +85,7 @@ impl Store {
     /// Records a photo's measured features unless it has them already;
     /// true when this call recorded them.
     pub fn set_photo_features(&mut self, image_id: i64, features: &PhotoFeatures) -> Result<bool> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(Behavior::Immediate)?;
         let added = insert_photo_features(&tx, image_id, features)?;
         tx.commit()?;
         Ok(added)

@@ -402,7 +402,7 @@ impl Store {
         if gone.is_empty() {
             return Ok(0);
         }
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(Behavior::Immediate)?;
         let mut marked = 0;
         {
             // `status = 'running'` again: the owner may have finished the
