@@ -213,7 +213,7 @@ impl Store {
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(path, flags).map_err(|e| classify(path, e))?;
-        configure(&conn).map_err(|e| classify(path, e))?;
+        configure_waiting(&conn).map_err(|e| classify(path, e))?;
         migrations::migrate(&mut conn, path)?;
         let mut store = Store {
             conn: db::Conn::Sqlite(conn),
@@ -371,6 +371,25 @@ fn configure_read_only(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
     Ok(())
+}
+
+/// [`configure`], waiting out other processes that open the same new file
+/// at the same moment: switching it to WAL takes a lock SQLite reports as
+/// busy at once instead of waiting the busy timeout (seen as "database is
+/// locked" when six `enhance` runs created one database together).
+fn configure_waiting(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match configure(conn) {
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ffi::ErrorCode::DatabaseBusy)
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
