@@ -334,16 +334,17 @@ fn migrate_moves_a_sqlite_history_to_postgres_and_verifies_it() {
     env.json(&["prefer", ids[0], ids[1], "--by", "eva"]);
     let before = env.json(&["status"]);
 
-    let out = env
-        .latina()
-        .env(
-            "PGPASSWORD",
-            std::env::var("LATINA_TEST_PGPASSWORD").unwrap_or_default(),
-        )
-        .args(["--json", "migrate", "--to", &server.url()])
-        .assert()
-        .success();
-    let report: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    // `migrate` runs on the laptop's SQLite store, with the server's password.
+    let migrate = || {
+        let out = env
+            .latina()
+            .env("PGPASSWORD", &server.password)
+            .args(["--json", "migrate", "--to", &server.url()])
+            .assert()
+            .success();
+        serde_json::from_slice::<Value>(&out.get_output().stdout).unwrap()
+    };
+    let report = migrate();
     assert_eq!(report["status_equal"], true, "{report}");
     assert_eq!(
         report["experiments"][0], report["experiments"][1],
@@ -351,10 +352,7 @@ fn migrate_moves_a_sqlite_history_to_postgres_and_verifies_it() {
     );
     assert_eq!(report["ratings"][1], 2, "{report}");
     assert!(
-        !report["to"]
-            .as_str()
-            .unwrap()
-            .contains(&std::env::var("LATINA_TEST_PGPASSWORD").unwrap_or("\u{0}".into()))
+        server.password.is_empty() || !report["to"].as_str().unwrap().contains(&server.password)
     );
 
     let after = server.json(&env, &["status"]);
@@ -363,16 +361,7 @@ fn migrate_moves_a_sqlite_history_to_postgres_and_verifies_it() {
     assert_eq!(comments, vec![vec![Some("walls too grey".to_string())]]);
 
     // Again: everything is already there.
-    let out = env
-        .latina()
-        .env(
-            "PGPASSWORD",
-            std::env::var("LATINA_TEST_PGPASSWORD").unwrap_or_default(),
-        )
-        .args(["--json", "migrate", "--to", &server.url()])
-        .assert()
-        .success();
-    let again: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let again = migrate();
     assert_eq!(again["imported"]["ratings"], 0, "{again}");
     assert_eq!(
         server.rows("SELECT count(*) FROM ratings"),

@@ -422,10 +422,9 @@ fn numeric(
         let power = i32::from(weight) - i as i32;
         value += f64::from(digit) * 10_000f64.powi(power);
         whole = match (whole, power) {
-            (Some(w), p) if p >= 0 => w
-                .checked_mul(1)
-                .and_then(|w| 10_000i128.checked_pow(p as u32).map(|m| (w, m)))
-                .and_then(|(w, m)| w.checked_add(i128::from(digit) * m)),
+            (Some(w), p) if p >= 0 => 10_000i128
+                .checked_pow(p as u32)
+                .and_then(|m| w.checked_add(i128::from(digit) * m)),
             (w, _) if digit == 0 => w,
             _ => None,
         };
