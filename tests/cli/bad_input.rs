@@ -108,7 +108,7 @@ fn unknown_and_ambiguous_ids_are_refused() {
 
 #[test]
 fn read_commands_on_a_missing_database_say_so_and_create_nothing() {
-    let env = Env::new();
+    let env = Env::on_sqlite();
     for args in [&["status"][..], &["rate"][..], &["rate", "abcd", "3"][..]] {
         let line = one_line_failure(&env.latina().args(args).output().unwrap());
         assert!(line.contains("no database"), "{args:?}: {line}");
@@ -118,7 +118,7 @@ fn read_commands_on_a_missing_database_say_so_and_create_nothing() {
 
 #[test]
 fn a_corrupt_database_is_reported_not_overwritten() {
-    let env = Env::new();
+    let env = Env::on_sqlite();
     std::fs::create_dir_all(env.data()).unwrap();
     let garbage = vec![0x5au8; 8192];
     std::fs::write(env.db_path(), &garbage).unwrap();
@@ -134,7 +134,7 @@ fn a_corrupt_database_is_reported_not_overwritten() {
 
 #[test]
 fn a_database_from_a_newer_latina_is_refused() {
-    let env = Env::new();
+    let env = Env::on_sqlite();
     env.enhance("images/coffee.jpg");
     let conn = rusqlite::Connection::open(env.db_path()).unwrap();
     conn.pragma_update(None, "user_version", 999).unwrap();
@@ -163,7 +163,7 @@ fn an_unwritable_data_dir_fails_cleanly() {
 fn a_read_only_renders_location_records_nothing_half_done() {
     // The renders directory is a file: the photo's copy and database are
     // fine, but no render can be written. Each variant is recorded as failed.
-    let env = Env::new();
+    let env = Env::on_sqlite();
     std::fs::create_dir_all(env.data()).unwrap();
     std::fs::write(env.data().join("renders"), "in the way").unwrap();
     let out = env
@@ -178,14 +178,7 @@ fn a_read_only_renders_location_records_nothing_half_done() {
         assert_eq!(v["status"], "failed");
         assert!(v["error"].as_str().unwrap().contains("renders"));
     }
-    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    let failed: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM experiments WHERE status = 'failed'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let failed: i64 = env.scalar("SELECT count(*) FROM experiments WHERE status = 'failed'");
     assert_eq!(failed, 2);
 }
 
@@ -279,7 +272,7 @@ fn escape_codes_and_newlines_in_file_names_are_not_printed_raw() {
 /// directory, where every write (the WAL's `-shm` included) is refused.
 #[test]
 fn read_commands_work_on_a_read_only_database() {
-    let env = Env::new();
+    let env = Env::on_sqlite();
     let ids = env.json(&["suggest", "--count", "2"]);
     let id = ids[0]["experiment_id"].as_str().unwrap().to_string();
     env.latina()

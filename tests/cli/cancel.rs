@@ -77,14 +77,7 @@ fn ctrl_c_interrupts_the_webui_records_the_variants_and_exits_130() {
         .count();
     assert!(interrupts >= 1, "the webui was not asked to interrupt");
 
-    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    let rows: Vec<(String, String)> = conn
-        .prepare("SELECT status, coalesce(error, '') FROM experiments")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let rows = statuses(&env);
     assert_eq!(rows.len(), 2);
     for (status, error) in rows {
         assert_eq!(status, "failed");
@@ -128,13 +121,10 @@ fn wait_for_renders(rt: &tokio::runtime::Runtime, server: &MockServer, n: usize)
 }
 
 fn statuses(env: &Env) -> Vec<(String, String)> {
-    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    conn.prepare("SELECT status, coalesce(error, '') FROM experiments ORDER BY seq")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+    env.rows("SELECT status, coalesce(error, '') FROM experiments ORDER BY seq")
+        .into_iter()
+        .map(|r| (r[0].clone().unwrap(), r[1].clone().unwrap()))
+        .collect()
 }
 
 /// Issue 13, defect 1: SIGTERM (`timeout`, systemd, `docker stop`) and

@@ -57,7 +57,7 @@ fn the_user_config_dir_is_used_when_there_is_no_local_file() {
 
 #[test]
 fn flags_override_environment_which_overrides_the_file() {
-    let env = Env::new();
+    let env = Env::on_sqlite();
     let file_db = env.path("from_file.db");
     let env_db = env.path("from_env.db");
     let flag_db = env.path("from_flag.db");

@@ -18,8 +18,7 @@ fn brightness(v: &Value) -> f64 {
 }
 
 fn rows(env: &Env, sql: &str) -> i64 {
-    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    env.scalar(sql)
 }
 
 #[test]
@@ -298,7 +297,7 @@ fn enhance_stores_the_measured_features_and_the_override_apart() {
 /// features) gets them measured from latina's copy by the next `suggest`.
 #[test]
 fn an_old_database_gets_its_photo_features_backfilled() {
-    let env = Env::new();
+    let env = Env::on_sqlite();
     let report = env.enhance("images/room_hotel_desk.jpg");
     let id = report["variants"][0]["experiment_id"].as_str().unwrap();
     {

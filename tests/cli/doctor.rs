@@ -38,7 +38,7 @@ async fn healthy_webui(models: &[&str]) -> MockServer {
 
 #[test]
 fn with_defaults_everything_is_fine_and_the_database_is_not_created() {
-    let env = Env::new();
+    let env = Env::on_sqlite();
     let report = env.json(&["doctor"]);
     assert!(report["config_file"].is_null());
     assert_eq!(report["data_dir"]["ok"], true);
@@ -74,9 +74,15 @@ fn a_reachable_webui_with_its_model_passes_and_the_secret_is_never_shown() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("key from WEBUI_AUTH: set"), "{stdout}");
-    // One schema version per shipped migration file.
-    let schema = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/store/sql"))
+    // One schema version per shipped migration file (the server's own
+    // migrations in the studio pass).
+    let migrations = match env.studio() {
+        Some(_) => concat!(env!("CARGO_MANIFEST_DIR"), "/src/store/pg"),
+        None => concat!(env!("CARGO_MANIFEST_DIR"), "/src/store/sql"),
+    };
+    let schema = std::fs::read_dir(migrations)
         .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension() == Some("sql".as_ref()))
         .count();
     assert!(
         stdout.contains(&format!("schema {schema}, 2 experiments, 0 ratings")),
@@ -158,7 +164,7 @@ fn a_missing_model_a_missing_key_or_an_unreachable_host_fail_with_exit_1() {
 
 #[test]
 fn a_corrupt_database_is_reported() {
-    let env = Env::new();
+    let env = Env::on_sqlite();
     std::fs::write(
         env.db_path(),
         b"this is not sqlite, just text long enough to matter",

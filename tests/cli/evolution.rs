@@ -116,18 +116,13 @@ fn a_clearly_better_challenger_is_promoted_and_a_worse_one_rolled_back() {
         assert_eq!(env.json(&["evolve"])["outcome"], "created");
         // Rate new variants by the prompt each used: the simulated designer
         // sees a real difference between the versions.
-        let conn = || rusqlite::Connection::open(env.db_path()).unwrap();
         for _ in 0..30 {
             let report = env.enhance("images/coffee.jpg");
             for v in report["variants"].as_array().unwrap() {
                 let id = v["experiment_id"].as_str().unwrap();
-                let version: String = conn()
-                    .query_row(
-                        "SELECT prompt_version FROM experiments WHERE id = ?1",
-                        [id],
-                        |r| r.get(0),
-                    )
-                    .unwrap();
+                let version: String = env.scalar(&format!(
+                    "SELECT prompt_version FROM experiments WHERE id = '{id}'"
+                ));
                 let stars = if version == "1.1.0" {
                     challenger_stars
                 } else {
@@ -138,13 +133,8 @@ fn a_clearly_better_challenger_is_promoted_and_a_worse_one_rolled_back() {
                     .assert()
                     .success();
             }
-            let status: String = conn()
-                .query_row(
-                    "SELECT status FROM prompt_versions WHERE version = '1.1.0'",
-                    [],
-                    |r| r.get(0),
-                )
-                .unwrap();
+            let status: String =
+                env.scalar("SELECT status FROM prompt_versions WHERE version = '1.1.0'");
             if status != "challenger" {
                 break;
             }
@@ -162,13 +152,11 @@ fn a_clearly_better_challenger_is_promoted_and_a_worse_one_rolled_back() {
             .unwrap();
         assert_eq!(champion["version"], expected_champion);
         // The decision is recorded with its numbers, after the minimum ratings.
-        let (decision, n, prob): (String, i64, f64) = conn()
-            .query_row(
-                "SELECT decision, challenger_n, prob_better FROM prompt_decisions",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .unwrap();
+        let row = env.rows("SELECT decision, challenger_n, prob_better FROM prompt_decisions");
+        assert_eq!(row.len(), 1, "{row:?}");
+        let decision = row[0][0].clone().unwrap();
+        let n: i64 = row[0][1].as_deref().unwrap().parse().unwrap();
+        let prob: f64 = row[0][2].as_deref().unwrap().parse().unwrap();
         assert_eq!(
             decision,
             if challenger_stars == 5 {
@@ -365,17 +353,17 @@ fn the_llm_evolver_creates_a_validated_challenger_and_a_bad_answer_saves_nothing
     assert!(stderr.contains("after 2 attempts"), "{stderr}");
     assert_eq!(rt.block_on(server.received_requests()).unwrap().len(), 2);
     assert_eq!(env.count("prompt_versions"), 1);
-    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    let outcome: String = conn
-        .query_row("SELECT outcome FROM evolutions", [], |r| r.get(0))
-        .unwrap();
+    let outcome: String = env.scalar("SELECT outcome FROM evolutions");
     assert_eq!(outcome, "failed");
-    assert!(
-        !std::fs::read(env.db_path())
-            .unwrap()
-            .windows(12)
-            .any(|w| w == b"llm-key-5150")
-    );
+    match env.studio() {
+        Some(studio) => assert_eq!(studio.db.dump().matches("llm-key-5150").count(), 0),
+        None => assert!(
+            !std::fs::read(env.db_path())
+                .unwrap()
+                .windows(12)
+                .any(|w| w == b"llm-key-5150")
+        ),
+    }
 }
 
 /// A fake OpenAI-compatible server answering chat completions with each of
@@ -503,14 +491,7 @@ fn a_version_that_exists_already_is_never_reused() {
         "{stderr}"
     );
     assert_eq!(statuses(&env), before);
-    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    let outcome: String = conn
-        .query_row(
-            "SELECT outcome FROM evolutions ORDER BY id DESC LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let outcome: String = env.scalar("SELECT outcome FROM evolutions ORDER BY id DESC LIMIT 1");
     assert_eq!(outcome, "failed");
 }
 
@@ -817,13 +798,8 @@ fn issue13_due_evolution_without_complaints_exits_0_and_is_recorded() {
     assert_eq!(stderr_of(&out), "");
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     assert!(stdout.starts_with("nothing to change"), "{stdout}");
-    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    let (trigger, outcome): (i64, String) = conn
-        .query_row("SELECT trigger_sample, outcome FROM evolutions", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .unwrap();
-    assert_eq!((trigger, outcome.as_str()), (10, "skipped"));
+    let row = env.rows("SELECT trigger_sample, outcome FROM evolutions");
+    assert_eq!(row, vec![vec![Some("10".into()), Some("skipped".into())]]);
     assert_eq!(env.count("prompt_versions"), 1);
     let again = env.latina().arg("evolve").output().unwrap();
     assert!(again.status.success());
@@ -939,19 +915,14 @@ fn issue13_prompts_list_says_why_a_rejected_version_outscores_the_champion() {
     no_inline_evolution(&env);
     rate_batches(&env, 5, |_| 2, |i| COMPLAINTS[i % 4]);
     assert_eq!(env.json(&["evolve"])["outcome"], "created");
-    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
     // Rate the challenger's renders well, then roll it back by hand.
     for _ in 0..6 {
         let report = env.enhance("images/coffee.jpg");
         for v in report["variants"].as_array().unwrap() {
             let id = v["experiment_id"].as_str().unwrap();
-            let version: String = conn
-                .query_row(
-                    "SELECT prompt_version FROM experiments WHERE id = ?1",
-                    [id],
-                    |r| r.get(0),
-                )
-                .unwrap();
+            let version: String = env.scalar(&format!(
+                "SELECT prompt_version FROM experiments WHERE id = '{id}'"
+            ));
             let stars = if version == "1.1.0" { "5" } else { "2" };
             env.latina().args(["rate", id, stars]).assert().success();
         }

@@ -21,6 +21,7 @@ fn on_terminal(env: &Env, args: &str, keys: &str) -> String {
         .env("TERM", "xterm")
         // As the harness: N pinned to the shown count (see harness.rs).
         .env("LATINA_ENHANCE__CANDIDATES", "2")
+        .envs(env.store_vars())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -51,22 +52,17 @@ fn enhance_on_a_terminal_asks_for_stars_and_a_comment() {
         "4\rmuy plano, falta luz\r\r",
     );
     assert!(screen.contains("Rate A"), "{screen}");
-    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    let rows: Vec<(String, i64, String, String)> = conn
-        .prepare("SELECT e.option, r.stars, r.comment, r.rated_by FROM ratings r JOIN experiments e ON e.id = r.experiment_id")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let rows = env.rows(
+        "SELECT e.option, r.stars, r.comment, r.rated_by FROM ratings r \
+         JOIN experiments e ON e.id = r.experiment_id",
+    );
     assert_eq!(
         rows,
-        vec![(
-            "A".to_string(),
-            4,
-            "muy plano, falta luz".to_string(),
-            "tester".to_string()
-        )]
+        vec![
+            ["A", "4", "muy plano, falta luz", "tester"]
+                .map(|v| Some(v.to_string()))
+                .to_vec()
+        ]
     );
 }
 
@@ -108,15 +104,7 @@ fn issue13_q_stops_the_rating_for_every_remaining_photo() {
     assert_eq!(reports.len(), 2, "{screen}");
     assert!(screen[..reports[1].0].contains("Rate A"), "{screen}");
     assert!(!screen[reports[1].0..].contains("Rate "), "{screen}");
-    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    let (batches, ratings): (i64, i64) = conn
-        .query_row(
-            "SELECT (SELECT count(*) FROM batches), (SELECT count(*) FROM ratings)",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    assert_eq!((batches, ratings), (2, 0));
+    assert_eq!((env.count("batches"), env.count("ratings")), (2, 0));
 }
 
 /// Issue 13, defect 11: the `rate` walkthrough offered suggestions, which
@@ -172,19 +160,22 @@ fn issue13_verbose_output_has_no_debug_structs() {
 
 /// (better option, worse option, tie, designer, comment) of every preference.
 fn preferences(env: &Env) -> Vec<(String, String, bool, String, Option<String>)> {
-    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    conn.prepare(
+    env.rows(
         "SELECT b.option, w.option, p.tie, p.rated_by, p.comment FROM preferences p
          JOIN experiments b ON b.id = p.better_id JOIN experiments w ON w.id = p.worse_id
          ORDER BY p.id",
     )
-    .unwrap()
-    .query_map([], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    .into_iter()
+    .map(|r| {
+        (
+            r[0].clone().unwrap(),
+            r[1].clone().unwrap(),
+            r[2].as_deref() == Some("1"),
+            r[3].clone().unwrap(),
+            r[4].clone(),
+        )
     })
-    .unwrap()
-    .collect::<Result<_, _>>()
-    .unwrap()
+    .collect()
 }
 
 /// Issue 14, item 3: after `enhance`, `b` says "B is better" instead of

@@ -83,14 +83,10 @@ fn count(server: &MockServer, rt: &tokio::runtime::Runtime, verb: &str, at: &str
 }
 
 fn errors(env: &Env) -> Vec<String> {
-    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT coalesce(error, '') FROM experiments ORDER BY seq")
-        .unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap()
+    env.column("SELECT coalesce(error, '') FROM experiments ORDER BY seq")
+        .into_iter()
+        .map(Option::unwrap)
+        .collect()
 }
 
 /// Issue 13, defect 3: a gateway 504 on `POST /generations` (Leonardo) and
@@ -429,14 +425,18 @@ fn issue13_an_unreachable_provider_costs_seconds_and_its_wait_is_not_the_fallbac
     let elapsed = started.elapsed();
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
-    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    let rows: Vec<(String, Option<String>, i64, String)> = conn
-        .prepare("SELECT provider, fallback_from, latency_ms, coalesce(error, '') FROM experiments")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
+    let rows: Vec<(String, Option<String>, i64, String)> = env
+        .rows("SELECT provider, fallback_from, latency_ms, coalesce(error, '') FROM experiments")
+        .into_iter()
+        .map(|r| {
+            (
+                r[0].clone().unwrap(),
+                r[1].clone(),
+                r[2].as_deref().unwrap().parse().unwrap(),
+                r[3].clone().unwrap(),
+            )
+        })
+        .collect();
     // Two arms, two variants: the initial design gives each arm one.
     assert!(
         rows.iter().any(|r| r.1.as_deref() == Some("leo")),
@@ -499,14 +499,16 @@ fn issue13_a_fallbacks_waiting_time_is_charged_to_the_provider_that_failed() {
     // The initial design gives each arm one variant: leo's fell back.
     assert_eq!(count(&leo, &rt, "POST", "/generations"), 1);
 
-    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    let (tone_latency, lost): (i64, String) = conn
-        .query_row(
-            "SELECT sum(latency_ms), group_concat(error) FROM experiments WHERE provider = 'tone'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let tone = env.rows("SELECT latency_ms, error FROM experiments WHERE provider = 'tone'");
+    let tone_latency: i64 = tone
+        .iter()
+        .map(|r| r[0].as_deref().unwrap().parse::<i64>().unwrap())
+        .sum();
+    let lost: String = tone
+        .iter()
+        .filter_map(|r| r[1].clone())
+        .collect::<Vec<_>>()
+        .join(",");
     let lost: u64 = lost
         .rsplit("failed after ")
         .next()

@@ -48,14 +48,8 @@ fn issue13_history_json_lacks_fallback_latency_ms() {
     let rows = env.json(&["history"]);
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 2, "{rows:?}");
-    let stored: i64 = rusqlite::Connection::open(env.db_path())
-        .unwrap()
-        .query_row(
-            "SELECT fallback_latency_ms FROM experiments WHERE fallback_from IS NOT NULL",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let stored: i64 =
+        env.scalar("SELECT fallback_latency_ms FROM experiments WHERE fallback_from IS NOT NULL");
     for row in rows {
         if row["fallback_from"].is_null() {
             assert!(row["fallback_latency_ms"].is_null(), "{row}");

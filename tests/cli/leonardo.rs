@@ -132,17 +132,10 @@ fn leonardo_renders_are_stored_with_their_cost_and_the_key_appears_nowhere() {
     }
 
     // Each experiment row has the dollars the API reported.
-    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    let costs: Vec<Option<f64>> = conn
-        .prepare("SELECT cost_usd FROM experiments WHERE provider = 'leo'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
+    let costs: Vec<Option<f64>> =
+        env.column("SELECT cost_usd FROM experiments WHERE provider = 'leo'");
     assert_eq!(costs.len(), variants.len());
     assert!(costs.iter().all(|c| *c == Some(0.0147)), "{costs:?}");
-    drop(conn);
 
     let status = env.json(&["status"]);
     assert_eq!(
@@ -152,9 +145,9 @@ fn leonardo_renders_are_stored_with_their_cost_and_the_key_appears_nowhere() {
     );
 
     // The key is in no output, no log line, no file under the data dir.
-    let files = crate::harness::assert_secret_nowhere(&env, &out, KEY).len();
+    let searched = crate::harness::assert_secret_nowhere(&env, &out, KEY);
     assert!(
-        files > variants.len(),
+        searched.database && searched.places() > variants.len(),
         "the database and the renders were searched"
     );
 }
@@ -184,14 +177,11 @@ fn a_failed_leonardo_generation_is_recorded_with_its_reason() {
     assert!(!contains(&out.stdout, KEY) && !contains(&out.stderr, KEY));
     // Every variant failed: the command fails, and the rows say why.
     assert!(!out.status.success());
-    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    let errors: Vec<String> = conn
-        .prepare("SELECT error FROM experiments WHERE status = 'failed'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
+    let errors: Vec<String> = env
+        .column("SELECT error FROM experiments WHERE status = 'failed'")
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
     assert!(!errors.is_empty());
     for e in &errors {
         assert!(

@@ -1,5 +1,6 @@
 //! CLI behaviour through the real binary on temp databases.
 
+mod backend;
 #[path = "../support/comfy_fake.rs"]
 mod comfy_fake;
 mod harness;

@@ -89,21 +89,19 @@ fn enhance_rate_status_counts_every_rating_once() {
     }
 
     // The rating went to exactly one experiment each, with its comment and rater.
-    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    let (stars, comment, by): (i64, String, String) = conn
-        .query_row(
-            "SELECT stars, comment, rated_by FROM ratings WHERE experiment_id = ?1",
-            [id(0)],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
+    let rating = env.rows(&format!(
+        "SELECT stars, comment, rated_by FROM ratings WHERE experiment_id = '{}'",
+        id(0)
+    ));
     assert_eq!(
-        (stars, comment.as_str(), by.as_str()),
-        (4, "muy plano", "ana")
+        rating,
+        vec![vec![
+            Some("4".to_string()),
+            Some("muy plano".to_string()),
+            Some("ana".to_string())
+        ]]
     );
-    let meta: String = conn
-        .query_row("SELECT room FROM batches", [], |r| r.get(0))
-        .unwrap();
+    let meta: String = env.scalar("SELECT room FROM batches");
     assert_eq!(meta, "living_room");
 }
 

@@ -47,15 +47,16 @@ fn prefer_records_the_better_variant_by_the_named_designer() {
     assert_eq!(receipt["comment"], "más luz");
     assert_eq!(receipt["replaced_earlier"], false);
     assert!(receipt["rated_at"].as_str().unwrap().ends_with('Z'));
-    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    let row: (String, String, i64, String) = conn
-        .query_row(
-            "SELECT better_id, worse_id, tie, rated_by FROM preferences",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .unwrap();
-    assert_eq!(row, (ids[1].clone(), ids[0].clone(), 0, "ana".into()));
+    let row = env.rows("SELECT better_id, worse_id, tie, rated_by FROM preferences");
+    assert_eq!(
+        row,
+        vec![vec![
+            Some(ids[1].clone()),
+            Some(ids[0].clone()),
+            Some("0".to_string()),
+            Some("ana".to_string())
+        ]]
+    );
 
     // Text: one line saying what was recorded; choosing again says it replaces.
     let out = env
@@ -157,18 +158,11 @@ fn prefer_refuses_variants_of_different_photos() {
 fn prefer_refuses_failed_and_unfinished_renders() {
     let env = Env::new();
     let ids = suggested(&env, 3);
-    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    conn.execute(
-        "UPDATE experiments SET status = 'failed', error = 'provider timed out' WHERE id = ?1",
-        [&ids[1]],
-    )
-    .unwrap();
-    conn.execute(
-        "UPDATE experiments SET status = 'running' WHERE id = ?1",
-        [&ids[2]],
-    )
-    .unwrap();
-    drop(conn);
+    env.execute(&format!(
+        "UPDATE experiments SET status = 'failed', error = 'provider timed out' WHERE id = '{}';
+         UPDATE experiments SET status = 'running' WHERE id = '{}'",
+        ids[1], ids[2]
+    ));
     let line = prefer_fails(&env, &[&ids[0], &ids[1]]);
     assert!(line.contains("failed: provider timed out"), "{line}");
     let line = prefer_fails(&env, &[&ids[2], &ids[0]]);

@@ -168,14 +168,11 @@ fn with_a_fallback_the_failed_variant_is_rendered_by_a_builtin_engine_and_says_s
             .starts_with("gpu: ")
     );
     // The database records who really rendered it, and who failed.
-    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    let (provider, from, error): (String, String, String) = conn
-        .query_row(
-            "SELECT provider, fallback_from, error FROM experiments WHERE fallback_from IS NOT NULL",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
+    let row = env.rows(
+        "SELECT provider, fallback_from, error FROM experiments WHERE fallback_from IS NOT NULL",
+    );
+    assert_eq!(row.len(), 1, "{row:?}");
+    let [provider, from, error] = [0, 1, 2].map(|i| row[0][i].clone().unwrap());
     assert_eq!((provider.as_str(), from.as_str()), ("tone", "gpu"));
     assert!(error.contains("HTTP 500"), "{error}");
 }

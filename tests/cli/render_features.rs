@@ -70,12 +70,9 @@ fn renders_made_before_features_are_measured_by_the_next_suggest_and_missing_fil
         .as_str()
         .unwrap()
         .to_string();
-    {
-        // As an older latina left them: rendered, never measured.
-        let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-        conn.execute("DELETE FROM render_features", []).unwrap();
-    }
-    std::fs::remove_file(&gone).unwrap();
+    // As an older latina left them: rendered, never measured.
+    env.execute("DELETE FROM render_features");
+    env.delete_stored(&gone);
     let shown = env.json(&["show", &ids[0]]);
     assert!(shown["render_features"].is_null(), "{shown}");
     let text = stdout_of(&env.latina().args(["show", &ids[0]]).output().unwrap());

@@ -95,18 +95,12 @@ fn replicate_renders_are_stored_with_their_cost_and_the_token_appears_nowhere() 
         assert_eq!(v["status"], "done");
         let output = v["output"].as_str().unwrap();
         assert!(output.ends_with(".png"), "{output}");
-        assert_eq!(std::fs::read(output).unwrap(), png());
+        assert_eq!(env.stored_file(output).unwrap(), png());
         let cost = v["cost_usd"].as_f64().unwrap();
         assert!((cost - 0.00115 * 4.0).abs() < 1e-12, "{cost}");
     }
-    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    let costs: Vec<Option<f64>> = conn
-        .prepare("SELECT cost_usd FROM experiments WHERE provider = 'rep'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let costs: Vec<Option<f64>> =
+        env.column("SELECT cost_usd FROM experiments WHERE provider = 'rep'");
     assert_eq!(costs.len(), variants.len());
     assert!(
         costs
@@ -114,7 +108,6 @@ fn replicate_renders_are_stored_with_their_cost_and_the_token_appears_nowhere() 
             .all(|c| c.is_some_and(|c| (c - 0.0046).abs() < 1e-12)),
         "{costs:?}"
     );
-    drop(conn);
 
     // The token reached the API, and only the API.
     let to_api = rt.block_on(api.received_requests()).unwrap();
@@ -131,8 +124,8 @@ fn replicate_renders_are_stored_with_their_cost_and_the_token_appears_nowhere() 
     );
 
     // ... and nowhere else: no output, no log line, no file under the data dir.
-    let seen_db = crate::harness::assert_secret_nowhere(&env, &out, TOKEN).contains(&env.db_path());
-    assert!(seen_db, "the database file was searched too");
+    let searched = crate::harness::assert_secret_nowhere(&env, &out, TOKEN);
+    assert!(searched.database, "the database was searched too");
 }
 
 #[test]
@@ -191,14 +184,9 @@ fn a_failed_prediction_is_recorded_and_the_builtin_variant_still_arrives() {
         failed["error"],
         "provider rep: prediction cli1: failed: CUDA out of memory. Tried to allocate 2.00 GiB"
     );
-    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    let (status, error): (String, String) = conn
-        .query_row(
-            "SELECT status, error FROM experiments WHERE provider = 'rep'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let row = env.rows("SELECT status, error FROM experiments WHERE provider = 'rep'");
+    assert_eq!(row.len(), 1, "{row:?}");
+    let [status, error] = [0, 1].map(|i| row[0][i].clone().unwrap());
     assert_eq!(status, "failed");
     assert!(error.contains("CUDA out of memory"), "{error}");
     assert!(!contains(&out.stdout, TOKEN) && !contains(&out.stderr, TOKEN));

@@ -158,7 +158,9 @@ fn issue14_renders_only_compared_do_not_count_as_3_star_failures_for_the_bandit(
     // it goes to either arm about half the time. Before, each compared
     // render counted as a 3-star failure for tone (2 successes of 14), and
     // tone was drawn in well under 1% of them.
-    let env = Env::new();
+    // Each trial copies the SQLite file: this test is about the bandit,
+    // on the embedded store.
+    let env = Env::on_sqlite();
     write_arms(&env, &["tone"]);
     for seed in 1..=6 {
         judge_pair(&env, &seed.to_string(), None);
@@ -171,7 +173,7 @@ fn issue14_renders_only_compared_do_not_count_as_3_star_failures_for_the_bandit(
     let (mut drawn, mut tone) = (0, 0);
     for seed in 100..140 {
         // Each suggestion from the same history: a copy of the database.
-        let trial = Env::new();
+        let trial = Env::on_sqlite();
         write_arms(&trial, &["detail", "tone"]);
         std::fs::create_dir_all(trial.data()).unwrap();
         for suffix in ["", "-wal", "-shm"] {

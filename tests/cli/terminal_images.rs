@@ -26,6 +26,7 @@ pub(crate) fn on_terminal(env: &Env, args: &str, keys: &str, vars: &[(&str, &str
         .env("XDG_CONFIG_HOME", env.path("home/.config"))
         .env("USER", "tester")
         .current_dir(env.path("cwd"))
+        .envs(env.store_vars())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -250,18 +251,13 @@ fn the_walkthrough_takes_preference_keys_through_prefer() {
     );
     assert!(screen.contains("preferred B"), "{screen}");
     assert!(screen.contains("3 of 4"), "{screen}");
-    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    let (better, worse, tie, by): (String, String, i64, String) = conn
-        .query_row(
-            "SELECT b.option, w.option, p.tie, p.rated_by FROM preferences p
-             JOIN experiments b ON b.id = p.better_id JOIN experiments w ON w.id = p.worse_id",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .unwrap();
+    let row = env.rows(
+        "SELECT b.option, w.option, p.tie, p.rated_by FROM preferences p
+         JOIN experiments b ON b.id = p.better_id JOIN experiments w ON w.id = p.worse_id",
+    );
     assert_eq!(
-        (better.as_str(), worse.as_str(), tie, by.as_str()),
-        ("B", "A", 0, "ana")
+        row,
+        vec![["B", "A", "0", "ana"].map(|v| Some(v.to_string())).to_vec()]
     );
     // What is left for the next walkthrough: the older photo's B alone.
     let left = env.json(&["rate"]);

@@ -21,10 +21,7 @@ fn a_malformed_stored_timestamp_is_one_line_naming_the_value() {
     let env = Env::new();
     tone_config(&env);
     env.json(&["suggest"]);
-    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    conn.execute("UPDATE experiments SET created_at = '2026-12-05 09:45'", [])
-        .unwrap();
-    drop(conn);
+    env.execute("UPDATE experiments SET created_at = '2026-12-05 09:45'");
     for args in [&["history"][..], &["--json", "history"][..]] {
         let out = env.latina().args(args).output().unwrap();
         let line = one_line_failure(&out);
@@ -42,13 +39,7 @@ fn timestamps_written_by_the_database_read_back_in_the_same_text() {
     let env = Env::new();
     tone_config(&env);
     env.json(&["suggest"]);
-    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    conn.execute(
-        "UPDATE experiments SET created_at = '2025-03-04T05:06:07.000Z'",
-        [],
-    )
-    .unwrap();
-    drop(conn);
+    env.execute("UPDATE experiments SET created_at = '2025-03-04T05:06:07.000Z'");
     let rows = env.json(&["history"]);
     assert_eq!(rows[0]["created_at"], "2025-03-04T05:06:07.000Z", "{rows}");
     let out = env.latina().arg("history").output().unwrap();

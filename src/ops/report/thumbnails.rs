@@ -2,7 +2,7 @@
 //! whose file is gone or unreadable becomes a placeholder with the reason,
 //! never an error: the report is about the ratings, not the files.
 
-use crate::storage::Storage;
+use crate::storage::{Storage, StorageError};
 use base64::Engine as _;
 use image::imageops;
 use rayon::prelude::*;
@@ -36,7 +36,7 @@ pub fn thumbnails(storage: &Storage, renders: Vec<RenderRow>) -> Vec<Thumbnail> 
         .map(|render| {
             match storage
                 .local_copy(&render.output_path)
-                .map_err(|e| e.to_string())
+                .map_err(why_unreachable)
                 .and_then(|local| data_uri(&local))
             {
                 Ok((uri, width, height)) => Thumbnail {
@@ -54,6 +54,16 @@ pub fn thumbnails(storage: &Storage, renders: Vec<RenderRow>) -> Vec<Thumbnail> 
             }
         })
         .collect()
+}
+
+/// Why a render's file cannot be fetched, in the report's words: a gone
+/// object reads like a gone file; the bucket's endpoint stays out of a
+/// page meant to be passed around.
+fn why_unreachable(e: Error) -> String {
+    match e {
+        Error::Storage(StorageError::Missing { .. }) => "file not found in the bucket".to_string(),
+        other => other.to_string(),
+    }
 }
 
 fn data_uri(path: &Path) -> Result<(String, u32, u32), String> {
