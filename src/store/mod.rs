@@ -35,6 +35,13 @@ mod transfer;
 
 pub use context::{BrightnessBuckets, ContextDetail, NewContext};
 pub use db::PgTarget;
+
+/// From now on a dropped store's server connection is kept for the next
+/// store of the same server and mode (a long-running `latina serve`); a
+/// one-shot command closes it.
+pub fn keep_server_connections() {
+    db::pool::enable();
+}
 pub use evolutions::DecisionRecord;
 pub use evolutions::{Challenger, Claim, ClaimId, EvolutionOutcome, EvolutionRecord};
 pub use experiments::{ExperimentRecord, ExperimentUpdate, Fallback, NewBatch, NewExperiment};

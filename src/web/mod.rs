@@ -99,6 +99,8 @@ pub async fn serve(
     ready: impl FnOnce(&Listening),
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    // Every request opens the store: on a server, reuse its connections.
+    crate::store::keep_server_connections();
     let asked = SocketAddr::new(options.bind, options.port);
     let listen_error = |source| Error::Listen {
         addr: asked.to_string(),

@@ -365,9 +365,10 @@ fn migrate_to_storage_uploads_every_file_and_a_second_laptop_reaches_them() {
 
 /// `latina serve` on the server: the queue lists the renders made through
 /// the server, a rating posted on the page lands there with its designer,
-/// and the dashboard and status JSON answer.
+/// and the dashboard and status JSON answer; requests reuse connections,
+/// and ones the server closed are replaced, not failed.
 #[test]
-fn serve_on_postgres_lists_rates_and_reports() {
+fn serve_on_postgres_lists_rates_and_reports_on_reused_connections() {
     let Some(server) = ServerDb::create() else {
         return;
     };
@@ -397,6 +398,40 @@ fn serve_on_postgres_lists_rates_and_reports() {
     assert_eq!(page.get("/dashboard", &[]).status, 200);
     let status: Value = serde_json::from_str(&page.get("/api/status", &[]).body).unwrap();
     assert_eq!(status["phase1"]["total_samples"], 1, "{status}");
+
+    // Requests reuse the server connections of earlier ones (one per mode
+    // in use at once): the same backends answer ten more pages.
+    let backends = || {
+        let mut pids: Vec<String> = server
+            .rows(&format!(
+                "SELECT pid FROM pg_stat_activity WHERE datname = '{}' \
+                 AND application_name = 'latina'",
+                server.url().rsplit('/').next().unwrap()
+            ))
+            .into_iter()
+            .map(|r| r[0].clone().unwrap())
+            .collect();
+        pids.sort();
+        pids
+    };
+    let before = backends();
+    assert!(!before.is_empty() && before.len() <= 4, "{before:?}");
+    for _ in 0..10 {
+        assert_eq!(page.get("/", &[]).status, 200);
+        assert_eq!(page.get("/api/status", &[]).status, 200);
+    }
+    assert_eq!(backends(), before, "new connections instead of reuse");
+    // A server that closed them (as a restart does): the next request
+    // finds out before using one, and opens a fresh connection.
+    server.rows(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN ({})",
+        before.join(",")
+    ));
+    assert_eq!(page.get("/", &[]).status, 200);
+    let status: Value = serde_json::from_str(&page.get("/api/status", &[]).body).unwrap();
+    assert_eq!(status["phase1"]["total_samples"], 1, "{status}");
+    let after = backends();
+    assert!(after.iter().all(|pid| !before.contains(pid)), "{after:?}");
     drop(page);
     assert_eq!(
         server.rows(&format!(

@@ -93,6 +93,16 @@ impl PgTarget {
     pub fn shown(&self) -> &str {
         &self.shown
     }
+
+    /// The login's password, if any (only to tell logins apart in the pool).
+    pub(super) fn password(&self) -> Option<&[u8]> {
+        self.config.get_password()
+    }
+
+    /// The login's user name.
+    pub(super) fn user(&self) -> &str {
+        self.config.get_user().unwrap_or_default()
+    }
 }
 
 /// The password `~/.pgpass` (or `PGPASSFILE`) gives for this server, if any.
@@ -167,6 +177,25 @@ type Answer = std::result::Result<Reply, postgres::Error>;
 pub struct PgClient {
     jobs: mpsc::Sender<(Job, mpsc::Sender<Answer>)>,
     shown: String,
+    /// Where this connection goes when dropped: back to the pool, or
+    /// (`None`) closed.
+    returns_to: Option<super::pool::PoolKey>,
+}
+
+impl Drop for PgClient {
+    fn drop(&mut self) {
+        if let Some(key) = self.returns_to.take() {
+            // The connection's thread lives as long as one sender does.
+            super::pool::give_back(
+                key,
+                PgClient {
+                    jobs: self.jobs.clone(),
+                    shown: self.shown.clone(),
+                    returns_to: None,
+                },
+            );
+        }
+    }
 }
 
 impl PgClient {
@@ -202,6 +231,7 @@ impl PgClient {
             Ok(Ok(())) => Ok(PgClient {
                 jobs,
                 shown: target.shown.clone(),
+                returns_to: None,
             }),
             Ok(Err(e)) => Err(unavailable(&target.shown, &e)),
             Err(_) => Err(Error::DatabaseUnavailable {
@@ -214,6 +244,11 @@ impl PgClient {
     /// `host:port/database`.
     pub fn shown(&self) -> &str {
         &self.shown
+    }
+
+    /// Sends this connection back to the pool when it is dropped.
+    pub fn return_to_pool(&mut self, key: super::pool::PoolKey) {
+        self.returns_to = Some(key);
     }
 
     fn ask(&self, job: Job) -> Result<Reply> {

@@ -10,6 +10,7 @@
 
 use std::path::PathBuf;
 
+use super::db::pool::{self, PoolKey};
 use super::db::{Conn, PgClient, PgTarget, Sql, Value, WRITER_LOCK};
 use super::{OpenMode, Store};
 use crate::error::{Error, Result};
@@ -39,13 +40,22 @@ impl Store {
     /// [`Error::DatabaseUnavailable`], [`Error::DatabaseTooNew`], or the
     /// server's refusal of a migration.
     pub fn connect(target: &PgTarget, mode: OpenMode) -> Result<Self> {
-        let client = PgClient::connect(target)?;
         let shown = PathBuf::from(format!("postgres://{}", target.shown()));
-        migrate(&client, &shown)?;
-        if mode == OpenMode::ReadOnly {
-            // The session cannot write, whatever a read command does.
-            client.raw_batch("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")?;
-        }
+        let key = PoolKey::new(target, mode == OpenMode::ReadOnly);
+        let mut client = match pool::take(&key) {
+            // Migrated and set up when it was opened.
+            Some(client) => client,
+            None => {
+                let client = PgClient::connect(target)?;
+                migrate(&client, &shown)?;
+                if mode == OpenMode::ReadOnly {
+                    // The session cannot write, whatever a read command does.
+                    client.raw_batch("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")?;
+                }
+                client
+            }
+        };
+        client.return_to_pool(key);
         let mut store = Store {
             conn: Conn::Postgres(client),
             path: shown,
