@@ -368,7 +368,12 @@ fn check_database(ws: &Workspace) -> DatabaseFinding {
                     health
                         .server
                         .as_ref()
-                        .map(|s| format!("PostgreSQL {}, ", s.server_version))
+                        .map(|s| {
+                            let tls = s.tls.as_deref().map_or("not encrypted".into(), |v| {
+                                format!("encrypted ({})", v.replace("TLSv", "TLS "))
+                            });
+                            format!("PostgreSQL {}, {tls}, ", s.server_version)
+                        })
                         .unwrap_or_default(),
                     health.schema_version,
                     health.experiments,

@@ -107,7 +107,8 @@ fn a_session_on_postgres_reads_back_as_it_does_on_sqlite() {
             json(&["prefer", &unrated[0], &unrated[1], "--by", "eva"]);
         }
         json(&["evolve", "--force"]);
-        let status = json(&["status"]);
+        // Seeded: `trials_to_target` comes from a Monte Carlo chance.
+        let status = json(&["--seed", "11", "status"]);
         let prompts = json(&["prompts", "list"]);
         let history = json(&["history", "--oldest-first"]);
         (status, prompts, history.as_array().unwrap().clone())
@@ -233,7 +234,9 @@ fn migrate_moves_a_sqlite_history_to_postgres_and_verifies_it() {
     ]);
     env.json(&["rate", ids[1], "3", "--by", "luis"]);
     env.json(&["prefer", ids[0], ids[1], "--by", "eva"]);
-    let before = env.json(&["status"]);
+    // Seeded: `trials_to_target` comes from a Monte Carlo chance, and the
+    // same seed on the same history draws the same.
+    let before = env.json(&["--seed", "5", "status"]);
 
     // `migrate` runs on the laptop's SQLite store, with the server's password.
     let migrate = || {
@@ -256,7 +259,7 @@ fn migrate_moves_a_sqlite_history_to_postgres_and_verifies_it() {
         server.password.is_empty() || !report["to"].as_str().unwrap().contains(&server.password)
     );
 
-    let after = server.json(&env, &["status"]);
+    let after = server.json(&env, &["--seed", "5", "status"]);
     assert_close(&stable(&after), &stable(&before), "status after migrating");
     let comments = server.rows("SELECT comment FROM ratings WHERE rated_by = 'ana'");
     assert_eq!(comments, vec![vec![Some("walls too grey".to_string())]]);
@@ -438,5 +441,88 @@ fn serve_on_postgres_lists_rates_and_reports_on_reused_connections() {
             "SELECT stars, rated_by FROM ratings WHERE experiment_id = '{id}'"
         )),
         vec![vec![Some("5".into()), Some("Ana".into())]]
+    );
+}
+
+/// TLS to the server as libpq reads `sslmode`: `verify-full` against the
+/// studio's CA (in the URL or in `PGSSLMODE`/`PGSSLROOTCERT`) connects
+/// encrypted and `doctor` says so; without that CA, or with a root file that
+/// is not one, it is one line and nothing else; `disable` is plain; asking
+/// nothing encrypts when the server offers it.
+#[test]
+fn tls_to_the_server_is_checked_as_sslmode_asks() {
+    let Some(server) = ServerDb::create() else {
+        return;
+    };
+    let Ok(ca) = std::env::var("LATINA_TEST_PGSSLROOTCERT") else {
+        assert!(
+            std::env::var("LATINA_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+            "LATINA_REQUIRE_POSTGRES=1 but the cluster has no TLS (LATINA_TEST_PGSSLROOTCERT)"
+        );
+        eprintln!("skipped: the test cluster has no TLS (restart it with .ci/start-postgres)");
+        return;
+    };
+    let env = Env::on_sqlite();
+    let doctor = |url: &str, vars: &[(&str, &str)]| -> std::process::Output {
+        env.latina()
+            .env("PGPASSWORD", &server.password)
+            .envs(vars.iter().copied())
+            .args(["--json", "--db", url, "doctor"])
+            .output()
+            .unwrap()
+    };
+    let detail = |out: &std::process::Output| -> String {
+        assert!(out.status.success(), "{}", crate::harness::stderr_of(out));
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["database"]["detail"].as_str().unwrap().to_string()
+    };
+    let url = server.url();
+    let checked = format!("{url}?sslmode=verify-full&sslrootcert={ca}");
+    assert!(
+        detail(&doctor(&checked, &[])).contains("encrypted (TLS 1.3)"),
+        "{}",
+        detail(&doctor(&checked, &[]))
+    );
+    let from_env = doctor(
+        &url,
+        &[("PGSSLMODE", "verify-full"), ("PGSSLROOTCERT", ca.as_str())],
+    );
+    assert!(detail(&from_env).contains("encrypted (TLS"));
+    assert!(detail(&doctor(&url, &[])).contains("encrypted (TLS"));
+    let plain = format!("{url}?sslmode=disable");
+    assert!(detail(&doctor(&plain, &[])).contains("not encrypted"));
+
+    // A server whose certificate nothing here vouches for.
+    let out = env
+        .latina()
+        .env("PGPASSWORD", &server.password)
+        .args(["--db", &format!("{url}?sslmode=verify-full"), "status"])
+        .output()
+        .unwrap();
+    let line = one_line_failure(&out);
+    assert!(
+        line.contains("cannot reach the database at 127.0.0.1:"),
+        "{line}"
+    );
+    assert!(line.contains("certificate"), "{line}");
+    assert!(server.password.is_empty() || !line.contains(&server.password));
+
+    // A root file that holds no certificate.
+    let not_pem = env.path("ca.pem");
+    std::fs::write(&not_pem, "-----BEGIN NOTHING-----").unwrap();
+    let out = env
+        .latina()
+        .env("PGPASSWORD", &server.password)
+        .env("PGSSLROOTCERT", &not_pem)
+        .args(["--db", &format!("{url}?sslmode=verify-ca"), "status"])
+        .output()
+        .unwrap();
+    let line = one_line_failure(&out);
+    assert!(
+        line.contains(&format!(
+            "sslrootcert {}: not a readable PEM file",
+            not_pem.display()
+        )),
+        "{line}"
     );
 }

@@ -14,6 +14,7 @@
 //! one snapshot (`REPEATABLE READ`).
 
 mod pg;
+mod pg_tls;
 pub mod pool;
 pub mod translate;
 mod value;

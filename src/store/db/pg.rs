@@ -26,6 +26,8 @@ pub struct PgTarget {
     config: postgres::Config,
     /// `host:port/database`, for messages.
     shown: String,
+    /// What `sslmode` and `sslrootcert` asked (see [`super::pg_tls`]).
+    tls: super::pg_tls::TlsRequest,
 }
 
 impl std::fmt::Debug for PgTarget {
@@ -45,9 +47,11 @@ impl PgTarget {
     /// # Errors
     /// [`Error::DatabaseUrl`] for a URL `postgres` cannot read.
     pub fn parse(url: &str, password_env: Option<&str>) -> Result<Self> {
-        let mut config = postgres::Config::from_str(url).map_err(|e| Error::DatabaseUrl {
-            reason: redact(&e.to_string(), url),
-        })?;
+        let (plain_url, tls) = super::pg_tls::split_url(url, &|name| std::env::var(name).ok())?;
+        let mut config =
+            postgres::Config::from_str(&plain_url).map_err(|e| Error::DatabaseUrl {
+                reason: redact(&e.to_string(), url),
+            })?;
         if config.get_user().is_none()
             && let Ok(user) = std::env::var("PGUSER").or_else(|_| std::env::var("USER"))
         {
@@ -86,6 +90,7 @@ impl PgTarget {
         Ok(PgTarget {
             config,
             shown: format!("{host}:{port}/{dbname}"),
+            tls,
         })
     }
 
@@ -208,10 +213,11 @@ impl PgClient {
         let (jobs, inbox) = mpsc::channel::<(Job, mpsc::Sender<Answer>)>();
         let (ready_tx, ready) = mpsc::channel();
         let config = target.config.clone();
+        let tls = super::pg_tls::connector(&target.tls)?;
         std::thread::Builder::new()
             .name("latina-postgres".into())
             .spawn(move || {
-                let client = match config.connect(postgres::NoTls) {
+                let client = match config.connect(tls) {
                     Ok(client) => {
                         let _ = ready_tx.send(Ok(()));
                         client

@@ -30,6 +30,8 @@ pub struct ServerHealth {
     pub schema_version: i64,
     /// Whether the login may read and write every table latina uses.
     pub can_write: bool,
+    /// The TLS version this connection is encrypted with (`None`: plain).
+    pub tls: Option<String>,
 }
 
 impl Store {
@@ -86,10 +88,16 @@ impl Store {
             (),
             |r| Ok(r.get::<Option<bool>>(0)?.unwrap_or(false)),
         )?;
+        let tls: Option<String> = self.conn.query_row(
+            "SELECT CASE WHEN ssl THEN version END FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            (),
+            |r| r.get(0),
+        )?;
         Ok(Some(ServerHealth {
             server_version,
             schema_version,
             can_write,
+            tls,
         }))
     }
 }
