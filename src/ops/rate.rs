@@ -150,7 +150,7 @@ mod tests {
     use crate::store::{NewBatch, NewExperiment};
 
     fn store_with_batch(statuses: &[ExperimentStatus]) -> (Store, Vec<ExperimentId>) {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = Store::open_for_test().unwrap();
         store.seed_prompt(&crate::prompts::base_prompt()).unwrap();
         let ids: Vec<ExperimentId> = statuses.iter().map(|_| ExperimentId::random()).collect();
         store

@@ -326,7 +326,7 @@ mod tests {
     }
 
     fn store() -> Store {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = Store::open_for_test().unwrap();
         store.seed_prompt(&crate::prompts::base_prompt()).unwrap();
         store
     }

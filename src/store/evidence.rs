@@ -305,6 +305,7 @@ impl Store {
     }
 }
 
+// On SQLite only (`open_in_memory`, not `open_for_test`): its tests read SQLite query plans and hand-edit through rusqlite.
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -503,7 +503,7 @@ mod tests {
 
     #[test]
     fn recent_comments_are_only_those_on_the_given_prompt_versions_renders() {
-        let store = Store::open_in_memory().unwrap();
+        let store = Store::open_for_test().unwrap();
         store
             .conn
             .execute_batch(

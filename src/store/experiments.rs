@@ -132,7 +132,7 @@ const JUDGED_TRIALS: &str = "(SELECT seq, provider, init_strength, guidance_scal
      FROM experiments WHERE rating_id IS NOT NULL
      UNION ALL
      SELECT seq, provider, init_strength, guidance_scale, controlnet_weight, 1
-     FROM experiments WHERE guarded = 1 AND rating_id IS NULL)";
+     FROM experiments WHERE guarded = 1 AND rating_id IS NULL) AS judged";
 
 const RECORD_JOINS: &str = "FROM experiments e
     JOIN batches b ON b.id = e.batch_id
@@ -609,7 +609,7 @@ mod tests {
     use super::*;
 
     fn store_with_running(n: usize) -> (Store, Vec<ExperimentId>) {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = Store::open_for_test().unwrap();
         store.seed_prompt(&crate::prompts::base_prompt()).unwrap();
         let ids: Vec<ExperimentId> = (0..n).map(|_| ExperimentId::random()).collect();
         store

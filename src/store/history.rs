@@ -601,6 +601,7 @@ fn mark_latest<T, K: Eq + std::hash::Hash>(
     }
 }
 
+// On SQLite only (`open_in_memory`, not `open_for_test`): its tests read SQLite query plans.
 #[cfg(test)]
 mod tests {
     use super::*;

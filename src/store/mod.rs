@@ -364,6 +364,18 @@ impl Store {
         })
     }
 
+    /// A fresh store for a unit test: in memory, or with
+    /// `LATINA_TEST_STORE=studio` a fresh database on the test server
+    /// (`LATINA_TEST_POSTGRES_URL`, `.ci/start-postgres`), so the store's
+    /// own tests run on both backends.
+    #[cfg(test)]
+    pub fn open_for_test() -> Result<Self> {
+        match std::env::var("LATINA_TEST_STORE").as_deref() {
+            Ok("studio") => pg::fresh_test_database(),
+            _ => Self::open_in_memory(),
+        }
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path

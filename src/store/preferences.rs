@@ -213,7 +213,7 @@ pub(crate) mod tests {
     }
 
     fn store() -> Store {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = Store::open_for_test().unwrap();
         store.seed_prompt(&crate::prompts::base_prompt()).unwrap();
         store
     }

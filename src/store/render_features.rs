@@ -201,7 +201,7 @@ mod tests {
     }
 
     fn store_with_batch(sha: Option<&str>, n: usize) -> (Store, Vec<ExperimentId>) {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = Store::open_for_test().unwrap();
         store.seed_prompt(&crate::prompts::base_prompt()).unwrap();
         let ids: Vec<ExperimentId> = (0..n).map(|_| ExperimentId::random()).collect();
         let batch = NewBatch {

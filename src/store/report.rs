@@ -247,7 +247,7 @@ mod tests {
 
     /// Experiments rendered by `providers[i]`, with a render file named `r{i}.jpg`.
     fn store_with(providers: &[&str]) -> (Store, Vec<ExperimentId>) {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = Store::open_for_test().unwrap();
         store.seed_prompt(&base_prompt()).unwrap();
         let ids: Vec<ExperimentId> = providers.iter().map(|_| ExperimentId::random()).collect();
         let batch = NewBatch {

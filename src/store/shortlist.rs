@@ -158,7 +158,7 @@ mod tests {
     use crate::store::preferences::tests::batch;
 
     fn store() -> Store {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = Store::open_for_test().unwrap();
         store.seed_prompt(&crate::prompts::base_prompt()).unwrap();
         store
     }

@@ -200,6 +200,7 @@ impl Store {
     }
 }
 
+// On SQLite only (`open_in_memory`, not `open_for_test`): its tests read SQLite query plans and write random histories through rusqlite (tests/pg_schema.rs checks the server's tallies).
 #[cfg(test)]
 mod tests {
     use super::super::migrations::SCHEMA_VERSION;

@@ -178,3 +178,32 @@ impl Sql for Handle<'_> {
         super::db::Handle::Postgres(self.0)
     }
 }
+
+/// A store on a fresh, empty database of the test server (for
+/// [`Store::open_for_test`]); the cluster is thrown away after the run.
+#[cfg(test)]
+pub(super) fn fresh_test_database() -> Result<Store> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let admin = std::env::var("LATINA_TEST_POSTGRES_URL")
+        .expect("LATINA_TEST_STORE=studio needs LATINA_TEST_POSTGRES_URL (.ci/start-postgres)");
+    let password = std::env::var("LATINA_TEST_PGPASSWORD").unwrap_or_default();
+    let name = format!(
+        "latina_unit_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let (base, _) = admin.rsplit_once('/').expect("a URL with a database");
+    let with_password =
+        |db: &str| base.replacen("latina@", &format!("latina:{password}@"), 1) + "/" + db;
+    // A bare client on the admin database: it only creates the test's own.
+    let admin = PgClient::connect(&PgTarget::parse(&with_password("postgres"), None)?)?;
+    admin.raw_batch(&format!(
+        "CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8'"
+    ))?;
+    drop(admin);
+    Store::connect(
+        &PgTarget::parse(&with_password(&name), None)?,
+        OpenMode::CreateIfMissing,
+    )
+}

@@ -705,7 +705,7 @@ mod tests {
 
     #[test]
     fn rows_come_back_from_a_snapshot_as_they_were_imported() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = Store::open_for_test().unwrap();
         assert!(
             import_history(&mut store)
                 .iter()
@@ -748,7 +748,7 @@ mod tests {
         let old: ExperimentRow = serde_json::from_value(old).unwrap();
         assert_eq!(old.fallback_latency_ms, None);
 
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = Store::open_for_test().unwrap();
         let (importer, _) = store.begin_import(&crate::prompts::base_prompt()).unwrap();
         importer.prompt_version(&champion()).unwrap();
         importer.image(&image()).unwrap();
@@ -840,7 +840,7 @@ mod tests {
                 .contains("made_for")
         );
 
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = Store::open_for_test().unwrap();
         let (importer, _) = store.begin_import(&crate::prompts::base_prompt()).unwrap();
         importer.image(&image()).unwrap();
         importer.prompt_version(&champion()).unwrap();
@@ -889,7 +889,7 @@ mod tests {
     /// missing reference.
     #[test]
     fn embeddings_round_trip_and_a_different_vector_is_refused() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = Store::open_for_test().unwrap();
         import_history(&mut store);
         // Values that need every bit of a float32 to come back equal.
         let values = vec![
@@ -961,7 +961,7 @@ mod tests {
         let line = serde_json::to_string(&experiment()).unwrap();
         assert!(!line.contains("render_features"), "{line}");
 
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = Store::open_for_test().unwrap();
         import_history(&mut store);
         let (importer, _) = store.begin_import(&crate::prompts::base_prompt()).unwrap();
         assert_eq!(importer.experiment(&measured).unwrap(), Applied::Present);
@@ -986,7 +986,7 @@ mod tests {
 
     #[test]
     fn importing_the_same_rows_again_changes_nothing() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = Store::open_for_test().unwrap();
         import_history(&mut store);
         let (importer, _) = store.begin_import(&crate::prompts::base_prompt()).unwrap();
         assert_eq!(importer.image(&image()).unwrap(), Applied::Present);
@@ -1003,7 +1003,7 @@ mod tests {
 
     #[test]
     fn a_different_row_under_an_existing_key_is_a_conflict_naming_the_field() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = Store::open_for_test().unwrap();
         import_history(&mut store);
         let (importer, _) = store.begin_import(&crate::prompts::base_prompt()).unwrap();
         let changed = ExperimentRow {
@@ -1035,7 +1035,7 @@ mod tests {
 
     #[test]
     fn a_row_referring_to_nothing_known_is_refused_and_a_dropped_import_leaves_nothing() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = Store::open_for_test().unwrap();
         {
             let (importer, _) = store.begin_import(&crate::prompts::base_prompt()).unwrap();
             assert_eq!(importer.image(&image()).unwrap(), Applied::Inserted);
