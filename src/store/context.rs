@@ -150,11 +150,14 @@ impl Store {
         dark_below: f64,
         bright_from: f64,
     ) -> Result<BrightnessBuckets> {
+        // `count(*) FILTER`, not `sum()` of a comparison: PostgreSQL has no
+        // sum of booleans but the schema's own aggregate, a SQL function
+        // called per row (70 ms of `status` at 17,000 photos).
         self.conn.query_row(
-            "SELECT coalesce(sum(f.brightness < ?1), 0),
-                    coalesce(sum(f.brightness >= ?1 AND f.brightness < ?2), 0),
-                    coalesce(sum(f.brightness >= ?2), 0),
-                    coalesce(sum(f.image_id IS NULL), 0)
+            "SELECT count(*) FILTER (WHERE f.brightness < ?1),
+                    count(*) FILTER (WHERE f.brightness >= ?1 AND f.brightness < ?2),
+                    count(*) FILTER (WHERE f.brightness >= ?2),
+                    count(*) FILTER (WHERE f.image_id IS NULL)
              FROM images i LEFT JOIN photo_features f ON f.image_id = i.id",
             params![dark_below, bright_from],
             |r| {

@@ -417,8 +417,9 @@ fn history_sql(query: &HistoryQuery) -> (String, Vec<Value>) {
 
 impl Store {
     /// Calls `each` with every experiment `query` selects, in its order, as
-    /// SQLite produces them: nothing is collected, so a reader that stops
-    /// early (an `Err` from `each`) costs only the rows it saw.
+    /// the database produces them (SQLite row by row, PostgreSQL through a
+    /// cursor, a chunk at a time): nothing is collected, so a reader that
+    /// stops early (an `Err` from `each`) costs only the rows it saw.
     ///
     /// # Errors
     /// Database errors, or the first error `each` returns.
@@ -430,7 +431,7 @@ impl Store {
         let (sql, values) = history_sql(query);
         let mut stmt = self.conn.prepare(&sql)?;
         debug_assert_eq!(stmt.column_count(), ROW_COLUMN_COUNT);
-        let mut rows = stmt.query(params_from_iter(values))?;
+        let mut rows = stmt.query_streamed(params_from_iter(values))?;
         while let Some(row) = rows.next()? {
             let row = &row;
             each(row_from(row)?)?;

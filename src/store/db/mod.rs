@@ -19,6 +19,7 @@ pub mod pool;
 pub mod translate;
 mod value;
 
+use pg::PgCursor;
 pub use pg::{PgClient, PgTarget};
 pub use value::{ColumnRef, FromColumn, Params, ToValue, Value, params_from_iter};
 
@@ -328,6 +329,24 @@ impl Statement<'_> {
         })
     }
 
+    /// The rows, one at a time on both backends: on PostgreSQL through a
+    /// cursor read a chunk at a time, for long results whose reader may
+    /// stop early. Costs a few more round trips than [`Statement::query`].
+    pub fn query_streamed<P: Params>(&mut self, params: P) -> Result<Rows<'_>> {
+        Ok(Rows {
+            inner: match &mut self.inner {
+                StatementInner::Sqlite(s) => {
+                    RowsInner::Sqlite(s.query(rusqlite::params_from_iter(params.into_values()))?)
+                }
+                StatementInner::Postgres { client, sql } => RowsInner::PgCursor {
+                    cursor: client.open_cursor(sql, params.into_values())?,
+                    rows: Vec::new(),
+                    next: 0,
+                },
+            },
+        })
+    }
+
     /// How many columns each row has.
     pub fn column_count(&self) -> usize {
         match &self.inner {
@@ -350,6 +369,11 @@ enum RowsInner<'a> {
         rows: Vec<postgres::Row>,
         next: usize,
     },
+    PgCursor {
+        cursor: PgCursor<'a>,
+        rows: Vec<postgres::Row>,
+        next: usize,
+    },
 }
 
 impl Rows<'_> {
@@ -361,6 +385,17 @@ impl Rows<'_> {
                 inner: RowInner::Sqlite(r),
             })),
             RowsInner::Postgres { rows, next } => {
+                let row = rows.get(*next);
+                *next += 1;
+                Ok(row.map(|r| Row {
+                    inner: RowInner::Postgres(r),
+                }))
+            }
+            RowsInner::PgCursor { cursor, rows, next } => {
+                if *next >= rows.len() {
+                    *rows = cursor.fetch()?;
+                    *next = 0;
+                }
                 let row = rows.get(*next);
                 *next += 1;
                 Ok(row.map(|r| Row {
