@@ -16,7 +16,10 @@ use super::{OpenMode, Store};
 use crate::error::{Error, Result};
 
 /// Every PostgreSQL migration ever shipped, in order; index + 1 is the version.
-const MIGRATIONS: &[&str] = &[include_str!("0001_base.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("0001_base.sql"),
+    include_str!("0002_deferred_tallies.sql"),
+];
 
 /// The PostgreSQL schema version this binary writes.
 pub const PG_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

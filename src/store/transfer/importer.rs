@@ -12,7 +12,7 @@ use super::{
     BatchRow, EmbeddingRow, EvolutionRow, ExperimentRow, ImageRow, PromptVersionRow, ShortlistRow,
 };
 use crate::error::Result;
-use crate::store::db::{Behavior, OptionalExtension, Sql, Tx, params};
+use crate::store::db::{Backend, Behavior, OptionalExtension, Sql, Tx, params};
 use crate::store::{PromptVersion, Store};
 
 /// What became of one imported row.
@@ -141,6 +141,13 @@ impl Store {
         let ratings_before = max_id("ratings")?;
         let preferences_before = max_id("preferences")?;
         let decisions_before = max_id("prompt_decisions")?;
+        if tx.backend() == Backend::Postgres {
+            // Every rating adds to the same few tally rows; on the server each
+            // update in one transaction steps over the versions the earlier
+            // ones left (an hour for 100,000). Collected and added once, at
+            // commit (src/store/pg/0002_deferred_tallies.sql).
+            tx.execute_batch("SELECT latina_defer_tallies()")?;
+        }
         Ok((
             Importer {
                 tx,
@@ -534,6 +541,10 @@ impl Importer<'_> {
 
     /// Makes the import durable.
     pub fn commit(self) -> Result<()> {
+        if self.tx.backend() == Backend::Postgres {
+            self.tx
+                .execute_batch("SELECT latina_fold_deferred_tallies()")?;
+        }
         self.tx.commit()?;
         Ok(())
     }
