@@ -79,12 +79,6 @@ pub fn give_back(key: PoolKey, client: PgClient) {
     }
 }
 
-/// Connections idle for `key` now (for tests and `-vv`).
-pub fn idle_count(key: &PoolKey) -> usize {
-    let idle = IDLE.lock().unwrap_or_else(|e| e.into_inner());
-    idle.iter().filter(|(k, _)| k == key).count()
-}
-
 fn ping(client: &PgClient) -> Result<()> {
     client.batch("SELECT 1")
 }
