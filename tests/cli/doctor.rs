@@ -76,14 +76,10 @@ fn a_reachable_webui_with_its_model_passes_and_the_secret_is_never_shown() {
     assert!(stdout.contains("key from WEBUI_AUTH: set"), "{stdout}");
     // One schema version per shipped migration file (the server's own
     // migrations in the studio pass).
-    let migrations = match env.studio() {
-        Some(_) => concat!(env!("CARGO_MANIFEST_DIR"), "/src/store/pg"),
-        None => concat!(env!("CARGO_MANIFEST_DIR"), "/src/store/sql"),
-    };
-    let schema = std::fs::read_dir(migrations)
-        .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension() == Some("sql".as_ref()))
-        .count();
+    let schema = crate::harness::migration_count(match env.studio() {
+        Some(_) => "pg",
+        None => "sql",
+    });
     assert!(
         stdout.contains(&format!("schema {schema}, 2 experiments, 0 ratings")),
         "{stdout}"

@@ -264,6 +264,18 @@ impl EnvSetter for std::process::Command {
     }
 }
 
+/// The schema version a fresh store reaches: one per migration file in
+/// `src/store/<dir>` (`sql` for SQLite, `pg` for the server).
+pub fn migration_count(dir: &str) -> usize {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src/store")
+        .join(dir);
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension() == Some("sql".as_ref()))
+        .count()
+}
+
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")

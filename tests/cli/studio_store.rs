@@ -197,10 +197,7 @@ fn a_newer_server_schema_is_refused_and_doctor_reports_the_server() {
     let detail = doctor["database"]["detail"].as_str().unwrap();
     assert!(detail.starts_with("PostgreSQL 15"), "{doctor}");
     // One schema version per migration file of the server's.
-    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/store/pg"))
-        .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension() == Some("sql".as_ref()))
-        .count();
+    let migrations = crate::harness::migration_count("pg");
     assert!(
         detail.contains(&format!("schema {migrations},")),
         "{doctor}"
