@@ -112,6 +112,12 @@ pub fn run(ws: &Workspace, ui: &Ui, args: ImportArgs) -> anyhow::Result<ExitCode
         }
         Err(other) => return Err(other.into()),
     };
+    // The import is committed; a fit that fails only leaves the cache cold.
+    if report.imported.total() > 0
+        && let Err(e) = ws.warm_model_cache(&mut store)
+    {
+        tracing::debug!("model cache not warmed after the import: {e}");
+    }
     if ui.json {
         ui.json_pretty(&report)?;
         return Ok(ExitCode::SUCCESS);

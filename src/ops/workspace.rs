@@ -192,6 +192,20 @@ impl Workspace {
         Ok(suggestions)
     }
 
+    /// Fits the model on the newest ratings and caches its hyperparameters,
+    /// for a store whose history arrived all at once (`import`): read
+    /// commands open the store read-only and cannot save a fit, so without
+    /// this every `status`, `report` and dashboard after an import fits
+    /// afresh (0.26 s instead of 44 ms on 100,000 ratings) until something
+    /// asks for a suggestion.
+    pub fn warm_model_cache(&self, store: &mut Store) -> Result<()> {
+        let mut optimizer = self.model_only_optimizer(store)?;
+        if optimizer.model()?.is_some() {
+            self.save_fitted(store, &optimizer)?;
+        }
+        Ok(())
+    }
+
     /// Caches the hyperparameters the optimizer fitted, unless they are the
     /// cached ones already.
     pub fn save_fitted(&self, store: &mut Store, optimizer: &Optimizer) -> Result<()> {

@@ -214,6 +214,9 @@ fn export_import_export_gives_identical_files_and_the_same_learning_state() {
     assert_eq!(report["imported"]["experiments"], 12);
     assert_eq!(report["imported"]["ratings"], 12);
     assert_eq!(report["imported"]["prompt_decisions"], 1);
+    // The import fitted the model once and cached it: `status` opens the
+    // store read-only and could not, so it would fit afresh on every read.
+    assert_eq!(copy.count("model_cache"), 1, "the model cache is warm");
 
     let (jsonl_again, csv_again) = export(&copy, "b");
     assert!(jsonl == jsonl_again, "JSON Lines differ after a round trip");
