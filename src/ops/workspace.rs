@@ -195,9 +195,9 @@ impl Workspace {
     /// Fits the model on the newest ratings and caches its hyperparameters,
     /// for a store whose history arrived all at once (`import`): read
     /// commands open the store read-only and cannot save a fit, so without
-    /// this every `status`, `report` and dashboard after an import fits
-    /// afresh (0.26 s instead of 44 ms on 100,000 ratings) until something
-    /// asks for a suggestion.
+    /// this every `status` and `report` after an import fits afresh (0.26 s
+    /// instead of 44 ms on 100,000 ratings) until something asks for a
+    /// suggestion or the dashboard is opened.
     pub fn warm_model_cache(&self, store: &mut Store) -> Result<()> {
         let mut optimizer = self.model_only_optimizer(store)?;
         if optimizer.model()?.is_some() {
