@@ -6,15 +6,16 @@
 //! cargo run --release --example diag_optimizer -- [designer] [seeds] [ratings] [verbose-seed]
 //! ```
 //!
-//! `STRATEGY` (random, gp), `BATCH` (ei) and the knobs `SPACE_FILLING`,
+//! `STRATEGY` (random, gp), `BANDIT` (posterior-maximum, ucb1), `BATCH`
+//! (ei), `BATCH_SIZE` (variants per ask, 2 by default; 1 asks one at a
+//! time) and the knobs `SPACE_FILLING`,
 //! `MIN_DISTANCE` and `XI` override the defaults, to compare settings over
 //! many seeds in a minute. The studio model (the default) is told the
 //! ratings as evidence, as `suggest` tells it; `MODEL=regression` replays
 //! the first model. `FAILED` lists the seeds that never reached 4.0;
 //! `DESIGNER_VIEW` asks for the rating designer's own view, as `suggest
-//! --by` does, where `latina simulate` asks for the studio's (with one
-//! designer that view keeps the taste deviation's sd of about 0.4 star at
-//! every setting). `SEED_OFFSET=1000` replays `latina --seed 1000 simulate`.
+//! --by` does, where `latina simulate` asks for the studio's.
+//! `SEED_OFFSET=1000` replays `latina --seed 1000 simulate`.
 
 use latina::config::Config;
 use latina::domain::{Evidence, ExperimentId, RatedTrial, RenderPoint, RoomContext, StarJudgement};
@@ -23,6 +24,14 @@ use latina::optim::{BatchPolicy, FittedHyperparameters, Strategy};
 use latina::optim::{Optimizer, OptimizerSettings};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+
+/// Variants per ask (`BATCH_SIZE`, default 2 as `latina simulate`).
+fn batch_size() -> usize {
+    std::env::var("BATCH_SIZE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2)
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -106,6 +115,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         Ok("graded") => latina::optim::bandit::Reward::Graded,
                         _ => defaults.reward,
                     },
+                    bandit: match std::env::var("BANDIT").as_deref() {
+                        Ok("posterior-maximum") => {
+                            latina::optim::bandit::BanditRule::PosteriorMaximum
+                        }
+                        Ok("ucb1") => latina::optim::bandit::BanditRule::Ucb1,
+                        _ => defaults.bandit,
+                    },
                     ..defaults
                 };
                 let mut opt = Optimizer::new(space.clone(), settings, rng)
@@ -125,7 +141,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 } else {
                     opt.tell_evidence(evidence_of(&history));
                 }
-                let want = 2.min(ratings - history.len());
+                let want = batch_size().min(ratings - history.len());
                 let batch = opt.ask(want, &[])?;
                 if let Some(f) = opt.fitted_hyperparameters() {
                     cached = Some(f.clone());
