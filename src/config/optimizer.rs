@@ -43,6 +43,9 @@ pub struct OptimizerConfig {
     pub space_filling: f64,
     /// The GP is fitted on at most this many most recent ratings (50–5000).
     pub max_model_points: u32,
+    /// The first this many renders are shared evenly among the providers,
+    /// before the bandit chooses (0–1000; 0: off).
+    pub arm_warmup: u32,
 }
 
 impl Default for OptimizerConfig {
@@ -63,6 +66,7 @@ impl Default for OptimizerConfig {
             candidates: o.candidates as u32,
             space_filling: o.space_filling,
             max_model_points: o.max_model_points as u32,
+            arm_warmup: o.arm_warmup as u32,
         }
     }
 }

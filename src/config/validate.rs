@@ -200,6 +200,7 @@ fn key_rules(config: &Config) -> Vec<KeyRule> {
             "",
         ),
         within("optimizer.candidates", o.candidates, 16..=4096, ""),
+        within("optimizer.arm_warmup", o.arm_warmup, 0..=1000, " renders"),
         rule("evolution.every", v.every >= 1, "expected at least 1"),
         rule(
             "evolution.skip_above",

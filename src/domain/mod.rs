@@ -339,6 +339,9 @@ pub enum ArmRule {
     Acquisition,
     /// The arm of the best predicted settings (the exploiting variant).
     BestPrediction,
+    /// The arm with the fewest renders while the first renders are shared
+    /// evenly among the arms (`arm_warmup`).
+    Warmup,
 }
 
 impl ArmRule {
@@ -351,6 +354,7 @@ impl ArmRule {
             ArmRule::Ucb1 => "ucb1",
             ArmRule::Acquisition => "acquisition",
             ArmRule::BestPrediction => "best_prediction",
+            ArmRule::Warmup => "warmup",
         }
     }
 
@@ -363,6 +367,7 @@ impl ArmRule {
             "ucb1" => ArmRule::Ucb1,
             "acquisition" => ArmRule::Acquisition,
             "best_prediction" => ArmRule::BestPrediction,
+            "warmup" => ArmRule::Warmup,
             _ => return None,
         })
     }

@@ -130,6 +130,7 @@ impl Workspace {
             candidates: o.candidates as usize,
             space_filling: o.space_filling,
             max_model_points: o.max_model_points as usize,
+            arm_warmup: o.arm_warmup as usize,
             ..OptimizerSettings::default()
         }
     }

@@ -526,12 +526,18 @@ mod tests {
         .unwrap()
     }
 
+    /// The defaults without the arms' warm-up: these tests describe the
+    /// bandit's and the model's choices after a short history, which the
+    /// warm-up would pre-empt; it has its own test.
+    fn settings() -> OptimizerSettings {
+        OptimizerSettings {
+            arm_warmup: 0,
+            ..OptimizerSettings::default()
+        }
+    }
+
     fn optimizer(seed: u64) -> Optimizer {
-        Optimizer::new(
-            space(),
-            OptimizerSettings::default(),
-            StdRng::seed_from_u64(seed),
-        )
+        Optimizer::new(space(), settings(), StdRng::seed_from_u64(seed))
     }
 
     fn rated(provider: &str, s: f64, g: f64, c: f64, stars: i64) -> RatedTrial {
@@ -587,7 +593,7 @@ mod tests {
     fn the_gp_is_conditioned_on_the_most_recent_window_only() {
         let settings = OptimizerSettings {
             max_model_points: 50,
-            ..OptimizerSettings::default()
+            ..settings()
         };
         let mut opt = Optimizer::new(space(), settings, StdRng::seed_from_u64(3));
         for i in 0..120 {
@@ -735,7 +741,7 @@ mod tests {
                 space(),
                 OptimizerSettings {
                     space_filling: 1.0,
-                    ..OptimizerSettings::default()
+                    ..settings()
                 },
                 StdRng::seed_from_u64(seed),
             )
@@ -804,7 +810,7 @@ mod tests {
                 space(),
                 OptimizerSettings {
                     batch: BatchPolicy::Ei,
-                    ..OptimizerSettings::default()
+                    ..settings()
                 },
                 StdRng::seed_from_u64(seed),
             );
@@ -853,7 +859,7 @@ mod tests {
             OptimizerSettings {
                 batch: BatchPolicy::Ei,
                 strategy: Strategy::Gp,
-                ..OptimizerSettings::default()
+                ..settings()
             },
             StdRng::seed_from_u64(5),
         );
@@ -882,7 +888,7 @@ mod tests {
             space(),
             OptimizerSettings {
                 strategy: Strategy::Random,
-                ..OptimizerSettings::default()
+                ..settings()
             },
             StdRng::seed_from_u64(3),
         );
@@ -964,7 +970,7 @@ mod tests {
                     OptimizerSettings {
                         strategy,
                         batch,
-                        ..OptimizerSettings::default()
+                        ..settings()
                     },
                     StdRng::seed_from_u64(seed * 100 + round),
                 );
@@ -1033,7 +1039,7 @@ mod tests {
                     OptimizerSettings {
                         batch: BatchPolicy::Ei,
                         bandit,
-                        ..OptimizerSettings::default()
+                        ..settings()
                     },
                     StdRng::seed_from_u64(seed),
                 );
@@ -1068,7 +1074,7 @@ mod tests {
                 OptimizerSettings {
                     batch: BatchPolicy::Ei,
                     space_filling: 0.0,
-                    ..OptimizerSettings::default()
+                    ..settings()
                 },
                 StdRng::seed_from_u64(seed),
             );
@@ -1146,11 +1152,7 @@ mod tests {
         let space = space()
             .with_honoured(vec![[true; 3], [false, false, true]])
             .unwrap();
-        let mut opt = Optimizer::new(
-            space,
-            OptimizerSettings::default(),
-            StdRng::seed_from_u64(4),
-        );
+        let mut opt = Optimizer::new(space, settings(), StdRng::seed_from_u64(4));
         let mut weights = Vec::new();
         let mut tone_guidance = Vec::new();
         for _ in 0..8 {
@@ -1203,5 +1205,55 @@ mod tests {
             optimizer(9).ask(4, &[]).unwrap(),
             optimizer(9).ask(4, &[]).unwrap()
         );
+    }
+
+    #[test]
+    fn exploring_slots_go_to_the_arm_short_of_its_share_of_the_first_renders() {
+        // Eight ratings, six on "detail" rated well and two poor ones on
+        // "tone": the Beta bandit would draw "detail" nearly always.
+        let history = || {
+            let mut h = vec![
+                rated("tone", 0.2, 6.0, 0.8, 1),
+                rated("tone", 0.45, 11.0, 0.75, 2),
+            ];
+            for i in 0..6 {
+                h.push(rated("detail", 0.3 + 0.02 * f64::from(i), 9.0, 0.9, 4));
+            }
+            h
+        };
+        let warmed = || OptimizerSettings {
+            arm_warmup: 20,
+            ..OptimizerSettings::default()
+        };
+        let mut warm = Optimizer::new(space(), warmed(), StdRng::seed_from_u64(8));
+        for o in history() {
+            warm.tell(o);
+        }
+        // One at a time, 8 of the first 20 renders tried: "tone", with 2,
+        // gets the slot.
+        let s = &warm.ask(1, &[]).unwrap()[0];
+        assert_eq!(s.trial.provider, "tone", "{s:?}");
+        assert_eq!(s.explanation.arm_rule, ArmRule::Warmup);
+        // Without the warm-up the bandit chooses.
+        let mut cold = Optimizer::new(space(), settings(), StdRng::seed_from_u64(8));
+        for o in history() {
+            cold.tell(o);
+        }
+        let s = &cold.ask(1, &[]).unwrap()[0];
+        assert_ne!(s.explanation.arm_rule, ArmRule::Warmup);
+        // Once 20 renders were tried, the warm-up is over.
+        let mut done = Optimizer::new(space(), warmed(), StdRng::seed_from_u64(8));
+        for o in history() {
+            done.tell(o);
+        }
+        for i in 0..8 {
+            done.tell(rated("tone", 0.1 + 0.05 * f64::from(i), 7.0, 0.8, 2));
+        }
+        for i in 0..4 {
+            done.tell(rated("detail", 0.2, 6.0 + f64::from(i), 0.8, 3));
+        }
+        for s in done.ask(2, &[]).unwrap() {
+            assert_ne!(s.explanation.arm_rule, ArmRule::Warmup, "{s:?}");
+        }
     }
 }

@@ -5,6 +5,7 @@
 
 use rand::RngExt;
 use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
 
 use super::bandit::{Bandit, BanditRule};
 use super::settings::{BatchPolicy, Strategy};
@@ -102,6 +103,27 @@ impl Strategy {
                 score: None,
             },
         }
+    }
+}
+
+/// The arm an exploring slot must take while the arms warm up: while
+/// fewer than `warmup` renders were tried in all (rated, pending or
+/// earlier in the batch), the arm with the fewest `renders`, ties broken
+/// at random; `None` after that (or with one arm, or `warmup` 0). Only the
+/// first renders: a history that has already told the arms apart (other
+/// rooms, other designers) is left to the bandit. Draws from `rng` only to
+/// break a tie, so seeded suggestions after the warm-up stay as they were.
+pub(super) fn warming_up(renders: &[usize], warmup: usize, rng: &mut StdRng) -> Option<usize> {
+    if renders.len() < 2 || renders.iter().sum::<usize>() >= warmup {
+        return None;
+    }
+    let fewest = *renders.iter().min()?;
+    let tied: Vec<usize> = (0..renders.len())
+        .filter(|a| renders[*a] == fewest)
+        .collect();
+    match tied.as_slice() {
+        [only] => Some(*only),
+        _ => tied.choose(rng).copied(),
     }
 }
 
@@ -209,5 +231,30 @@ mod tests {
         assert_eq!(one.arms.len(), 1);
         assert_eq!(one.rule, ArmRule::Ucb1);
         assert!(one.score.is_some());
+    }
+
+    #[test]
+    fn warming_up_sends_the_first_renders_to_the_arm_with_the_fewest() {
+        let mut rng = StdRng::seed_from_u64(5);
+        // The first 20 renders: the arm with the fewest gets the slot.
+        assert_eq!(warming_up(&[7, 3], 20, &mut rng), Some(1));
+        assert_eq!(warming_up(&[2, 9], 20, &mut rng), Some(0));
+        assert_eq!(warming_up(&[5, 4, 6], 20, &mut rng), Some(1));
+        // After them, the bandit's, however unevenly they fell (a history
+        // from other rooms or designers already told the arms apart).
+        assert_eq!(warming_up(&[10, 10], 20, &mut rng), None);
+        assert_eq!(warming_up(&[16, 4], 20, &mut rng), None);
+        assert_eq!(warming_up(&[7, 7, 7], 20, &mut rng), None);
+        // Off, or nothing to share.
+        assert_eq!(warming_up(&[0, 5], 0, &mut rng), None);
+        assert_eq!(warming_up(&[0], 20, &mut rng), None);
+        // Ties are broken at random, so no arm is favoured by its place in
+        // the configuration.
+        let picks: Vec<usize> = (0..200)
+            .filter_map(|_| warming_up(&[4, 4], 20, &mut rng))
+            .collect();
+        let first = picks.iter().filter(|a| **a == 0).count();
+        assert_eq!(picks.len(), 200);
+        assert!((70..130).contains(&first), "{first} of 200 ties to arm 0");
     }
 }

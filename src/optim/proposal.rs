@@ -29,7 +29,7 @@ use super::bandit::{ArmPosterior, Bandit, BanditRule, thompson_on_maxima};
 use super::design::{distance_squared, exclusion_radius, outside_exclusion, uniform_outside};
 use super::gp::Prediction;
 use super::model::{Model, encode};
-use super::policy::ArmSelection;
+use super::policy::{ArmSelection, warming_up};
 use super::settings::{BATCH_MIN_DISTANCE, OptimizerSettings, Strategy};
 use super::space::SearchSpace;
 use super::surrogate::Surrogate;
@@ -203,7 +203,8 @@ impl Proposer<'_> {
     }
 
     /// Expected Improvement (of the shifted mean, see [`PriorShift`]) on the
-    /// arm the bandit draws, or (GP only) over all arms; outside the
+    /// arm the bandit draws (while the arms warm up, the one with the
+    /// fewest renders, see [`warming_up`]), or (GP only) over all arms; outside the
     /// exclusion zones and apart from the batch mates. With every point of
     /// an arm excluded (only with a huge `min_distance`) the zones give way
     /// (scored in `[−1, 0)` by their EI), never the batch distance (−2).
@@ -213,11 +214,21 @@ impl Proposer<'_> {
         tried: &[Vec<[f64; 3]>],
         batch: BatchMates<'_>,
     ) -> Proposal {
-        let selection = match (self.settings.strategy, self.settings.bandit) {
-            (Strategy::GpBandit, BanditRule::PosteriorMaximum) => {
+        let renders: Vec<usize> = tried.iter().map(Vec::len).collect();
+        let warmup = match self.settings.strategy {
+            Strategy::GpBandit => warming_up(&renders, self.settings.arm_warmup, self.rng),
+            Strategy::Gp | Strategy::Random => None,
+        };
+        let selection = match (warmup, self.settings.strategy, self.settings.bandit) {
+            (Some(arm), _, _) => ArmSelection {
+                arms: vec![arm],
+                rule: ArmRule::Warmup,
+                score: None,
+            },
+            (None, Strategy::GpBandit, BanditRule::PosteriorMaximum) => {
                 self.arm_by_posterior_maximum(gp, tried)
             }
-            (strategy, rule) => {
+            (None, strategy, rule) => {
                 strategy.arms_to_explore(rule, self.bandit, self.space.providers().len(), self.rng)
             }
         };

@@ -115,9 +115,12 @@ fn issue14_no_space_filling_once_good_settings_were_rated_and_no_corner_proposal
 }
 
 fn write_arms(env: &Env, arms: &[&str]) {
-    let text: String = arms
-        .iter()
-        .map(|a| format!("[[providers]]\nname = \"{a}\"\ntype = \"builtin-{a}\"\n\n"))
+    // The bandit's own choice is under test: no warm-up pre-empting it.
+    let text: String = std::iter::once("[optimizer]\narm_warmup = 0\n\n".to_string())
+        .chain(
+            arms.iter()
+                .map(|a| format!("[[providers]]\nname = \"{a}\"\ntype = \"builtin-{a}\"\n\n")),
+        )
         .collect();
     std::fs::write(env.path("cwd/latina.toml"), text).unwrap();
 }
