@@ -204,8 +204,8 @@ impl Proposer<'_> {
 
     /// Expected Improvement (of the shifted mean, see [`PriorShift`]) on the
     /// arm the bandit draws (while the arms warm up, the one with the
-    /// fewest renders, see [`warming_up`]), or (GP only) over all arms; outside the
-    /// exclusion zones and apart from the batch mates. With every point of
+    /// fewest renders, see [`warming_up`]), or (GP only) over all arms;
+    /// outside the exclusion zones and apart from the batch mates. With every point of
     /// an arm excluded (only with a huge `min_distance`) the zones give way
     /// (scored in `[−1, 0)` by their EI), never the batch distance (−2).
     pub fn explore(
