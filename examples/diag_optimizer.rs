@@ -8,7 +8,7 @@
 //!
 //! `STRATEGY` (random, gp), `BANDIT` (posterior-maximum, ucb1), `BATCH`
 //! (ei), `BATCH_SIZE` (variants per ask, 2 by default; 1 asks one at a
-//! time) and the knobs `N_INITIAL`, `ARM_WARMUP`, `SPACE_FILLING`,
+//! time) and the knobs `N_INITIAL`, `ARM_WARMUP`, `SECOND_LOOK`, `SPACE_FILLING`,
 //! `MIN_DISTANCE` and `XI` override the defaults, to compare settings over
 //! many seeds in a minute. The studio model (the default) is told the
 //! ratings as evidence, as `suggest` tells it; `MODEL=regression` replays
@@ -113,6 +113,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     xi: knob("XI", defaults.xi),
                     n_initial_points: knob("N_INITIAL", defaults.n_initial_points as f64) as usize,
                     arm_warmup: knob("ARM_WARMUP", defaults.arm_warmup as f64) as usize,
+                    second_look: latina::optim::SecondLook {
+                        renders: knob("SECOND_LOOK", defaults.second_look.renders as f64) as usize,
+                        ..defaults.second_look
+                    },
                     reward: match std::env::var("REWARD").as_deref() {
                         Ok("graded") => latina::optim::bandit::Reward::Graded,
                         _ => defaults.reward,

@@ -46,6 +46,9 @@ pub struct OptimizerConfig {
     /// The first this many renders are shared evenly among the providers,
     /// before the bandit chooses (0–1000; 0: off).
     pub arm_warmup: u32,
+    /// Renders each provider is owed by a second look between the 20th and
+    /// the 36th render, outside a photo's first six (0–1000; 0: off).
+    pub second_look: u32,
 }
 
 impl Default for OptimizerConfig {
@@ -67,6 +70,7 @@ impl Default for OptimizerConfig {
             space_filling: o.space_filling,
             max_model_points: o.max_model_points as u32,
             arm_warmup: o.arm_warmup as u32,
+            second_look: o.second_look.renders as u32,
         }
     }
 }

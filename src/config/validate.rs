@@ -201,6 +201,7 @@ fn key_rules(config: &Config) -> Vec<KeyRule> {
         ),
         within("optimizer.candidates", o.candidates, 16..=4096, ""),
         within("optimizer.arm_warmup", o.arm_warmup, 0..=1000, " renders"),
+        within("optimizer.second_look", o.second_look, 0..=1000, " renders"),
         rule("evolution.every", v.every >= 1, "expected at least 1"),
         rule(
             "evolution.skip_above",

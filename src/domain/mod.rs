@@ -342,6 +342,9 @@ pub enum ArmRule {
     /// The arm with the fewest renders while the first renders are shared
     /// evenly among the arms (`arm_warmup`).
     Warmup,
+    /// The arm short of its renders when the providers get a second look
+    /// (`second_look`).
+    SecondLook,
 }
 
 impl ArmRule {
@@ -355,6 +358,7 @@ impl ArmRule {
             ArmRule::Acquisition => "acquisition",
             ArmRule::BestPrediction => "best_prediction",
             ArmRule::Warmup => "warmup",
+            ArmRule::SecondLook => "second_look",
         }
     }
 
@@ -368,6 +372,7 @@ impl ArmRule {
             "acquisition" => ArmRule::Acquisition,
             "best_prediction" => ArmRule::BestPrediction,
             "warmup" => ArmRule::Warmup,
+            "second_look" => ArmRule::SecondLook,
             _ => return None,
         })
     }

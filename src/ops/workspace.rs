@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::config::Config;
 use crate::domain::Evidence;
 use crate::error::{Error, Result};
-use crate::optim::{Bounds, Optimizer, OptimizerSettings, SearchSpace, Suggestion};
+use crate::optim::{Bounds, Optimizer, OptimizerSettings, SearchSpace, SecondLook, Suggestion};
 use crate::optim::{FittedHyperparameters, ModelKind, ModelQuery};
 use crate::prompts;
 use crate::storage::Storage;
@@ -131,6 +131,10 @@ impl Workspace {
             space_filling: o.space_filling,
             max_model_points: o.max_model_points as usize,
             arm_warmup: o.arm_warmup as usize,
+            second_look: SecondLook {
+                renders: o.second_look as usize,
+                ..OptimizerSettings::default().second_look
+            },
             ..OptimizerSettings::default()
         }
     }

@@ -162,6 +162,26 @@ impl Optimizer {
         self.evidence.as_ref()
     }
 
+    /// Whether `trial` is a render the told evidence judged (rated or
+    /// compared).
+    fn judged(&self, trial: &Trial) -> bool {
+        self.evidence
+            .as_ref()
+            .is_some_and(|e| e.renders.iter().any(|r| r.trial == *trial))
+    }
+
+    /// Judged renders made for the room the suggestions are for (the same
+    /// measured context and tags: in practice, the same photo). Without the
+    /// studio's evidence the ratings carry no room, and all of them count.
+    fn renders_on_this_photo(&self) -> usize {
+        self.evidence.as_ref().map_or(self.observations.len(), |e| {
+            e.renders
+                .iter()
+                .filter(|r| r.context == self.query.context)
+                .count()
+        })
+    }
+
     /// Declares `count` ratings older than any that will be told, so the
     /// hyperparameter cache's staleness is judged on the full count when
     /// only the model's window is loaded. Asks still need every rating
@@ -267,6 +287,14 @@ impl Optimizer {
         if count == 0 {
             return Ok(Vec::new());
         }
+        // A render only compared has no stars, so the store lists it as
+        // pending; the evidence already holds it as an observation.
+        let pending: Vec<Trial> = pending
+            .iter()
+            .filter(|t| !self.judged(t))
+            .cloned()
+            .collect();
+        let pending = pending.as_slice();
         let already = self.observations.len() + pending.len();
         let model = if self.settings.strategy == Strategy::Random
             || already < self.settings.n_initial_points
@@ -313,6 +341,7 @@ impl Optimizer {
         let window = recent(&self.observations, self.settings.max_model_points);
         let stars: Vec<f64> = window.iter().map(|o| f64::from(o.stars.get())).collect();
         let prior = PriorShift::new(&model.gp, &stars, self.space.encoded_len());
+        let photo_renders = self.renders_on_this_photo();
         let mut proposer = Proposer {
             space: &self.space,
             settings: &self.settings,
@@ -321,6 +350,7 @@ impl Optimizer {
             candidates,
             prior,
             rng: &mut self.rng,
+            photo_renders,
         };
         // Whether the model knows good settings decides the batch's roles;
         // the search for them runs even when no slot exploits, so seeded
@@ -511,6 +541,7 @@ mod tests {
     use crate::optim::Bounds;
     use crate::optim::bandit::BanditRule;
     use crate::optim::design::{exclusion_radius, outside_exclusion};
+    use crate::optim::policy::SecondLook;
     use crate::optim::settings::{BatchPolicy, EXPLOIT_MIN_MEAN};
     use rand::SeedableRng;
 
@@ -1205,6 +1236,55 @@ mod tests {
             optimizer(9).ask(4, &[]).unwrap(),
             optimizer(9).ask(4, &[]).unwrap()
         );
+    }
+
+    #[test]
+    fn after_twenty_renders_an_exploring_slot_gives_a_starved_arm_a_second_look() {
+        // 22 ratings: three poor ones on "tone", nineteen 4s on "detail".
+        // The Beta bandit (0 successes of 3 against 19 of 19) would draw
+        // "detail" nearly always.
+        let history = |extra_tone: u32| {
+            let mut h = Vec::new();
+            for i in 0..3 + extra_tone {
+                h.push(rated("tone", 0.12 + 0.03 * f64::from(i), 5.5, 0.72, 1));
+            }
+            for i in 0..19 {
+                let t = f64::from(i) / 19.0;
+                h.push(rated(
+                    "detail",
+                    0.2 + 0.25 * t,
+                    6.0 + 5.0 * t,
+                    0.95 - 0.2 * t,
+                    4,
+                ));
+            }
+            h
+        };
+        let ask_one = |settings: OptimizerSettings, extra_tone: u32, seed: u64| {
+            let mut o = Optimizer::new(space(), settings, StdRng::seed_from_u64(seed));
+            for r in history(extra_tone) {
+                o.tell(r);
+            }
+            o.ask(1, &[]).unwrap().remove(0)
+        };
+        for seed in 0..4 {
+            let s = ask_one(settings(), 0, seed);
+            assert_eq!(s.trial.provider, "tone", "{s:?}");
+            assert_eq!(s.explanation.arm_rule, ArmRule::SecondLook, "{s:?}");
+            // Off, the bandit draws.
+            let off = OptimizerSettings {
+                second_look: SecondLook {
+                    renders: 0,
+                    ..settings().second_look
+                },
+                ..settings()
+            };
+            let s = ask_one(off, 0, seed);
+            assert_eq!(s.explanation.arm_rule, ArmRule::Thompson, "{s:?}");
+            // Once "tone" has its 12 renders the look is over.
+            let s = ask_one(settings(), 9, seed);
+            assert_eq!(s.explanation.arm_rule, ArmRule::Thompson, "{s:?}");
+        }
     }
 
     #[test]

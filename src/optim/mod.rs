@@ -29,6 +29,7 @@ pub use bayes::{Optimizer, Suggestion};
 pub use gp::{GaussianProcess, GpError, Hyperparameters};
 pub use model::{FittedHyperparameters, Model};
 pub use outlook::{ArmBest, Outlook};
+pub use policy::SecondLook;
 pub use settings::{BatchPolicy, ModelKind, OptimizerSettings, Strategy};
 pub use space::{Bounds, SearchSpace};
 pub use studio_fit::ModelQuery;

@@ -127,6 +127,52 @@ pub(super) fn warming_up(renders: &[usize], warmup: usize, rng: &mut StdRng) -> 
     }
 }
 
+/// When a provider gets a second look: once the bandit has chosen freely
+/// for [`SecondLook::after`] renders, until [`SecondLook::until`], a
+/// provider with fewer than [`SecondLook::renders`] gets the exploring slot
+/// (the fewest first, the earliest in the config on a tie), at most one
+/// per batch, and not in a photo's first [`SecondLook::photo_renders`]
+/// renders. Early ratings cannot tell a better provider whose first
+/// renders missed its peak from a worse one (one collects 4s, the other
+/// 1–3 stars, either way round), so the look comes after the bandit has
+/// settled, where it costs a designer who found 4 stars unaided only a
+/// few renders late in the session, and not on a new photo, whose first
+/// batches are for what the studio already knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecondLook {
+    /// Renders each provider is owed; 0 turns the rule off.
+    pub renders: usize,
+    /// Renders (all providers) before the look starts.
+    pub after: usize,
+    /// Renders (all providers) at which it ends, owed or not.
+    pub until: usize,
+    /// Renders the photo in hand must have had.
+    pub photo_renders: usize,
+}
+
+impl SecondLook {
+    /// The arm an exploring slot must take, if any: `renders` per arm tried
+    /// so far (rated, pending or earlier in this batch), `photo` on the
+    /// photo in hand, `mates` the arms already in this batch.
+    pub(super) fn arm(&self, renders: &[usize], photo: usize, mates: &[usize]) -> Option<usize> {
+        let total: usize = renders.iter().sum();
+        if self.renders == 0
+            || renders.len() < 2
+            || total < self.after
+            || total >= self.until
+            || photo < self.photo_renders
+        {
+            return None;
+        }
+        let fewest = *renders.iter().min()?;
+        if fewest >= self.renders {
+            return None;
+        }
+        let arm = renders.iter().position(|r| *r == fewest)?;
+        (!mates.contains(&arm)).then_some(arm)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,6 +277,37 @@ mod tests {
         assert_eq!(one.arms.len(), 1);
         assert_eq!(one.rule, ArmRule::Ucb1);
         assert!(one.score.is_some());
+    }
+
+    #[test]
+    fn a_second_look_goes_to_the_arm_short_of_its_renders_inside_its_window() {
+        let look = SecondLook {
+            renders: 12,
+            after: 20,
+            until: 36,
+            photo_renders: 6,
+        };
+        // Inside the window, the arm short of 12 renders; the fewest first,
+        // the earlier arm on a tie.
+        assert_eq!(look.arm(&[17, 3], 20, &[]), Some(1));
+        assert_eq!(look.arm(&[4, 26], 30, &[]), Some(0));
+        assert_eq!(look.arm(&[14, 5, 7], 26, &[]), Some(1));
+        assert_eq!(look.arm(&[5, 20, 5], 30, &[]), Some(0));
+        // Before the 20th render and from the 36th on, the bandit chooses.
+        assert_eq!(look.arm(&[16, 3], 19, &[]), None);
+        assert_eq!(look.arm(&[30, 6], 36, &[]), None);
+        // Every arm has its 12.
+        assert_eq!(look.arm(&[12, 12], 24, &[]), None);
+        // A photo's first six renders are left to the photo.
+        assert_eq!(look.arm(&[20, 4], 5, &[]), None);
+        assert_eq!(look.arm(&[20, 4], 6, &[]), Some(1));
+        // One slot per batch: a mate already on the arm leaves it be.
+        assert_eq!(look.arm(&[20, 4], 24, &[0]), Some(1));
+        assert_eq!(look.arm(&[20, 5], 25, &[1]), None);
+        // Off, or one arm.
+        let off = SecondLook { renders: 0, ..look };
+        assert_eq!(off.arm(&[20, 2], 22, &[]), None);
+        assert_eq!(look.arm(&[25], 25, &[]), None);
     }
 
     #[test]

@@ -107,6 +107,8 @@ pub(super) struct Proposer<'a> {
     /// How unexplored settings are judged while exploring.
     pub prior: PriorShift,
     pub rng: &'a mut StdRng,
+    /// Renders (judged) on the photo the suggestions are for.
+    pub photo_renders: usize,
 }
 
 /// Variants chosen earlier in the same batch: (arm, unit point).
@@ -219,10 +221,22 @@ impl Proposer<'_> {
             Strategy::GpBandit => warming_up(&renders, self.settings.arm_warmup, self.rng),
             Strategy::Gp | Strategy::Random => None,
         };
-        let selection = match (warmup, self.settings.strategy, self.settings.bandit) {
-            (Some(arm), _, _) => ArmSelection {
+        let second_look = match (warmup, self.settings.strategy) {
+            (None, Strategy::GpBandit) => {
+                let mates: Vec<usize> = batch.iter().map(|(arm, _)| *arm).collect();
+                self.settings
+                    .second_look
+                    .arm(&renders, self.photo_renders, &mates)
+            }
+            _ => None,
+        };
+        let forced = warmup
+            .map(|arm| (arm, ArmRule::Warmup))
+            .or(second_look.map(|arm| (arm, ArmRule::SecondLook)));
+        let selection = match (forced, self.settings.strategy, self.settings.bandit) {
+            (Some((arm, rule)), _, _) => ArmSelection {
                 arms: vec![arm],
-                rule: ArmRule::Warmup,
+                rule,
                 score: None,
             },
             (None, Strategy::GpBandit, BanditRule::PosteriorMaximum) => {

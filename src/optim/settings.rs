@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::bandit::{BanditRule, Reward};
+use super::policy::SecondLook;
 
 /// Which model proposes points after the initial design.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,8 +94,17 @@ pub struct OptimizerSettings {
     /// and from 91% to 97% (in pairs), but a designer whose better provider
     /// the bandit finds unaided ("smooth") needed 2–3 more ratings to 4.0,
     /// and so did the simulated studio's scenarios built on that landscape
-    /// (README): off (0) by default until that trade is settled.
+    /// (README): off (0) by default; [`Self::second_look`] gets the same
+    /// gain without that cost.
     pub arm_warmup: usize,
+    /// A second look at every provider after the bandit has settled
+    /// ([`SecondLook`]). Over three ranges of 100 seeded sessions of the
+    /// simulated "tilted" designer (README), with 12 renders owed between
+    /// the 20th and the 36th render, the sessions reaching 4.0 rose from
+    /// 87% to 98% one at a time and from 91% to 95% in pairs, with no
+    /// designer's median ratings to 4.0 changed and the simulated studio's
+    /// targets kept.
+    pub second_look: SecondLook,
 }
 
 impl Default for OptimizerSettings {
@@ -113,6 +123,12 @@ impl Default for OptimizerSettings {
             space_filling: 0.25,
             min_distance: 0.5,
             arm_warmup: 0,
+            second_look: SecondLook {
+                renders: 12,
+                after: 20,
+                until: 36,
+                photo_renders: 6,
+            },
         }
     }
 }

@@ -185,6 +185,8 @@ pub(super) fn validate_experiment(r: &ExperimentRow) -> Vec<String> {
                 "ucb1",
                 "acquisition",
                 "best_prediction",
+                "warmup",
+                "second_look",
             ],
         );
     }
