@@ -206,10 +206,12 @@ impl Proposer<'_> {
 
     /// Expected Improvement (of the shifted mean, see [`PriorShift`]) on the
     /// arm the bandit draws (while the arms warm up, the one with the
-    /// fewest renders, see [`warming_up`]), or (GP only) over all arms;
-    /// outside the exclusion zones and apart from the batch mates. With every point of
-    /// an arm excluded (only with a huge `min_distance`) the zones give way
-    /// (scored in `[−1, 0)` by their EI), never the batch distance (−2).
+    /// fewest renders, see [`warming_up`]; during the second look, the one
+    /// short of its renders, see [`super::policy::SecondLook`]), or (GP
+    /// only) over all arms; outside the exclusion zones and apart from the
+    /// batch mates. With every point of an arm excluded (only with a huge
+    /// `min_distance`) the zones give way (scored in `[−1, 0)` by their
+    /// EI), never the batch distance (−2).
     pub fn explore(
         &mut self,
         gp: &Surrogate,
@@ -217,22 +219,17 @@ impl Proposer<'_> {
         batch: BatchMates<'_>,
     ) -> Proposal {
         let renders: Vec<usize> = tried.iter().map(Vec::len).collect();
-        let warmup = match self.settings.strategy {
-            Strategy::GpBandit => warming_up(&renders, self.settings.arm_warmup, self.rng),
+        let forced = match self.settings.strategy {
+            Strategy::GpBandit => warming_up(&renders, self.settings.arm_warmup, self.rng)
+                .map(|arm| (arm, ArmRule::Warmup))
+                .or_else(|| {
+                    let mates: Vec<usize> = batch.iter().map(|(arm, _)| *arm).collect();
+                    let look = self.settings.second_look;
+                    look.arm(&renders, self.photo_renders, &mates)
+                        .map(|arm| (arm, ArmRule::SecondLook))
+                }),
             Strategy::Gp | Strategy::Random => None,
         };
-        let second_look = match (warmup, self.settings.strategy) {
-            (None, Strategy::GpBandit) => {
-                let mates: Vec<usize> = batch.iter().map(|(arm, _)| *arm).collect();
-                self.settings
-                    .second_look
-                    .arm(&renders, self.photo_renders, &mates)
-            }
-            _ => None,
-        };
-        let forced = warmup
-            .map(|arm| (arm, ArmRule::Warmup))
-            .or(second_look.map(|arm| (arm, ArmRule::SecondLook)));
         let selection = match (forced, self.settings.strategy, self.settings.bandit) {
             (Some((arm, rule)), _, _) => ArmSelection {
                 arms: vec![arm],
